@@ -1,0 +1,538 @@
+"""Records and vocabularies of the incident register.
+
+This module is the single definition of the domain vocabularies (incident categories, severities,
+lifecycle statuses, detection sources, roles) and of the records that analyses take without touching
+storage: the :class:`DataCard` of an AI system and its :class:`FailureSignal`.
+
+Everything else -- the register, the analyses, the scenario generator, the reports -- imports the
+vocabularies from here.
+
+Examples
+--------
+>>> Severity("SEV-2").rank
+2
+>>> IncidentCategory.DATA_QUALITY.label
+'Data quality'
+>>> card = DataCard(
+...     source=DataSource(location="logs/*.parquet"),
+...     task="binary_classification",
+...     columns=ColumnRoles(event_time="ts", entity_id="customer_id", features=["income"],
+...                         prediction="y_pred", label="y_true"),
+... )
+>>> card.failure_signal.kind
+'label_error'
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "AiSystem",
+    "ActionItem",
+    "Classification",
+    "Evidence",
+    "HistoryEntry",
+    "INCIDENT_ID_PATTERN",
+    "Incident",
+    "Notification",
+    "TimelineEvent",
+    "ActionItemKind",
+    "ActionItemStatus",
+    "AiTask",
+    "ColumnRoles",
+    "DataCard",
+    "DataQualitySignal",
+    "DataSource",
+    "DetectionSource",
+    "FailureSignal",
+    "IncidentCategory",
+    "IncidentStatus",
+    "LabelErrorSignal",
+    "NotificationAudience",
+    "PostmortemStatus",
+    "PredictionConditionSignal",
+    "ReportType",
+    "Role",
+    "SensitiveSource",
+    "Severity",
+    "TimelineEventKind",
+    "as_utc",
+    "utc_now",
+]
+
+
+class _Vocabulary(enum.StrEnum):
+    """A closed vocabulary: the stored value is a stable slug, ``label`` is what people read."""
+
+    def __new__(cls, value: str, label: str) -> _Vocabulary:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label  # type: ignore[attr-defined]
+        return member
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def values(cls) -> list[str]:
+        """Return the stored values, in declaration order."""
+        return [member.value for member in cls]
+
+
+class IncidentCategory(_Vocabulary):
+    """What kind of failure an incident is (seeds 001/002, extended with LLM-specific kinds)."""
+
+    PERFORMANCE_DEGRADATION = ("performance_degradation", "Performance degradation")
+    FAIRNESS_BIAS = ("fairness_bias", "Fairness / bias")
+    SAFETY = ("safety", "Safety")
+    SECURITY = ("security", "Security")
+    PROMPT_INJECTION = ("prompt_injection", "Prompt injection")
+    DATA_EXPOSURE_PRIVACY = ("data_exposure_privacy", "Data exposure / privacy")
+    DATA_QUALITY = ("data_quality", "Data quality")
+    HALLUCINATION = ("hallucination", "Hallucination")
+    HARMFUL_CONTENT = ("harmful_content", "Harmful or prohibited content")
+    VENDOR_OUTAGE = ("vendor_outage", "Vendor outage")
+    UNAUTHORIZED_USE = ("unauthorized_use", "Unauthorized use")
+    HUMAN_OVERSIGHT_FAILURE = ("human_oversight_failure", "Human-oversight failure")
+    REPUTATIONAL = ("reputational", "Reputational")
+
+
+class Severity(_Vocabulary):
+    """Severity levels of the default matrix (seed 000): SEV-1 is the most severe."""
+
+    SEV1 = ("SEV-1", "Critical")
+    SEV2 = ("SEV-2", "High")
+    SEV3 = ("SEV-3", "Medium")
+    SEV4 = ("SEV-4", "Low")
+
+    @property
+    def rank(self) -> int:
+        """Return 1 for SEV-1 ... 4 for SEV-4."""
+        return int(self.value.split("-")[1])
+
+
+class IncidentStatus(_Vocabulary):
+    """Lifecycle statuses, in their normal order (DESIGN.md section 5)."""
+
+    DETECTED = ("detected", "Detected")
+    TRIAGED = ("triaged", "Triaged")
+    CONTAINED = ("contained", "Contained")
+    INVESTIGATING = ("investigating", "Investigating")
+    RECOVERED = ("recovered", "Recovered")
+    CLOSED = ("closed", "Closed")
+
+
+class DetectionSource(_Vocabulary):
+    """How the organisation became aware of an incident."""
+
+    MONITORING_ALERT = ("monitoring_alert", "Monitoring alert")
+    USER_REPORT = ("user_report", "User report")
+    AUDIT = ("audit", "Audit")
+    VENDOR_ALERT = ("vendor_alert", "Vendor alert")
+    REGULATOR = ("regulator", "Regulator")
+    MEDIA = ("media", "Media")
+    INTERNAL_FLAG = ("internal_flag", "Internal flag")
+
+
+class Role(_Vocabulary):
+    """Roles of the cross-functional response team (seeds 000 and 002)."""
+
+    INCIDENT_COMMANDER = ("incident_commander", "Incident commander")
+    TECHNICAL_LEAD = ("technical_lead", "Technical lead")
+    COMMUNICATIONS_LEAD = ("communications_lead", "Communications lead")
+    LEGAL_COMPLIANCE = ("legal_compliance", "Legal / compliance")
+    DATA_LEAD = ("data_lead", "Data lead")
+    AI_ETHICS_OFFICER = ("ai_ethics_officer", "AI ethics officer")
+    PRODUCT_OWNER = ("product_owner", "Product owner")
+    POSTMORTEM_FACILITATOR = ("postmortem_facilitator", "Post-mortem facilitator")
+
+
+class TimelineEventKind(_Vocabulary):
+    """Kinds of timeline events."""
+
+    DETECTION = ("detection", "Detection")
+    ESCALATION = ("escalation", "Escalation")
+    DECISION = ("decision", "Decision")
+    CONTAINMENT = ("containment", "Containment")
+    COMMUNICATION = ("communication", "Communication")
+    DEPLOY = ("deploy", "Deploy")
+    CONFIG_OR_PIPELINE_CHANGE = ("config_or_pipeline_change", "Config or pipeline change")
+    EVIDENCE = ("evidence", "Evidence")
+    NOTE = ("note", "Note")
+
+
+class ActionItemKind(_Vocabulary):
+    """What an action item is for."""
+
+    MITIGATE = ("mitigate", "Mitigate")
+    PREVENT = ("prevent", "Prevent")
+    DETECT = ("detect", "Detect")
+    PROCESS = ("process", "Process")
+
+
+class ActionItemStatus(_Vocabulary):
+    """Status of an action item."""
+
+    OPEN = ("open", "Open")
+    IN_PROGRESS = ("in_progress", "In progress")
+    DONE = ("done", "Done")
+    WONT_DO = ("wont_do", "Won't do")
+
+
+class NotificationAudience(_Vocabulary):
+    """Who a notification goes to."""
+
+    REGULATOR = ("regulator", "Regulator")
+    CUSTOMERS = ("customers", "Customers")
+    CLIENT = ("client", "Client")
+    EXECUTIVE = ("executive", "Executive")
+    BOARD = ("board", "Board")
+    PUBLIC = ("public", "Public")
+    PROVIDER = ("provider", "Provider")
+
+
+class ReportType(_Vocabulary):
+    """Report types in a notification chain (EU AI Act draft template)."""
+
+    INITIAL = ("initial", "Initial")
+    FOLLOW_UP = ("follow_up", "Follow-up")
+    COMBINED = ("combined", "Combined initial and final")
+    FINAL = ("final", "Final")
+
+
+class PostmortemStatus(_Vocabulary):
+    """Status of an incident's post-mortem document."""
+
+    NOT_STARTED = ("not_started", "Not started")
+    DRAFT = ("draft", "Draft")
+    IN_REVIEW = ("in_review", "In review")
+    REVIEWED = ("reviewed", "Reviewed")
+    PUBLISHED = ("published", "Published")
+
+
+AiTask = Literal[
+    "binary_classification",
+    "multiclass_classification",
+    "regression",
+    "ranking",
+    "generation",
+]
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` as an aware UTC datetime; naive values are taken to be UTC already.
+
+    Examples
+    --------
+    >>> from datetime import timezone, timedelta
+    >>> as_utc(datetime(2026, 1, 1, 14, tzinfo=timezone(timedelta(hours=2)))).isoformat()
+    '2026-01-01T12:00:00+00:00'
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Data card: where an AI system's prediction logs live and what each column means.
+# --------------------------------------------------------------------------------------------------
+
+
+class DataSource(_Record):
+    """Where prediction logs (or a join table) live.
+
+    ``location`` is a file path or glob (Parquet, CSV), a DuckDB database file, or a connection URL that
+    Ibis understands (``duckdb://``, ``postgres://``, ``pyspark://``...). ``table`` names the table for
+    database sources. Relative paths are resolved against the directory of the file that declared them.
+    """
+
+    location: str = Field(min_length=1)
+    format: Literal["parquet", "csv", "duckdb", "connection"] = "parquet"
+    table: str | None = None
+
+    @model_validator(mode="after")
+    def _table_for_databases(self) -> DataSource:
+        if self.format in ("duckdb", "connection") and not self.table:
+            raise ValueError(f"a {self.format} source needs `table`. Got none; name the table to read.")
+        return self
+
+
+class SensitiveSource(_Record):
+    """A separate table of sensitive attributes, joined to the log by ``keys``."""
+
+    source: DataSource
+    keys: list[str] = Field(min_length=1)
+    attributes: list[str] = Field(min_length=1)
+
+
+class ColumnRoles(_Record):
+    """The mapping from analysis roles to column names in a prediction log."""
+
+    event_time: str
+    entity_id: str
+    request_id: str | None = None
+    model_version: str | None = None
+    features: list[str] = Field(default_factory=list)
+    categorical_features: list[str] = Field(
+        default_factory=list, description="subset of `features` that are categorical"
+    )
+    score: str | None = None
+    prediction: str | None = None
+    label: str | None = None
+    label_observed_at: str | None = None
+    input_as_of: dict[str, str] = Field(
+        default_factory=dict, description="feature -> column holding the as-of time of its upstream value"
+    )
+    sensitive: list[str] = Field(
+        default_factory=list, description="sensitive attributes present in the log itself"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ColumnRoles:
+        unknown = sorted(set(self.categorical_features) - set(self.features))
+        if unknown:
+            raise ValueError(
+                f"categorical_features must be a subset of features. Got {unknown} that are not features."
+            )
+        unknown_as_of = sorted(set(self.input_as_of) - set(self.features))
+        if unknown_as_of:
+            raise ValueError(f"input_as_of keys must be features. Got {unknown_as_of} that are not features.")
+        return self
+
+    @property
+    def numeric_features(self) -> list[str]:
+        """Features that are not declared categorical."""
+        return [f for f in self.features if f not in self.categorical_features]
+
+
+class LabelErrorSignal(_Record):
+    """A decision failed when its prediction disagrees with the true label.
+
+    For regression, ``tolerance`` is the largest acceptable absolute error (or relative error when
+    ``relative`` is true).
+    """
+
+    kind: Literal["label_error"] = "label_error"
+    tolerance: float | None = Field(default=None, ge=0)
+    relative: bool = False
+
+
+class DataQualitySignal(_Record):
+    """A decision failed when one of its inputs was null or stale.
+
+    ``condition="null"``: ``column`` is null. ``condition="stale"``: the as-of time of ``column``
+    (``ColumnRoles.input_as_of``) lags the event time by more than ``max_lag``.
+    """
+
+    kind: Literal["data_quality"] = "data_quality"
+    column: str
+    condition: Literal["null", "stale"]
+    max_lag: timedelta | None = None
+
+    @model_validator(mode="after")
+    def _lag_for_stale(self) -> DataQualitySignal:
+        if self.condition == "stale" and self.max_lag is None:
+            raise ValueError("a stale-input failure signal needs `max_lag`. Got none; e.g. max_lag: PT6H.")
+        return self
+
+
+class PredictionConditionSignal(_Record):
+    """A decision failed when its score or prediction meets a condition (e.g. ``score > 0.9``)."""
+
+    kind: Literal["prediction_condition"] = "prediction_condition"
+    column: str
+    op: Literal["<", "<=", ">", ">=", "==", "!="]
+    value: float | int | str
+
+
+FailureSignal = Annotated[
+    LabelErrorSignal | DataQualitySignal | PredictionConditionSignal, Field(discriminator="kind")
+]
+
+
+class DataCard(_Record):
+    """Where an AI system's prediction logs live, what each column means, and what a failure is."""
+
+    source: DataSource
+    task: AiTask
+    columns: ColumnRoles
+    positive_label: int | str | bool | None = 1
+    sensitive_source: SensitiveSource | None = None
+    failure_signal: FailureSignal = Field(default_factory=LabelErrorSignal)
+
+    @property
+    def sensitive_attributes(self) -> list[str]:
+        """All sensitive attributes, from the log and from the join table."""
+        joined = list(self.sensitive_source.attributes) if self.sensitive_source else []
+        return list(self.columns.sensitive) + joined
+
+
+def utc_now() -> datetime:
+    """Return the current time as an aware UTC datetime (microsecond precision)."""
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------------------------------
+# Register records. Field names are the column names of the register's tables and import files.
+# Times are aware UTC datetimes (naive input is taken as UTC, offsets are converted).
+# --------------------------------------------------------------------------------------------------
+
+INCIDENT_ID_PATTERN = r"^INC-\d{4}-\d{4,}$"
+"""Incident ids: ``INC-YYYY-NNNN``, at least four digits, growing past 9999."""
+
+
+class _MutableRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _times_in_utc(cls, value: object) -> object:
+        if isinstance(value, datetime):
+            return as_utc(value)
+        return value
+
+
+class AiSystem(_MutableRecord):
+    """An AI system in the register, with the data card of its prediction logs."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1)
+    owner_team: str | None = None
+    use_case: str | None = None
+    risk_tier: str | None = Field(
+        default=None, description="e.g. 'eu_ai_act_high_risk', 'limited', 'minimal'"
+    )
+    deployer: str | None = None
+    developer: str | None = None
+    data_card: DataCard | None = None
+
+
+class Incident(_MutableRecord):
+    """An incident (or near-miss/hazard) in the register."""
+
+    id: str = Field(pattern=INCIDENT_ID_PATTERN)
+    title: str = Field(min_length=1)
+    summary: str | None = None
+    system_id: str | None = None
+    category: IncidentCategory
+    kind: Literal["incident", "near_miss"] = "incident"
+    severity: Severity
+    status: IncidentStatus = IncidentStatus.DETECTED
+    detection_source: DetectionSource | None = None
+    occurred_at: datetime | None = None
+    aware_at: datetime
+    acknowledged_at: datetime | None = None
+    triaged_at: datetime | None = None
+    causal_link_at: datetime | None = None
+    contained_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    affected_count: int | None = Field(default=None, ge=0)
+    affected_groups: list[str] = Field(default_factory=list)
+    ongoing: bool = False
+    reversible: bool | None = None
+    regulatory_notifiable: bool = False
+    publicly_visible: bool = False
+    evidence_hold: bool = False
+    incident_commander: str | None = None
+    technical_lead: str | None = None
+    communications_lead: str | None = None
+    legal_compliance: str | None = None
+    data_lead: str | None = None
+    postmortem_facilitator: str | None = None
+    trigger: str | None = None
+    root_cause_category: str | None = None
+    contributing_factors: list[str] = Field(default_factory=list)
+    resolution: str | None = None
+    lessons_learned: str | None = None
+    model_versions: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    postmortem_status: PostmortemStatus = PostmortemStatus.NOT_STARTED
+    failure_signal: FailureSignal | None = Field(
+        default=None, description="overrides the system's default failure signal for this incident"
+    )
+
+
+class TimelineEvent(_MutableRecord):
+    """One dated event in an incident's timeline."""
+
+    id: int | None = None
+    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
+    at: datetime
+    kind: TimelineEventKind
+    description: str = Field(min_length=1)
+    role: Role | None = None
+    source_link: str | None = None
+
+
+class ActionItem(_MutableRecord):
+    """A follow-up action from an incident, with an owner and a due date."""
+
+    id: str | None = None
+    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
+    title: str = Field(min_length=1)
+    owner: str | None = None
+    team: str | None = None
+    kind: ActionItemKind
+    priority: Literal["P1", "P2", "P3", "P4"] = "P2"
+    due_at: datetime | None = None
+    status: ActionItemStatus = ActionItemStatus.OPEN
+    completed_at: datetime | None = None
+    verification_note: str | None = None
+
+
+class Notification(_MutableRecord):
+    """A notification owed or made to an audience under a regime (a regime may need a chain)."""
+
+    id: str | None = None
+    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
+    audience: NotificationAudience
+    regime: str | None = Field(default=None, description="policy regime id, e.g. 'gdpr_art33'")
+    report_type: ReportType = ReportType.INITIAL
+    due_at: datetime | None = None
+    sent_at: datetime | None = None
+    reference: str | None = None
+
+
+class Evidence(_MutableRecord):
+    """An artefact kept as evidence for an incident (executed notebook, report, data fingerprint...)."""
+
+    id: int | None = None
+    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
+    kind: str = Field(min_length=1)
+    uri: str = Field(min_length=1)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    captured_at: datetime
+    run_id: str | None = None
+
+
+class Classification(_MutableRecord):
+    """A taxonomy label on an incident: (namespace, attribute, value), e.g. CSET, MIT, AVID."""
+
+    id: int | None = None
+    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
+    namespace: str = Field(min_length=1)
+    attribute: str = Field(min_length=1)
+    value: str
+
+
+class HistoryEntry(_MutableRecord):
+    """One append-only audit row: a field of an entity changed from ``old_value`` to ``new_value``."""
+
+    id: int | None = None
+    entity: str
+    entity_id: str
+    field: str
+    old_value: str | None = None
+    new_value: str | None = None
+    changed_at: datetime
+    changed_by: str | None = None

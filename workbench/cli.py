@@ -1,0 +1,253 @@
+"""The ``workbench`` command line.
+
+Every user mistake ends as one clear message on stderr and exit code 2; ``--verbose`` adds the
+traceback. Sub-command groups live in their own modules and are mounted here.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from analysis.errors import AnalysisError
+from register.errors import RegisterError
+from workbench import __version__
+from workbench.errors import NotYetAvailable, WorkbenchError
+
+__all__ = ["app", "main", "parse_as_of"]
+
+USER_ERRORS: tuple[type[BaseException], ...] = (RegisterError, AnalysisError, WorkbenchError)
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+app = typer.Typer(
+    name="workbench",
+    help="AI post-incident analytics workbench: register, analyses, post-mortems and trends.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+scenario_app = typer.Typer(help="Generate tabletop scenario data.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+class _State:
+    verbose: bool = False
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out_console.print(f"workbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """AI post-incident analytics workbench."""
+    _State.verbose = verbose
+
+
+def parse_as_of(value: str | None) -> datetime:
+    """Parse an ``--as-of`` option (ISO-8601; naive means UTC); ``None`` means now.
+
+    Examples
+    --------
+    >>> parse_as_of("2026-03-01T12:00:00+01:00").isoformat()
+    '2026-03-01T11:00:00+00:00'
+    """
+    from register.schema import as_utc, utc_now
+
+    if value is None:
+        return utc_now()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise WorkbenchError(
+            f"--as-of must be an ISO-8601 time such as 2026-03-01T12:00:00Z. Got {value!r} instead."
+        ) from exc
+    return as_utc(parsed)
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Judge time as of this ISO-8601 instant (default: now, UTC)."),
+]
+
+
+# ----------------------------------------------------------------------------------------------------
+# scenario
+# ----------------------------------------------------------------------------------------------------
+
+
+@scenario_app.command("generate")
+def scenario_generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the scenario into.")] = Path("demo"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, byte-identical files.")] = 7,
+    rows_per_day: Annotated[
+        int, typer.Option("--rows-per-day", min=100, help="Prediction-log rows per system and day.")
+    ] = 1500,
+) -> None:
+    """Generate the tabletop scenarios: register seed files, prediction logs and ground truth."""
+    from workbench.scenarios import generate
+
+    result = generate(out, seed=seed, rows_per_day=rows_per_day, progress=_progress_printer())
+    out_console.print(result.describe())
+
+
+def _progress_printer():
+    def report(message: str) -> None:
+        err_console.print(f"[dim]{message}[/dim]")
+
+    return report
+
+
+# ----------------------------------------------------------------------------------------------------
+# demo and the analysis/report commands
+# ----------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's data and reports.")] = Path(
+        "demo"
+    ),
+    seed: Annotated[int, typer.Option("--seed", help="Scenario seed.")] = 7,
+    rows_per_day: Annotated[
+        int, typer.Option("--rows-per-day", min=100, help="Rows per system and day.")
+    ] = 1500,
+) -> None:
+    """Run every stage that exists on the embedded tabletop scenarios and summarise what it produced."""
+    from workbench.demo import run_demo
+
+    summary = run_demo(out, seed=seed, rows_per_day=rows_per_day, progress=_progress_printer())
+    out_console.print(summary)
+
+
+def _not_yet(command: str, issue: str) -> None:
+    raise NotYetAvailable(f"`workbench {command}` is not available yet: it arrives with {issue}.")
+
+
+@app.command()
+def investigate(
+    incident_id: Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-0001.")],
+    as_of: AsOfOption = None,
+) -> None:
+    """Run the analysis notebooks for an incident and keep them as evidence."""
+    parse_as_of(as_of)
+    _not_yet("investigate", "the notebooks-and-runner work (issue 13)")
+
+
+@app.command()
+def postmortem(
+    incident_id: Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-0001.")],
+    as_of: AsOfOption = None,
+) -> None:
+    """Render the blameless post-mortem report of an incident's latest run."""
+    parse_as_of(as_of)
+    _not_yet("postmortem", "the post-mortem report work (issue 13)")
+
+
+@app.command()
+def trends(as_of: AsOfOption = None) -> None:
+    """Build the cross-incident trend dashboard."""
+    parse_as_of(as_of)
+    _not_yet("trends", "the trend dashboard issue")
+
+
+@app.command()
+def actions(as_of: AsOfOption = None) -> None:
+    """List action items across incidents, overdue first."""
+    parse_as_of(as_of)
+    _not_yet("actions", "the trend dashboard issue")
+
+
+@app.command()
+def lab() -> None:
+    """Start JupyterLab on the notebooks with the project's kernel."""
+    _not_yet("lab", "the notebooks-and-runner work (issue 13)")
+
+
+def _mount_optional_groups() -> None:
+    """Mount the command groups that live in their own modules."""
+    try:
+        from workbench.cli_register import register_app
+    except ImportError:  # pragma: no cover - the register group is part of the package
+        return
+    app.add_typer(register_app, name="register")
+
+
+_mount_optional_groups()
+
+
+def _print_failures(failures: list[dict[str, object]]) -> None:
+    if not failures:
+        return
+    table = Table(show_lines=False)
+    columns = list(dict.fromkeys(key for row in failures for key in row))
+    for column in columns:
+        table.add_column(str(column))
+    for row in failures[:50]:
+        table.add_row(*(escape(str(row.get(column, ""))) for column in columns))
+    err_console.print(table)
+    if len(failures) > 50:
+        err_console.print(f"... and {len(failures) - 50} more problems.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 1 unexpected failure, 2 user error)."""
+    from pydantic import ValidationError
+
+    _State.verbose = "--verbose" in (argv if argv is not None else sys.argv[1:]) or "-v" in (
+        argv if argv is not None else sys.argv[1:]
+    )
+    try:
+        app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        err_console.print("Aborted.")
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except (*USER_ERRORS, ValidationError) as exc:
+        if _State.verbose:
+            err_console.print_exception()
+        message = str(exc) if not isinstance(exc, ValidationError) else _pydantic_message(exc)
+        err_console.print("[bold red]Error:[/bold red] " + escape(message), highlight=False)
+        _print_failures(getattr(exc, "failures", []))
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("Interrupted.")
+        return 130
+    return 0
+
+
+def _pydantic_message(exc: BaseException) -> str:
+    errors = exc.errors()  # type: ignore[attr-defined]
+    parts = [f"{'.'.join(str(p) for p in error['loc']) or 'value'}: {error['msg']}" for error in errors[:5]]
+    return "invalid input: " + "; ".join(parts)
+
+
+def entry_point() -> None:  # pragma: no cover - thin wrapper for the console script
+    """Console-script entry point."""
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry_point()

@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import enum
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -368,6 +369,24 @@ class DataCard(_Record):
     positive_label: int | str | bool | None = 1
     sensitive_source: SensitiveSource | None = None
     failure_signal: FailureSignal = Field(default_factory=LabelErrorSignal)
+
+    def with_base(self, base: str | os.PathLike[str]) -> DataCard:
+        """Return a copy whose relative file locations are resolved against ``base``.
+
+        Connection URLs and absolute paths are left as they are.
+        """
+
+        def resolve(source: DataSource) -> DataSource:
+            if source.format == "connection" or "://" in source.location or os.path.isabs(source.location):
+                return source
+            return source.model_copy(update={"location": os.path.join(os.fspath(base), source.location)})
+
+        update: dict[str, object] = {"source": resolve(self.source)}
+        if self.sensitive_source is not None:
+            update["sensitive_source"] = self.sensitive_source.model_copy(
+                update={"source": resolve(self.sensitive_source.source)}
+            )
+        return self.model_copy(update=update)
 
     @property
     def sensitive_attributes(self) -> list[str]:

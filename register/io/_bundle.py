@@ -1,0 +1,45 @@
+"""The in-memory form of a register bundle: incidents with their children and AI systems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from register.schema import (
+    ActionItem,
+    AiSystem,
+    Classification,
+    Evidence,
+    Incident,
+    Notification,
+    TimelineEvent,
+)
+
+__all__ = ["Bundle", "ENTITY_ORDER"]
+
+ENTITY_ORDER: tuple[str, ...] = (
+    "ai_systems",
+    "incidents",
+    "timeline_events",
+    "action_items",
+    "notifications",
+    "evidence",
+    "classifications",
+)
+"""Entities of a bundle, parents first: the order in which they are written and read."""
+
+
+@dataclass
+class Bundle:
+    """Validated register records, ready to be written in one all-or-nothing transaction."""
+
+    ai_systems: list[AiSystem] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
+    timeline_events: list[TimelineEvent] = field(default_factory=list)
+    action_items: list[ActionItem] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    classifications: list[Classification] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of records per entity, in :data:`ENTITY_ORDER`."""
+        return {name: len(getattr(self, name)) for name in ENTITY_ORDER}

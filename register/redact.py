@@ -1,0 +1,228 @@
+"""Redaction of free text before it reaches a report: emails, phone numbers, card numbers, API keys.
+
+A :class:`RedactionRule` is a regular expression with a replacement; rules run in order, each on the
+text the previous rules left, so a token caught early (an API key) is not half-caught later (as a
+phone number). A rule may name a ``check`` that a match must also pass (``"luhn"`` for card numbers),
+so that order numbers and timestamps that merely look like card numbers are kept.
+
+The policy file may declare its own rules (same three fields); :data:`DEFAULT_REDACTION_RULES` is what
+applies when it does not.
+
+Examples
+--------
+>>> result = redact("Mail jane.doe@example.com or call +44 20 7946 0958, key sk-abcdefghijklmnop1234")
+>>> result.text
+'Mail [redacted email] or call [redacted phone], key [redacted API key]'
+>>> result.counts["email"], result.counts["phone"], result.counts["api_key_openai"]
+(1, 1, 1)
+>>> redact(None).text is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["DEFAULT_REDACTION_RULES", "RedactionResult", "RedactionRule", "luhn_valid", "redact"]
+
+
+def luhn_valid(digits: str) -> bool:
+    """Return whether a string of digits (separators ignored) passes the Luhn checksum.
+
+    Parameters
+    ----------
+    digits : str
+        Digits, possibly with spaces or dashes between them.
+
+    Returns
+    -------
+    bool
+        ``True`` when the checksum holds and there are at least 13 digits.
+
+    Examples
+    --------
+    >>> luhn_valid("4111 1111 1111 1111")
+    True
+    >>> luhn_valid("4111-1111-1111-1112")
+    False
+    """
+    numbers = [int(char) for char in digits if char.isdigit()]
+    if len(numbers) < 13:
+        return False
+    total = 0
+    for position, number in enumerate(reversed(numbers)):
+        if position % 2 == 1:
+            number *= 2
+            if number > 9:
+                number -= 9
+        total += number
+    return total % 10 == 0
+
+
+_CHECKS = {"luhn": luhn_valid}
+
+
+class RedactionRule(BaseModel):
+    """One redaction rule: a regular expression and what replaces each match.
+
+    Parameters
+    ----------
+    name : str
+        Stable identifier used as the key of :attr:`RedactionResult.counts`.
+    pattern : str
+        Regular expression (Python ``re`` syntax); it must compile.
+    replacement : str
+        Text that replaces each match (``re`` group references are not expanded).
+    check : {"luhn"} or None
+        A validator a match must also pass to be replaced (``"luhn"`` for card numbers).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    pattern: str = Field(min_length=1)
+    replacement: str
+    check: Literal["luhn"] | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"pattern must be a valid regular expression. Got {value!r} ({exc}).") from exc
+        return value
+
+
+class RedactionResult(BaseModel):
+    """Redacted text and the number of replacements made per rule name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str | None
+    counts: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def n_redacted(self) -> int:
+        """Total number of replacements made."""
+        return sum(self.counts.values())
+
+
+_TOKEN_CHARS = r"A-Za-z0-9+/_\-"
+
+DEFAULT_REDACTION_RULES: tuple[RedactionRule, ...] = (
+    RedactionRule(
+        name="api_key_openai",
+        pattern=r"\bsk-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_]{16,}",
+        replacement="[redacted API key]",
+    ),
+    RedactionRule(
+        name="api_key_aws",
+        pattern=r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+        replacement="[redacted API key]",
+    ),
+    RedactionRule(
+        name="api_key_github",
+        pattern=r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b",
+        replacement="[redacted API key]",
+    ),
+    RedactionRule(
+        name="bearer_token",
+        pattern=r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{20,}=*",
+        replacement="Bearer [redacted token]",
+    ),
+    RedactionRule(
+        name="hex_token",
+        pattern=r"\b[0-9a-fA-F]{32,}\b",
+        replacement="[redacted token]",
+    ),
+    RedactionRule(
+        name="base64_token",
+        # 32+ token characters holding at least one digit, one lower- and one upper-case letter:
+        # long words and snake_case identifiers are kept, random keys are not.
+        pattern=(
+            rf"(?<![{_TOKEN_CHARS}])(?=[{_TOKEN_CHARS}]*\d)(?=[{_TOKEN_CHARS}]*[a-z])(?=[{_TOKEN_CHARS}]*[A-Z])"
+            rf"[{_TOKEN_CHARS}]{{32,}}={{0,2}}(?![{_TOKEN_CHARS}])"
+        ),
+        replacement="[redacted token]",
+    ),
+    RedactionRule(
+        name="email",
+        pattern=r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b",
+        replacement="[redacted email]",
+    ),
+    RedactionRule(
+        name="card_number",
+        pattern=r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d\-])",
+        replacement="[redacted card number]",
+        check="luhn",
+    ),
+    RedactionRule(
+        name="phone",
+        pattern=(
+            # international: +CC then 6-14 more digits in groups separated by space, dot, dash or (..)
+            r"(?<![\w+])\+\d{1,3}(?:[ .\-]?\(?\d{1,4}\)?){2,6}(?![\w])"
+            # North American: (555) 123-4567, 555-123-4567, 555.123.4567
+            r"|(?<![\w\-])\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4}(?![\w\-])"
+            # national numbers with a trunk zero: 020 7946 0958, 030 12345678, 06-12345678
+            r"|(?<![\w\-.])0\d{1,4}[ /\-]\d{3,4}[ \-]?\d{3,4}(?![\w\-])"
+        ),
+        replacement="[redacted phone]",
+    ),
+)
+"""The rules that apply when a policy declares none, in the order they run."""
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def redact(text: str | None, rules: Sequence[RedactionRule] = DEFAULT_REDACTION_RULES) -> RedactionResult:
+    """Replace personal data and secrets in free text.
+
+    Parameters
+    ----------
+    text : str or None
+        Free text from the register (a summary, a timeline description, lessons learned...).
+        ``None`` is returned as ``None`` with no counts.
+    rules : sequence of RedactionRule
+        Rules applied in order; defaults to :data:`DEFAULT_REDACTION_RULES`.
+
+    Returns
+    -------
+    RedactionResult
+        The redacted text and, per rule name, how many matches were replaced (rules that replaced
+        nothing have a count of 0).
+
+    Examples
+    --------
+    >>> redact("card 4111 1111 1111 1111, order 1234 5678 9012 3456").text
+    'card [redacted card number], order 1234 5678 9012 3456'
+    >>> redact("AKIAIOSFODNN7EXAMPLE leaked").counts["api_key_aws"]
+    1
+    """
+    if text is None:
+        return RedactionResult(text=None, counts={rule.name: 0 for rule in rules})
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str or None. Got {type(text).__name__} instead.")
+    counts: dict[str, int] = {}
+    for rule in rules:
+        check = _CHECKS[rule.check] if rule.check else None
+        n_replaced = 0
+
+        def _replace(match: re.Match[str], rule: RedactionRule = rule, check=check) -> str:
+            nonlocal n_replaced
+            if check is not None and not check(match.group(0)):
+                return match.group(0)
+            n_replaced += 1
+            return rule.replacement
+
+        text = _compiled(rule.pattern).sub(_replace, text)
+        counts[rule.name] = counts.get(rule.name, 0) + n_replaced
+    return RedactionResult(text=text, counts=counts)

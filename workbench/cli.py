@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -217,14 +216,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("Aborted.")
         return 1
-    except click.ClickException as exc:
-        exc.show()
-        return 2
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument...
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"Error: {escape(str(exc))}")
+        return int(getattr(exc, "exit_code", 2) or 2)
     except (*USER_ERRORS, ValidationError) as exc:
         if _State.verbose:
             err_console.print_exception()

@@ -1,0 +1,1093 @@
+"""Model-output data access: data card -> validated Ibis table, windows, labels as of, failure signal.
+
+The prediction log of an AI system is read as an **Ibis table**, so every aggregate runs where the data lives:
+the embedded DuckDB backend by default (Parquet/CSV files or globs, DuckDB files), any Ibis connection
+otherwise (PySpark, PostgreSQL, Trino...), or a pandas DataFrame wrapped as a memtable. Nothing here brings
+raw rows back to Python: the helpers build expressions, and the analyses aggregate them.
+
+- :func:`open_logs` opens the log described by a :class:`~register.schema.DataCard` and left-joins the
+  sensitive attributes from their separate table.
+- :func:`validate_logs` checks the data against its card and raises one :class:`DataValidationError`
+  listing every problem.
+- :class:`Window` / :func:`incident_windows` define half-open UTC time windows ``[start, end)``.
+- :func:`label_known` / :func:`label_as_of` implement *labels as of T*: a label counts only if it was
+  observed (``label_observed_at``) at or before T.
+- :func:`failure_expression` turns the declared :data:`~register.schema.FailureSignal` into a boolean
+  expression (NULL where a decision cannot be judged yet).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from datetime import datetime, UTC
+>>> from register.schema import ColumnRoles, DataCard, DataSource
+>>> frame = pd.DataFrame({
+...     "ts": pd.to_datetime(["2026-03-01 10:00", "2026-03-01 11:00", "2026-03-02 09:00"], utc=True),
+...     "customer_id": ["a", "b", "a"], "income": [1.0, 2.0, 3.0],
+...     "y_pred": [1, 0, 1], "y_true": [1, 1, None],
+... })
+>>> card = DataCard(source=DataSource(location="unused.parquet"), task="binary_classification",
+...                 columns=ColumnRoles(event_time="ts", entity_id="customer_id", features=["income"],
+...                                     prediction="y_pred", label="y_true"))
+>>> logs = open_logs(card, data=frame)
+>>> failed = failure_expression(logs.table, card, as_of=datetime(2026, 3, 3, tzinfo=UTC))
+>>> int(failed.sum().execute()), int(failed.notnull().sum().execute())
+(1, 2)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from analysis.errors import DataValidationError, InvalidParameterError
+from register.schema import (
+    DataCard,
+    DataQualitySignal,
+    DataSource,
+    FailureSignal,
+    Incident,
+    LabelErrorSignal,
+    PredictionConditionSignal,
+    as_utc,
+)
+
+__all__ = [
+    "CHUNKS",
+    "Chunk",
+    "IncidentWindows",
+    "LogTable",
+    "ValidationReport",
+    "Window",
+    "chunk_expression",
+    "describe_signal",
+    "failure_expression",
+    "incident_windows",
+    "label_as_of",
+    "label_known",
+    "open_logs",
+    "time_literal",
+    "validate_logs",
+    "windows_for_incident",
+]
+
+Chunk = Literal["hour", "day", "week"]
+CHUNKS: dict[str, str] = {"hour": "h", "day": "D", "week": "W"}
+"""Time-chunk names and the Ibis ``truncate`` unit each maps to (weeks start on Monday)."""
+
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+_TIMESTAMP_MESSAGE = "{} must be a datetime. Got {!r} instead."
+
+
+# --------------------------------------------------------------------------------------------------
+# Windows
+# --------------------------------------------------------------------------------------------------
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        raise InvalidParameterError(_TIMESTAMP_MESSAGE.format(name, value))
+    return as_utc(value)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time window ``[start, end)`` in UTC.
+
+    Naive datetimes are taken to be UTC; aware ones are converted.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> w = Window(datetime(2026, 3, 1), datetime(2026, 3, 8), "reference")
+    >>> w.duration.days, w.start.isoformat()
+    (7, '2026-03-01T00:00:00+00:00')
+    """
+
+    start: datetime
+    end: datetime
+    name: str = "window"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", _utc(self.start, "start"))
+        object.__setattr__(self, "end", _utc(self.end, "end"))
+        if not self.start < self.end:
+            raise InvalidParameterError(
+                f"A window's start must be before its end. Got start={self.start.isoformat()} and "
+                f"end={self.end.isoformat()} for window {self.name!r} instead."
+            )
+
+    @property
+    def duration(self) -> timedelta:
+        """Length of the window."""
+        return self.end - self.start
+
+    def contains(self, column: ir.TimestampValue) -> ir.BooleanValue:
+        """Return the expression ``start <= column < end`` (NULL times are outside)."""
+        return (column >= time_literal(column, self.start)) & (column < time_literal(column, self.end))
+
+    def to_dict(self) -> dict[str, str]:
+        """Return ``{"name", "start", "end"}`` with ISO-8601 UTC times."""
+        return {"name": self.name, "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+@dataclass(frozen=True)
+class IncidentWindows:
+    """The reference, incident and recent windows of an analysis, and which of them took defaults."""
+
+    reference: Window
+    incident: Window
+    recent: Window
+    as_of: datetime
+    defaults: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def __iter__(self):  # noqa: D105
+        return iter((self.reference, self.incident, self.recent))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description (windows, ``as_of``, defaults used, notes)."""
+        return {
+            "reference": self.reference.to_dict(),
+            "incident": self.incident.to_dict(),
+            "recent": self.recent.to_dict(),
+            "as_of": self.as_of.isoformat(),
+            "defaults": list(self.defaults),
+            "notes": list(self.notes),
+        }
+
+
+def incident_windows(
+    occurred_at: datetime,
+    contained_at: datetime | None = None,
+    *,
+    as_of: datetime,
+    reference: Window | None = None,
+    incident: Window | None = None,
+    recent: Window | None = None,
+    reference_days: float = 28,
+    gap_days: float = 7,
+    recent_hours: float = 24,
+) -> IncidentWindows:
+    """Reference, incident and recent windows from an incident's timestamps.
+
+    Defaults (each overridable by passing the window, or by changing its size):
+
+    - reference = ``reference_days`` (28) days ending ``gap_days`` (7) days before ``occurred_at``;
+    - incident = ``occurred_at`` to ``contained_at``, or to ``as_of`` while the incident is open (an end
+      after ``as_of`` is clipped to ``as_of``: the analysis cannot see the future);
+    - recent = the last ``recent_hours`` (24) hours before ``as_of``.
+
+    Parameters
+    ----------
+    occurred_at : datetime
+        When the incident started (its onset).
+    contained_at : datetime, optional
+        When it was contained; None while open.
+    as_of : datetime
+        The time the analysis is run as of.
+    reference, incident, recent : Window, optional
+        Explicit windows replacing the defaults.
+    reference_days, gap_days, recent_hours : float
+        Sizes of the default windows.
+
+    Returns
+    -------
+    IncidentWindows
+        The windows; ``defaults`` names those that took default values.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> w = incident_windows(datetime(2026, 5, 10), datetime(2026, 5, 12), as_of=datetime(2026, 5, 20))
+    >>> w.reference.start.date().isoformat(), w.reference.end.date().isoformat()
+    ('2026-04-05', '2026-05-03')
+    >>> w.incident.end.date().isoformat(), w.recent.start.isoformat(), w.defaults
+    ('2026-05-12', '2026-05-19T00:00:00+00:00', ('reference', 'incident', 'recent'))
+    """
+    occurred = _utc(occurred_at, "occurred_at")
+    as_of_utc = _utc(as_of, "as_of")
+    for name, value in (("reference_days", reference_days), ("gap_days", gap_days)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InvalidParameterError(f"{name} must be a non-negative number. Got {value!r} instead.")
+    for name, value in (("reference_days", reference_days), ("recent_hours", recent_hours)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise InvalidParameterError(f"{name} must be a positive number. Got {value!r} instead.")
+    defaults: list[str] = []
+    notes: list[str] = []
+    if reference is None:
+        reference_end = occurred - timedelta(days=gap_days)
+        reference = Window(reference_end - timedelta(days=reference_days), reference_end, "reference")
+        defaults.append("reference")
+    if incident is None:
+        if contained_at is None:
+            end = as_of_utc
+            notes.append("incident still open: the incident window ends at as_of")
+        else:
+            end = _utc(contained_at, "contained_at")
+            if end > as_of_utc:
+                notes.append("contained_at is after as_of: the incident window is clipped to as_of")
+                end = as_of_utc
+        incident = Window(occurred, end, "incident")
+        defaults.append("incident")
+    if recent is None:
+        recent = Window(as_of_utc - timedelta(hours=recent_hours), as_of_utc, "recent")
+        defaults.append("recent")
+    for window in (reference, incident, recent):
+        if window.end > as_of_utc:
+            notes.append(f"window {window.name!r} ends after as_of; labels are still counted as of as_of")
+    if reference.end > incident.start:
+        notes.append("the reference window overlaps the incident window")
+    return IncidentWindows(
+        reference=reference,
+        incident=incident,
+        recent=recent,
+        as_of=as_of_utc,
+        defaults=tuple(defaults),
+        notes=tuple(notes),
+    )
+
+
+def windows_for_incident(incident: Incident, *, as_of: datetime, **overrides: Any) -> IncidentWindows:
+    """Windows from a register :class:`~register.schema.Incident` (onset = ``occurred_at`` or ``aware_at``).
+
+    Parameters
+    ----------
+    incident : Incident
+        The incident record.
+    as_of : datetime
+        The time the analysis is run as of.
+    **overrides
+        Passed to :func:`incident_windows` (``reference=``, ``reference_days=``...).
+
+    Returns
+    -------
+    IncidentWindows
+        As :func:`incident_windows`; a note says when ``aware_at`` stood in for a missing onset.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> from register.schema import Incident
+    >>> inc = Incident(id="INC-2026-0001", title="t", category="data_quality", severity="SEV-2",
+    ...                aware_at=datetime(2026, 5, 11))
+    >>> windows_for_incident(inc, as_of=datetime(2026, 5, 12)).notes[0]
+    'occurred_at unknown: aware_at used as the onset'
+    """
+    occurred = incident.occurred_at
+    extra: tuple[str, ...] = ()
+    if occurred is None:
+        occurred = incident.aware_at
+        extra = ("occurred_at unknown: aware_at used as the onset",)
+    windows = incident_windows(occurred, incident.contained_at, as_of=as_of, **overrides)
+    return IncidentWindows(
+        reference=windows.reference,
+        incident=windows.incident,
+        recent=windows.recent,
+        as_of=windows.as_of,
+        defaults=windows.defaults,
+        notes=extra + windows.notes,
+    )
+
+
+def time_literal(column: ir.Value, value: datetime) -> ir.Value:
+    """An Ibis timestamp literal comparable with ``column`` (aware UTC, or naive UTC for a naive column).
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> t = ibis.table({"ts": "timestamp"}, name="t")
+    >>> time_literal(t.ts, datetime(2026, 1, 1)).type().timezone is None
+    True
+    """
+    value = as_utc(value)
+    if getattr(column.type(), "timezone", None) is None:
+        return ibis.literal(value.replace(tzinfo=None), type="timestamp")
+    return ibis.literal(value, type=ibis.expr.datatypes.Timestamp(timezone="UTC"))
+
+
+def chunk_expression(table: ir.Table, card: DataCard, chunk: Chunk = "day") -> ir.TimestampValue:
+    """The start of each decision's time chunk (``hour``, ``day`` or ``week``), computed in the engine.
+
+    Examples
+    --------
+    >>> from register.schema import ColumnRoles, DataCard, DataSource
+    >>> card = DataCard(source=DataSource(location="x.parquet"), task="regression",
+    ...                 columns=ColumnRoles(event_time="ts", entity_id="id"))
+    >>> t = ibis.table({"ts": "timestamp", "id": "string"}, name="t")
+    >>> chunk_expression(t, card, "week").type().is_timestamp()
+    True
+    """
+    if chunk not in CHUNKS:
+        raise InvalidParameterError(f"chunk must be one of {sorted(CHUNKS)}. Got {chunk!r} instead.")
+    return table[card.columns.event_time].truncate(CHUNKS[chunk])
+
+
+# --------------------------------------------------------------------------------------------------
+# Opening logs
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogTable:
+    """A prediction log opened from its data card.
+
+    Attributes
+    ----------
+    table : ibis.expr.types.Table
+        The log, event time as a timestamp, sensitive attributes left-joined when they live apart.
+    card : DataCard
+        The data card (relative locations resolved).
+    backend : str
+        Name of the Ibis backend (``duckdb``, ``pyspark``...).
+    source : str
+        What was read (path, table name, or ``pandas DataFrame``).
+    """
+
+    table: ir.Table
+    card: DataCard
+    backend: str
+    source: str
+    sensitive_keys: tuple[str, ...] = ()
+    _keys_table: ir.Table | None = field(default=None, repr=False, compare=False)
+
+    def entities_without_sensitive(self) -> int:
+        """Distinct join keys of the log with no row in the sensitive table (0 without a join table)."""
+        if self._keys_table is None or not self.sensitive_keys:
+            return 0
+        log_keys = self.table.select(*self.sensitive_keys).distinct()
+        missing = log_keys.anti_join(self._keys_table, list(self.sensitive_keys))
+        return int(missing.count().execute())
+
+
+def _file_paths(location: str, ext: str) -> str:
+    if os.path.isdir(location):
+        return os.path.join(location, "**", f"*.{ext}")
+    return location
+
+
+def _check_exists(location: str) -> None:
+    if any(ch in location for ch in "*?["):
+        if not glob.glob(location, recursive=True):
+            raise DataValidationError(
+                f"No file matches the data card location {location!r}. Check the path in the data card.",
+                [{"column": None, "check": "source_exists", "failure_case": location, "count": 0}],
+            )
+    elif not os.path.exists(location):
+        raise DataValidationError(
+            f"The data card location {location!r} does not exist. Check the path in the data card.",
+            [{"column": None, "check": "source_exists", "failure_case": location, "count": 0}],
+        )
+
+
+def _read_source(con: Any, source: DataSource, backend: str) -> ir.Table:
+    location = source.location
+    if source.format == "connection" or (source.format == "duckdb" and backend != "duckdb"):
+        return con.table(source.table)
+    if source.format == "duckdb":
+        _check_exists(location)
+        alias = "db_" + ibis.util.gen_name("src").replace("-", "_")
+        con.attach(location, name=alias, read_only=True)
+        return con.table(source.table, database=alias)
+    ext = "parquet" if source.format == "parquet" else "csv"
+    path = _file_paths(location, ext)
+    _check_exists(path)
+    if source.format == "parquet":
+        if backend == "duckdb":
+            return con.read_parquet(path, hive_partitioning=True, can_have_nan=True)
+        return con.read_parquet(path)
+    if backend == "duckdb":
+        return con.read_csv(path, hive_partitioning=True)
+    return con.read_csv(path)
+
+
+def _as_table(con: Any, data: Any) -> ir.Table:
+    if isinstance(data, ir.Table):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return ibis.memtable(data)
+    raise InvalidParameterError(
+        f"data must be a pandas DataFrame or an Ibis table. Got {type(data).__name__}."
+    )
+
+
+def open_logs(
+    card: DataCard,
+    *,
+    data: pd.DataFrame | ir.Table | None = None,
+    sensitive_data: pd.DataFrame | ir.Table | None = None,
+    con: Any = None,
+    base_dir: str | os.PathLike[str] | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    threads: int | None = None,
+) -> LogTable:
+    """Open an AI system's prediction log from its data card, as an Ibis table.
+
+    Parameters
+    ----------
+    card : DataCard
+        Where the log lives and what its columns mean.
+    data : pandas.DataFrame or Ibis table, optional
+        The log itself, replacing ``card.source`` (a DataFrame is wrapped with :func:`ibis.memtable`).
+    sensitive_data : pandas.DataFrame or Ibis table, optional
+        The sensitive-attribute table, replacing ``card.sensitive_source.source``.
+    con : Ibis backend, optional
+        Connection to read from (PySpark, PostgreSQL...). ``connection``/``duckdb`` sources are read as
+        ``con.table(source.table)``; file sources through ``con.read_parquet``/``read_csv``. Without it an
+        embedded DuckDB is used (hive partitioning on, Parquet read with ``can_have_nan=true``).
+    base_dir : path, optional
+        Directory relative locations in the card are resolved against.
+    memory_limit : str, default "2GB"
+        DuckDB ``memory_limit`` of the embedded connection (DuckDB's own default is 80 % of RAM).
+    threads : int, optional
+        DuckDB threads of the embedded connection (DuckDB's default when None).
+
+    Returns
+    -------
+    LogTable
+        The table (with sensitive attributes left-joined by ``card.sensitive_source.keys``; entities
+        missing from the join table get NULL attributes, counted by
+        :meth:`LogTable.entities_without_sensitive`), the card, and the backend name.
+
+    Raises
+    ------
+    DataValidationError
+        When a file location matches nothing, or the join keys/attributes are missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from register.schema import ColumnRoles, DataCard, DataSource, SensitiveSource
+    >>> card = DataCard(
+    ...     source=DataSource(location="unused.parquet"), task="regression",
+    ...     columns=ColumnRoles(event_time="ts", entity_id="id", prediction="p", label="y"),
+    ...     sensitive_source=SensitiveSource(source=DataSource(location="unused.parquet"),
+    ...                                      keys=["id"], attributes=["region"]))
+    >>> log = pd.DataFrame({"ts": pd.to_datetime(["2026-01-01"] * 3, utc=True), "id": ["a", "b", "c"],
+    ...                     "p": [1.0, 2.0, 3.0], "y": [1.0, 2.5, None]})
+    >>> regions = pd.DataFrame({"id": ["a", "b"], "region": ["N", "S"]})
+    >>> logs = open_logs(card, data=log, sensitive_data=regions)
+    >>> logs.table.columns, logs.entities_without_sensitive()
+    (('ts', 'id', 'p', 'y', 'region'), 1)
+    """
+    if not isinstance(card, DataCard):
+        raise InvalidParameterError(f"card must be a DataCard. Got {type(card).__name__} instead.")
+    if base_dir is not None:
+        card = card.with_base(base_dir)
+    if con is None and isinstance(data, ir.Table):
+        con = data._find_backend(use_default=True)
+    needs_reader = data is None or (card.sensitive_source is not None and sensitive_data is None)
+    if con is None and needs_reader:
+        if data is None and card.source.format == "connection":
+            con = ibis.connect(card.source.location)
+        else:
+            config: dict[str, Any] = {"memory_limit": memory_limit}
+            if threads is not None:
+                config["threads"] = threads
+            con = ibis.duckdb.connect(**config)
+    backend = str(getattr(con, "name", "duckdb")) if con is not None else "duckdb"
+    if data is not None:
+        table = _as_table(con, data)
+        source_text = "pandas DataFrame" if isinstance(data, pd.DataFrame) else "Ibis table"
+    else:
+        table = _read_source(con, card.source, backend)
+        source_text = card.source.table or card.source.location
+    table = _normalise_event_time(table, card)
+
+    keys: tuple[str, ...] = ()
+    keys_table: ir.Table | None = None
+    sensitive = card.sensitive_source
+    if sensitive is not None:
+        if sensitive_data is not None:
+            attributes_table = _as_table(con, sensitive_data)
+        else:
+            attributes_table = _read_source(con, sensitive.source, backend)
+        problems = []
+        for key in sensitive.keys:
+            for name, tbl in (("log", table), ("sensitive table", attributes_table)):
+                if key not in tbl.columns:
+                    problems.append(
+                        {"column": key, "check": "join_key_present", "failure_case": name, "count": None}
+                    )
+        for attribute in sensitive.attributes:
+            if attribute not in attributes_table.columns:
+                problems.append(
+                    {
+                        "column": attribute,
+                        "check": "column_present",
+                        "failure_case": "sensitive table",
+                        "count": None,
+                    }
+                )
+            elif attribute in table.columns and attribute not in sensitive.keys:
+                problems.append(
+                    {
+                        "column": attribute,
+                        "check": "attribute_not_in_log",
+                        "failure_case": "log",
+                        "count": None,
+                    }
+                )
+        if problems:
+            raise DataValidationError(
+                f"The sensitive-attribute table does not match the data card: {len(problems)} problem(s). "
+                "Fix the data card's sensitive_source (keys and attributes) or the table.",
+                problems,
+            )
+        keys = tuple(sensitive.keys)
+        keys_table = attributes_table.select(*keys, *sensitive.attributes)
+        joined = table.left_join(keys_table, list(keys))
+        table = joined.select(*table.columns, *sensitive.attributes)
+    return LogTable(
+        table=table,
+        card=card,
+        backend=backend,
+        source=source_text,
+        sensitive_keys=keys,
+        _keys_table=keys_table,
+    )
+
+
+def _normalise_event_time(table: ir.Table, card: DataCard) -> ir.Table:
+    """Parse string time columns (CSV) as timestamps; unparseable values become NULL (see validation)."""
+    names = [card.columns.event_time, card.columns.label_observed_at, *card.columns.input_as_of.values()]
+    updates = {}
+    for name in names:
+        if name and name in table.columns and table[name].type().is_string():
+            updates[name] = table[name].try_cast("timestamp")
+    if not updates:
+        return table
+    return table.mutate(**updates)
+
+
+# --------------------------------------------------------------------------------------------------
+# Labels as of, failure signal
+# --------------------------------------------------------------------------------------------------
+
+
+def _as_table_only(table: LogTable | ir.Table | pd.DataFrame) -> ir.Table:
+    if isinstance(table, LogTable):
+        return table.table
+    if isinstance(table, pd.DataFrame):
+        return ibis.memtable(table)
+    if isinstance(table, ir.Table):
+        return table
+    raise InvalidParameterError(
+        f"table must be a LogTable, an Ibis table or a pandas DataFrame. Got {type(table).__name__} instead."
+    )
+
+
+def label_known(table: ir.Table, card: DataCard, *, as_of: datetime) -> ir.BooleanValue:
+    """Whether each decision's label was observed by ``as_of`` (never NULL).
+
+    A label counts when it is not NULL and ``label_observed_at <= as_of``; a NULL ``label_observed_at``
+    means not observed. Without a ``label_observed_at`` column, a non-NULL label counts when the decision
+    itself happened before ``as_of``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from datetime import datetime
+    >>> from register.schema import ColumnRoles, DataCard, DataSource
+    >>> card = DataCard(source=DataSource(location="x"), task="binary_classification",
+    ...                 columns=ColumnRoles(event_time="ts", entity_id="id", prediction="p", label="y",
+    ...                                     label_observed_at="seen"))
+    >>> t = ibis.memtable(pd.DataFrame({"ts": pd.to_datetime(["2026-01-01"] * 3, utc=True), "id": list("abc"),
+    ...     "p": [1, 1, 0], "y": [1, 0, None],
+    ...     "seen": pd.to_datetime(["2026-01-02", "2026-01-09", None], utc=True)}))
+    >>> label_known(t, card, as_of=datetime(2026, 1, 5)).execute().tolist()
+    [True, False, False]
+    """
+    columns = card.columns
+    if columns.label is None:
+        raise InvalidParameterError("The data card has no label column: labels cannot be known.")
+    as_of = _utc(as_of, "as_of")
+    known = table[columns.label].notnull()
+    if columns.label_observed_at:
+        observed = table[columns.label_observed_at]
+        known = known & observed.notnull() & (observed <= time_literal(observed, as_of))
+    else:
+        event_time = table[columns.event_time]
+        known = known & (event_time < time_literal(event_time, as_of))
+    return known.fill_null(False)
+
+
+def label_as_of(table: ir.Table, card: DataCard, *, as_of: datetime) -> ir.Value:
+    """The label where it was observed by ``as_of``, NULL otherwise (see :func:`label_known`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from datetime import datetime
+    >>> from register.schema import ColumnRoles, DataCard, DataSource
+    >>> card = DataCard(source=DataSource(location="x"), task="regression",
+    ...                 columns=ColumnRoles(event_time="ts", entity_id="id", label="y",
+    ...                                     label_observed_at="seen"))
+    >>> t = ibis.memtable(pd.DataFrame({"ts": pd.to_datetime(["2026-01-01"] * 2, utc=True), "id": ["a", "b"],
+    ...     "y": [1.5, 2.5], "seen": pd.to_datetime(["2026-01-02", "2026-01-09"], utc=True)}))
+    >>> label_as_of(t, card, as_of=datetime(2026, 1, 5)).execute().isna().tolist()
+    [False, True]
+    """
+    known = label_known(table, card, as_of=as_of)
+    return ibis.ifelse(known, table[card.columns.label], ibis.null().cast(table[card.columns.label].type()))
+
+
+_OPS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def describe_signal(signal: FailureSignal, card: DataCard) -> str:
+    """A sentence stating what counts as a failed decision.
+
+    Examples
+    --------
+    >>> from register.schema import ColumnRoles, DataCard, DataSource, LabelErrorSignal
+    >>> card = DataCard(source=DataSource(location="x"), task="binary_classification",
+    ...                 columns=ColumnRoles(event_time="ts", entity_id="id", prediction="p", label="y"))
+    >>> describe_signal(LabelErrorSignal(), card)
+    "label error: prediction 'p' differs from the label 'y' observed by as_of"
+    """
+    columns = card.columns
+    if isinstance(signal, LabelErrorSignal):
+        if card.task == "regression":
+            kind = "relative" if signal.relative else "absolute"
+            return (
+                f"label error: {kind} error |{columns.prediction} - {columns.label}| exceeds "
+                f"{signal.tolerance}{' x |label|' if signal.relative else ''}, label observed by as_of"
+            )
+        return (
+            f"label error: prediction {columns.prediction!r} differs from the label {columns.label!r} "
+            "observed by as_of"
+        )
+    if isinstance(signal, DataQualitySignal):
+        if signal.condition == "null":
+            return f"data quality: input {signal.column!r} is null"
+        as_of_column = columns.input_as_of.get(signal.column)
+        return (
+            f"data quality: input {signal.column!r} is stale (event time minus its as-of time "
+            f"{as_of_column!r} exceeds {signal.max_lag})"
+        )
+    return f"prediction condition: {signal.column} {signal.op} {signal.value!r}"
+
+
+def failure_expression(
+    table: LogTable | ir.Table,
+    card: DataCard,
+    signal: FailureSignal | None = None,
+    *,
+    as_of: datetime,
+) -> ir.BooleanValue:
+    """Whether each decision failed under the declared failure signal; NULL where it cannot be judged.
+
+    - :class:`~register.schema.LabelErrorSignal`: classifiers fail when prediction != label; regression
+      when ``|prediction - label| > tolerance`` (or ``> tolerance * |label|`` when ``relative``, written
+      without a division so no engine divides by zero). NULL when the label was not observed by ``as_of``
+      (see :func:`label_known`) or the prediction is NULL.
+    - :class:`~register.schema.DataQualitySignal`: ``null`` -- the input is NULL (never NULL itself);
+      ``stale`` -- the event time minus the input's as-of time exceeds ``max_lag`` (NULL when the as-of
+      time is NULL).
+    - :class:`~register.schema.PredictionConditionSignal`: the comparison (NULL when the value is NULL).
+
+    Parameters
+    ----------
+    table : LogTable or Ibis table
+        The log.
+    card : DataCard
+        Column roles.
+    signal : FailureSignal, optional
+        Defaults to ``card.failure_signal``.
+    as_of : datetime
+        Labels observed after this time are unknown.
+
+    Returns
+    -------
+    ibis.expr.types.BooleanValue
+
+    Raises
+    ------
+    InvalidParameterError
+        When the card lacks a column the signal needs, or a regression label error has no tolerance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from datetime import datetime
+    >>> from register.schema import ColumnRoles, DataCard, DataSource, LabelErrorSignal
+    >>> card = DataCard(source=DataSource(location="x"), task="regression",
+    ...                 columns=ColumnRoles(event_time="ts", entity_id="id", prediction="p", label="y"))
+    >>> t = ibis.memtable(pd.DataFrame({"ts": pd.to_datetime(["2026-01-01"] * 3, utc=True), "id": list("abc"),
+    ...     "p": [10.0, 10.0, 10.0], "y": [10.5, 12.0, None]}))
+    >>> failed = failure_expression(t, card, LabelErrorSignal(tolerance=1.0), as_of=datetime(2026, 2, 1))
+    >>> failed.execute().tolist()
+    [False, True, None]
+    """
+    table = _as_table_only(table)
+    signal = card.failure_signal if signal is None else signal
+    columns = card.columns
+    if isinstance(signal, LabelErrorSignal):
+        if columns.prediction is None or columns.label is None:
+            raise InvalidParameterError(
+                "A label-error failure signal needs the prediction and label columns in the data card. "
+                f"Got prediction={columns.prediction!r}, label={columns.label!r}."
+            )
+        prediction, label = table[columns.prediction], table[columns.label]
+        known = label_known(table, card, as_of=as_of) & prediction.notnull()
+        if card.task == "regression":
+            if signal.tolerance is None:
+                raise InvalidParameterError(
+                    "A regression label-error signal needs a tolerance. Got None; e.g. tolerance: 5.0."
+                )
+            error = (prediction - label).abs()
+            limit = label.abs() * signal.tolerance if signal.relative else ibis.literal(signal.tolerance)
+            failed = error > limit
+        else:
+            if prediction.type().is_string() != label.type().is_string():
+                prediction, label = prediction.cast("string"), label.cast("string")
+            failed = prediction != label
+        return ibis.ifelse(known, failed, ibis.null().cast("boolean"))
+    if isinstance(signal, DataQualitySignal):
+        if signal.column not in table.columns:
+            raise InvalidParameterError(f"The failure signal's column {signal.column!r} is not in the log.")
+        if signal.condition == "null":
+            return table[signal.column].isnull()
+        as_of_column = columns.input_as_of.get(signal.column)
+        if as_of_column is None:
+            raise InvalidParameterError(
+                f"A stale-input signal on {signal.column!r} needs its as-of column in the data card's "
+                f"input_as_of. Got {dict(columns.input_as_of)!r}."
+            )
+        seconds = signal.max_lag.total_seconds()  # type: ignore[union-attr]
+        lag_limit = table[as_of_column] + ibis.interval(microseconds=round(seconds * 1_000_000))
+        return lag_limit < table[columns.event_time]
+    if isinstance(signal, PredictionConditionSignal):
+        if signal.column not in table.columns:
+            raise InvalidParameterError(f"The failure signal's column {signal.column!r} is not in the log.")
+        return _OPS[signal.op](table[signal.column], ibis.literal(signal.value))
+    raise InvalidParameterError(f"signal must be a FailureSignal. Got {type(signal).__name__} instead.")
+
+
+def uses_labels(signal: FailureSignal) -> bool:
+    """True when the signal needs true labels (a label error)."""
+    return isinstance(signal, LabelErrorSignal)
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What :func:`validate_logs` checked and found (aggregates only)."""
+
+    n_rows: int
+    checks: tuple[str, ...]
+    failures: pd.DataFrame
+    window_rows: dict[str, int]
+    window_labels: dict[str, int]
+    n_entities_without_sensitive: int
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed."""
+        return self.failures.empty
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable summary."""
+        return {
+            "ok": self.ok,
+            "n_rows": self.n_rows,
+            "checks": list(self.checks),
+            "window_rows": dict(self.window_rows),
+            "window_labels": dict(self.window_labels),
+            "n_entities_without_sensitive": self.n_entities_without_sensitive,
+            "failures": self.failures.astype(object).where(self.failures.notna(), None).to_dict("records"),
+        }
+
+
+_FAILURE_COLUMNS = ["column", "check", "failure_case", "count"]
+
+
+def _role_columns(card: DataCard) -> list[tuple[str, str]]:
+    columns = card.columns
+    roles: list[tuple[str, str]] = [("event_time", columns.event_time), ("entity_id", columns.entity_id)]
+    for role in ("request_id", "model_version", "score", "prediction", "label", "label_observed_at"):
+        name = getattr(columns, role)
+        if name:
+            roles.append((role, name))
+    roles += [("feature", name) for name in columns.features]
+    roles += [("input_as_of", name) for name in columns.input_as_of.values()]
+    roles += [("sensitive", name) for name in card.sensitive_attributes]
+    seen: set[str] = set()
+    unique = []
+    for role, name in roles:
+        if name not in seen:
+            seen.add(name)
+            unique.append((role, name))
+    return unique
+
+
+def validate_logs(
+    table: LogTable | ir.Table | pd.DataFrame,
+    card: DataCard | None = None,
+    *,
+    windows: IncidentWindows | Sequence[Window] | Window | None = None,
+    signal: FailureSignal | None = None,
+    as_of: datetime | None = None,
+    raise_on_error: bool = True,
+) -> ValidationReport:
+    """Check a prediction log against its data card, collecting every problem before raising.
+
+    Checks (``check`` codes in the failures table): ``column_present`` (every column the card names),
+    ``numeric`` (numeric features, score; prediction and label for regression), ``timestamp`` (event time,
+    ``label_observed_at``, input as-of columns), ``timestamp_parseable`` (string times that do not parse:
+    count of rows), ``label_values`` (a binary label with more than two values, or without the positive
+    label), ``label_prediction_comparable``, ``signal_column`` / ``signal_config`` (what the failure signal
+    needs), ``window_not_empty`` and ``window_has_labels`` (a label-error signal needs observed labels in
+    the reference window, or in every window given as a list).
+
+    Parameters
+    ----------
+    table : LogTable, Ibis table or pandas DataFrame
+        The log.
+    card : DataCard, optional
+        Defaults to the LogTable's card.
+    windows : IncidentWindows, Window or list of Window, optional
+        Windows to check for rows and labels. For :class:`IncidentWindows` the reference and incident
+        windows must hold decisions and the reference window labels; the recent window may be empty.
+    signal : FailureSignal, optional
+        Defaults to ``card.failure_signal``.
+    as_of : datetime, optional
+        Labels as of this time (defaults to ``windows.as_of``, else labels are counted regardless of time).
+    raise_on_error : bool, default True
+        Raise :class:`DataValidationError` when any check fails; otherwise return the report.
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    DataValidationError
+        With ``failures`` listing every problem (column, check, failure_case, count).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from register.schema import ColumnRoles, DataCard, DataSource
+    >>> card = DataCard(source=DataSource(location="x"), task="binary_classification",
+    ...                 columns=ColumnRoles(event_time="ts", entity_id="id", features=["age", "income"],
+    ...                                     prediction="p", label="y"))
+    >>> frame = pd.DataFrame({"ts": ["2026-01-01", "not a time"], "id": ["a", "b"], "age": ["x", "y"],
+    ...                       "p": [1, 0], "y": [1, 0]})
+    >>> try:
+    ...     validate_logs(frame, card)
+    ... except DataValidationError as error:
+    ...     sorted((f["column"], f["check"]) for f in error.failures)
+    [('age', 'numeric'), ('income', 'column_present'), ('ts', 'timestamp_parseable')]
+    """
+    logs = table if isinstance(table, LogTable) else None
+    if card is None:
+        if logs is None:
+            raise InvalidParameterError("card is required unless table is a LogTable.")
+        card = logs.card
+    expr = _as_table_only(table)
+    signal = card.failure_signal if signal is None else signal
+    if isinstance(windows, IncidentWindows) and as_of is None:
+        as_of = windows.as_of
+    failures: list[dict[str, Any]] = []
+    checks: list[str] = []
+
+    def fail(column: str | None, check: str, failure_case: Any, count: int | None = None) -> None:
+        failures.append({"column": column, "check": check, "failure_case": failure_case, "count": count})
+
+    schema = expr.schema()
+    present = set(expr.columns)
+    checks.append("column_present")
+    for role, name in _role_columns(card):
+        if name not in present:
+            fail(name, "column_present", f"{role} column missing from the log")
+
+    columns = card.columns
+    checks += ["numeric", "timestamp"]
+    numeric_names = list(columns.numeric_features) + ([columns.score] if columns.score else [])
+    if card.task == "regression":
+        numeric_names += [n for n in (columns.prediction, columns.label) if n]
+    for name in dict.fromkeys(numeric_names):
+        if name in present and not schema[name].is_numeric():
+            fail(name, "numeric", f"expected a numeric type, found {schema[name]}")
+    time_names = [columns.event_time, columns.label_observed_at, *columns.input_as_of.values()]
+    string_times: list[str] = []
+    for name in dict.fromkeys(n for n in time_names if n):
+        if name not in present:
+            continue
+        dtype = schema[name]
+        if dtype.is_string():
+            string_times.append(name)
+        elif not dtype.is_timestamp():
+            fail(name, "timestamp", f"expected a timestamp, found {dtype}")
+
+    aggregates: dict[str, ir.Scalar] = {"n_rows": expr.count()}
+    if string_times:
+        checks.append("timestamp_parseable")
+        for i, name in enumerate(string_times):
+            raw = expr[name]
+            aggregates[f"bad_time_{i}"] = (raw.notnull() & raw.try_cast("timestamp").isnull()).sum()
+
+    # Failure signal requirements.
+    checks += ["signal_column", "signal_config"]
+    if isinstance(signal, LabelErrorSignal):
+        for role in ("prediction", "label"):
+            if getattr(columns, role) is None:
+                fail(role, "signal_config", f"a label-error signal needs a {role} column in the data card")
+        if card.task == "regression" and signal.tolerance is None:
+            fail(columns.label, "signal_config", "a regression label-error signal needs a tolerance")
+    elif isinstance(signal, DataQualitySignal | PredictionConditionSignal):
+        if signal.column not in present:
+            fail(signal.column, "signal_column", "the failure signal's column is missing from the log")
+        if isinstance(signal, DataQualitySignal) and signal.condition == "stale":
+            as_of_column = columns.input_as_of.get(signal.column)
+            if as_of_column is None:
+                fail(signal.column, "signal_config", "a stale-input signal needs the column's input_as_of")
+        if isinstance(signal, PredictionConditionSignal) and signal.column in present:
+            dtype = schema[signal.column]
+            if isinstance(signal.value, int | float) and not isinstance(signal.value, bool):
+                if not dtype.is_numeric():
+                    fail(signal.column, "signal_config", f"a numeric condition on a {dtype} column")
+            elif isinstance(signal.value, str) and not dtype.is_string():
+                fail(signal.column, "signal_config", f"a string condition on a {dtype} column")
+
+    # Labels.
+    label_ok = columns.label is not None and columns.label in present
+    if label_ok and columns.prediction and columns.prediction in present:
+        checks.append("label_prediction_comparable")
+        label_type, prediction_type = schema[columns.label], schema[columns.prediction]
+        comparable = (label_type.is_numeric() or label_type.is_boolean()) == (
+            prediction_type.is_numeric() or prediction_type.is_boolean()
+        )
+        if not comparable and card.task != "regression":
+            fail(
+                columns.label,
+                "label_prediction_comparable",
+                f"label is {label_type} but prediction {columns.prediction!r} is {prediction_type}",
+            )
+
+    window_list: list[tuple[Window, bool, bool]] = []  # window, must have rows, must have labels
+    needs_labels = isinstance(signal, LabelErrorSignal) and label_ok
+    if isinstance(windows, IncidentWindows):
+        window_list = [
+            (windows.reference, True, needs_labels),
+            (windows.incident, True, False),
+            (windows.recent, False, False),
+        ]
+    elif isinstance(windows, Window):
+        window_list = [(windows, True, needs_labels)]
+    elif windows is not None:
+        window_list = [(w, True, needs_labels) for w in windows]
+    time_ok = columns.event_time in present and (
+        schema[columns.event_time].is_timestamp() or columns.event_time in string_times
+    )
+    if window_list and time_ok:
+        checks += ["window_not_empty", "window_has_labels"]
+        event_time = expr[columns.event_time]
+        if columns.event_time in string_times:
+            event_time = event_time.try_cast("timestamp")
+        known = None
+        if needs_labels and not (columns.label_observed_at and columns.label_observed_at not in present):
+            observed_ok = not columns.label_observed_at or schema[columns.label_observed_at].is_timestamp()
+            if as_of is not None and observed_ok:
+                known = label_known(expr, card, as_of=as_of)
+            else:
+                known = expr[columns.label].notnull()
+        for i, (window, _, _) in enumerate(window_list):
+            inside = (event_time >= time_literal(event_time, window.start)) & (
+                event_time < time_literal(event_time, window.end)
+            )
+            aggregates[f"window_rows_{i}"] = inside.cast("int64").sum()
+            if known is not None:
+                aggregates[f"window_labels_{i}"] = (inside & known).cast("int64").sum()
+
+    binary_values: list[Any] | None = None
+    if label_ok and card.task == "binary_classification":
+        checks.append("label_values")
+        distinct = expr.select(value=expr[columns.label]).filter(lambda t: t.value.notnull()).distinct()
+        binary_values = distinct.limit(3).execute()["value"].tolist()
+
+    counts = expr.aggregate(**aggregates).execute().iloc[0].to_dict()
+    n_rows = int(counts["n_rows"])
+    for i, name in enumerate(string_times):
+        bad = int(counts[f"bad_time_{i}"] or 0)
+        if bad:
+            fail(name, "timestamp_parseable", f"{bad} value(s) do not parse as timestamps", bad)
+    window_rows: dict[str, int] = {}
+    window_labels: dict[str, int] = {}
+    for i, (window, must_have_rows, must_have_labels) in enumerate(window_list):
+        if f"window_rows_{i}" not in counts:
+            continue
+        rows = int(counts[f"window_rows_{i}"] or 0)
+        window_rows[window.name] = rows
+        if must_have_rows and rows == 0:
+            fail(columns.event_time, "window_not_empty", f"no decisions in window {window.name!r}", 0)
+        if f"window_labels_{i}" in counts:
+            labels = int(counts[f"window_labels_{i}"] or 0)
+            window_labels[window.name] = labels
+            if must_have_labels and rows > 0 and labels == 0:
+                fail(columns.label, "window_has_labels", f"no labels observed in window {window.name!r}", 0)
+    if binary_values is not None:
+        if len(binary_values) > 2:
+            fail(columns.label, "label_values", f"more than two label values, e.g. {binary_values}")
+        elif binary_values and card.positive_label is not None:
+            as_text = {str(v).lower() for v in binary_values}
+            positive = str(card.positive_label).lower()
+            numeric_match = any(_same_number(v, card.positive_label) for v in binary_values)
+            if positive not in as_text and not numeric_match and len(binary_values) == 2:
+                fail(
+                    columns.label,
+                    "label_values",
+                    f"positive label {card.positive_label!r} not among the label values {binary_values}",
+                )
+
+    n_missing = 0
+    if logs is not None and logs.sensitive_keys:
+        n_missing = logs.entities_without_sensitive()
+
+    failure_table = pd.DataFrame(failures, columns=_FAILURE_COLUMNS)
+    report = ValidationReport(
+        n_rows=n_rows,
+        checks=tuple(dict.fromkeys(checks)),
+        failures=failure_table,
+        window_rows=window_rows,
+        window_labels=window_labels,
+        n_entities_without_sensitive=n_missing,
+    )
+    if raise_on_error and not report.ok:
+        raise DataValidationError(
+            f"The prediction log does not match its data card: {len(failures)} problem(s).\n"
+            + failure_table.to_string(index=False)
+            + "\nFix the data card's column roles or the data, then run again.",
+            failures,
+        )
+    return report
+
+
+def _same_number(value: Any, positive: Any) -> bool:
+    try:
+        return float(value) == float(positive)
+    except (TypeError, ValueError):
+        return False

@@ -6,3 +6,23 @@ from analysis.drift import WindowedDriftResult as WindowedDriftResult
 from analysis.drift import data_drift as data_drift
 from analysis.drift import domain_classifier_drift as domain_classifier_drift
 from analysis.drift import windowed_drift as windowed_drift
+
+# isort: split
+from analysis._impact_figures import impact_by_group_figure as impact_by_group_figure
+from analysis._impact_figures import impact_over_time_figure as impact_over_time_figure
+from analysis.data import IncidentWindows as IncidentWindows  # data access, impact, intervals
+from analysis.data import LogTable as LogTable
+from analysis.data import ValidationReport as ValidationReport
+from analysis.data import Window as Window
+from analysis.data import failure_expression as failure_expression
+from analysis.data import incident_windows as incident_windows
+from analysis.data import label_as_of as label_as_of
+from analysis.data import label_known as label_known
+from analysis.data import open_logs as open_logs
+from analysis.data import validate_logs as validate_logs
+from analysis.data import windows_for_incident as windows_for_incident
+from analysis.impact import ImpactResult as ImpactResult
+from analysis.impact import StillHappening as StillHappening
+from analysis.impact import WindowCounts as WindowCounts
+from analysis.impact import assess_impact as assess_impact
+from analysis.impact import is_still_happening as is_still_happening

@@ -116,7 +116,21 @@ def _clean(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{key: _clean(value) for key, value in row.items()} for row in frame.to_dict("records")]
+    rows = []
+    for row in frame.to_dict("records"):
+        clean = {key: _clean(value) for key, value in row.items()}
+        for key, value in clean.items():
+            if key.startswith(("n_", "reference_n_")) and isinstance(value, float) and value.is_integer():
+                clean[key] = int(value)
+        rows.append(clean)
+    return rows
+
+
+def _interval(estimate: float, low: float, high: float, level: float) -> dict[str, float | None] | None:
+    """``{estimate, low, high, level}``, or None when the estimate is undefined."""
+    if estimate is None or math.isnan(estimate):
+        return None
+    return {"estimate": float(estimate), "low": _clean(low), "high": _clean(high), "level": level}
 
 
 @dataclass(frozen=True)
@@ -196,17 +210,20 @@ class StillHappening:
     rule: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable verdict, reason, difference with interval, margin, and the rule applied."""
+        """JSON-serialisable verdict, explanation, rates and difference with intervals, and the rule.
+
+        Keys: ``verdict``, ``explanation`` (the reason, one sentence), ``recent_rate`` and ``difference``
+        (``{estimate, low, high, level}`` or null when undefined), ``baseline_rate``, ``margin``,
+        ``recent_label_completeness``, ``recent_n_decisions``, ``recent_n_decided``, ``rule``.
+        """
+        low, high = self.recent.failure_rate_interval
         return {
             "verdict": self.verdict,
-            "reason": self.reason,
-            "recent_failure_rate": _clean(self.recent.failure_rate),
-            "baseline_failure_rate": _clean(self.baseline.failure_rate),
-            "difference": _clean(self.difference),
-            "difference_lower": _clean(self.lower),
-            "difference_upper": _clean(self.upper),
+            "explanation": self.reason,
+            "recent_rate": _interval(self.recent.failure_rate, low, high, self.confidence),
+            "baseline_rate": _clean(self.baseline.failure_rate),
+            "difference": _interval(self.difference, self.lower, self.upper, self.confidence),
             "margin": _clean(self.margin),
-            "confidence": self.confidence,
             "recent_label_completeness": _clean(self.recent.label_completeness),
             "recent_n_decisions": self.recent.n_decisions,
             "recent_n_decided": self.recent.n_decided,
@@ -270,47 +287,64 @@ class ImpactResult:
         return self.incident.n_affected_entities
 
     def to_summary(self) -> dict[str, Any]:
-        """The JSON-serialisable summary written to ``summary.json`` (schema ``impact/1``).
+        """The JSON-serialisable summary written to ``summary.json`` (schema tag ``impact/1``).
 
-        Keys (stable; new keys may be added, existing ones keep their meaning):
+        It satisfies ``workbench.sections.ImpactSummary`` once the notebook adds ``section`` and
+        ``incident_id``. Keys (stable; new keys may be added, existing ones keep their meaning):
 
-        - ``schema``: ``"impact/1"``; ``definition``: as :attr:`definition`;
+        - ``schema`` (``"impact/1"``), ``definition`` (the failure signal in words), ``definition_details``
+          (:attr:`definition`), ``as_of``, ``windows`` (``reference``/``incident``/``recent`` as
+          ``{name, start, end}``), ``window_defaults`` (windows that took default values);
         - ``n_decisions``, ``n_affected_decisions``, ``n_affected_entities``, ``n_undecided_decisions``,
-          ``label_completeness`` (incident window; null without labels), ``n_entities_without_sensitive``;
-        - ``incident``, ``reference``, ``recent``: :meth:`WindowCounts.to_dict`;
-        - ``baseline_failure_rate`` (with ``_lower``/``_upper``), ``incident_failure_rate`` (idem);
-        - ``excess_failures``, ``excess_failures_all_decisions``: ``{estimate, lower, upper, n,
-          confidence, method}`` or null;
+          ``label_completeness`` (incident window; null without a label column),
+          ``n_entities_without_sensitive``, ``min_cell_size``;
+        - ``incident_rate``, ``baseline_rate`` and their ``_low``/``_high`` Wilson bounds;
+        - ``excess_failures`` and ``excess_failures_all_decisions``:
+          ``{estimate, low, high, level, n, method}`` or null;
         - ``still_happening``: :meth:`StillHappening.to_dict`;
-        - ``by_group``, ``over_time``: lists of row dicts (columns as in the DataFrames; NaN -> null,
-          times ISO-8601 UTC).
+        - ``counts``: ``{incident, reference, recent}`` as :meth:`WindowCounts.to_dict`;
+        - ``by_group``: rows of :attr:`by_group` plus ``n_affected`` (= ``n_failures``) and ``rate``
+          (= ``failure_rate``); ``over_time``: rows of :attr:`over_time`. NaN -> null, times ISO-8601 UTC,
+          counts as integers.
         """
-        baseline_lower, baseline_upper = self.reference.failure_rate_interval
-        incident_lower, incident_upper = self.incident.failure_rate_interval
+        baseline_low, baseline_high = self.reference.failure_rate_interval
+        incident_low, incident_high = self.incident.failure_rate_interval
+        by_group = self.by_group.assign(
+            n_affected=self.by_group["n_failures"], rate=self.by_group["failure_rate"]
+        )
         return {
             "schema": IMPACT_SUMMARY_SCHEMA,
-            "definition": self.definition,
+            "definition": self.definition["signal_description"],
+            "definition_details": self.definition,
+            "as_of": self.definition["as_of"],
+            "windows": {
+                w.name: w.to_dict() for w in (self.reference.window, self.incident.window, self.recent.window)
+            },
+            "window_defaults": list(self.definition["windows"]["defaults"]),
             "n_decisions": self.n_decisions,
             "n_affected_decisions": self.n_affected_decisions,
             "n_affected_entities": self.n_affected_entities,
             "n_undecided_decisions": self.incident.n_decisions - self.incident.n_decided,
             "label_completeness": _clean(self.incident.label_completeness),
             "n_entities_without_sensitive": self.n_entities_without_sensitive,
-            "incident": self.incident.to_dict(),
-            "reference": self.reference.to_dict(),
-            "recent": self.recent.to_dict(),
-            "baseline_failure_rate": _clean(self.reference.failure_rate),
-            "baseline_failure_rate_lower": _clean(baseline_lower),
-            "baseline_failure_rate_upper": _clean(baseline_upper),
-            "incident_failure_rate": _clean(self.incident.failure_rate),
-            "incident_failure_rate_lower": _clean(incident_lower),
-            "incident_failure_rate_upper": _clean(incident_upper),
+            "min_cell_size": self.definition["min_cell_size"],
+            "incident_rate": _clean(self.incident.failure_rate),
+            "incident_rate_low": _clean(incident_low),
+            "incident_rate_high": _clean(incident_high),
+            "baseline_rate": _clean(self.reference.failure_rate),
+            "baseline_rate_low": _clean(baseline_low),
+            "baseline_rate_high": _clean(baseline_high),
             "excess_failures": self.excess_failures.to_dict() if self.excess_failures else None,
             "excess_failures_all_decisions": (
                 self.excess_failures_all_decisions.to_dict() if self.excess_failures_all_decisions else None
             ),
             "still_happening": self.still_happening.to_dict(),
-            "by_group": _records(self.by_group),
+            "counts": {
+                "incident": self.incident.to_dict(),
+                "reference": self.reference.to_dict(),
+                "recent": self.recent.to_dict(),
+            },
+            "by_group": _records(by_group),
             "over_time": _records(self.over_time),
         }
 

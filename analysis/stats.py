@@ -277,17 +277,17 @@ class ExcessEstimate:
     method: str
 
     def to_dict(self) -> dict[str, float | str | None]:
-        """Return a JSON-serialisable dict (NaN as ``None``)."""
+        """Return ``{estimate, low, high, level, n, method}``, JSON-serialisable (NaN as ``None``)."""
 
         def clean(value: float) -> float | None:
             return None if value is None or np.isnan(value) else float(value)
 
         return {
             "estimate": clean(self.estimate),
-            "lower": clean(self.lower),
-            "upper": clean(self.upper),
+            "low": clean(self.lower),
+            "high": clean(self.upper),
+            "level": self.confidence,
             "n": clean(self.n),
-            "confidence": self.confidence,
             "method": self.method,
         }
 

@@ -1,0 +1,207 @@
+"""Plotly figures of the impact analysis (aggregates only, nothing loaded from the network).
+
+- :func:`impact_over_time_figure` -- failure rate per time chunk with its interval band, the baseline
+  rate, and the reference / incident / recent windows shaded.
+- :func:`impact_by_group_figure` -- failure rate per group of each sensitive attribute with intervals and
+  the baseline rate of the group; suppressed groups are drawn as labelled placeholders, never dropped.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from datetime import datetime
+>>> from register.schema import ColumnRoles, DataCard, DataSource
+>>> from analysis.impact import assess_impact, incident_windows
+>>> times = pd.date_range("2026-03-01", "2026-04-10", freq="30min", tz="UTC", inclusive="left")
+>>> frame = pd.DataFrame({"ts": times, "id": "x", "p": 1, "y": np.where(times >= "2026-04-01", 0, 1),
+...                       "region": np.where(np.arange(len(times)) % 3 == 0, "north", "south")})
+>>> card = DataCard(source=DataSource(location="unused"), task="binary_classification",
+...                 columns=ColumnRoles(event_time="ts", entity_id="id", prediction="p", label="y",
+...                                     sensitive=["region"]))
+>>> result = assess_impact(frame, card, incident_windows(datetime(2026, 4, 1), as_of=datetime(2026, 4, 10)))
+>>> len(impact_over_time_figure(result).data), len(impact_by_group_figure(result).data)
+(4, 2)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+if TYPE_CHECKING:
+    from analysis.impact import ImpactResult
+
+__all__ = ["impact_by_group_figure", "impact_over_time_figure"]
+
+_WINDOW_COLOURS = {"reference": "rgba(31, 119, 180, 0.10)", "incident": "rgba(214, 39, 40, 0.12)"}
+_RECENT_COLOUR = "rgba(255, 127, 14, 0.18)"
+
+
+def impact_over_time_figure(result: ImpactResult, *, title: str | None = None) -> go.Figure:
+    """Failure rate per chunk with its Wilson band, the baseline rate, and the windows shaded.
+
+    Parameters
+    ----------
+    result : ImpactResult
+        From :func:`analysis.impact.assess_impact`.
+    title : str, optional
+        Figure title; a default states the failure signal.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Traces: interval band (upper, lower), failure rate, failed decisions (bars, right axis).
+    """
+    frame = result.over_time
+    x = frame["chunk_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=x,
+            y=frame["failure_rate_upper"],
+            mode="lines",
+            line={"width": 0},
+            name="upper bound",
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    confidence = result.definition["confidence"]
+    figure.add_trace(
+        go.Scatter(
+            x=x,
+            y=frame["failure_rate_lower"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(214, 39, 40, 0.2)",
+            name=f"{confidence:.0%} interval (Wilson)",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=x,
+            y=frame["failure_rate"],
+            mode="lines+markers",
+            line={"color": "rgb(214, 39, 40)"},
+            name="failure rate",
+            customdata=np.stack([frame["n_failures"], frame["n_decided"], frame["n_decisions"]], axis=-1),
+            hovertemplate="%{x}<br>rate %{y:.2%}<br>%{customdata[0]} failed of %{customdata[1]} decided "
+            "(%{customdata[2]} decisions)<extra></extra>",
+        )
+    )
+    figure.add_trace(
+        go.Bar(
+            x=x,
+            y=frame["n_failures"],
+            name="failed decisions",
+            yaxis="y2",
+            opacity=0.25,
+            marker={"color": "grey"},
+        )
+    )
+    windows = {
+        "reference": result.reference.window,
+        "incident": result.incident.window,
+        "recent": result.recent.window,
+    }
+    for name, window in windows.items():
+        figure.add_vrect(
+            x0=pd.Timestamp(window.start).tz_localize(None),
+            x1=pd.Timestamp(window.end).tz_localize(None),
+            fillcolor=_WINDOW_COLOURS.get(name, _RECENT_COLOUR),
+            line_width=0,
+            layer="below",
+            annotation_text=name,
+            annotation_position="top left",
+        )
+    baseline = result.reference.failure_rate
+    if not np.isnan(baseline):
+        figure.add_hline(
+            y=baseline,
+            line_dash="dash",
+            line_color="rgb(31, 119, 180)",
+            annotation_text=f"baseline {baseline:.2%}",
+            annotation_position="bottom right",
+        )
+    figure.update_layout(
+        title=title or f"Failure rate over time — {result.definition['signal_description']}",
+        xaxis_title="time (UTC)",
+        yaxis={"title": "failure rate", "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis2={"title": "failed decisions", "overlaying": "y", "side": "right", "showgrid": False},
+        legend={"orientation": "h", "y": -0.2},
+        template="plotly_white",
+    )
+    return figure
+
+
+def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) -> go.Figure:
+    """Failure rate by group (incident window) with Wilson intervals and each group's baseline rate.
+
+    Suppressed groups (fewer than ``min_cell_size`` decisions) are kept as labelled, empty rows.
+
+    Parameters
+    ----------
+    result : ImpactResult
+        From :func:`analysis.impact.assess_impact`.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Traces: failure rate per group (bars with error bars), baseline rate per group (markers).
+    """
+    frame = result.by_group
+    labels = [
+        f"{attribute} = {group}" for attribute, group in zip(frame["attribute"], frame["group"], strict=True)
+    ]
+    suppressed = frame["suppressed"].to_numpy(bool)
+    min_cell_size = result.definition["min_cell_size"]
+    rate = frame["failure_rate"].to_numpy(float)
+    upper = frame["failure_rate_upper"].to_numpy(float) - rate
+    lower = rate - frame["failure_rate_lower"].to_numpy(float)
+    text = [
+        f"suppressed (n < {min_cell_size})"
+        if s
+        else f"{int(f)} of {int(d)} failed"
+        if not (np.isnan(f) or np.isnan(d))
+        else "no decided decisions"
+        for s, f, d in zip(suppressed, frame["n_failures"], frame["n_decided"], strict=True)
+    ]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Bar(
+            y=labels,
+            x=np.where(suppressed, 0.0, np.nan_to_num(rate)),
+            orientation="h",
+            name="failure rate (incident window)",
+            error_x={"type": "data", "array": np.nan_to_num(upper), "arrayminus": np.nan_to_num(lower)},
+            text=text,
+            textposition="outside",
+            marker={
+                "color": ["lightgrey" if s else "rgb(214, 39, 40)" for s in suppressed],
+                "pattern": {"shape": ["/" if s else "" for s in suppressed]},
+            },
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            y=labels,
+            x=frame["reference_failure_rate"],
+            mode="markers",
+            marker={"symbol": "line-ns-open", "size": 16, "color": "rgb(31, 119, 180)"},
+            name="baseline rate (reference window)",
+        )
+    )
+    figure.update_layout(
+        title=title or "Failure rate by group",
+        xaxis={"title": "failure rate", "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.2},
+        template="plotly_white",
+        height=max(300, 40 * len(labels) + 150),
+    )
+    return figure

@@ -1,4 +1,5 @@
 """analysis package."""
+
 from analysis.drift import ColumnDrift as ColumnDrift  # drift public face
 from analysis.drift import DomainClassifierResult as DomainClassifierResult
 from analysis.drift import DriftResult as DriftResult

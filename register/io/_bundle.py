@@ -43,3 +43,20 @@ class Bundle:
     def counts(self) -> dict[str, int]:
         """Return the number of records per entity, in :data:`ENTITY_ORDER`."""
         return {name: len(getattr(self, name)) for name in ENTITY_ORDER}
+
+    def external_references(self) -> dict[str, set[str]]:
+        """Ids this bundle points at but does not hold: ``{"incidents": {...}, "ai_systems": {...}}``.
+
+        The register checks these against its own tables when a bundle read with
+        ``allow_external=True`` is imported.
+        """
+        incident_ids = {incident.id for incident in self.incidents}
+        system_ids = {system.id for system in self.ai_systems}
+        children = (*self.timeline_events, *self.action_items, *self.notifications, *self.evidence)
+        return {
+            "incidents": {child.incident_id for child in (*children, *self.classifications)} - incident_ids,
+            "ai_systems": {
+                incident.system_id for incident in self.incidents if incident.system_id is not None
+            }
+            - system_ids,
+        }

@@ -1,0 +1,363 @@
+"""Import of the AI Incident Database (AIID) CSV export and its taxonomy classifications.
+
+Inputs (the formats of AIID's public snapshot):
+
+- ``incidents.csv``: ``_id, incident_id, date, reports, Alleged deployer of AI system, Alleged
+  developer of AI system, Alleged harmed or nearly harmed parties, description, title``; the list
+  columns are JSON-ish (``["openai","google"]``, ``[]``, or Python-style ``['a', 'b']``).
+- ``classifications_<namespace>.csv``: ``Namespace, Incident ID, Published`` and the taxonomy's fields.
+
+Mapping (what fits, and what is left explicit as unknown):
+
+- id: ``INC-<year of date>-<AIID number, zero-padded to 4 digits>`` (AIID 23 of 2016 ->
+  ``INC-2016-0023``; :func:`aiid_incident_id`). AIID numbers are unique, so ids are too.
+- title, summary (= description); ``occurred_at`` and ``aware_at`` = the AIID date at 00:00 UTC (the
+  time of awareness is unknown: tag ``aiid:aware-at-is-incident-date``); ``publicly_visible`` = true.
+- category and severity have no AIID equivalent: they are set to ``default_category``
+  (``reputational``) and ``default_severity`` (``SEV-3``, the matrix level for reputational damage)
+  and tagged ``aiid:unmapped-category`` / ``aiid:unmapped-severity``; every imported incident is tagged
+  ``aiid``. Status stays ``detected``; detection source, affected count, roles stay null.
+- Namespace ``AIID`` classifications keep the source: ``aiid_incident_id``, ``aiid_record_id``
+  (``_id``), one ``report`` per report number, one ``alleged_deployer``, ``alleged_developer`` and
+  ``alleged_harmed_party`` per listed party.
+- Taxonomy rows become classifications (namespace from the ``Namespace`` column, attribute = column
+  name, one row per value; list values give one row per element; empty values are skipped). Rows
+  whose ``Published`` is false are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from register.io._bundle import Bundle
+from register.io._records import Failures, check_incident_times
+from register.schema import Classification, Incident, IncidentCategory, Severity
+
+__all__ = ["AiidImport", "aiid_incident_id", "read_aiid_incidents"]
+
+_INCIDENT_COLUMNS = (
+    "_id",
+    "incident_id",
+    "date",
+    "reports",
+    "Alleged deployer of AI system",
+    "Alleged developer of AI system",
+    "Alleged harmed or nearly harmed parties",
+    "description",
+    "title",
+)
+_REQUIRED = ("incident_id", "date", "title")
+_PARTY_COLUMNS = {
+    "Alleged deployer of AI system": "alleged_deployer",
+    "Alleged developer of AI system": "alleged_developer",
+    "Alleged harmed or nearly harmed parties": "alleged_harmed_party",
+}
+_TAXONOMY_KEYS = ("Namespace", "Incident ID", "Published")
+
+
+@dataclass
+class AiidImport:
+    """The result of an AIID import: a bundle of incidents and classifications, and what was skipped."""
+
+    bundle: Bundle
+    id_map: dict[int, str] = field(default_factory=dict)
+    skipped_unpublished: int = 0
+    namespaces: list[str] = field(default_factory=list)
+
+
+def aiid_incident_id(number: int, occurred: datetime) -> str:
+    """Return the register id of AIID incident ``number`` dated ``occurred``.
+
+    Examples
+    --------
+    >>> aiid_incident_id(23, datetime(2016, 3, 24))
+    'INC-2016-0023'
+    >>> aiid_incident_id(12345, datetime(2024, 1, 1))
+    'INC-2024-12345'
+    """
+    return f"INC-{occurred.year:04d}-{number:04d}"
+
+
+def _list_cell(text: str) -> list[str]:
+    """Parse a JSON-ish list cell: JSON, Python literal, or a comma-separated string."""
+    text = text.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                value = parse(text)
+            except (ValueError, SyntaxError, RecursionError, MemoryError, TypeError):
+                continue
+            if isinstance(value, list):
+                return [str(item).strip() for item in value if str(item).strip()]
+        raise ValueError(f'must be a list such as ["a", "b"]. Got {text[:80]!r} instead.')
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _csv_rows(path: Path, failures: Failures) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        failures.add(path.name, None, None, "missing_file", str(path), "the file does not exist")
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        failures.add(
+            path.name, None, None, "malformed_file", None, f"a CSV file must be readable UTF-8: {exc}"
+        )
+        return None
+    if "\x00" in text:
+        failures.add(
+            path.name, None, None, "malformed_file", None, "a CSV file must be text; found NUL bytes"
+        )
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        header = next(reader, None)
+        if not header:
+            failures.add(
+                path.name, 1, None, "malformed_file", None, "a CSV file must start with a header row"
+            )
+            return None
+        header = [name.strip() for name in header]
+        previous = reader.line_num
+        for cells in reader:
+            start, previous = previous + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(header):
+                failures.add(
+                    path.name,
+                    start,
+                    None,
+                    "wrong_cell_count",
+                    len(cells),
+                    f"the header has {len(header)} columns",
+                )
+                continue
+            rows.append((start, dict(zip(header, cells, strict=True))))
+    except csv.Error as exc:
+        failures.add(path.name, reader.line_num, None, "malformed_file", None, f"not a valid CSV file: {exc}")
+        return None
+    return header, rows
+
+
+def _parse_date(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip())
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def read_aiid_incidents(
+    path: str | os.PathLike[str],
+    *,
+    taxonomies: Iterable[str | os.PathLike[str]] | None = None,
+    default_category: IncidentCategory | str = IncidentCategory.REPUTATIONAL,
+    default_severity: Severity | str = Severity.SEV3,
+) -> AiidImport:
+    r"""Read the AI Incident Database's ``incidents.csv`` (and taxonomy files) into a bundle.
+
+    Parameters
+    ----------
+    path : path-like
+        ``incidents.csv``, or a folder holding it (then ``classifications_*.csv`` beside it are read
+        too unless ``taxonomies`` is given).
+    taxonomies : iterable of path-like or None
+        Taxonomy files (``classifications_<namespace>.csv``).
+    default_category, default_severity
+        What unmappable AIID incidents get (tagged ``aiid:unmapped-category``/``-severity``).
+
+    Returns
+    -------
+    AiidImport
+
+    Raises
+    ------
+    ValidationFailed
+        With one failure row per problem (missing columns, bad dates or ids, bad lists, taxonomy rows
+        for incidents not in the file).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "incidents.csv").write_text(
+    ...     '_id,incident_id,date,reports,Alleged deployer of AI system,Alleged developer of AI system,'
+    ...     'Alleged harmed or nearly harmed parties,description,title\n'
+    ...     'a1,23,2016-03-24,"[1,2]","[""microsoft""]","[""microsoft""]","[""twitter-users""]",'
+    ...     'Chatbot posted offensive tweets.,Chatbot learns offensive language\n')
+    >>> result = read_aiid_incidents(folder)
+    >>> incident = result.bundle.incidents[0]
+    >>> incident.id, incident.severity.value, incident.tags[:3]
+    ('INC-2016-0023', 'SEV-3', ['aiid', 'aiid:unmapped-category', 'aiid:unmapped-severity'])
+    >>> sorted({(c.attribute, c.value) for c in result.bundle.classifications})[:3]
+    [('aiid_incident_id', '23'), ('aiid_record_id', 'a1'), ('alleged_deployer', 'microsoft')]
+    """
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    incidents_path = path / "incidents.csv" if path.is_dir() else path
+    if taxonomies is None:
+        taxonomy_paths = sorted(folder.glob("classifications_*.csv")) if path.is_dir() else []
+    else:
+        taxonomy_paths = [Path(p) for p in taxonomies]
+    category = IncidentCategory(default_category)
+    severity = Severity(default_severity)
+    failures = Failures()
+    result = AiidImport(bundle=Bundle())
+    parsed = _csv_rows(incidents_path, failures)
+    if parsed is not None:
+        header, rows = parsed
+        file = incidents_path.name
+        for name in _REQUIRED:
+            if name not in header:
+                failures.add(
+                    file, 1, name, "missing_column", None, f"the AIID export needs a {name!r} column"
+                )
+        for name in header:
+            if name not in _INCIDENT_COLUMNS:
+                failures.add(
+                    file, 1, name, "unknown_column", name, f"AIID incidents.csv columns: {_INCIDENT_COLUMNS}"
+                )
+        if not any(row["problem"] in ("missing_column", "unknown_column") for row in failures.rows):
+            for line, row in rows:
+                _add_incident(result, line, row, file, failures, category, severity)
+    for taxonomy in taxonomy_paths:
+        _add_taxonomy(result, taxonomy, failures)
+    failures.raise_if_any(str(path))
+    result.namespaces = sorted({c.namespace for c in result.bundle.classifications})
+    return result
+
+
+def _add_incident(
+    result: AiidImport,
+    line: int,
+    row: dict[str, str],
+    file: str,
+    failures: Failures,
+    category: IncidentCategory,
+    severity: Severity,
+) -> None:
+    before = len(failures)
+    try:
+        number = int(row["incident_id"].strip())
+        if number < 0:
+            raise ValueError
+    except ValueError:
+        failures.add(file, line, "incident_id", "invalid_value", row["incident_id"], "must be a whole number")
+        number = -1
+    try:
+        occurred = _parse_date(row["date"])
+    except ValueError:
+        failures.add(
+            file, line, "date", "invalid_time", row["date"], "must be an ISO date such as 2016-03-24"
+        )
+        occurred = None
+    lists: dict[str, list[str]] = {}
+    for column in ("reports", *_PARTY_COLUMNS):
+        try:
+            lists[column] = _list_cell(row.get(column, "") or "")
+        except ValueError as exc:
+            failures.add(file, line, column, "invalid_value", row.get(column), str(exc))
+    if len(failures) > before or occurred is None:
+        return
+    if number in result.id_map:
+        failures.add(file, line, "incident_id", "duplicate_id", number, "the AIID number appears twice")
+        return
+    incident_id = aiid_incident_id(number, occurred)
+    title = row["title"].strip() or f"AIID incident {number}"
+    try:
+        incident = Incident(
+            id=incident_id,
+            title=title,
+            summary=(row.get("description") or "").strip() or None,
+            category=category,
+            severity=severity,
+            occurred_at=occurred,
+            aware_at=occurred,
+            publicly_visible=True,
+            tags=[
+                "aiid",
+                "aiid:unmapped-category",
+                "aiid:unmapped-severity",
+                "aiid:aware-at-is-incident-date",
+            ],
+        )
+    except ValueError as exc:
+        failures.add(file, line, None, "invalid_value", None, str(exc))
+        return
+    for problem in check_incident_times(incident):
+        failures.add(
+            file, line, problem["column"], "inconsistent_times", problem["value"], str(problem["message"])
+        )
+    result.id_map[number] = incident_id
+    result.bundle.incidents.append(incident)
+    labels = [("aiid_incident_id", str(number))]
+    if (row.get("_id") or "").strip():
+        labels.append(("aiid_record_id", row["_id"].strip()))
+    labels += [("report", report) for report in lists["reports"]]
+    for column, attribute in _PARTY_COLUMNS.items():
+        labels += [(attribute, party) for party in lists[column]]
+    result.bundle.classifications += [
+        Classification(incident_id=incident_id, namespace="AIID", attribute=attribute, value=value)
+        for attribute, value in labels
+    ]
+
+
+def _add_taxonomy(result: AiidImport, path: Path, failures: Failures) -> None:
+    parsed = _csv_rows(path, failures)
+    if parsed is None:
+        return
+    header, rows = parsed
+    missing = [name for name in _TAXONOMY_KEYS[:2] if name not in header]
+    for name in missing:
+        failures.add(path.name, 1, name, "missing_column", None, f"a taxonomy file needs a {name!r} column")
+    if missing:
+        return
+    fields = [name for name in header if name not in _TAXONOMY_KEYS and name]
+    for line, row in rows:
+        published = (row.get("Published") or "true").strip().lower()
+        if published in ("false", "0", "no"):
+            result.skipped_unpublished += 1
+            continue
+        namespace = row["Namespace"].strip()
+        if not namespace:
+            failures.add(path.name, line, "Namespace", "missing_value", None, "every row needs a namespace")
+            continue
+        try:
+            number = int(row["Incident ID"].strip())
+        except ValueError:
+            failures.add(
+                path.name, line, "Incident ID", "invalid_value", row["Incident ID"], "must be a whole number"
+            )
+            continue
+        incident_id = result.id_map.get(number)
+        if incident_id is None:
+            failures.add(
+                path.name,
+                line,
+                "Incident ID",
+                "unknown_reference",
+                number,
+                "no incident with this AIID number in incidents.csv",
+            )
+            continue
+        for name in fields:
+            text = (row.get(name) or "").strip()
+            if not text:
+                continue
+            try:
+                values = _list_cell(text) if text.startswith("[") else [text]
+            except ValueError:
+                values = [text]
+            result.bundle.classifications += [
+                Classification(incident_id=incident_id, namespace=namespace, attribute=name, value=value)
+                for value in values
+            ]

@@ -1,0 +1,833 @@
+"""Execute the analysis notebooks with papermill into a run folder, with a manifest as evidence.
+
+A run writes ``<reports_dir>/<incident id>/<run id>/``::
+
+    manifest.json                 parameters, data fingerprint, package versions, git commit, timings,
+                                  sha256 of every artefact
+    <section>/<section>.ipynb     the executed notebook (kept when it fails, with the error in it)
+    <section>/summary.json        the section's numbers, validated against its schema
+    <section>/figures/<id>.json   the promised plotly figures
+
+Each section notebook runs with its working directory set to ``<run>/<section>/``. Parameters are checked
+against the notebook's ``parameters`` cell before anything runs: an unknown parameter is an error, not a
+warning. Notebooks run in parallel (threads, each driving its own kernel process) up to the machine's
+cores. Recording artefacts as evidence in the register and noting the run on the incident's timeline are
+done by the caller through :class:`RunHooks`, so this module needs no register connection.
+
+Examples
+--------
+>>> run_id = new_run_id()
+>>> len(run_id.split("-")[-1])
+6
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import secrets
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Literal
+
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError
+
+from register.schema import INCIDENT_ID_PATTERN, Evidence, TimelineEvent, TimelineEventKind
+from workbench.errors import WorkbenchError
+from workbench.sections import SECTIONS, Section, SummaryValidationError, get_section
+
+__all__ = [
+    "MANDATED_PACKAGES",
+    "NotebookExecutionError",
+    "NotebookJob",
+    "NotebookOutcome",
+    "RunHooks",
+    "RunResult",
+    "UnknownParameterError",
+    "check_parameters",
+    "execute_notebooks",
+    "inspect_parameters",
+    "latest_run",
+    "new_run_id",
+    "package_versions",
+    "run_sections",
+    "sha256_file",
+]
+
+MANDATED_PACKAGES: tuple[str, ...] = (
+    "ai-incident-workbench",
+    "pandas",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "fairlearn",
+    "ibis-framework",
+    "sqlglot",
+    "duckdb",
+    "pyarrow",
+    "sqlalchemy",
+    "alembic",
+    "pydantic",
+    "papermill",
+    "nbclient",
+    "nbformat",
+    "nbconvert",
+    "ipykernel",
+    "plotly",
+    "jinja2",
+    "typer",
+    "rich",
+    "pyyaml",
+)
+"""Packages whose versions every manifest records."""
+
+MANIFEST_VERSION = 1
+_RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")
+
+
+class UnknownParameterError(WorkbenchError, ValueError):
+    """Parameters passed to a notebook that its ``parameters`` cell does not declare."""
+
+    def __init__(self, message: str, failures: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.failures = list(failures or [])
+
+
+class NotebookExecutionError(WorkbenchError):
+    """A notebook that raised while executing; its executed copy is kept at :attr:`output_path`.
+
+    ``cell_index`` is the failing cell's position in the executed copy, ``input_cell_index`` its
+    position in the input notebook (0-based), ``cell_id`` its id, ``ename``/``evalue`` the exception.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: str,
+        output_path: Path,
+        cell_index: int | None = None,
+        input_cell_index: int | None = None,
+        cell_id: str | None = None,
+        execution_count: int | None = None,
+        ename: str | None = None,
+        evalue: str | None = None,
+        run_dir: Path | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+        self.output_path = output_path
+        self.cell_index = cell_index
+        self.input_cell_index = input_cell_index
+        self.cell_id = cell_id
+        self.execution_count = execution_count
+        self.ename = ename
+        self.evalue = evalue
+        self.run_dir = run_dir
+
+
+@dataclass(frozen=True)
+class NotebookJob:
+    """One notebook to execute.
+
+    Parameters
+    ----------
+    key : str
+        Name of the job and of its sub-folder in the run (the section key for sections).
+    notebook : Path
+        The input notebook (committed without outputs).
+    parameters : mapping
+        Values injected by papermill; each must be declared in the notebook's ``parameters`` cell.
+    section : Section or None
+        The declared section, when the notebook is one: its summary and figures are then checked.
+    """
+
+    key: str
+    notebook: Path
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    section: Section | None = None
+
+
+@dataclass(frozen=True)
+class NotebookOutcome:
+    """What one notebook produced."""
+
+    key: str
+    input_path: Path
+    output_path: Path
+    workdir: Path
+    status: Literal["succeeded", "failed"]
+    duration_s: float
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of a run: where it is, what each notebook produced, and the manifest written."""
+
+    incident_id: str
+    run_id: str
+    run_dir: Path
+    manifest_path: Path
+    manifest: dict[str, Any]
+    outcomes: dict[str, NotebookOutcome]
+
+    @property
+    def summaries(self) -> dict[str, dict[str, Any]]:
+        """Validated ``summary.json`` per section key."""
+        return {key: outcome.summary for key, outcome in self.outcomes.items() if outcome.summary is not None}
+
+    def evidence(self, *, captured_at: datetime | None = None) -> list[Evidence]:
+        """One register :class:`~register.schema.Evidence` record per artefact, plus the manifest."""
+        when = captured_at or datetime.fromisoformat(self.manifest["finished_at"])
+        records = [
+            Evidence(
+                incident_id=self.incident_id,
+                kind=artefact["kind"],
+                uri=str(self.run_dir / artefact["path"]),
+                sha256=artefact["sha256"],
+                captured_at=when,
+                run_id=self.run_id,
+            )
+            for artefact in self.manifest["artefacts"]
+        ]
+        records.append(
+            Evidence(
+                incident_id=self.incident_id,
+                kind="run_manifest",
+                uri=str(self.manifest_path),
+                sha256=sha256_file(self.manifest_path),
+                captured_at=when,
+                run_id=self.run_id,
+            )
+        )
+        return records
+
+    def timeline_event(self) -> TimelineEvent:
+        """A timeline event noting the run (kind ``evidence``)."""
+        keys = ", ".join(self.outcomes)
+        return TimelineEvent(
+            incident_id=self.incident_id,
+            at=datetime.fromisoformat(self.manifest["finished_at"]),
+            kind=TimelineEventKind.EVIDENCE,
+            description=f"Analysis run {self.run_id} ({keys}) {self.manifest['status']}; "
+            f"{len(self.manifest['artefacts'])} artefacts kept as evidence.",
+            source_link=str(self.run_dir),
+        )
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """Callbacks the caller passes to see progress and to record the run in the register.
+
+    Every hook is optional. ``record_evidence`` receives one :class:`~register.schema.Evidence` per
+    artefact and one for the manifest (the CLI passes the register's ``add_evidence``);
+    ``record_timeline_event`` receives one :class:`~register.schema.TimelineEvent` noting the run. Both are
+    called for failed runs too, before the error is raised: a failed run is evidence as well.
+    """
+
+    on_notebook_start: Callable[[str], None] | None = None
+    on_notebook_done: Callable[[NotebookOutcome], None] | None = None
+    on_stage: Callable[[str, float], None] | None = None
+    record_evidence: Callable[[Evidence], object] | None = None
+    record_timeline_event: Callable[[TimelineEvent], object] | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Small public helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def new_run_id(*, now: datetime | None = None) -> str:
+    """A sortable run id: UTC timestamp to the millisecond and 6 random hex characters.
+
+    Parameters
+    ----------
+    now : datetime or None
+        The time to stamp (default: now, UTC).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> new_run_id(now=datetime(2026, 11, 23, 16, 5, 1, 250000, tzinfo=UTC))[:19]
+    '20261123T160501250Z'
+    """
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{stamp:%Y%m%dT%H%M%S}{stamp.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = path.write_bytes(b"abc")
+    >>> sha256_file(path)[:12]
+    'ba7816bf8f01'
+    """
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions(packages: Sequence[str] = MANDATED_PACKAGES) -> dict[str, str | None]:
+    """Installed version of each package (``None`` when it is not installed).
+
+    Examples
+    --------
+    >>> package_versions(["papermill", "surely-not-installed-xyz"])["surely-not-installed-xyz"] is None
+    True
+    """
+    found: dict[str, str | None] = {}
+    for name in packages:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def inspect_parameters(notebook: str | Path) -> dict[str, dict[str, Any]]:
+    """Parameters declared in a notebook's ``parameters`` cell (``papermill.inspect_notebook``).
+
+    Parameters
+    ----------
+    notebook : str or Path
+        The notebook file.
+
+    Returns
+    -------
+    dict
+        Parameter name to ``{name, inferred_type_name, default, help}``; empty when the notebook has no
+        cell tagged ``parameters``.
+
+    Raises
+    ------
+    WorkbenchError
+        When the file does not exist or is not a notebook.
+    """
+    path = Path(notebook)
+    if not path.is_file():
+        raise WorkbenchError(f"notebook must be an existing .ipynb file. Got {path} instead.")
+    try:
+        return papermill.inspect_notebook(str(path))
+    except Exception as exc:  # papermill raises plain exceptions for unreadable notebooks
+        raise WorkbenchError(f"notebook {path} could not be inspected: {exc}") from exc
+
+
+def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Refuse parameters that a notebook does not declare.
+
+    Parameters
+    ----------
+    notebook : str or Path
+        The notebook file.
+    parameters : mapping
+        The values to inject.
+
+    Returns
+    -------
+    dict
+        The declared parameters (as :func:`inspect_parameters`).
+
+    Raises
+    ------
+    UnknownParameterError
+        Naming every undeclared parameter and listing the declared ones.
+    """
+    declared = inspect_parameters(notebook)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        listed = ", ".join(sorted(declared)) or "none (the notebook has no cell tagged 'parameters')"
+        failures: list[dict[str, object]] = [
+            {"notebook": str(notebook), "parameter": name, "problem": "not declared in the parameters cell"}
+            for name in unknown
+        ]
+        raise UnknownParameterError(
+            f"parameters must be declared by notebook {Path(notebook).name}. Got unknown "
+            f"{', '.join(unknown)} instead; it declares: {listed}.",
+            failures,
+        )
+    return declared
+
+
+def latest_run(reports_dir: str | Path, incident_id: str) -> Path:
+    """The most recent run folder of an incident (run ids sort by time).
+
+    Raises
+    ------
+    WorkbenchError
+        When the incident has no run yet.
+    """
+    incident_dir = Path(reports_dir) / _checked_incident_id(incident_id)
+    runs = (
+        sorted(path for path in incident_dir.iterdir() if path.is_dir() and _RUN_ID_PATTERN.match(path.name))
+        if incident_dir.is_dir()
+        else []
+    )
+    if not runs:
+        raise WorkbenchError(
+            f"incident {incident_id} has no run in {incident_dir}. "
+            f"Run `workbench investigate {incident_id}` first."
+        )
+    return runs[-1]
+
+
+# --------------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------------
+
+
+def run_sections(
+    incident_id: str,
+    parameters: Mapping[str, Mapping[str, Any]],
+    *,
+    reports_dir: str | Path,
+    notebooks_dir: str | Path = "notebooks",
+    sections: Sequence[str] | None = None,
+    run_id: str | None = None,
+    kernel_name: str = "python3",
+    max_workers: int | None = None,
+    cell_timeout: float | None = None,
+    data_fingerprint: Mapping[str, Any] | None = None,
+    hooks: RunHooks | None = None,
+    git_dir: str | Path | None = None,
+) -> RunResult:
+    """Execute the declared section notebooks for an incident into a new run folder.
+
+    Parameters
+    ----------
+    incident_id : str
+        Register id of the incident (``INC-YYYY-NNNN``); names the folder under ``reports_dir``.
+    parameters : mapping of section key to mapping
+        Parameters per section. Each must be declared in that notebook's ``parameters`` cell.
+    reports_dir : str or Path
+        Root of the reports (``reports/``).
+    notebooks_dir : str or Path
+        Where ``<key>.ipynb`` of each section is.
+    sections : sequence of str or None
+        Section keys to run, in order; ``None`` runs every key of ``parameters`` that is a declared
+        section (in :data:`~workbench.sections.SECTIONS` order).
+    run_id : str or None
+        Run id (default :func:`new_run_id`).
+    kernel_name : str
+        Jupyter kernel to execute with.
+    max_workers : int or None
+        Notebooks run at the same time (default: the machine's cores, at most the number of notebooks).
+    cell_timeout : float or None
+        Seconds a cell may run (``None``: no limit).
+    data_fingerprint : mapping or None
+        What the inputs were, as given by the caller (row counts, hashes of files or of the query).
+    hooks : RunHooks or None
+        Progress and register callbacks.
+    git_dir : str or Path or None
+        A directory inside the git work tree whose commit is recorded (default: ``notebooks_dir``).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    UnknownParameterError
+        Before anything runs, when a parameter is not declared by its notebook.
+    NotebookExecutionError
+        When a notebook raised; its executed copy and the manifest are kept.
+    SummaryValidationError
+        When a section's ``summary.json`` is missing or does not satisfy its schema.
+    """
+    keys = list(sections) if sections is not None else [s.key for s in SECTIONS if s.key in parameters]
+    unknown_sections = sorted(set(parameters) - set(keys))
+    if unknown_sections:
+        raise WorkbenchError(
+            f"parameters must be given only for the sections that run ({', '.join(keys)}). "
+            f"Got parameters for {', '.join(unknown_sections)} instead."
+        )
+    jobs = []
+    for key in keys:
+        section = get_section(key)
+        jobs.append(
+            NotebookJob(
+                key=key,
+                notebook=Path(notebooks_dir) / section.notebook,
+                parameters=dict(parameters.get(key, {})),
+                section=section,
+            )
+        )
+    return execute_notebooks(
+        incident_id,
+        jobs,
+        reports_dir=reports_dir,
+        run_id=run_id,
+        kernel_name=kernel_name,
+        max_workers=max_workers,
+        cell_timeout=cell_timeout,
+        data_fingerprint=data_fingerprint,
+        hooks=hooks,
+        git_dir=git_dir if git_dir is not None else notebooks_dir,
+    )
+
+
+def execute_notebooks(
+    incident_id: str,
+    jobs: Sequence[NotebookJob],
+    *,
+    reports_dir: str | Path,
+    run_id: str | None = None,
+    kernel_name: str = "python3",
+    max_workers: int | None = None,
+    cell_timeout: float | None = None,
+    data_fingerprint: Mapping[str, Any] | None = None,
+    hooks: RunHooks | None = None,
+    git_dir: str | Path | None = None,
+) -> RunResult:
+    """Execute notebooks in parallel into ``<reports_dir>/<incident_id>/<run_id>/<key>/``.
+
+    The lower-level form of :func:`run_sections`: jobs need not be declared sections (a job without a
+    section has no summary or figure check). Parameters, errors and hooks are as in :func:`run_sections`.
+
+    Returns
+    -------
+    RunResult
+    """
+    hooks = hooks or RunHooks()
+    incident_id = _checked_incident_id(incident_id)
+    if not jobs:
+        raise WorkbenchError("jobs must hold at least one notebook to run. Got none instead.")
+    keys = [job.key for job in jobs]
+    if len(set(keys)) != len(keys):
+        raise WorkbenchError(f"job keys must be unique. Got {keys} instead.")
+    for key in keys:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            raise WorkbenchError(f"job key must be a lower-case identifier. Got {key!r} instead.")
+    run_id = run_id or new_run_id()
+    if not _RUN_ID_PATTERN.match(run_id):
+        raise WorkbenchError(f"run id must look like 20261123T160501250Z-a1b2c3. Got {run_id!r} instead.")
+
+    stages: dict[str, float] = {}
+    started_at = datetime.now(UTC)
+    total_start = time.perf_counter()
+
+    stage_start = time.perf_counter()
+    declared = {job.key: check_parameters(job.notebook, job.parameters) for job in jobs}
+    _stage(stages, hooks, "check_parameters", stage_start)
+
+    run_dir = Path(reports_dir) / incident_id / run_id
+    if run_dir.exists():
+        raise WorkbenchError(f"run folder must not exist yet. Got existing {run_dir} instead.")
+    run_dir.mkdir(parents=True)
+
+    stage_start = time.perf_counter()
+    workers = max(1, min(max_workers or os.cpu_count() or 1, len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-notebook") as pool:
+        futures = [pool.submit(_execute_one, job, run_dir, kernel_name, cell_timeout, hooks) for job in jobs]
+        outcomes = {job.key: future.result() for job, future in zip(jobs, futures, strict=True)}
+    _stage(stages, hooks, "execute", stage_start)
+
+    stage_start = time.perf_counter()
+    validated: dict[str, NotebookOutcome] = {}
+    for job in jobs:
+        outcome = outcomes[job.key]
+        if outcome.status == "succeeded" and job.section is not None:
+            try:
+                outcome = _check_section_outputs(job.section, outcome)
+            except WorkbenchError as exc:
+                outcome = replace(outcome, status="failed", error=str(exc), exception=exc)
+        validated[job.key] = outcome
+    _stage(stages, hooks, "validate_outputs", stage_start)
+
+    stage_start = time.perf_counter()
+    artefacts = _artefacts(run_dir)
+    _stage(stages, hooks, "hash_artefacts", stage_start)
+
+    status = "succeeded" if all(o.status == "succeeded" for o in validated.values()) else "failed"
+    finished_at = datetime.now(UTC)
+    stages["total"] = round(time.perf_counter() - total_start, 6)
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": run_id,
+        "incident_id": incident_id,
+        "status": status,
+        "started_at": started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+        "kernel_name": kernel_name,
+        "max_workers": workers,
+        "parameters": {job.key: _jsonable(dict(job.parameters)) for job in jobs},
+        "declared_parameters": {key: sorted(value) for key, value in declared.items()},
+        "data_fingerprint": _jsonable(dict(data_fingerprint or {})),
+        "packages": package_versions(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git": _git_state(Path(git_dir) if git_dir is not None else Path.cwd()),
+        "durations": {
+            "notebooks": {key: round(o.duration_s, 6) for key, o in validated.items()},
+            "stages": stages,
+        },
+        "notebooks": {
+            key: {
+                "input": str(o.input_path),
+                "input_sha256": sha256_file(o.input_path),
+                "output": o.output_path.relative_to(run_dir).as_posix(),
+                "section": key if jobs[keys.index(key)].section is not None else None,
+                "status": o.status,
+                "error": o.error,
+            }
+            for key, o in validated.items()
+        },
+        "summaries": {
+            key: (o.workdir / "summary.json").relative_to(run_dir).as_posix()
+            for key, o in validated.items()
+            if o.summary is not None
+        },
+        "artefacts": artefacts,
+    }
+    manifest_path = run_dir / "manifest.json"
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    result = RunResult(
+        incident_id=incident_id,
+        run_id=run_id,
+        run_dir=run_dir,
+        manifest_path=manifest_path,
+        manifest=manifest,
+        outcomes=validated,
+    )
+    if hooks.record_evidence is not None:
+        for record in result.evidence():
+            hooks.record_evidence(record)
+    if hooks.record_timeline_event is not None:
+        hooks.record_timeline_event(result.timeline_event())
+
+    failed = [o for o in validated.values() if o.status == "failed"]
+    if failed:
+        # a notebook that raised is reported before a summary that does not match its schema
+        failed.sort(key=lambda o: not isinstance(o.exception, NotebookExecutionError))
+        raise failed[0].exception or WorkbenchError(failed[0].error or f"notebook {failed[0].key} failed")
+    return result
+
+
+def _execute_one(
+    job: NotebookJob, run_dir: Path, kernel_name: str, cell_timeout: float | None, hooks: RunHooks
+) -> NotebookOutcome:
+    workdir = run_dir / job.key
+    (workdir / "figures").mkdir(parents=True, exist_ok=True)
+    output_path = workdir / job.notebook.name
+    if hooks.on_notebook_start is not None:
+        hooks.on_notebook_start(job.key)
+    start = time.perf_counter()
+    error: NotebookExecutionError | None = None
+    try:
+        papermill.execute_notebook(
+            str(job.notebook),
+            str(output_path),
+            parameters=dict(job.parameters),
+            kernel_name=kernel_name,
+            cwd=str(workdir),
+            log_output=False,
+            progress_bar=False,
+            execution_timeout=cell_timeout,
+        )
+    except PapermillExecutionError as exc:
+        error = _execution_error(job, output_path, run_dir, exc)
+    except Exception as exc:  # kernel died, timeout, unreadable notebook...
+        error = NotebookExecutionError(
+            f"notebook {job.notebook.name} could not be executed: {type(exc).__name__}: {exc}. "
+            f"Executed copy (if any): {output_path}",
+            notebook=job.notebook.name,
+            output_path=output_path,
+            ename=type(exc).__name__,
+            evalue=str(exc),
+            run_dir=run_dir,
+        )
+    outcome = NotebookOutcome(
+        key=job.key,
+        input_path=job.notebook,
+        output_path=output_path,
+        workdir=workdir,
+        status="failed" if error else "succeeded",
+        duration_s=time.perf_counter() - start,
+        error=str(error) if error else None,
+        exception=error,
+    )
+    if hooks.on_notebook_done is not None:
+        hooks.on_notebook_done(outcome)
+    return outcome
+
+
+def _execution_error(
+    job: NotebookJob, output_path: Path, run_dir: Path, exc: PapermillExecutionError
+) -> NotebookExecutionError:
+    source_line = next((line.strip() for line in str(exc.source).splitlines() if line.strip()), "")
+    if len(source_line) > 80:
+        source_line = source_line[:77] + "..."
+    evalue = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
+    # papermill's cell_index counts its injected cells; name the cell as the author sees it instead:
+    # its position in the input notebook and its id, and point at its position in the executed copy.
+    output_index, cell_id = _failing_cell(output_path)
+    input_index = _cell_position(job.notebook, cell_id)
+    where = f"cell {input_index}" if input_index is not None else f"cell {exc.cell_index}"
+    if cell_id:
+        where += f" (id {cell_id!r}, In [{exc.exec_count}])"
+    message = (
+        f"notebook {job.notebook.name} failed in {where}: {source_line!r} raised {exc.ename}: {evalue}. "
+        f"The executed copy with the error is kept at {output_path}"
+    )
+    return NotebookExecutionError(
+        message,
+        notebook=job.notebook.name,
+        output_path=output_path,
+        cell_index=output_index if output_index is not None else exc.cell_index,
+        input_cell_index=input_index,
+        cell_id=cell_id,
+        execution_count=exc.exec_count,
+        ename=exc.ename,
+        evalue=str(exc.evalue),
+        run_dir=run_dir,
+    )
+
+
+def _failing_cell(output_path: Path) -> tuple[int | None, str | None]:
+    try:
+        executed = nbformat.read(str(output_path), as_version=4)
+    except Exception:  # an unreadable copy: fall back to papermill's numbers
+        return None, None
+    for index, cell in enumerate(executed.cells):
+        if any(output.get("output_type") == "error" for output in cell.get("outputs", [])):
+            return index, cell.get("id")
+    return None, None
+
+
+def _cell_position(notebook: Path, cell_id: str | None) -> int | None:
+    if cell_id is None:
+        return None
+    try:
+        source = nbformat.read(str(notebook), as_version=4)
+    except Exception:
+        return None
+    return next((index for index, cell in enumerate(source.cells) if cell.get("id") == cell_id), None)
+
+
+def _check_section_outputs(section: Section, outcome: NotebookOutcome) -> NotebookOutcome:
+    summary_path = outcome.workdir / "summary.json"
+    if not summary_path.is_file():
+        raise SummaryValidationError(
+            f"notebook {outcome.input_path.name} must write summary.json into its working directory. "
+            f"Got no {summary_path} instead.",
+            [
+                {
+                    "section": section.key,
+                    "location": "(file)",
+                    "problem": "missing",
+                    "value": str(summary_path),
+                }
+            ],
+        )
+    try:
+        data = json.loads(summary_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SummaryValidationError(f"{summary_path} must be valid JSON. Got an error: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SummaryValidationError(
+            f"{summary_path} must hold a JSON object. Got {type(data).__name__} instead."
+        )
+    section.validate_summary(data, source=str(summary_path))
+    missing = [
+        fid for fid in section.figure_ids if not (outcome.workdir / "figures" / f"{fid}.json").is_file()
+    ]
+    if missing:
+        raise WorkbenchError(
+            f"notebook {outcome.input_path.name} must write the figures its section promises. Got no "
+            f"{', '.join(f'figures/{fid}.json' for fid in missing)} in {outcome.workdir} instead."
+        )
+    return replace(outcome, summary=data)
+
+
+def _artefacts(run_dir: Path) -> list[dict[str, Any]]:
+    artefacts = []
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        relative = path.relative_to(run_dir).as_posix()
+        if relative == "manifest.json":
+            continue
+        artefacts.append(
+            {
+                "path": relative,
+                "kind": _artefact_kind(path),
+                "bytes": path.stat().st_size,
+                "sha256": sha256_file(path),
+            }
+        )
+    return artefacts
+
+
+def _artefact_kind(path: Path) -> str:
+    if path.suffix == ".ipynb":
+        return "executed_notebook"
+    if path.name == "summary.json":
+        return "summary"
+    if path.parent.name == "figures":
+        return "figure"
+    return {".html": "report_html", ".md": "report_markdown", ".pdf": "report_pdf"}.get(
+        path.suffix, "artefact"
+    )
+
+
+def _stage(stages: dict[str, float], hooks: RunHooks, name: str, start: float) -> None:
+    stages[name] = round(time.perf_counter() - start, 6)
+    if hooks.on_stage is not None:
+        hooks.on_stage(name, stages[name])
+
+
+def _git_state(directory: Path) -> dict[str, Any] | None:
+    where = directory if directory.is_dir() else directory.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def _checked_incident_id(incident_id: str) -> str:
+    if not isinstance(incident_id, str) or not re.match(INCIDENT_ID_PATTERN, incident_id):
+        raise WorkbenchError(f"incident id must look like INC-2026-0001. Got {incident_id!r} instead.")
+    return incident_id
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -44,7 +44,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from register import _tables as t
 from register.errors import ConflictError, NotFoundError, RegisterError, ValidationFailed
-from register.io._bundle import ENTITY_ORDER, Bundle
 from register.lifecycle import check_times, find_transition, time_problems
 from register.schema import (
     ActionItem,
@@ -75,6 +74,9 @@ from register.store import (
     write_transaction,
 )
 
+if TYPE_CHECKING:
+    from register.io import Bundle
+
 __all__ = ["INCIDENT_TIME_FIELDS", "Register", "open_register"]
 
 R = TypeVar("R", bound=BaseModel)
@@ -103,6 +105,9 @@ _ENTITY_TABLES: dict[str, tuple[sa.Table, type[BaseModel]]] = {
     "evidence": (t.evidence, Evidence),
     "classifications": (t.classifications, Classification),
 }
+
+ENTITY_ORDER: tuple[str, ...] = tuple(_ENTITY_TABLES)
+"""Entities, parents first (the order of ``register.io.ENTITY_ORDER``)."""
 
 _ENTITY_ALIASES = {
     "ai_system": "ai_systems",
@@ -1232,6 +1237,8 @@ class Register:
 
     def export_bundle(self, *, incident_ids: Sequence[str] | None = None) -> Bundle:
         """Return the register (or some incidents with their children and systems) as a :class:`Bundle`."""
+        from register.io._bundle import Bundle
+
         bundle = Bundle()
         with self._read() as connection:
             incident_query = self._incident_query(incident_ids=incident_ids)

@@ -184,8 +184,9 @@ def _failures_from_pydantic(
             "file": file,
             "row": row,
             "column": ".".join(str(part) for part in error["loc"]) or None,
-            "problem": error["msg"],
+            "problem": "invalid_value",
             "value": _short(error.get("input")),
+            "message": error["msg"],
         }
         for error in exc.errors()
     ]
@@ -203,7 +204,7 @@ def _validate(model: type[R], data: Mapping[str, Any], *, what: str) -> R:
         return model.model_validate(dict(data))
     except PydanticValidationError as exc:
         failures = _failures_from_pydantic(exc, row=data.get("id"))
-        detail = "; ".join(f"{f['column']}: {f['problem']}" for f in failures[:5])
+        detail = "; ".join(f"{f['column']}: {f['message']}" for f in failures[:5])
         raise ValidationFailed(f"invalid {what}: {detail}.", failures) from exc
 
 
@@ -1071,11 +1072,12 @@ class Register:
     def import_bundle(self, bundle: Bundle, *, by: str | None, dry_run: bool = False) -> dict[str, int]:
         """Write a whole bundle in ONE transaction: everything or nothing.
 
-        Every problem is collected first (duplicate ids, ids already in the register, an incident of an
-        unknown AI system, a child of an unknown incident, inconsistent incident times); if there is any,
-        :class:`ValidationFailed` is raised with one row per problem (file, row, column, problem, value)
-        and nothing is written. ``file`` is the entity (``incidents``...), ``row`` the 1-based position of
-        the record in that entity's list.
+        Every problem is collected first; if there is any, :class:`ValidationFailed` is raised with one
+        row per problem ``{file, row, column, problem, value, message}`` and nothing is written.
+        ``file`` is the entity (``incidents``...), ``row`` the 1-based position of the record in that
+        entity's list, ``problem`` a stable code (the codes of :mod:`register.io`): ``duplicate_id``
+        (twice in the bundle), ``id_in_register`` (already in the register), ``unknown_reference`` (an
+        incident of an unknown AI system, a child of an unknown incident), ``inconsistent_times``.
 
         Parameters
         ----------
@@ -1113,10 +1115,20 @@ class Register:
         return counts
 
     def _bundle_problems(self, connection: Connection, bundle: Bundle) -> list[dict[str, object]]:
+        """Collect every problem of a bundle against itself and the register (codes as register.io)."""
         failures: list[dict[str, object]] = []
 
-        def fail(file: str, row: int, column: str, problem: str, value: object) -> None:
-            failures.append({"file": file, "row": row, "column": column, "problem": problem, "value": value})
+        def fail(file: str, row: int, column: str, problem: str, value: object, message: str) -> None:
+            failures.append(
+                {
+                    "file": file,
+                    "row": row,
+                    "column": column,
+                    "problem": problem,
+                    "value": value,
+                    "message": message,
+                }
+            )
 
         known_ids: dict[str, set[object]] = {}
         for entity in ENTITY_ORDER:
@@ -1129,35 +1141,65 @@ class Register:
                 if record.id is None:
                     continue
                 if record.id in seen:
-                    fail(entity, position, "id", "duplicate id in the bundle", record.id)
+                    fail(
+                        entity,
+                        position,
+                        "id",
+                        "duplicate_id",
+                        record.id,
+                        "the id appears twice in the bundle",
+                    )
                 elif record.id in existing:
-                    fail(entity, position, "id", "id already in the register", record.id)
+                    fail(
+                        entity,
+                        position,
+                        "id",
+                        "id_in_register",
+                        record.id,
+                        "the register already holds this id; update it instead of importing it",
+                    )
                 seen.add(record.id)
             known_ids[entity] = seen
 
         bundle_systems = known_ids["ai_systems"]
         wanted_systems = {i.system_id for i in bundle.incidents if i.system_id is not None} - bundle_systems
-        existing_systems = self._existing_ids(connection, t.ai_systems, sorted(wanted_systems))
+        known_systems = bundle_systems | self._existing_ids(connection, t.ai_systems, sorted(wanted_systems))
         for position, incident in enumerate(bundle.incidents, start=1):
-            if incident.system_id is not None and incident.system_id not in (
-                bundle_systems | existing_systems
-            ):
-                fail("incidents", position, "system_id", "unknown AI system", incident.system_id)
+            if incident.system_id is not None and incident.system_id not in known_systems:
+                fail(
+                    "incidents",
+                    position,
+                    "system_id",
+                    "unknown_reference",
+                    incident.system_id,
+                    "no such AI system in the bundle or the register",
+                )
             for problem in time_problems(_incident_times(incident)):
-                fail("incidents", position, str(problem["column"]), str(problem["problem"]), problem["value"])
+                fail(
+                    "incidents",
+                    position,
+                    str(problem["column"]),
+                    "inconsistent_times",
+                    problem["value"],
+                    str(problem["problem"]),
+                )
 
         bundle_incidents = known_ids["incidents"]
         parents = {
             record.incident_id for entity in ENTITY_ORDER[2:] for record in getattr(bundle, entity)
         } - bundle_incidents
-        existing_incidents = self._existing_ids(connection, t.incidents, sorted(parents))
+        known_incidents = bundle_incidents | self._existing_ids(connection, t.incidents, sorted(parents))
         for entity in ENTITY_ORDER[2:]:
             for position, record in enumerate(getattr(bundle, entity), start=1):
-                if (
-                    record.incident_id not in bundle_incidents
-                    and record.incident_id not in existing_incidents
-                ):
-                    fail(entity, position, "incident_id", "unknown incident", record.incident_id)
+                if record.incident_id not in known_incidents:
+                    fail(
+                        entity,
+                        position,
+                        "incident_id",
+                        "unknown_reference",
+                        record.incident_id,
+                        "no such incident in the bundle or the register",
+                    )
         return failures
 
     @staticmethod
@@ -1278,7 +1320,11 @@ def _typed_frame(frame: pd.DataFrame, table: sa.Table) -> pd.DataFrame:
         if isinstance(column.type, UTCDateTime):
             frame[name] = _utc_series(frame[name])
         elif name in json_columns:
-            frame[name] = [json.loads(value) if value is not None else None for value in frame[name]]
+            frame[name] = pd.Series(
+                [json.loads(value) if isinstance(value, str) else None for value in frame[name]],
+                index=frame.index,
+                dtype=object,
+            )
         elif isinstance(column.type, sa.Boolean):
             frame[name] = frame[name].astype("boolean")
         elif isinstance(column.type, sa.Integer) and column.nullable:

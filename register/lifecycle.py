@@ -205,5 +205,14 @@ def check_times(times: Mapping[str, datetime | None], *, incident_id: str | None
     message = "; ".join(f"{row['problem']}: got {row['value']}" for row in problems)
     raise ValidationFailed(
         f"{prefix}{message}. Fix one of the two times.",
-        failures=[{"row": incident_id, **row} for row in problems],
+        failures=[
+            {
+                "row": incident_id,
+                "column": row["column"],
+                "problem": "inconsistent_times",
+                "value": row["value"],
+                "message": row["problem"],
+            }
+            for row in problems
+        ],
     )

@@ -1,0 +1,833 @@
+"""Tabletop scenario generator: register seed files, prediction logs and the ground truth of planted causes.
+
+``generate(out, seed=..., rows_per_day=...)`` writes a self-contained folder that every analysis, test,
+demo and benchmark stands on::
+
+    OUT/scenario.json             seed, rows_per_day, anchor, as_of, log span, effects, generator version
+    OUT/ground_truth.json         the planted causes (schema below); tests and benchmarks only
+    OUT/register/manifest.json    {"format": "workbench-bundle", "version": 1, "files": {...}}
+    OUT/register/ai_systems.json  AiSystem records; data cards with locations relative to OUT/register/
+    OUT/register/<entity>.csv     incidents, timeline_events, action_items, notifications: one column per
+                                  field of the register.schema record, list/object fields as JSON, times
+                                  ISO-8601 UTC, an empty cell is null
+    OUT/datacards/<system>.yaml   the data card of each logged system (locations relative to OUT/datacards/)
+    OUT/logs/<system>/date=YYYY-MM-DD/part-0.parquet   prediction logs per system and day
+    OUT/sensitive/<system>.parquet                     entity_id -> sex, age_band, ethnic_group
+
+Time is anchored to a date derived from the seed (2025-01-01 plus 0-364 days), never to the wall clock:
+the logs cover the 180 days from the anchor, ``as_of`` is the end of the last log day, and the register
+spans the two years ending at ``as_of``. The same seed gives byte-identical files; each (system, day) draws
+its random numbers from ``SeedSequence([seed, system_index, day_index])``, so the data never depends on the
+order or size of the chunks it is written in.
+
+Planted scenarios (default sizes in :class:`ScenarioEffects`)
+-------------------------------------------------------------
+- ``a_stale_input`` (dynamic_pricing): from onset, the hourly inventory snapshot of one warehouse stops;
+  each of its products repeats its last ``inventory_level`` and ``inventory_as_of`` stays put, so the lag
+  grows every hour and prices miss the stock level. Still ongoing at ``as_of`` (``end`` is null).
+- ``b_covariate_drift`` (credit_scoring): ``debt_to_income`` mean +0.5 sd, ``avg_monthly_balance``
+  variance x2, new ``channel`` value ``partner_api`` in 15 % of rows.
+- ``c_fairness_deploy`` (credit_scoring): model 2.0.0 (regional proxy feature) drops the selection-rate ratio
+  of ``ethnic_group = group_b`` vs everyone else from about 0.95 to about 0.70, with a TPR gap; rolled back.
+- ``d_pipeline_null_slice`` (fraud_detection): ``device_trust_score`` is NULL for region east x channel
+  mobile_app (about 3 % of rows) and the serving fallback raises the error rate there to 3x the rest.
+- ``e_concept_drift`` (fraud_detection): a card-not-present fraud campaign raises the error rate by about
+  8 points with no change in any input distribution.
+- ``f_control`` (credit_scoring): a clean 14-day control window at least 30 days from (b) and (c), with
+  only the background realism (weekly seasonality, slow trend, a harmless deploy, day-to-day noise); it
+  has no incident in the register.
+
+``ground_truth.json`` schema (version 1)
+----------------------------------------
+Top level: ``schema_version`` (1), ``generator_version``, ``seed``, ``rows_per_day``, ``anchor``,
+``as_of``, ``log_span`` {``start``, ``end``}, ``effects`` (the ScenarioEffects used), ``calibration``
+(internal constants solved to hit the effect sizes), ``deploys`` {system: [{``at``, ``version``,
+``note``, ``harmless``}]}, ``blame_phrasing_incidents`` (incident ids whose narrative carries a blame
+phrase on purpose), ``rows_per_system``, and ``scenarios``: a list of objects with
+
+- ``id`` (``a_stale_input`` ...), ``kind`` (``stale_input``, ``covariate_drift``, ``fairness_regression``,
+  ``pipeline_null_slice``, ``concept_drift``, ``control``), ``system_id``, ``control`` (bool),
+- ``incident_id`` (register id, null for the control), ``onset`` and ``end`` (ISO-8601 UTC; ``end`` null
+  while ongoing),
+- ``reference_window`` and ``incident_window`` {``start``, ``end``}: half-open [start, end) in ISO-8601
+  UTC; reference = the 28 days ending 7 days before onset, incident = onset to end (or ``as_of``),
+- ``features`` (columns involved), ``slice`` (list of {``column``, ``op``, ``value``} predicates, ANDed),
+  ``group`` ({``attribute``, ``value``, ``source``} or null), ``model_version`` ({``before``, ``after``}
+  or null),
+- ``effect``: the primary planted effect {``metric``, ``column``, ``baseline``, ``planted``, ``observed``}
+  and ``effects``: all of them (``planted`` is the configured size, ``observed`` is measured on the rows
+  written, ``baseline`` the value before onset),
+- ``failure_signal``: the register.schema FailureSignal that defines a failed decision (or null),
+- ``affected``: {``definition`` (in words, over the written columns), ``decisions``, ``entities``
+  (distinct entity ids)}, counted from the rows actually written.
+
+Analyses and reports never read the ground truth; only tests and benchmarks do.
+
+Examples
+--------
+>>> import tempfile
+>>> result = generate(tempfile.mkdtemp(), seed=3, rows_per_day=60)
+>>> result.n_incidents >= 150
+True
+>>> sorted(result.rows_per_system)
+['credit_scoring', 'dynamic_pricing', 'fraud_detection']
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from register.schema import (
+    ActionItem,
+    AiSystem,
+    ColumnRoles,
+    DataCard,
+    DataQualitySignal,
+    DataSource,
+    Incident,
+    LabelErrorSignal,
+    Notification,
+    SensitiveSource,
+    TimelineEvent,
+)
+from workbench._scenario_logs import (
+    SYSTEM_COLUMNS,
+    Context,
+    build_context,
+    entity_ids,
+    generate_day,
+    sensitive_table,
+)
+from workbench._scenario_plan import (
+    GENERATOR_VERSION,
+    LOGGED_SYSTEMS,
+    SYSTEM_IDS,
+    ScenarioEffects,
+    from_us,
+    iso,
+    make_plan,
+)
+from workbench._scenario_register import SYSTEMS, RegisterSeed, build_register
+from workbench.errors import WorkbenchError
+
+__all__ = [
+    "GENERATOR_VERSION",
+    "GenerationResult",
+    "LOGGED_SYSTEMS",
+    "SYSTEM_IDS",
+    "ScenarioEffects",
+    "generate",
+]
+
+_OUTPUT_NAMES = ("scenario.json", "ground_truth.json", "register", "datacards", "logs", "sensitive")
+_REGISTER_FILES = {
+    "ai_systems": "ai_systems.json",
+    "incidents": "incidents.csv",
+    "timeline_events": "timeline_events.csv",
+    "action_items": "action_items.csv",
+    "notifications": "notifications.csv",
+}
+_ROW_GROUP_ROWS = 65_536
+_SENSITIVE_ATTRIBUTES = ["sex", "age_band", "ethnic_group"]
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What :func:`generate` wrote, and where."""
+
+    out: Path
+    seed: int
+    rows_per_day: int
+    anchor: datetime
+    as_of: datetime
+    n_incidents: int
+    n_action_items: int
+    n_notifications: int
+    rows_per_system: dict[str, int]
+    ground_truth_path: Path
+    register_dir: Path
+
+    def describe(self) -> str:
+        """Return a short human summary of the generated scenario.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> print(generate(tempfile.mkdtemp(), seed=1, rows_per_day=60).describe())  # doctest: +ELLIPSIS
+        Tabletop scenario (seed 1) in ...
+        """
+        rows = ", ".join(f"{system} {count:,}" for system, count in self.rows_per_system.items())
+        return "\n".join(
+            [
+                f"Tabletop scenario (seed {self.seed}) in {self.out}",
+                f"  as_of: {iso(self.as_of)} (logs from {iso(self.anchor)}; register: the 2 years to as_of)",
+                f"  register: {self.register_dir} ({self.n_incidents} incidents, {len(SYSTEM_IDS)} systems, "
+                f"{self.n_action_items} action items, {self.n_notifications} notifications)",
+                f"  prediction logs: {self.out / 'logs'} ({rows} rows)",
+                f"  ground truth: {self.ground_truth_path} (for tests and benchmarks only)",
+            ]
+        )
+
+
+def generate(
+    out: Path | str,
+    *,
+    seed: int = 7,
+    rows_per_day: int = 1500,
+    effects: ScenarioEffects | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> GenerationResult:
+    """Write the tabletop scenarios (register seed files, prediction logs, ground truth) into ``out``.
+
+    Parameters
+    ----------
+    out : Path or str
+        Folder to write into. Earlier scenario output in it is replaced; other files are left alone.
+    seed : int, default 7
+        Non-negative seed; the same seed (and options) gives byte-identical files.
+    rows_per_day : int, default 1500
+        Mean prediction-log rows per logged system and day (weekly seasonality and a slow trend vary it).
+    effects : ScenarioEffects, optional
+        Planted effect sizes; the issue's defaults when omitted. Recorded in the output.
+    progress : callable, optional
+        Called with short progress messages.
+
+    Returns
+    -------
+    GenerationResult
+        Paths, ``as_of`` and counts of what was written.
+
+    Examples
+    --------
+    >>> import tempfile, json
+    >>> result = generate(tempfile.mkdtemp(), seed=5, rows_per_day=60)
+    >>> truth = json.loads(result.ground_truth_path.read_text())
+    >>> [s["id"][0] for s in truth["scenarios"]]
+    ['a', 'b', 'c', 'd', 'e', 'f']
+    """
+    out = Path(out)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise WorkbenchError(f"seed must be a non-negative integer. Got {seed!r} instead.")
+    if isinstance(rows_per_day, bool) or not isinstance(rows_per_day, int | np.integer) or rows_per_day < 50:
+        raise WorkbenchError(f"rows_per_day must be an integer of at least 50. Got {rows_per_day!r} instead.")
+    effects = effects if effects is not None else ScenarioEffects()
+    if not isinstance(effects, ScenarioEffects):
+        raise WorkbenchError(f"effects must be a ScenarioEffects. Got {type(effects).__name__} instead.")
+    report = progress or (lambda message: None)
+    _prepare_out(out)
+    seed, rows_per_day = int(seed), int(rows_per_day)
+
+    plan = make_plan(seed)
+    report(f"calibrating planted effects (seed {seed}, as_of {iso(plan.as_of)})")
+    ctx = build_context(seed, rows_per_day, effects, plan)
+    counts, entities, rows_per_system = _write_logs(out, ctx, report, _ROW_GROUP_ROWS)
+    for system_id in LOGGED_SYSTEMS:
+        table = sensitive_table(ctx, system_id)
+        if table is not None:
+            _write_parquet(table, out / "sensitive" / f"{system_id}.parquet", _ROW_GROUP_ROWS)
+
+    report("writing register seed files and data cards")
+    ai_systems = _ai_systems()
+    register = build_register(plan, ai_systems, effects.stale_max_lag)
+    _write_register(out / "register", register)
+    for system in ai_systems:
+        if system.data_card is not None:
+            _write_text(
+                out / "datacards" / f"{system.id}.yaml",
+                yaml.safe_dump(system.data_card.model_dump(mode="json"), sort_keys=True),
+            )
+
+    truth = _ground_truth(ctx, register, counts, entities, rows_per_system)
+    _write_text(out / "ground_truth.json", _json(truth))
+    _write_text(
+        out / "scenario.json",
+        _json(
+            {
+                "generator_version": GENERATOR_VERSION,
+                "seed": seed,
+                "rows_per_day": rows_per_day,
+                "anchor": iso(plan.anchor),
+                "as_of": iso(plan.as_of),
+                "log_span": {"start": iso(plan.anchor), "end": iso(plan.as_of)},
+                "register_span": {"start": iso(plan.as_of - timedelta(days=730)), "end": iso(plan.as_of)},
+                "effects": effects.model_dump(mode="json"),
+                "systems": list(SYSTEM_IDS),
+                "logged_systems": list(LOGGED_SYSTEMS),
+            }
+        ),
+    )
+    report(f"done: {sum(rows_per_system.values()):,} log rows, {len(register.incidents)} incidents")
+    return GenerationResult(
+        out=out,
+        seed=seed,
+        rows_per_day=rows_per_day,
+        anchor=plan.anchor,
+        as_of=plan.as_of,
+        n_incidents=len(register.incidents),
+        n_action_items=len(register.action_items),
+        n_notifications=len(register.notifications),
+        rows_per_system=rows_per_system,
+        ground_truth_path=out / "ground_truth.json",
+        register_dir=out / "register",
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Output folder and writers
+# --------------------------------------------------------------------------------------------------
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise WorkbenchError(f"out must be a folder. Got the file {out} instead.")
+    present = [name for name in _OUTPUT_NAMES if (out / name).exists()]
+    if present and not (out / "scenario.json").is_file():
+        raise WorkbenchError(
+            f"out must be empty or hold an earlier scenario. Got {out} with {', '.join(present)} but no "
+            "scenario.json; choose another folder or remove them."
+        )
+    for name in present:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _write_parquet(table: pa.Table, path: Path, row_group_rows: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        table,
+        path,
+        row_group_size=row_group_rows,
+        compression="zstd",
+        use_dictionary=True,
+        write_statistics=True,
+        coerce_timestamps="us",
+        allow_truncated_timestamps=False,
+    )
+
+
+def _write_logs(
+    out: Path, ctx: Context, report: Callable[[str], None], row_group_rows: int
+) -> tuple[dict[str, float], dict[str, np.ndarray], dict[str, int]]:
+    counts: dict[str, float] = {}
+    seen: dict[str, np.ndarray] = {}
+    rows_per_system: dict[str, int] = {}
+    plan = ctx.plan
+    for system_id in LOGGED_SYSTEMS:
+        report(f"writing prediction logs of {system_id} ({plan.n_days} days)")
+        pool_size = len(next(iter(ctx.pools[system_id].values())))
+        total = 0
+        for day in range(plan.n_days):
+            result = generate_day(ctx, system_id, day)
+            date = from_us(plan.day_start_us(day)).date().isoformat()
+            _write_parquet(
+                result.table, out / "logs" / system_id / f"date={date}" / "part-0.parquet", row_group_rows
+            )
+            total += result.table.num_rows
+            for key, value in result.counts.items():
+                if key.endswith("max_lag_us"):
+                    counts[key] = max(counts.get(key, 0.0), value)
+                else:
+                    counts[key] = counts.get(key, 0.0) + value
+            for key, index in result.entities.items():
+                if key not in seen:
+                    seen[key] = np.zeros(pool_size, dtype=bool)
+                seen[key][index] = True
+        rows_per_system[system_id] = total
+    entities = {key: np.flatnonzero(mask) for key, mask in seen.items()}
+    return counts, entities, rows_per_system
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def _csv(records: list, model: type) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    columns = list(model.model_fields)
+    writer.writerow(columns)
+    for record in records:
+        dumped = model.model_validate(record.model_dump()).model_dump(mode="json")
+        writer.writerow([_cell(dumped[column]) for column in columns])
+    return buffer.getvalue()
+
+
+def _write_register(folder: Path, register: RegisterSeed) -> None:
+    _write_text(
+        folder / "manifest.json",
+        _json({"format": "workbench-bundle", "version": 1, "files": dict(_REGISTER_FILES)}),
+    )
+    _write_text(
+        folder / _REGISTER_FILES["ai_systems"],
+        _json([system.model_dump(mode="json") for system in register.ai_systems]),
+    )
+    for name, model in (
+        ("incidents", Incident),
+        ("timeline_events", TimelineEvent),
+        ("action_items", ActionItem),
+        ("notifications", Notification),
+    ):
+        _write_text(folder / _REGISTER_FILES[name], _csv(getattr(register, name), model))
+
+
+def _data_card(system_id: str) -> DataCard:
+    spec = SYSTEM_COLUMNS[system_id]
+    numeric, categorical = list(spec["numeric"]), list(spec["categorical"])  # type: ignore[arg-type]
+    regression = system_id == "dynamic_pricing"
+    sensitive = None
+    if not regression:
+        sensitive = SensitiveSource(
+            source=DataSource(location=f"../sensitive/{system_id}.parquet"),
+            keys=["entity_id"],
+            attributes=list(_SENSITIVE_ATTRIBUTES),
+        )
+    return DataCard(
+        source=DataSource(location=f"../logs/{system_id}/**/*.parquet"),
+        task="regression" if regression else "binary_classification",
+        columns=ColumnRoles(
+            event_time="event_time",
+            entity_id="entity_id",
+            request_id="request_id",
+            model_version="model_version",
+            features=numeric + categorical,
+            categorical_features=categorical,
+            score=spec["score"],  # type: ignore[arg-type]
+            prediction=str(spec["prediction"]),
+            label=str(spec["label"]),
+            label_observed_at="label_observed_at",
+            input_as_of=dict(spec["as_of"]),  # type: ignore[arg-type]
+        ),
+        positive_label=None if regression else 1,
+        sensitive_source=sensitive,
+        failure_signal=LabelErrorSignal(tolerance=0.10, relative=True) if regression else LabelErrorSignal(),
+    )
+
+
+def _ai_systems() -> list[AiSystem]:
+    systems = []
+    for system_id in SYSTEM_IDS:
+        meta = SYSTEMS[system_id]
+        systems.append(
+            AiSystem(
+                id=system_id,
+                name=str(meta["name"]),
+                owner_team=str(meta["team"]),
+                use_case=str(meta["use_case"]),
+                risk_tier=str(meta["risk_tier"]),
+                deployer="Example Bank & Retail Group (tabletop)",
+                developer=str(meta["developer"]),
+                data_card=_data_card(system_id) if system_id in LOGGED_SYSTEMS else None,
+            )
+        )
+    return systems
+
+
+# --------------------------------------------------------------------------------------------------
+# Ground truth
+# --------------------------------------------------------------------------------------------------
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return None if denominator <= 0 else round(numerator / denominator, 6)
+
+
+def _observed_credit(counts: dict[str, float], key: str, part: str) -> dict[str, float | None]:
+    p = f"{key}.{part}."
+    sel_g = _ratio(counts.get(p + "group.selected", 0), counts.get(p + "group.n", 0))
+    sel_r = _ratio(counts.get(p + "rest.selected", 0), counts.get(p + "rest.n", 0))
+    tpr_g = _ratio(counts.get(p + "group.tp", 0), counts.get(p + "group.positives", 0))
+    tpr_r = _ratio(counts.get(p + "rest.tp", 0), counts.get(p + "rest.positives", 0))
+    n_dti = counts.get(p + "debt_to_income.n", 0)
+    n_bal = counts.get(p + "avg_monthly_balance.n", 0)
+
+    def moments(name: str, n: float) -> tuple[float, float]:
+        if n < 2:
+            return float("nan"), float("nan")
+        mean = counts[p + name + ".sum"] / n
+        return mean, (counts[p + name + ".sumsq"] - n * mean**2) / (n - 1)
+
+    dti_mean, dti_var = moments("debt_to_income", n_dti)
+    bal_mean, bal_var = moments("avg_monthly_balance", n_bal)
+    return {
+        "selection_rate_ratio": None if sel_g is None or not sel_r else round(sel_g / sel_r, 6),
+        "tpr_difference": None if tpr_g is None or tpr_r is None else round(tpr_r - tpr_g, 6),
+        "dti_mean": dti_mean,
+        "dti_var": dti_var,
+        "balance_var": bal_var,
+        "partner_share": _ratio(counts.get(p + "channel.partner_api", 0), counts.get(p + "n", 0)),
+    }
+
+
+def _ground_truth(
+    ctx: Context,
+    register: RegisterSeed,
+    counts: dict[str, float],
+    entities: dict[str, np.ndarray],
+    rows_per_system: dict[str, int],
+) -> dict[str, object]:
+    plan, eff = ctx.plan, ctx.effects
+
+    def windows(key: str) -> dict[str, object]:
+        incident = plan.control_window if key == "f" else plan.incident_window(key)
+        return {"reference_window": plan.reference_window(key).iso(), "incident_window": incident.iso()}
+
+    def affected(key: str, definition: str) -> dict[str, object]:
+        return {
+            "definition": definition,
+            "decisions": int(counts.get(f"{key}.decisions", 0)),
+            "entities": int(len(entities.get(key, ()))),
+        }
+
+    def onset_end(key: str) -> dict[str, object]:
+        end = plan.ends[key]
+        return {"onset": iso(from_us(plan.onsets[key])), "end": None if end is None else iso(from_us(end))}
+
+    def effect(
+        metric: str,
+        column: str | None,
+        baseline: float | None,
+        planted: float,
+        observed: float | None,
+        **extra: object,
+    ) -> dict[str, object]:
+        rounded = None if observed is None or not np.isfinite(observed) else round(float(observed), 6)
+        return {
+            "metric": metric,
+            "column": column,
+            "baseline": baseline,
+            "planted": planted,
+            "observed": rounded,
+            **extra,
+        }
+
+    ids = register.planted_ids
+    max_lag_hours = eff.stale_max_lag.total_seconds() / 3600
+    stale_lag_at_end = (plan.as_of_us - plan.onsets["a"]) / 3.6e9
+    a_effects = [
+        effect(
+            "max_input_lag_hours",
+            "inventory_as_of",
+            round(counts.get("a.ref.max_lag_us", 0) / 3.6e9, 3),
+            round(stale_lag_at_end, 3),
+            round(stale_lag_at_end, 3),
+            note="lag of the frozen warehouse's products at as_of; baseline = largest lag in the reference",
+        ),
+        effect(
+            "price_error_rate",
+            "predicted_price",
+            _ratio(counts.get("a.ref.price_errors", 0), counts.get("a.ref.n", 0)),
+            _ratio(counts.get("a.affected.price_errors", 0), counts.get("a.affected.labelled", 0)) or 0.0,
+            _ratio(counts.get("a.affected.price_errors", 0), counts.get("a.affected.labelled", 0)),
+            note=f"share of decisions with |predicted - clearing| / clearing > {eff.price_tolerance}; "
+            "observed over the affected decisions with a label",
+        ),
+    ]
+    b_ref, b_inc = _observed_credit(counts, "b", "ref"), _observed_credit(counts, "b", "inc")
+    dti_sd = float(np.sqrt(b_ref["dti_var"]))
+    b_effects = [
+        effect(
+            "mean_shift_sd",
+            "debt_to_income",
+            0.0,
+            eff.drift_mean_shift_sd,
+            (b_inc["dti_mean"] - b_ref["dti_mean"]) / dti_sd,
+        ),
+        effect(
+            "variance_ratio",
+            "avg_monthly_balance",
+            1.0,
+            eff.drift_variance_ratio,
+            b_inc["balance_var"] / b_ref["balance_var"],
+        ),
+        effect(
+            "category_share",
+            "channel",
+            0.0,
+            eff.drift_new_category_share,
+            b_inc["partner_share"],
+            value="partner_api",
+        ),
+    ]
+    c_ref, c_inc = _observed_credit(counts, "c", "ref"), _observed_credit(counts, "c", "inc")
+    c_effects = [
+        effect(
+            "selection_rate_ratio",
+            "approved",
+            eff.fairness_ratio_before,
+            eff.fairness_ratio_after,
+            c_inc["selection_rate_ratio"],
+            baseline_observed=c_ref["selection_rate_ratio"],
+            note="selection rate of the group / selection rate of everyone else",
+        ),
+        effect(
+            "tpr_difference",
+            "approved",
+            c_ref["tpr_difference"],
+            c_inc["tpr_difference"] or 0.0,
+            c_inc["tpr_difference"],
+            note="TPR of everyone else minus TPR of the group (all labels)",
+        ),
+    ]
+
+    def fraud_rates(key: str, part: str) -> tuple[float | None, float | None, float | None]:
+        p = f"{key}.{part}."
+        slice_rate = _ratio(counts.get(p + "slice.errors", 0), counts.get(p + "slice.n", 0))
+        rest_rate = _ratio(counts.get(p + "rest.errors", 0), counts.get(p + "rest.n", 0))
+        overall = _ratio(
+            counts.get(p + "slice.errors", 0) + counts.get(p + "rest.errors", 0),
+            counts.get(p + "slice.n", 0) + counts.get(p + "rest.n", 0),
+        )
+        return slice_rate, rest_rate, overall
+
+    d_slice, d_rest, _ = fraud_rates("d", "inc")
+    d_slice_ref, d_rest_ref, _ = fraud_rates("d", "ref")
+    d_effects = [
+        effect(
+            "error_rate_ratio_slice_vs_rest",
+            "flagged",
+            None if not d_rest_ref or d_slice_ref is None else round(d_slice_ref / d_rest_ref, 6),
+            eff.slice_error_multiplier,
+            None if not d_rest or d_slice is None else d_slice / d_rest,
+            note="label error rate inside the slice / outside it, in the incident window (all labels)",
+        ),
+        effect("null_rate_in_slice", "device_trust_score", 0.005, 1.0, 1.0),
+    ]
+    _, _, e_ref = fraud_rates("e", "ref")
+    _, _, e_inc = fraud_rates("e", "inc")
+    e_effects = [
+        effect(
+            "error_rate_increase",
+            "flagged",
+            0.0,
+            eff.concept_error_increase,
+            None if e_ref is None or e_inc is None else e_inc - e_ref,
+            baseline_error_rate=e_ref,
+            note="label error rate (all labels) in the incident window minus the reference window",
+        ),
+    ]
+    f_ref, f_inc = _observed_credit(counts, "f", "ref"), _observed_credit(counts, "f", "inc")
+    f_effects = [
+        effect(
+            "selection_rate_ratio",
+            "approved",
+            eff.fairness_ratio_before,
+            eff.fairness_ratio_before,
+            f_inc["selection_rate_ratio"],
+            baseline_observed=f_ref["selection_rate_ratio"],
+            note="nothing planted: the control keeps the pre-existing gap",
+        ),
+        effect(
+            "mean_shift_sd",
+            "debt_to_income",
+            0.0,
+            0.0,
+            (f_inc["dti_mean"] - f_ref["dti_mean"]) / float(np.sqrt(f_ref["dti_var"])),
+        ),
+        effect(
+            "variance_ratio", "avg_monthly_balance", 1.0, 1.0, f_inc["balance_var"] / f_ref["balance_var"]
+        ),
+    ]
+    fraud_slice = [
+        {"column": "region", "op": "==", "value": "east"},
+        {"column": "channel", "op": "==", "value": "mobile_app"},
+    ]
+    group_b = {"attribute": "ethnic_group", "value": "group_b", "source": "sensitive/credit_scoring.parquet"}
+    stale_signal = DataQualitySignal(column="inventory_level", condition="stale", max_lag=eff.stale_max_lag)
+    scenarios = [
+        {
+            "id": "a_stale_input",
+            "kind": "stale_input",
+            "system_id": "dynamic_pricing",
+            "control": False,
+            "incident_id": ids["a"],
+            **onset_end("a"),
+            **windows("a"),
+            "features": ["inventory_level", "inventory_as_of", "predicted_price"],
+            "slice": [{"column": "warehouse", "op": "==", "value": eff.stale_warehouse}],
+            "group": None,
+            "model_version": None,
+            "effect": a_effects[0],
+            "effects": a_effects,
+            "failure_signal": stale_signal.model_dump(mode="json"),
+            "affected": affected(
+                "a",
+                "dynamic_pricing rows in the incident window with event_time - "
+                f"inventory_as_of > {max_lag_hours:g} hours (the stale-input failure "
+                "signal); all of them are products of the frozen warehouse",
+            ),
+        },
+        {
+            "id": "b_covariate_drift",
+            "kind": "covariate_drift",
+            "system_id": "credit_scoring",
+            "control": False,
+            "incident_id": ids["b"],
+            **onset_end("b"),
+            **windows("b"),
+            "features": ["debt_to_income", "avg_monthly_balance", "channel"],
+            "slice": [],
+            "group": None,
+            "model_version": None,
+            "effect": b_effects[0],
+            "effects": b_effects,
+            "failure_signal": None,
+            "affected": affected(
+                "b",
+                "credit_scoring rows in the incident window (every decision there "
+                "was scored on drifted inputs)",
+            ),
+        },
+        {
+            "id": "c_fairness_deploy",
+            "kind": "fairness_regression",
+            "system_id": "credit_scoring",
+            "control": False,
+            "incident_id": ids["c"],
+            **onset_end("c"),
+            **windows("c"),
+            "features": ["region"],
+            "slice": [],
+            "group": group_b,
+            "model_version": {"before": "1.4.0", "after": "2.0.0"},
+            "effect": c_effects[0],
+            "effects": c_effects,
+            "failure_signal": {"kind": "prediction_condition", "column": "approved", "op": "==", "value": 0},
+            "affected": affected(
+                "c",
+                "credit_scoring rows in the incident window with model_version = "
+                "'2.0.0', approved = 0 and the entity's ethnic_group = 'group_b' "
+                "(declines of the group by the new model)",
+            ),
+        },
+        {
+            "id": "d_pipeline_null_slice",
+            "kind": "pipeline_null_slice",
+            "system_id": "fraud_detection",
+            "control": False,
+            "incident_id": ids["d"],
+            **onset_end("d"),
+            **windows("d"),
+            "features": ["device_trust_score"],
+            "slice": fraud_slice,
+            "group": None,
+            "model_version": None,
+            "effect": d_effects[0],
+            "effects": d_effects,
+            "failure_signal": DataQualitySignal(column="device_trust_score", condition="null").model_dump(
+                mode="json"
+            ),
+            "affected": affected(
+                "d",
+                "fraud_detection rows in the incident window inside the slice "
+                "(region = 'east' and channel = 'mobile_app'); all have "
+                "device_trust_score NULL",
+            ),
+        },
+        {
+            "id": "e_concept_drift",
+            "kind": "concept_drift",
+            "system_id": "fraud_detection",
+            "control": False,
+            "incident_id": ids["e"],
+            **onset_end("e"),
+            **windows("e"),
+            "features": [],
+            "slice": [],
+            "group": None,
+            "model_version": {"before": "3.2.1", "after": "3.3.0"},
+            "effect": e_effects[0],
+            "effects": e_effects,
+            "failure_signal": LabelErrorSignal().model_dump(mode="json"),
+            "affected": affected(
+                "e",
+                "fraud_detection rows in the incident window whose label was observed "
+                "by as_of (is_fraud not null and label_observed_at <= as_of) and "
+                "flagged != is_fraud",
+            ),
+        },
+        {
+            "id": "f_control",
+            "kind": "control",
+            "system_id": "credit_scoring",
+            "control": True,
+            "incident_id": None,
+            "onset": iso(from_us(plan.control_window.start)),
+            "end": iso(from_us(plan.control_window.end)),
+            **windows("f"),
+            "features": [],
+            "slice": [],
+            "group": group_b,
+            "model_version": None,
+            "effect": f_effects[0],
+            "effects": f_effects,
+            "failure_signal": None,
+            "affected": {
+                "definition": "none: nothing is planted in the control window (it contains only "
+                "background realism, including the harmless deploy of 1.5.0)",
+                "decisions": 0,
+                "entities": 0,
+            },
+        },
+    ]
+    harmless = {(system, d.at) for system, d in plan.harmless_deploys.items()}
+    deploys = {
+        system: [
+            {
+                "at": iso(from_us(d.at)),
+                "version": d.version,
+                "note": d.note,
+                "harmless": (system, d.at) in harmless,
+            }
+            for d in plan.deploys[system]
+        ]
+        for system in LOGGED_SYSTEMS
+    }
+    return {
+        "schema_version": 1,
+        "generator_version": GENERATOR_VERSION,
+        "seed": ctx.seed,
+        "rows_per_day": ctx.rows_per_day,
+        "anchor": iso(plan.anchor),
+        "as_of": iso(plan.as_of),
+        "log_span": {"start": iso(plan.anchor), "end": iso(plan.as_of)},
+        "effects": eff.model_dump(mode="json"),
+        "calibration": {key: round(value, 9) for key, value in sorted(ctx.calibration.items())},
+        "deploys": deploys,
+        "blame_phrasing_incidents": list(register.blame_ids),
+        "rows_per_system": rows_per_system,
+        "entity_id_example": {
+            system: entity_ids(system, np.array([0])).to_pylist()[0] for system in LOGGED_SYSTEMS
+        },
+        "scenarios": scenarios,
+    }

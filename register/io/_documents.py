@@ -23,6 +23,19 @@ __all__ = ["dump_document", "load_document", "records_payload"]
 DocumentFormat = Literal["json", "yaml"]
 
 
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML dumper that double-quotes (and so escapes) text holding line or control characters."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # NEL, LS, PS, BOM and control characters would be read back as line breaks or dropped unless escaped
+    style = None if value.isprintable() and "\ufeff" not in value else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def load_document(data: bytes, fmt: DocumentFormat, *, file: str, failures: Failures) -> Any:
     """Parse JSON or YAML bytes; on failure add ``malformed_file`` and return ``None``."""
     try:
@@ -66,6 +79,6 @@ def dump_document(payload: Any, fmt: DocumentFormat, path: Path) -> None:
         path.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     else:
         path.write_text(
-            yaml.safe_dump(payload, sort_keys=False, allow_unicode=True, width=4096),
+            yaml.dump(payload, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096),
             encoding="utf-8",
         )

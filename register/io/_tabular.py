@@ -59,9 +59,6 @@ def read_csv_rows(
     except UnicodeDecodeError as exc:
         failures.add(file, None, None, "malformed_file", None, f"a CSV file must be UTF-8 text: {exc}")
         return []
-    if "\x00" in text:
-        failures.add(file, None, None, "malformed_file", None, "a CSV file must be text; found NUL bytes")
-        return []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, dict[str, object]]] = []
     try:
@@ -103,7 +100,7 @@ def csv_text(records: Sequence[BaseModel], entity: str) -> str:
     """Return the CSV text of records of one entity."""
     kinds = field_kinds(ENTITY_MODELS[entity])
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # "\r" in a cell must be quoted too
     writer.writerow(list(kinds))
     for record in records:
         writer.writerow(

@@ -390,9 +390,9 @@ def _check_exists(location: str) -> None:
         )
 
 
-def _read_source(con: Any, source: DataSource, backend: str) -> ir.Table:
+def _read_source(con: Any, source: DataSource, backend: str, *, given_con: bool) -> ir.Table:
     location = source.location
-    if source.format == "connection" or (source.format == "duckdb" and backend != "duckdb"):
+    if source.format == "connection" or (source.format == "duckdb" and given_con):
         return con.table(source.table)
     if source.format == "duckdb":
         _check_exists(location)
@@ -484,6 +484,7 @@ def open_logs(
         raise InvalidParameterError(f"card must be a DataCard. Got {type(card).__name__} instead.")
     if base_dir is not None:
         card = card.with_base(base_dir)
+    given_con = con is not None
     if con is None and isinstance(data, ir.Table):
         con = data._find_backend(use_default=True)
     needs_reader = data is None or (card.sensitive_source is not None and sensitive_data is None)
@@ -500,7 +501,7 @@ def open_logs(
         table = _as_table(con, data)
         source_text = "pandas DataFrame" if isinstance(data, pd.DataFrame) else "Ibis table"
     else:
-        table = _read_source(con, card.source, backend)
+        table = _read_source(con, card.source, backend, given_con=given_con)
         source_text = card.source.table or card.source.location
     table = _normalise_event_time(table, card)
 
@@ -511,7 +512,7 @@ def open_logs(
         if sensitive_data is not None:
             attributes_table = _as_table(con, sensitive_data)
         else:
-            attributes_table = _read_source(con, sensitive.source, backend)
+            attributes_table = _read_source(con, sensitive.source, backend, given_con=given_con)
         problems = []
         for key in sensitive.keys:
             for name, tbl in (("log", table), ("sensitive table", attributes_table)):
@@ -1079,11 +1080,19 @@ def validate_logs(
     if raise_on_error and not report.ok:
         raise DataValidationError(
             f"The prediction log does not match its data card: {len(failures)} problem(s).\n"
-            + failure_table.to_string(index=False)
+            + _failure_lines(failures)
             + "\nFix the data card's column roles or the data, then run again.",
             failures,
         )
     return report
+
+
+def _failure_lines(failures: list[dict[str, Any]]) -> str:
+    lines = []
+    for failure in failures:
+        count = f" ({failure['count']} rows)" if failure.get("count") else ""
+        lines.append(f"  - {failure['column']} [{failure['check']}]: {failure['failure_case']}{count}")
+    return "\n".join(lines)
 
 
 def _same_number(value: Any, positive: Any) -> bool:

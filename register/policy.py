@@ -231,7 +231,7 @@ def _plain(value: object) -> object:
 def _test(column: pd.Series, test: object) -> pd.Series:
     operator, operand = next(iter(test.items())) if isinstance(test, Mapping) else ("eq", test)
     operand = [_plain(v) for v in operand] if isinstance(operand, list) else _plain(operand)
-    present = column.notna() if column.dtype != object else column.map(lambda v: v is not None and v == v)
+    present = column.notna()
     if operator == "is_null":
         return ~present if operand else present
     if operator == "contains":
@@ -242,9 +242,8 @@ def _test(column: pd.Series, test: object) -> pd.Series:
         hit = column.isin(operand)
         return (hit if operator == "in" else ~hit & present).astype(bool)
     if operator in ("eq", "ne") and isinstance(operand, bool):
-        # booleans stored as object/boolean columns: compare identity of truth, nulls never match
-        as_bool = column.map(lambda v: v if isinstance(v, bool) else None)
-        hit = as_bool.map(lambda v: v is operand)
+        # yes/no facts live in bool, boolean or object columns; nulls never match
+        hit = column.isin([operand]).astype(bool)
         return (hit if operator == "eq" else ~hit & present).astype(bool)
     comparisons = {
         "eq": lambda c: c == operand,
@@ -695,26 +694,26 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
         if systems is not None and len(systems) and "system_id" in incidents.columns:
             tiers = systems.set_index("id")["risk_tier"]
             facts["risk_tier"] = incidents["system_id"].map(tiers).astype(object)
-    tags = _tag_lists(incidents["tags"]) if "tags" in incidents.columns else None
+    exploded = None
+    if "tags" in incidents.columns:
+        positions = pd.Series(_tag_lists(incidents["tags"]).to_numpy(), index=pd.RangeIndex(len(incidents)))
+        exploded = positions.explode().dropna().astype(str)
     for flag in _TAG_FLAG_FACTS:
         if flag not in facts.columns:
-            facts[flag] = tags.map(lambda values, flag=flag: flag in values) if tags is not None else False
-    for fact, prefix in _TAG_VALUE_FACTS.items():
-        if fact not in facts.columns:
-            facts[fact] = (
-                tags.map(
-                    lambda values, p=prefix: next((v[len(p) :] for v in values if v.startswith(p)), None)
-                )
-                if tags is not None
-                else None
-            )
-    for fact, prefix in _TAG_LIST_FACTS.items():
-        if fact not in facts.columns:
-            facts[fact] = (
-                tags.map(lambda values, p=prefix: [v[len(p) :] for v in values if v.startswith(p)])
-                if tags is not None
-                else pd.Series([[] for _ in range(len(facts))], index=facts.index, dtype=object)
-            )
+            hit = exploded.index[exploded.to_numpy() == flag] if exploded is not None else []
+            facts[flag] = pd.RangeIndex(len(incidents)).isin(hit)
+    for fact, prefix in {**_TAG_VALUE_FACTS, **_TAG_LIST_FACTS}.items():
+        if fact in facts.columns:
+            continue
+        values = [[] for _ in range(len(incidents))]
+        if exploded is not None:
+            matching = exploded[exploded.str.startswith(prefix)]
+            for position, tag in zip(matching.index, matching.to_numpy(), strict=True):
+                values[position].append(tag[len(prefix) :])
+        if fact in _TAG_VALUE_FACTS:
+            facts[fact] = pd.Series([v[0] if v else None for v in values], index=facts.index, dtype=object)
+        else:
+            facts[fact] = pd.Series(values, index=facts.index, dtype=object)
     for field in _FACT_NAMES - set(facts.columns):
         facts[field] = None
     for column in ("category", "kind", "severity"):

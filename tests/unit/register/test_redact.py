@@ -59,6 +59,8 @@ def test_secret_is_replaced_and_counted(text: str, rule: str, secret: str) -> No
         "Model v1.2.3 threshold 0.85; PSI 0.31 on income_bucket_normalised_value_version_two.",
         "Order 1234 5678 9012 3456 failed (not a valid card number).",
         "INC-2026-0001 affected 12345 customers in group 18-25.",
+        "Evidence kept at reports/INC-2026-0042/20261120T000000000Z-abcdef/impact/impact.ipynb.",
+        "Column feature_income_bucket_normalised_value_V2 and /home/user/projects/WorkbenchData2024/models.",
         "The pipeline failed to refresh the feature store for 36 hours.",
     ],
 )
@@ -106,3 +108,15 @@ def test_luhn_against_known_numbers() -> None:
 def test_default_rule_names_are_unique() -> None:
     names = [rule.name for rule in DEFAULT_REDACTION_RULES]
     assert len(names) == len(set(names))
+
+
+def test_random_tokens_are_redacted_for_many_seeds() -> None:
+    import base64
+    import random
+
+    rng = random.Random(20261123)
+    tokens = [base64.b64encode(rng.randbytes(30)).decode() for _ in range(200)]
+    tokens += [base64.urlsafe_b64encode(rng.randbytes(30)).decode().rstrip("=") for _ in range(200)]
+    missed = [token for token in tokens if token in redact(f"token {token} leaked").text]
+    # a random key that happens to look like a word is possible but rare: at most 1 in 100 slips
+    assert len(missed) <= 4, missed

@@ -15,7 +15,7 @@ Histogram counts for all columns against frozen edges run in one aggregate query
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -47,6 +47,14 @@ class ExactNumeric:
     wasserstein: float
     counts: ColumnCounts | None
     method_path: str
+    n_ref: int = 0
+    n_cur: int = 0
+    ref_std: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    edges: np.ndarray | None = None
+    ref_bins: np.ndarray | None = None
+    cur_bins: np.ndarray | None = None
 
 
 def is_float(table: ir.Table, column: str) -> bool:
@@ -97,38 +105,68 @@ def labelled_table(
 
 
 # --------------------------------------------------------------------------------------------- summary query
+def _clean_value(labelled: ir.Table, column: str, *, as_float: bool) -> ir.Value:
+    """The column with missing values (NULL, and NaN/inf for floats) as NULL."""
+    col = labelled[column]
+    if as_float:
+        col = col.cast("float64")
+    if is_float(labelled, column):
+        return valid_expr(labelled, column).ifelse(col, ibis.null(col.type()))
+    return col
+
+
+def projected(
+    labelled: ir.Table,
+    numeric: Sequence[str],
+    categorical: Sequence[str] = (),
+    extra: Mapping[str, ir.Value] | None = None,
+) -> ir.Table:
+    """``__is_current`` plus cleaned columns ``v0, v1, ...`` (numeric as float64, then categorical)."""
+    values = dict(extra or {})
+    values |= {f"v{i}": _clean_value(labelled, c, as_float=True) for i, c in enumerate(numeric)}
+    values.update(
+        {f"v{len(numeric) + j}": _clean_value(labelled, c, as_float=False) for j, c in enumerate(categorical)}
+    )
+    return labelled.select(labelled[IS_CURRENT], **values)
+
+
+def row_counts(labelled: ir.Table) -> tuple[int, int]:
+    """Rows in the reference and the current window (one cheap query)."""
+    rows = labelled.group_by(IS_CURRENT).aggregate(n=labelled.count()).to_pyarrow().to_pylist()
+    by_side = {bool(r[IS_CURRENT]): int(r["n"]) for r in rows}
+    return by_side.get(False, 0), by_side.get(True, 0)
+
+
 def column_summaries(
     labelled: ir.Table, numeric: Sequence[str], categorical: Sequence[str]
 ) -> dict[str, dict[str, float]]:
     """One aggregate query: row counts, valid counts, min/max and reference population std per column."""
-    cur = labelled[IS_CURRENT]
-    aggs: dict[str, ir.Value] = {
-        "n_ref_rows": (~cur).cast("int64").sum(),
-        "n_cur_rows": cur.cast("int64").sum(),
-    }
+    proj = projected(labelled, numeric, categorical)
+    aggs: dict[str, ir.Value] = {"n_rows": proj.count()}
     for i, column in enumerate([*numeric, *categorical]):
-        valid = valid_expr(labelled, column)
-        aggs[f"c{i}_nref"] = (valid & ~cur).cast("int64").sum()
-        aggs[f"c{i}_ncur"] = (valid & cur).cast("int64").sum()
+        value = proj[f"v{i}"]
+        aggs[f"c{i}_n"] = value.count()
         if column in numeric:
-            col = labelled[column].cast("float64")
-            aggs[f"c{i}_min"] = col.min(where=valid)
-            aggs[f"c{i}_max"] = col.max(where=valid)
-            aggs[f"c{i}_refmin"] = col.min(where=valid & ~cur)
-            aggs[f"c{i}_refmax"] = col.max(where=valid & ~cur)
-            aggs[f"c{i}_refstd"] = col.std(how="pop", where=valid & ~cur)
-    row = labelled.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+            aggs[f"c{i}_min"] = value.min()
+            aggs[f"c{i}_max"] = value.max()
+            aggs[f"c{i}_std"] = value.std(how="pop")
+    rows = proj.group_by(IS_CURRENT).aggregate(**aggs).to_pyarrow().to_pylist()
+    by_side = {bool(r[IS_CURRENT]): r for r in rows}
+    ref, cur = by_side.get(False, {}), by_side.get(True, {})
     out: dict[str, dict[str, float]] = {}
     for i, column in enumerate([*numeric, *categorical]):
         entry = {
-            "n_ref_rows": int(row["n_ref_rows"] or 0),
-            "n_cur_rows": int(row["n_cur_rows"] or 0),
-            "n_ref": int(row[f"c{i}_nref"] or 0),
-            "n_cur": int(row[f"c{i}_ncur"] or 0),
+            "n_ref_rows": int(ref.get("n_rows") or 0),
+            "n_cur_rows": int(cur.get("n_rows") or 0),
+            "n_ref": int(ref.get(f"c{i}_n") or 0),
+            "n_cur": int(cur.get(f"c{i}_n") or 0),
         }
         if column in numeric:
-            for key in ("min", "max", "refmin", "refmax", "refstd"):
-                entry[key] = row[f"c{i}_{key}"]
+            mins = [r.get(f"c{i}_min") for r in (ref, cur) if r.get(f"c{i}_min") is not None]
+            maxs = [r.get(f"c{i}_max") for r in (ref, cur) if r.get(f"c{i}_max") is not None]
+            entry["min"] = min(mins) if mins else None
+            entry["max"] = max(maxs) if maxs else None
+            entry["refstd"] = ref.get(f"c{i}_std")
         out[column] = entry
     return out
 
@@ -154,24 +192,46 @@ def fetch_value_counts(labelled: ir.Table, column: str) -> ColumnCounts:
     )
 
 
+def quantile_ranks(n_ref: int, n_bins: int) -> list[int]:
+    """1-based ranks of the frozen reference edges: ``ceil(n * k / n_bins)`` for k = 1..n_bins-1.
+
+    The edge is the reference value of that rank (the inverted-CDF quantile, DuckDB's ``QUANTILE_DISC``):
+    a data value, so the engine and the columnar path find the very same edges.
+    """
+    return [max(1, math.ceil(n_ref * (k / n_bins))) for k in range(1, n_bins)]
+
+
 def exact_numeric_engine(
-    labelled: ir.Table, column: str, *, n_ref: int, n_cur: int, fetch_counts_below: int
+    labelled: ir.Table,
+    column: str,
+    *,
+    n_ref: int,
+    n_cur: int,
+    fetch_counts_below: int,
+    n_bins: int,
 ) -> ExactNumeric:
-    """KS ``D`` and Wasserstein-1 by cumulative sums over per-value counts inside the engine."""
+    """KS ``D``, Wasserstein-1 and the frozen quantile edges by cumulative sums inside the engine.
+
+    Per-value counts are grouped, cumulated with ``SUM() OVER (ORDER BY value)``, and reduced in the same
+    query to ``max``/``min`` of the CDF difference, ``sum(|diff| * (next value - value))`` and, per edge, the
+    smallest value whose cumulative reference count reaches the edge's rank. Only scalars come back.
+    """
     counts = _value_counts_expr(labelled, column)
     order = ibis.window(order_by=counts[VALUE])
     value = counts[VALUE].cast("float64")
-    cdf_diff = counts.n_ref.cumsum().over(order) / float(n_ref) - counts.n_cur.cumsum().over(order) / float(
-        n_cur
-    )
+    cum_ref = counts.n_ref.cumsum().over(order)
+    cdf_diff = cum_ref / float(n_ref) - counts.n_cur.cumsum().over(order) / float(n_cur)
     gap = counts[VALUE].lead().over(order).cast("float64") - value
-    steps = counts.select(diff=cdf_diff, gap=gap)
+    steps = counts.select(diff=cdf_diff, gap=gap, cum_ref=cum_ref, value=value)
+    ranks = quantile_ranks(n_ref, n_bins)
+    edge_aggs = {f"e{k}": steps.value.min(where=steps.cum_ref >= rank) for k, rank in enumerate(ranks)}
     reduced = (
         steps.aggregate(
             n_distinct=steps.diff.count(),
             d_max=steps.diff.max(),
             d_min=steps.diff.min(),
             w_sum=(steps.diff.abs() * steps.gap).sum(),
+            **edge_aggs,
         )
         .to_pyarrow()
         .to_pylist()[0]
@@ -179,104 +239,169 @@ def exact_numeric_engine(
     n_distinct = int(reduced["n_distinct"] or 0)
     d = max(float(np.clip(-reduced["d_min"], 0, 1)), float(reduced["d_max"]))
     wasserstein = float(reduced["w_sum"] or 0.0)
+    edges = np.unique(np.asarray([reduced[f"e{k}"] for k in range(len(ranks))], dtype=np.float64))
     column_counts = fetch_value_counts(labelled, column) if n_distinct <= fetch_counts_below else None
-    return ExactNumeric(n_distinct, d, wasserstein, column_counts, "engine")
-
-
-def _merge_sorted_counts(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> ColumnCounts:
-    ref_values, ref_counts = np.unique(ref_sorted, return_counts=True)
-    cur_values, cur_counts = np.unique(cur_sorted, return_counts=True)
-    values = np.union1d(ref_values, cur_values)
-    ref_all = np.zeros(values.size, dtype=np.int64)
-    cur_all = np.zeros(values.size, dtype=np.int64)
-    ref_all[np.searchsorted(values, ref_values)] = ref_counts
-    cur_all[np.searchsorted(values, cur_values)] = cur_counts
-    return ColumnCounts(values, ref_all, cur_all)
-
-
-def exact_numeric_columnar(labelled: ir.Table, column: str, *, fetch_counts_below: int) -> ExactNumeric:
-    """KS ``D`` and Wasserstein-1 from one column streamed as Arrow into a sort-based numpy pass."""
-    valid = valid_expr(labelled, column)
-    arrow = labelled.filter(valid).select(labelled[column].cast("float64").name(VALUE), labelled[IS_CURRENT])
-    table: pa.Table = arrow.to_pyarrow()
-    values = table[VALUE].to_numpy(zero_copy_only=False)
-    is_current = table[IS_CURRENT].to_numpy(zero_copy_only=False).astype(bool)
-    del table
-    counts = _merge_sorted_counts(values[~is_current], values[is_current])
-    del values, is_current
-    d = st.ks_from_counts(counts.ref_counts, counts.cur_counts)
-    wasserstein = st.wasserstein_from_counts(counts.values, counts.ref_counts, counts.cur_counts)
-    n_distinct = int(counts.values.size)
     return ExactNumeric(
-        n_distinct, d, wasserstein, counts if n_distinct <= fetch_counts_below else None, "columnar"
+        n_distinct, d, wasserstein, column_counts, "engine", n_ref=n_ref, n_cur=n_cur, edges=edges
     )
 
 
+def _sorted_pass(values: np.ndarray, is_current: np.ndarray, n_bins: int, keep_counts: int) -> ExactNumeric:
+    """All exact statistics of one column from one stable sort of its (valid) values."""
+    n_cur = int(is_current.sum())
+    n_ref = int(values.size - n_cur)
+    ref_std = float(np.std(values[~is_current]))
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    cur_sorted = is_current[order]
+    del order
+    last = np.empty(sorted_values.size, dtype=bool)
+    last[-1] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=last[:-1])
+    ends = np.flatnonzero(last)
+    del last
+    cum_cur = np.cumsum(cur_sorted)[ends]
+    cum_ref = (ends + 1) - cum_cur
+    distinct = sorted_values[ends]
+    cdf_diff = cum_ref / n_ref - cum_cur / n_cur
+    d = max(float(np.clip(-np.min(cdf_diff), 0, 1)), float(np.max(cdf_diff)))
+    wasserstein = float(np.sum(np.abs(cdf_diff[:-1]) * np.diff(distinct))) if distinct.size > 1 else 0.0
+    ref_sorted = sorted_values[~cur_sorted]
+    cur_only = sorted_values[cur_sorted]
+    ranks = quantile_ranks(n_ref, n_bins)
+    edges = np.unique(ref_sorted[np.asarray(ranks) - 1])
+    ref_ge = n_ref - np.searchsorted(ref_sorted, edges, side="left")
+    cur_ge = n_cur - np.searchsorted(cur_only, edges, side="left")
+    ref_bins = np.diff(-np.concatenate([[n_ref], ref_ge, [0]]))
+    cur_bins = np.diff(-np.concatenate([[n_cur], cur_ge, [0]]))
+    counts = None
+    if distinct.size <= keep_counts:
+        counts = ColumnCounts(distinct, np.diff(cum_ref, prepend=0), np.diff(cum_cur, prepend=0))
+    return ExactNumeric(
+        int(distinct.size),
+        d,
+        wasserstein,
+        counts,
+        "columnar",
+        n_ref=n_ref,
+        n_cur=n_cur,
+        ref_std=ref_std,
+        minimum=float(sorted_values[0]),
+        maximum=float(sorted_values[-1]),
+        edges=edges,
+        ref_bins=ref_bins.astype(np.int64),
+        cur_bins=cur_bins.astype(np.int64),
+    )
+
+
+def exact_numeric_columnar(
+    labelled: ir.Table, columns: Sequence[str], *, fetch_counts_below: Mapping[str, int], n_bins: int
+) -> dict[str, ExactNumeric]:
+    """Exact statistics of a batch of columns streamed as Arrow into a sort-based numpy pass.
+
+    The caller sizes the batch to the memory budget; each column is reduced and released before the next.
+    """
+    proj = projected(labelled, columns)
+    table: pa.Table = proj.to_pyarrow()
+    is_current = table[IS_CURRENT].to_numpy(zero_copy_only=False).astype(bool)
+    out: dict[str, ExactNumeric] = {}
+    for i, column in enumerate(columns):
+        chunked = table[f"v{i}"]
+        valid = ~chunked.is_null().to_numpy(zero_copy_only=False)
+        values = chunked.to_numpy(zero_copy_only=False)[valid]
+        flags = is_current[valid]
+        del valid
+        n_cur = int(flags.sum())
+        if n_cur == 0 or n_cur == flags.size:
+            out[column] = ExactNumeric(
+                0, float("nan"), float("nan"), None, "columnar", n_ref=flags.size - n_cur, n_cur=n_cur
+            )
+            continue
+        out[column] = _sorted_pass(values, flags, n_bins, fetch_counts_below[column])
+        del values, flags
+    return out
+
+
 # ------------------------------------------------------------------------------------ frozen-edge histograms
-def reference_quantile_edges(labelled: ir.Table, column: str, n_bins: int) -> np.ndarray:
-    """Interior reference quantile edges (``QUANTILE_CONT``), deduplicated; computed once, then frozen."""
+def reference_quantile_edges(
+    labelled: ir.Table, columns: Sequence[str], n_bins: int
+) -> dict[str, np.ndarray]:
+    """Interior reference quantile edges (``QUANTILE_CONT``) of a batch of columns, deduplicated; frozen."""
     probs = [k / n_bins for k in range(1, n_bins)]
-    valid = valid_expr(labelled, column)
-    col = labelled[column].cast("float64")
-    row = labelled.aggregate(q=col.quantile(probs, where=valid & ~labelled[IS_CURRENT])).to_pyarrow()
-    quantiles = row["q"].to_pylist()[0] or []
-    return np.unique(np.asarray([q for q in quantiles if q is not None], dtype=np.float64))
+    proj = projected(labelled, columns)
+    ref = proj.filter(~proj[IS_CURRENT])
+    row = ref.aggregate(**{f"q{i}": ref[f"v{i}"].quantile(probs) for i in range(len(columns))}).to_pyarrow()
+    out = {}
+    for i, column in enumerate(columns):
+        quantiles = row[f"q{i}"].to_pylist()[0] or []
+        out[column] = np.unique(np.asarray([q for q in quantiles if q is not None], dtype=np.float64))
+    return out
 
 
 def histogram_counts(
     labelled: ir.Table,
-    edges: dict[str, np.ndarray],
-    categories: dict[str, list[object]],
+    edges: Mapping[str, np.ndarray],
+    categories: Mapping[str, list[object]],
     *,
     group_by: ir.Value | None = None,
-) -> dict[str, object]:
+) -> list[dict[str, object]]:
     """Counts per frozen bin for every column in ONE aggregate query (optionally per time chunk).
 
     Numeric: bins ``(-inf, e1), [e1, e2), ..., [e_k, inf)`` from ``count(x >= e_j)`` sums. Categorical:
-    one count per listed category plus one for every other (unseen) value.
-    Returns a pyarrow table (one row, or one row per group) of named counts.
+    one count per listed category plus one for every other (unseen) value. Returns one dict per chunk
+    (``__chunk``) with ``n_rows_ref``/``n_rows_cur`` and ``h{i}_{side}_n``, ``h{i}_{side}_ge{j}``,
+    ``k{i}_{side}_n``, ``k{i}_{side}_eq{j}`` counts.
     """
-    cur = labelled[IS_CURRENT]
-    aggs: dict[str, ir.Value] = {
-        "n_rows_ref": (~cur).cast("int64").sum(),
-        "n_rows_cur": cur.cast("int64").sum(),
-    }
-    for i, (column, column_edges) in enumerate(edges.items()):
-        valid = valid_expr(labelled, column)
-        col = labelled[column].cast("float64")
-        for side, flag in (("ref", ~cur), ("cur", cur)):
-            aggs[f"h{i}_{side}_n"] = (valid & flag).cast("int64").sum()
-            for j, edge in enumerate(column_edges):
-                aggs[f"h{i}_{side}_ge{j}"] = (valid & flag & (col >= float(edge))).cast("int64").sum()
-    for i, (column, cats) in enumerate(categories.items()):
-        valid = valid_expr(labelled, column)
-        col = labelled[column]
-        for side, flag in (("ref", ~cur), ("cur", cur)):
-            aggs[f"k{i}_{side}_n"] = (valid & flag).cast("int64").sum()
-            for j, cat in enumerate(cats):
-                aggs[f"k{i}_{side}_eq{j}"] = (valid & flag & (col == ibis.literal(cat))).cast("int64").sum()
-    if group_by is not None:
-        return labelled.group_by(__chunk=group_by).aggregate(**aggs).order_by("__chunk").to_pyarrow()
-    return labelled.aggregate(**aggs).to_pyarrow()
+    numeric, cats = list(edges), list(categories)
+    proj = projected(labelled, numeric, cats, extra=None if group_by is None else {"__chunk": group_by})
+    aggs: dict[str, ir.Value] = {"n_rows": proj.count()}
+    for i, column in enumerate(numeric):
+        value = proj[f"v{i}"]
+        aggs[f"h{i}_n"] = value.count()
+        for j, edge in enumerate(edges[column]):
+            aggs[f"h{i}_ge{j}"] = (value >= float(edge)).cast("int64").sum()
+    for i, column in enumerate(cats):
+        value = proj[f"v{len(numeric) + i}"]
+        aggs[f"k{i}_n"] = value.count()
+        for j, cat in enumerate(categories[column]):
+            aggs[f"k{i}_eq{j}"] = (value == ibis.literal(cat)).cast("int64").sum()
+    keys = [IS_CURRENT] if group_by is None else ["__chunk", IS_CURRENT]
+    rows = proj.group_by(keys).aggregate(**aggs).to_pyarrow().to_pylist()
+    merged: dict[object, dict[str, object]] = {}
+    for row in rows:
+        chunk = row.get("__chunk")
+        side = "cur" if row[IS_CURRENT] else "ref"
+        target = merged.setdefault(chunk, {"__chunk": chunk, "n_rows_ref": 0, "n_rows_cur": 0})
+        for key, value in row.items():
+            if key in ("__chunk", IS_CURRENT):
+                continue
+            if key == "n_rows":
+                target[f"n_rows_{side}"] = value
+            else:
+                prefix, _, rest = key.partition("_")
+                target[f"{prefix}_{side}_{rest}"] = value
+    if not merged:
+        merged[None] = {"__chunk": None, "n_rows_ref": 0, "n_rows_cur": 0}
+    return [merged[k] for k in sorted(merged, key=lambda c: (c is None, c))]
 
 
 def unpack_histograms(
-    row: dict[str, object], edges: dict[str, np.ndarray], categories: dict[str, list[object]]
+    row: Mapping[str, object], edges: Mapping[str, np.ndarray], categories: Mapping[str, list[object]]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Turn one row of :func:`histogram_counts` into (reference, current) bin counts per column."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for i, (column, column_edges) in enumerate(edges.items()):
         pair = []
         for side in ("ref", "cur"):
-            total = int(row[f"h{i}_{side}_n"] or 0)
-            ge = [total] + [int(row[f"h{i}_{side}_ge{j}"] or 0) for j in range(len(column_edges))] + [0]
+            total = int(row.get(f"h{i}_{side}_n") or 0)
+            ge = [total] + [int(row.get(f"h{i}_{side}_ge{j}") or 0) for j in range(len(column_edges))] + [0]
             pair.append(np.diff(-np.asarray(ge, dtype=np.int64)))
         out[column] = (pair[0], pair[1])
     for i, (column, cats) in enumerate(categories.items()):
         pair = []
         for side in ("ref", "cur"):
-            total = int(row[f"k{i}_{side}_n"] or 0)
-            per_cat = [int(row[f"k{i}_{side}_eq{j}"] or 0) for j in range(len(cats))]
+            total = int(row.get(f"k{i}_{side}_n") or 0)
+            per_cat = [int(row.get(f"k{i}_{side}_eq{j}") or 0) for j in range(len(cats))]
             pair.append(np.asarray([*per_cat, total - sum(per_cat)], dtype=np.int64))
         out[column] = (pair[0], pair[1])
     return out
@@ -286,8 +411,8 @@ def sturges_counts(labelled: ir.Table, column: str, minimum: float, maximum: flo
     """Counts per bin of ``np.histogram(data, bins="sturges")`` over reference and current together."""
     edges = st.sturges_edges(minimum, maximum, n)
     interior = edges[1:-1]
-    table = histogram_counts(labelled, {column: interior}, {})
-    ref, cur = unpack_histograms(table.to_pylist()[0], {column: interior}, {})[column]
+    row = histogram_counts(labelled, {column: interior}, {})[0]
+    ref, cur = unpack_histograms(row, {column: interior}, {})[column]
     return ColumnCounts(edges[:-1], ref, cur)
 
 
@@ -295,10 +420,10 @@ def sturges_counts(labelled: ir.Table, column: str, minimum: float, maximum: flo
 def columnar_bytes(n_rows: int) -> int:
     """Stated peak estimate (bytes) of the columnar path for one column.
 
-    Arrow buffer, numpy copy, two sorted halves and the unique/merge arrays: about 5 float64 copies per row
-    plus the flag.
+    Arrow buffer, the valid values, the sort order, the sorted values, the cumulative count and the
+    reference-only copy: about 6 eight-byte arrays per row plus three flag arrays.
     """
-    return int(n_rows) * (5 * 8 + 2)
+    return int(n_rows) * (6 * 8 + 3)
 
 
 def set_duckdb_memory_limit(table: ir.Table, memory_limit: str | None) -> object:

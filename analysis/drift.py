@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -506,17 +506,35 @@ def data_drift(
                 "jensenshannon or psi."
             )
     numeric = [c for c in columns if kinds[c] == "numeric"]
-    categorical_columns = [c for c in columns if kinds[c] == "categorical"]
     restore = eng.set_duckdb_memory_limit(labelled, memory_limit)
     try:
-        summaries = eng.column_summaries(labelled, numeric, categorical_columns)
-        first = summaries[columns[0]]
-        if first["n_ref_rows"] == 0:
+        n_ref_rows, n_cur_rows = eng.row_counts(labelled)
+        if n_ref_rows == 0:
             raise EmptyWindowError("the reference window must hold rows. Got 0 rows; widen the window.")
-        if first["n_cur_rows"] == 0:
+        if n_cur_rows == 0:
             raise EmptyWindowError("the current window must hold rows. Got 0 rows; widen the window.")
+        exact_by_column = _exact_statistics(
+            labelled,
+            numeric,
+            n_rows=n_ref_rows + n_cur_rows,
+            method=method,
+            memory_budget_bytes=memory_budget_bytes,
+            n_bins=psi_bins,
+        )
+        summaries = {}
+        for column in columns:
+            exact = exact_by_column.get(column)
+            summary = {"n_ref_rows": n_ref_rows, "n_cur_rows": n_cur_rows}
+            if exact is not None:
+                summary.update(
+                    n_ref=exact.n_ref,
+                    n_cur=exact.n_cur,
+                    min=exact.minimum,
+                    max=exact.maximum,
+                    refstd=exact.ref_std,
+                )
+            summaries[column] = summary
         partial: dict[str, dict[str, Any]] = {}
-        continuous_edges: dict[str, np.ndarray] = {}
         for column in columns:
             partial[column] = _column_drift_part(
                 labelled,
@@ -525,21 +543,27 @@ def data_drift(
                 summaries[column],
                 test,
                 thresholds,
-                method,
-                memory_budget_bytes,
+                exact_by_column.get(column),
             )
-            if partial[column].get("needs_edges"):
-                continuous_edges[column] = eng.reference_quantile_edges(labelled, column, psi_bins)
-        if continuous_edges:
-            histogram = eng.histogram_counts(labelled, continuous_edges, {}).to_pylist()[0]
-            for column, (ref_bins, cur_bins) in eng.unpack_histograms(
-                histogram, continuous_edges, {}
-            ).items():
-                edges = continuous_edges[column]
-                labels = [f"< {edges[0]:.4g}"] if edges.size else ["all"]
-                labels += [f"[{a:.4g}, {b:.4g})" for a, b in zip(edges[:-1], edges[1:], strict=True)]
-                labels += [f">= {edges[-1]:.4g}"] if edges.size else []
-                partial[column].update(_psi_fields(ref_bins, cur_bins, labels))
+        engine_edges = {
+            c: exact_by_column[c].edges
+            for c in columns
+            if partial[c].get("needs_edges") and exact_by_column[c].ref_bins is None
+        }
+        engine_bins = {}
+        if engine_edges:
+            histogram = eng.histogram_counts(labelled, engine_edges, {})[0]
+            engine_bins = eng.unpack_histograms(histogram, engine_edges, {})
+        for column in columns:
+            if not partial[column].get("needs_edges"):
+                continue
+            exact = exact_by_column[column]
+            ref_bins, cur_bins = engine_bins.get(column, (exact.ref_bins, exact.cur_bins))
+            edges = exact.edges
+            labels = [f"< {edges[0]:.4g}"] if edges.size else ["all"]
+            labels += [f"[{a:.4g}, {b:.4g})" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+            labels += [f">= {edges[-1]:.4g}"] if edges.size else []
+            partial[column].update(_psi_fields(ref_bins, cur_bins, labels))
     finally:
         restore()
     q_values = st.benjamini_hochberg([partial[c]["p_value"] for c in columns])
@@ -564,8 +588,8 @@ def data_drift(
         n_bh_rejected=sum(r.bh_rejected for r in results),
         method=method,
         memory_budget_bytes=memory_budget_bytes,
-        n_ref_rows=first["n_ref_rows"],
-        n_cur_rows=first["n_cur_rows"],
+        n_ref_rows=n_ref_rows,
+        n_cur_rows=n_cur_rows,
     )
 
 
@@ -579,6 +603,59 @@ def _psi_fields(ref_bins: np.ndarray, cur_bins: np.ndarray, labels: Sequence[str
     }
 
 
+def _exact_statistics(
+    labelled: ir.Table,
+    numeric: Sequence[str],
+    *,
+    n_rows: int,
+    method: str,
+    memory_budget_bytes: int,
+    n_bins: int,
+) -> dict[str, eng.ExactNumeric]:
+    """Exact statistics of every numeric column, on the path the method and the budget choose.
+
+    Columnar when ``method="columnar"``, or ``"auto"`` and one column's estimated peak
+    (``columnar_bytes``) fits the budget; columns are then fetched in batches that fit it. Otherwise the
+    engine path, one column per query (per-column batches keep the engine's memory bounded).
+    """
+    out: dict[str, eng.ExactNumeric] = {}
+    use_columnar = method == "columnar" or (
+        method == "auto" and eng.columnar_bytes(n_rows) <= memory_budget_bytes
+    )
+    if use_columnar and numeric:
+        keep = dict.fromkeys(
+            numeric, 10**9 if n_rows <= st.KS_EXACT_MAX_N * 2 else EVIDENTLY_BINNING_MIN_VALUES
+        )
+        per_batch = max(1, memory_budget_bytes // max(1, eng.columnar_bytes(n_rows)))
+        for offset in range(0, len(numeric), per_batch):
+            batch = numeric[offset : offset + per_batch]
+            out.update(eng.exact_numeric_columnar(labelled, batch, fetch_counts_below=keep, n_bins=n_bins))
+        # scipy's exact KS needs the per-value counts whenever both sides are small
+        for column, exact in list(out.items()):
+            if exact.counts is None and 0 < max(exact.n_ref, exact.n_cur) <= st.KS_EXACT_MAX_N:
+                out[column] = replace(exact, counts=eng.fetch_value_counts(labelled, column))
+        return out
+    if not numeric:
+        return out
+    summaries = eng.column_summaries(labelled, numeric, [])
+    for column in numeric:
+        summary = summaries[column]
+        n_ref, n_cur = summary["n_ref"], summary["n_cur"]
+        if n_ref == 0 or n_cur == 0:
+            out[column] = eng.ExactNumeric(
+                0, float("nan"), float("nan"), None, "engine", n_ref=n_ref, n_cur=n_cur
+            )
+            continue
+        keep = 10**9 if max(n_ref, n_cur) <= st.KS_EXACT_MAX_N else EVIDENTLY_BINNING_MIN_VALUES
+        exact = eng.exact_numeric_engine(
+            labelled, column, n_ref=n_ref, n_cur=n_cur, fetch_counts_below=keep, n_bins=n_bins
+        )
+        out[column] = replace(
+            exact, ref_std=summary["refstd"], minimum=summary["min"], maximum=summary["max"]
+        )
+    return out
+
+
 def _column_drift_part(
     labelled: ir.Table,
     column: str,
@@ -586,9 +663,13 @@ def _column_drift_part(
     summary: Mapping[str, Any],
     test: object,
     thresholds: object,
-    method: str,
-    memory_budget_bytes: int,
+    exact: eng.ExactNumeric | None,
 ) -> dict[str, Any]:
+    if kind == "categorical":
+        counts = eng.fetch_value_counts(labelled, column)
+        summary = {**summary, "n_ref": int(counts.ref_counts.sum()), "n_cur": int(counts.cur_counts.sum())}
+    else:
+        counts = exact.counts
     n_ref, n_cur = summary["n_ref"], summary["n_cur"]
     base: dict[str, Any] = {
         "column": column,
@@ -615,25 +696,10 @@ def _column_drift_part(
             "n_distinct": 0,
             "note": f"no non-missing values in the {side} window; not tested",
         }
-    exact = None
-    counts = None
     if kind == "numeric":
-        small = max(n_ref, n_cur) <= st.KS_EXACT_MAX_N
-        fetch_below = 10**9 if small else EVIDENTLY_BINNING_MIN_VALUES
-        use_columnar = method == "columnar" or (
-            method == "auto" and eng.columnar_bytes(n_ref + n_cur) <= memory_budget_bytes
-        )
-        if use_columnar:
-            exact = eng.exact_numeric_columnar(labelled, column, fetch_counts_below=fetch_below)
-        else:
-            exact = eng.exact_numeric_engine(
-                labelled, column, n_ref=n_ref, n_cur=n_cur, fetch_counts_below=fetch_below
-            )
-        counts = exact.counts
         n_distinct = exact.n_distinct
         method_path = exact.method_path
     else:
-        counts = eng.fetch_value_counts(labelled, column)
         n_distinct = int(counts.values.size)
         method_path = "engine"
     chosen = _resolve_test(test, column) or evidently_default_test(kind, n_ref, n_distinct)
@@ -833,10 +899,11 @@ def windowed_drift(
     try:
         edges: dict[str, np.ndarray] = {}
         categories: dict[str, list[object]] = {}
+        numeric_columns = [c for c in columns if kinds[c] == "numeric"]
+        if numeric_columns:
+            edges.update(eng.reference_quantile_edges(labelled, numeric_columns, n_bins))
         for column in columns:
-            if kinds[column] == "numeric":
-                edges[column] = eng.reference_quantile_edges(labelled, column, n_bins)
-            else:
+            if kinds[column] != "numeric":
                 ref_only = labelled.filter(~labelled[eng.IS_CURRENT] & eng.valid_expr(labelled, column))
                 top = (
                     ref_only.group_by(column)
@@ -847,7 +914,7 @@ def windowed_drift(
                 )
                 categories[column] = top[column].to_pylist()
         chunk_expr = labelled[time_column].truncate(_CHUNK_UNITS[chunk])
-        per_chunk = eng.histogram_counts(labelled, edges, categories, group_by=chunk_expr).to_pylist()
+        per_chunk = eng.histogram_counts(labelled, edges, categories, group_by=chunk_expr)
     finally:
         restore()
     rows = []

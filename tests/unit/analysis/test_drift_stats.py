@@ -141,22 +141,38 @@ def test_z_test_matches_two_proportion_formula() -> None:
 
 
 def test_psi_frozen_edges_hand_computed() -> None:
-    # ref deciles of 0..99 -> ten bins of 10 rows; current puts 20 rows in the first bin, 0 in the last
+    # Reference 0..99: decile edges are the reference values of rank ceil(100 k / 10) = 10k,
+    # i.e. 9, 19, ..., 89 (inverted-CDF quantiles), so the frozen bins hold 9, 10 x 8, 11 reference rows.
     ref = pd.DataFrame({"x": np.arange(100, dtype=float)})
     cur_values = np.concatenate([np.arange(10) - 0.5, np.arange(90, dtype=float)])
     cur = pd.DataFrame({"x": cur_values})
-    column = data_drift(ref, cur, columns=["x"], psi_bins=10)["x"]
-    ref_shares = np.full(10, 0.1)
-    cur_counts = np.histogram(
-        cur_values, bins=[-np.inf, *np.quantile(np.arange(100), np.arange(1, 10) / 10), np.inf]
-    )[0]
-    cur_shares = np.where(cur_counts > 0, cur_counts / 100, 1e-4)
+    edges = [-np.inf, 9, 19, 29, 39, 49, 59, 69, 79, 89, np.inf]
+    ref_counts = np.histogram(np.arange(100), bins=edges)[0]
+    cur_counts = np.histogram(cur_values, bins=edges)[0]
+    assert list(ref_counts) == [9, 10, 10, 10, 10, 10, 10, 10, 10, 11]
+    assert list(cur_counts) == [19, 10, 10, 10, 10, 10, 10, 10, 10, 1]
+    ref_shares, cur_shares = ref_counts / 100, cur_counts / 100
     hand = float(np.sum((cur_shares - ref_shares) * np.log(cur_shares / ref_shares)))
-    assert cur_counts[0] == 20 and cur_counts[-1] == 0
-    assert column.psi == pytest.approx(hand, rel=1e-12)
+    for method in PATHS:
+        column = data_drift(ref, cur, columns=["x"], psi_bins=10, method=method)["x"]
+        assert column.psi == pytest.approx(hand, rel=1e-12)
+        assert column.reference_shares == pytest.approx(tuple(ref_shares))
     assert st.psi_from_counts(np.array([25, 25, 25, 25]), np.array([10, 20, 30, 40])) == pytest.approx(
         0.228217, abs=1e-6
     )
+
+
+@pytest.mark.parametrize("n_ref", [50, 3_000, 12_345])
+def test_frozen_edges_and_psi_identical_on_both_paths(n_ref: int) -> None:
+    rng = np.random.default_rng(n_ref)
+    ref, cur = _frames(np.round(rng.normal(size=n_ref), 3), np.round(rng.normal(0.2, size=n_ref // 2 + 7), 3))
+    engine = data_drift(ref, cur, columns=["x"], method="engine")["x"]
+    columnar = data_drift(ref, cur, columns=["x"], method="columnar")["x"]
+    assert engine.method_path == "engine" and columnar.method_path == "columnar"
+    assert engine.bin_labels == columnar.bin_labels
+    assert engine.psi == columnar.psi
+    assert engine.statistic == pytest.approx(columnar.statistic, rel=1e-12)
+    assert engine.p_value == pytest.approx(columnar.p_value, rel=1e-12)
 
 
 def test_benjamini_hochberg_matches_scipy_and_hand_case() -> None:

@@ -1,0 +1,254 @@
+"""Plotly figures of the drift analysis (private; re-exported from :mod:`analysis.drift`).
+
+- :func:`drift_table_figure` -- one row per column: name, test, statistic, threshold, verdict, BH q, PSI,
+  and a sparkline of the reference vs current distribution on the frozen reference bins.
+- :func:`distribution_figure` -- reference vs current shares per frozen bin for one column.
+- :func:`drift_over_time_figure` -- the windowed statistic per chunk and column, with the fixed and
+  adaptive thresholds and the onset marked.
+
+Figures hold aggregates only (shares per bin, statistics per chunk), never rows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analysis.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from analysis.drift import ColumnDrift, DriftResult, WindowedDriftResult
+
+__all__ = ["distribution_figure", "drift_over_time_figure", "drift_table_figure"]
+
+REFERENCE_COLOUR = "#7f8c8d"
+CURRENT_COLOUR = "#c0392b"
+STABLE_COLOUR = "#2c7fb8"
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if value != 0 and (abs(value) < 10**-digits or abs(value) >= 10**4):
+        return f"{value:.2e}"
+    return f"{value:.{digits}f}"
+
+
+def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figure:
+    """Drift table with a distribution sparkline per column.
+
+    Parameters
+    ----------
+    result : DriftResult
+        From :func:`analysis.drift.data_drift`.
+    max_columns : int
+        Rows shown (drifted columns first, then by statistic).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from analysis.drift import data_drift
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"x": rng.normal(size=200)})
+    >>> cur = pd.DataFrame({"x": rng.normal(1, size=200)})
+    >>> fig = drift_table_figure(data_drift(ref, cur, columns=["x"]))
+    >>> len(fig.data)
+    3
+    """
+    entries = sorted(result.columns, key=lambda c: (not c.drifted, c.column))[:max_columns]
+    n_rows = max(1, len(entries))
+    fig = make_subplots(
+        rows=n_rows,
+        cols=2,
+        column_widths=[0.72, 0.28],
+        specs=[[{"type": "table"} if i == 0 else None, {"type": "xy"}] for i in range(n_rows)],
+        vertical_spacing=0.0,
+        horizontal_spacing=0.01,
+    )
+    header = ["column", "kind", "test", "statistic", "threshold", "drifted", "BH q", "PSI", "null % ref/cur"]
+    cells = [
+        [c.column for c in entries],
+        [c.kind for c in entries],
+        [c.test or "-" for c in entries],
+        [_fmt(c.statistic) for c in entries],
+        [_fmt(c.threshold) for c in entries],
+        ["yes" if c.drifted else "no" for c in entries],
+        [_fmt(c.bh_q) for c in entries],
+        [_fmt(c.psi) for c in entries],
+        [f"{100 * (c.null_rate_ref or 0):.1f} / {100 * (c.null_rate_cur or 0):.1f}" for c in entries],
+    ]
+    fill = [["#fdecea" if c.drifted else "white" for c in entries]] * len(header)
+    row_height = 34
+    fig.add_trace(
+        go.Table(
+            header={"values": header, "height": row_height},
+            cells={"values": cells, "fill_color": fill, "height": row_height},
+        ),
+        row=1,
+        col=1,
+    )
+    if n_rows > 1:
+        # the table spans the first column: stretch its domain over every row
+        fig.data[0].domain = {"x": [0.0, 0.72], "y": [0.0, 1.0]}
+    for i, entry in enumerate(entries, start=1):
+        labels = list(entry.bin_labels)
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=list(entry.reference_shares),
+                marker_color=REFERENCE_COLOUR,
+                showlegend=i == 1,
+                name="reference",
+                hovertemplate="%{x}: %{y:.3f}<extra>reference</extra>",
+            ),
+            row=i,
+            col=2,
+        )
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=list(entry.current_shares),
+                marker_color=CURRENT_COLOUR if entry.drifted else STABLE_COLOUR,
+                showlegend=i == 1,
+                name="current",
+                hovertemplate="%{x}: %{y:.3f}<extra>current</extra>",
+            ),
+            row=i,
+            col=2,
+        )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(
+        barmode="group",
+        bargap=0.05,
+        height=row_height * (n_rows + 1) + 80,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        title=f"Drift per column: {result.n_drifted} of {result.n_columns} drifted"
+        f"{' (dataset drift)' if result.dataset_drift else ''}",
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right"},
+    )
+    return fig
+
+
+def distribution_figure(column: ColumnDrift) -> go.Figure:
+    """Reference vs current shares on the frozen reference bins of one column.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from analysis.drift import data_drift
+    >>> rng = np.random.default_rng(0)
+    >>> result = data_drift(pd.DataFrame({"c": rng.choice(list("ab"), 50)}), pd.DataFrame({"c": ["a"] * 50}),
+    ...                     columns=["c"])
+    >>> [trace.name for trace in distribution_figure(result["c"]).data]
+    ['reference', 'current']
+    """
+    if not column.bin_labels:
+        raise InvalidParameterError(
+            f"column {column.column!r} has no frozen-bin distribution (it was not tested). "
+            "Pick a tested column."
+        )
+    fig = go.Figure()
+    fig.add_bar(
+        x=list(column.bin_labels),
+        y=list(column.reference_shares),
+        name="reference",
+        marker_color=REFERENCE_COLOUR,
+    )
+    fig.add_bar(
+        x=list(column.bin_labels),
+        y=list(column.current_shares),
+        name="current",
+        marker_color=CURRENT_COLOUR if column.drifted else STABLE_COLOUR,
+    )
+    fig.update_layout(
+        barmode="group",
+        title=f"{column.column}: {column.test} = {_fmt(column.statistic)} "
+        f"({'drifted' if column.drifted else 'no drift'}), PSI = {_fmt(column.psi)}",
+        xaxis_title="frozen reference bin",
+        yaxis_title="share of rows",
+    )
+    return fig
+
+
+def drift_over_time_figure(result: WindowedDriftResult, *, columns: list[str] | None = None) -> go.Figure:
+    """The windowed statistic per chunk with fixed/adaptive thresholds and the onset per column.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from analysis.drift import windowed_drift
+    >>> times = pd.date_range("2026-01-01", periods=24 * 6, freq="h", tz="UTC")
+    >>> logs = pd.DataFrame({"ts": times, "x": np.random.default_rng(0).normal(size=times.size)})
+    >>> result = windowed_drift(logs, columns=["x"], time_column="ts", chunk="hour",
+    ...     reference_window=(times[0], times[96]), current_window=(times[96], times[-1]))
+    >>> fig = drift_over_time_figure(result)
+    >>> fig.data[0].name
+    'x'
+    """
+    chosen = columns or list(result.thresholds["column"])
+    fig = go.Figure()
+    palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
+    for k, column in enumerate(chosen):
+        colour = palette[k % len(palette)]
+        data = result.chunks[result.chunks["column"] == column]
+        fig.add_scatter(
+            x=data["chunk_start"],
+            y=data["statistic"],
+            mode="lines+markers",
+            name=column,
+            line={"color": colour},
+            legendgroup=column,
+        )
+        row = result.thresholds[result.thresholds["column"] == column].iloc[0]
+        if pd.notna(row["adaptive_upper"]):
+            fig.add_scatter(
+                x=data["chunk_start"],
+                y=[row["adaptive_upper"]] * len(data),
+                mode="lines",
+                line={"color": colour, "dash": "dot"},
+                name=f"{column} adaptive (mean + 3 sd)",
+                legendgroup=column,
+                showlegend=False,
+            )
+        if pd.notna(row["onset"]):
+            onset_value = data.loc[data["chunk_start"] == row["onset"], "statistic"]
+            fig.add_scatter(
+                x=[row["onset"]],
+                y=list(onset_value[:1]),
+                mode="markers",
+                legendgroup=column,
+                marker={"symbol": "x", "size": 12, "color": colour},
+                name=f"{column} onset",
+                showlegend=False,
+            )
+    fig.add_hline(
+        y=result.fixed_threshold,
+        line_dash="dash",
+        line_color="#333",
+        annotation_text=f"fixed threshold {result.fixed_threshold:g}",
+    )
+    current = result.chunks.loc[~result.chunks["is_reference"], "chunk_start"]
+    if not current.empty:
+        fig.add_vrect(
+            x0=current.min(),
+            x1=current.max(),
+            fillcolor="#c0392b",
+            opacity=0.06,
+            line_width=0,
+            annotation_text="current window",
+            annotation_position="top left",
+        )
+    fig.update_layout(
+        title=f"{result.statistic} per {result.chunk} against frozen reference bins",
+        xaxis_title=f"{result.chunk} (UTC)",
+        yaxis_title=result.statistic,
+    )
+    return fig

@@ -1,0 +1,428 @@
+"""Drift benchmarks (issue 12): ours vs Evidently's DataDriftPreset, binned/windowed drift vs a DuckDB
+histogram query, and a 10M + 10M run under a memory target.
+
+Usage (from the repository root; `make bench` runs it with no arguments):
+
+    .venv/bin/python bench/drift_bench.py                      # full: 1M+1M x3, windowed x3, 10M+10M x1
+    .venv/bin/python bench/drift_bench.py --rows 100000 --repeats 1 --big-rows 0   # short trial
+
+Every measured task runs in a fresh child process (`--child TASK`), which reports its wall time for the
+computation (data already on disk as Parquet; Evidently's time excludes reading Parquet into pandas, which
+is reported separately) and its peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`). Evidently runs in
+.venv-bench (bench/setup_peers.sh). Medians and ratios are printed and written to bench/results/ and, with
+--write-readme, into the `## Drift` section of bench/README.md.
+
+Data: a seeded synthetic prediction log with 22 feature columns (16 continuous numeric, 2 low-cardinality
+numeric, 4 categorical) plus an event time; reference = 28 days, current = the next 7 days; 3 numeric and
+1 categorical column drifted in the current window. Written single-threaded with pyarrow to
+bench/data/drift_<rows>/{reference,current}.parquet (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+PRODUCT_PY = ROOT / ".venv" / "bin" / "python"
+PEERS_PY = ROOT / ".venv-bench" / "bin" / "python"
+
+NUMERIC = [f"f{i:02d}" for i in range(16)]
+LOWCARD = ["l00", "l01"]
+CATEGORICAL = ["c00", "c01", "c02", "c03"]
+COLUMNS = NUMERIC + LOWCARD + CATEGORICAL
+DRIFTED = {"f00", "f01", "f02", "c00"}
+CHUNK = 500_000
+REF_DAYS, CUR_DAYS = 28, 7
+START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
+
+
+# ------------------------------------------------------------------------------------------------ data
+def _chunk(rng, n: int, current: bool, day0: int, days: int, offset: int, total: int):
+    import numpy as np
+    import pyarrow as pa
+
+    cols: dict[str, object] = {}
+    position = (offset + np.arange(n)) / total
+    ts = START_US + ((day0 + position * days) * 86_400e6).astype(np.int64)
+    cols["ts"] = pa.array(ts, type=pa.timestamp("us", tz="UTC"))
+    for i, name in enumerate(NUMERIC):
+        shift = 0.25 if current and name in DRIFTED else 0.0
+        if i % 3 == 0:
+            values = rng.normal(shift, 1.0, n)
+        elif i % 3 == 1:
+            values = rng.gamma(2.0, 1.0, n) + shift
+        else:
+            values = rng.lognormal(0.0 + shift, 0.5, n)
+        values = np.round(values, 4)
+        mask = rng.random(n) < 0.01
+        cols[name] = pa.array(values, mask=mask)
+    for name in LOWCARD:
+        cols[name] = pa.array(rng.integers(0, 5, n).astype(np.float64))
+    for i, name in enumerate(CATEGORICAL):
+        k = 4 + 2 * i
+        p = np.full(k, 1.0 / k)
+        if current and name in DRIFTED:
+            p = np.linspace(2.0, 0.5, k)
+            p = p / p.sum()
+        labels = np.array([f"{name}_v{j}" for j in range(k)])
+        cols[name] = pa.array(labels[rng.choice(k, n, p=p)])
+    return pa.table(cols)
+
+
+def ensure_data(rows: int) -> Path:
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    folder = DATA / f"drift_{rows}"
+    done = folder / "_SUCCESS"
+    if done.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for side, current, day0, days, seed in (
+        ("reference", False, 0, REF_DAYS, 1),
+        ("current", True, REF_DAYS, CUR_DAYS, 2),
+    ):
+        writer = None
+        for k, offset in enumerate(range(0, rows, CHUNK)):
+            n = min(CHUNK, rows - offset)
+            rng = np.random.default_rng([seed, k])
+            table = _chunk(rng, n, current, day0, days, offset, rows)
+            if writer is None:
+                writer = pq.ParquetWriter(folder / f"{side}.parquet", table.schema)
+            writer.write_table(table, row_group_size=CHUNK)
+        writer.close()
+    done.write_text("ok\n")
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------- children
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_ours(folder: Path, method: str, memory_limit: str | None, budget: int | None) -> dict:
+    import ibis
+
+    from analysis.drift import data_drift
+
+    con = ibis.duckdb.connect()
+    reference = con.read_parquet(str(folder / "reference.parquet"))
+    current = con.read_parquet(str(folder / "current.parquet"))
+    kwargs = {"memory_budget_bytes": budget} if budget else {}
+    start = time.perf_counter()
+    result = data_drift(
+        reference, current, columns=COLUMNS, method=method, memory_limit=memory_limit, **kwargs
+    )
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": _peak_rss_mb(),
+        "paths": sorted({c.method_path for c in result.columns}),
+        "columns": {
+            c.column: {"test": c.test, "statistic": c.statistic, "drifted": c.drifted} for c in result.columns
+        },
+        "n_drifted": result.n_drifted,
+    }
+
+
+def child_evidently(folder: Path) -> dict:
+    import pandas as pd
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    start = time.perf_counter()
+    reference = pd.read_parquet(folder / "reference.parquet", columns=COLUMNS)
+    current = pd.read_parquet(folder / "current.parquet", columns=COLUMNS)
+    read_seconds = time.perf_counter() - start
+    definition = DataDefinition(numerical_columns=NUMERIC + LOWCARD, categorical_columns=CATEGORICAL)
+    start = time.perf_counter()
+    snapshot = Report([DataDriftPreset()]).run(
+        current_data=Dataset.from_pandas(current, data_definition=definition),
+        reference_data=Dataset.from_pandas(reference, data_definition=definition),
+    )
+    seconds = time.perf_counter() - start
+    names = {
+        "K-S p_value": "ks",
+        "chi-square p_value": "chisquare",
+        "Z-test p_value": "z",
+        "Wasserstein distance (normed)": "wasserstein",
+        "Jensen-Shannon distance": "jensenshannon",
+    }
+    columns = {}
+    for metric in snapshot.dict()["metrics"]:
+        config = metric["config"]
+        if config["type"].endswith("ValueDrift"):
+            columns[config["column"]] = {
+                "test": names.get(config["method"], config["method"]),
+                "statistic": metric["value"],
+            }
+    return {
+        "seconds": seconds,
+        "read_seconds": read_seconds,
+        "peak_rss_mb": _peak_rss_mb(),
+        "columns": columns,
+    }
+
+
+def child_windowed(folder: Path) -> dict:
+    import ibis
+
+    from analysis.drift import windowed_drift
+
+    con = ibis.duckdb.connect()
+    table = con.read_parquet([str(folder / "reference.parquet"), str(folder / "current.parquet")])
+    ref_end = START_US + REF_DAYS * 86_400_000_000
+    cur_end = ref_end + CUR_DAYS * 86_400_000_000
+    from datetime import UTC, datetime
+
+    def at(us: int) -> datetime:
+        return datetime.fromtimestamp(us / 1e6, tz=UTC)
+
+    start = time.perf_counter()
+    result = windowed_drift(
+        table,
+        columns=COLUMNS,
+        time_column="ts",
+        reference_window=(at(START_US), at(ref_end)),
+        current_window=(at(ref_end), at(cur_end)),
+        chunk="day",
+    )
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": _peak_rss_mb(),
+        "n_chunks": int(result.chunks["chunk_start"].nunique()),
+    }
+
+
+def child_duckdb_histogram(folder: Path) -> dict:
+    """The floor: one hand-written DuckDB query, 10 equal-width bins per column per day (edges from the
+    reference min/max, computed in a first query) and category counts per day."""
+    import duckdb
+
+    con = duckdb.connect()
+    files = f"read_parquet(['{folder / 'reference.parquet'}', '{folder / 'current.parquet'}'])"
+    start = time.perf_counter()
+    bounds = con.execute(
+        "SELECT "
+        + ", ".join(f"min({c}), max({c})" for c in NUMERIC + LOWCARD)
+        + f" FROM read_parquet('{folder / 'reference.parquet'}')"
+    ).fetchall()[0]
+    parts = []
+    for i, column in enumerate(NUMERIC + LOWCARD):
+        low, high = bounds[2 * i], bounds[2 * i + 1]
+        width = (high - low) / 10 or 1.0
+        parts.append(
+            f"SELECT '{column}' AS col, date_trunc('day', ts) AS day, "
+            f"least(greatest(floor(({column} - {low}) / {width}), 0), 9)::VARCHAR AS bin, count(*) AS n "
+            f"FROM {files} WHERE {column} IS NOT NULL GROUP BY ALL"
+        )
+    for column in CATEGORICAL:
+        parts.append(
+            f"SELECT '{column}' AS col, date_trunc('day', ts) AS day, {column} AS bin, count(*) AS n "
+            f"FROM {files} GROUP BY ALL"
+        )
+    rows = con.execute(" UNION ALL ".join(parts)).to_arrow_table().num_rows
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rows": rows}
+
+
+def run_child(python: Path, task: str, folder: Path, extra: list[str] | None = None) -> dict:
+    command = [
+        str(python),
+        str(Path(__file__).resolve()),
+        "--child",
+        task,
+        "--folder",
+        str(folder),
+        *(extra or []),
+    ]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"child {task} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------------------------- main
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def compare_statistics(ours: dict, peer: dict) -> dict:
+    same, worst = 0, 0.0
+    for column, entry in peer["columns"].items():
+        mine = ours["columns"].get(column)
+        if mine and mine["test"] == entry["test"]:
+            same += 1
+            a, b = float(mine["statistic"]), float(entry["statistic"])
+            worst = max(worst, abs(a - b) / max(abs(b), 1e-300))
+    return {"n_same_test": same, "n_columns": len(peer["columns"]), "max_rel_diff": worst}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per window for the comparison")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--big-rows", type=int, default=10_000_000, help="rows per window of the memory run; 0 skips"
+    )
+    parser.add_argument("--big-memory-limit", default="1GB")
+    parser.add_argument("--skip-evidently", action="store_true")
+    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-limit", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        folder = Path(args.folder)
+        if args.child == "ours":
+            out = child_ours(folder, args.method, args.memory_limit, args.budget)
+        elif args.child == "evidently":
+            out = child_evidently(folder)
+        elif args.child == "windowed":
+            out = child_windowed(folder)
+        elif args.child == "histogram":
+            out = child_duckdb_histogram(folder)
+        else:
+            raise SystemExit(f"unknown child task {args.child}")
+        print(json.dumps(out, default=str))
+        return 0
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report: dict[str, object] = {
+        "rows_per_window": args.rows,
+        "repeats": args.repeats,
+        "cpu_count": os.cpu_count(),
+    }
+    folder = ensure_data(args.rows)
+    print(f"data: {folder}")
+    tasks = {
+        "ours_auto": (PRODUCT_PY, "ours", ["--method", "auto"]),
+        "ours_engine": (PRODUCT_PY, "ours", ["--method", "engine"]),
+        "windowed": (PRODUCT_PY, "windowed", []),
+        "duckdb_histogram": (PRODUCT_PY, "histogram", []),
+    }
+    if not args.skip_evidently and PEERS_PY.exists():
+        tasks["evidently"] = (PEERS_PY, "evidently", [])
+    runs: dict[str, list[dict]] = {name: [] for name in tasks}
+    for repeat in range(args.repeats):
+        for name, (python, task, extra) in tasks.items():
+            result = run_child(python, task, folder, extra)
+            runs[name].append(result)
+            print(
+                f"  run {repeat + 1} {name:17s} {result['seconds']:8.2f} s  "
+                f"peak {result['peak_rss_mb']:7.0f} MB"
+            )
+    medians = {
+        name: {"seconds": _median(r, "seconds"), "peak_rss_mb": _median(r, "peak_rss_mb")}
+        for name, r in runs.items()
+    }
+    report["medians"] = medians
+    report["paths"] = {name: runs[name][0].get("paths") for name in ("ours_auto", "ours_engine")}
+    if "evidently" in runs:
+        report["evidently_read_seconds"] = _median(runs["evidently"], "read_seconds")
+        report["speedup_vs_evidently"] = medians["evidently"]["seconds"] / medians["ours_auto"]["seconds"]
+        report["speedup_engine_vs_evidently"] = (
+            medians["evidently"]["seconds"] / medians["ours_engine"]["seconds"]
+        )
+        report["statistics_vs_evidently"] = compare_statistics(runs["ours_auto"][0], runs["evidently"][0])
+    report["windowed_over_histogram"] = (
+        medians["windowed"]["seconds"] / medians["duckdb_histogram"]["seconds"]
+    )
+    if args.big_rows:
+        big = ensure_data(args.big_rows)
+        result = run_child(
+            PRODUCT_PY, "ours", big, ["--method", "auto", "--memory-limit", args.big_memory_limit]
+        )
+        report["big"] = {
+            "rows_per_window": args.big_rows,
+            "memory_limit": args.big_memory_limit,
+            **{k: result[k] for k in ("seconds", "peak_rss_mb", "paths")},
+        }
+        print(
+            f"  big {args.big_rows}+{args.big_rows}: {result['seconds']:.1f} s, "
+            f"peak {result['peak_rss_mb']:.0f} MB"
+        )
+    print(json.dumps(report, indent=2, default=str))
+    out = RESULTS / f"drift_{args.rows}.json"
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if args.write_readme:
+        write_readme(report)
+    return 0
+
+
+def write_readme(report: dict) -> None:
+    medians = report["medians"]
+    lines = [
+        "## Drift",
+        "",
+        f"Written by `bench/drift_bench.py --write-readme` ({report['rows_per_window']:,} reference + "
+        f"{report['rows_per_window']:,} current rows, {len(COLUMNS)} columns, {report['repeats']} runs, "
+        f"medians; {report['cpu_count']} cores shared with other work). Each task runs in a fresh child "
+        "process; time is the computation only (Parquet already on disk), peak = child's max RSS.",
+        "",
+        "| task | median s | peak MB |",
+        "| --- | ---: | ---: |",
+    ]
+    labels = {
+        "ours_auto": "ours, `data_drift` (method=auto)",
+        "ours_engine": "ours, `data_drift` (method=engine)",
+        "evidently": "Evidently 0.7.23 `DataDriftPreset` (pandas in memory)",
+        "windowed": "ours, `windowed_drift` (daily chunks, frozen bins)",
+        "duckdb_histogram": "DuckDB hand-written histogram query (floor)",
+    }
+    for name, values in medians.items():
+        lines.append(f"| {labels.get(name, name)} | {values['seconds']:.2f} | {values['peak_rss_mb']:.0f} |")
+    lines.append("")
+    if "speedup_vs_evidently" in report:
+        stats = report["statistics_vs_evidently"]
+        lines.append(
+            f"- Speed-up over Evidently: {report['speedup_vs_evidently']:.1f}x (auto), "
+            f"{report['speedup_engine_vs_evidently']:.1f}x (engine) -- target >= 10x. Evidently also spent "
+            f"{report['evidently_read_seconds']:.1f} s reading Parquet into pandas (not counted)."
+        )
+        lines.append(
+            f"- Same test on {stats['n_same_test']}/{stats['n_columns']} columns; largest relative "
+            f"difference of the statistic {stats['max_rel_diff']:.1e}."
+        )
+    lines.append(
+        f"- Windowed drift / DuckDB histogram floor: {report['windowed_over_histogram']:.2f}x "
+        "-- target <= 3x."
+    )
+    if "big" in report:
+        big = report["big"]
+        lines.append(
+            f"- {big['rows_per_window']:,} + {big['rows_per_window']:,} rows, DuckDB `memory_limit` "
+            f"{big['memory_limit']}: {big['seconds']:.1f} s, peak RSS {big['peak_rss_mb']:.0f} MB "
+            f"(paths: {', '.join(big['paths'])}) -- target < 2 GB. Evidently at 5M took 314 s and 6.9 GB "
+            "here (../shared/TRAPS.md)."
+        )
+    lines.append("")
+    readme = ROOT / "bench" / "README.md"
+    text = readme.read_text() if readme.exists() else "# Benchmarks\n\n"
+    section = "\n".join(lines)
+    if "## Drift" in text:
+        head, _, tail = text.partition("## Drift")
+        rest = tail.split("\n## ", 1)
+        text = head + section + ("\n## " + rest[1] if len(rest) > 1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -338,7 +338,7 @@ def _credit_logit(f: dict[str, np.ndarray], coef: tuple[float, ...], bureau: np.
 
 
 def _calibrate_credit(ctx: Context) -> None:
-    n = 120_000
+    n = 50_000
     eff = ctx.effects
 
     def sample(shift: float) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -358,7 +358,7 @@ def _calibrate_credit(ctx: Context) -> None:
             pool["group"],
         )
 
-    shift = _bisect(before, -2.0, 1.0, eff.fairness_ratio_before, iterations=22)
+    shift = _bisect(before, -1.5, 0.5, eff.fairness_ratio_before, iterations=13)
     pool, rows = sample(shift)
     z_v1 = _credit_logit(rows, _CREDIT_V1, rows["bureau_score"])
     east = rows["region"] == 2

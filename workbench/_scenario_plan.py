@@ -92,7 +92,7 @@ class ScenarioEffects(BaseModel):
         default=0.70, gt=0.2, le=1, description="(c) selection-rate ratio of the group under the new model"
     )
     slice_error_multiplier: float = Field(
-        default=3.0, ge=1, le=15, description="(d) error rate in the nulled slice / error rate elsewhere"
+        default=5.0, ge=1, le=15, description="(d) error rate in the nulled slice / error rate elsewhere"
     )
     concept_error_increase: float = Field(
         default=0.08, ge=0, le=0.3, description="(e) rise of the error rate (absolute) under concept drift"
@@ -207,7 +207,7 @@ def make_plan(seed: int) -> Plan:
         "a": None,
         "b": at(57, 12.0),
         "c": at(107, 15.0),
-        "d": at(64, 14.0),
+        "d": at(69, 14.0),
         "e": at(135, 16.0),
     }
     control = Window(at(145), at(159))

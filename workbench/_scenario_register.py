@@ -36,7 +36,7 @@ from workbench._scenario_plan import Plan, from_us
 __all__ = ["RegisterSeed", "build_register"]
 
 C = IncidentCategory
-N_BACKGROUND_INCIDENTS = 168
+N_BACKGROUND_INCIDENTS = 164
 
 PEOPLE = (
     "Amara Okafor", "Jonas Lindqvist", "Priya Raman", "Mateo Alvarez", "Hana Kobayashi", "Lukas Brenner",
@@ -255,11 +255,17 @@ def _lognormal_hours(rng: np.random.Generator, median: float, sigma: float = 0.8
 
 
 def _background_draft(
-    rng: np.random.Generator, plan: Plan, category: IncidentCategory, system: str
+    rng: np.random.Generator,
+    plan: Plan,
+    category: IncidentCategory,
+    system: str,
+    recent: bool = False,
 ) -> _Draft:
     as_of = plan.as_of
     start = as_of - timedelta(days=730)
     occurred = start + timedelta(days=float(730 * rng.random() ** 0.85))
+    if recent:  # one of the few incidents still open at as_of
+        occurred = as_of - timedelta(days=float(rng.uniform(2, 9)))
     occurred = occurred.replace(microsecond=0)
     severity = Severity(rng.choice(Severity.values(), p=[0.03, 0.14, 0.40, 0.43]))
     near_miss = rng.random() < 0.15 and severity in (Severity.SEV3, Severity.SEV4)
@@ -750,6 +756,13 @@ def build_register(plan: Plan, ai_systems: list[AiSystem], stale_max_lag: timede
                 "support_chatbot" if category in SYSTEMS["support_chatbot"]["categories"] else "recommender",
             )
         drafts.append(draft)
+    for category, system in (
+        (C.HALLUCINATION, "support_chatbot"),
+        (C.PROMPT_INJECTION, "support_chatbot"),
+        (C.HARMFUL_CONTENT, "recommender"),
+        (C.SECURITY, "fraud_detection"),
+    ):
+        drafts.append(_background_draft(rng, plan, category, system, recent=True))
     drafts.extend(_planted_drafts(plan, stale_max_lag))
     drafts.sort(key=lambda d: (d.fields["aware_at"], str(d.fields["title"])))
     closed_background = [i for i, d in enumerate(drafts) if d.planted is None

@@ -30,7 +30,8 @@ Planted scenarios (default sizes in :class:`ScenarioEffects`)
 - ``c_fairness_deploy`` (credit_scoring): model 2.0.0 (regional proxy feature) drops the selection-rate ratio
   of ``ethnic_group = group_b`` vs everyone else from about 0.95 to about 0.70, with a TPR gap; rolled back.
 - ``d_pipeline_null_slice`` (fraud_detection): ``device_trust_score`` is NULL for region east x channel
-  mobile_app (about 3 % of rows) and the serving fallback raises the error rate there to 3x the rest.
+  mobile_app (about 3 % of rows) and the serving fallback raises the error rate there to 5x the rest
+  (the issue asks for at least 2.5x; 5x keeps it clear of noise at a few hundred rows per day).
 - ``e_concept_drift`` (fraud_detection): a card-not-present fraud campaign raises the error rate by about
   8 points with no change in any input distribution.
 - ``f_control`` (credit_scoring): a clean 14-day control window at least 30 days from (b) and (c), with

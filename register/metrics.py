@@ -45,7 +45,10 @@ _HOUR = pd.Timedelta(hours=1)
 
 
 def _plain_strings(column: pd.Series) -> pd.Series:
-    return column.map(lambda v: getattr(v, "value", v), na_action="ignore")
+    """Vocabulary values as plain strings (StrEnum members become their value; nulls stay null)."""
+    if column.dtype != object:
+        return column
+    return column.astype("string").astype(object).where(column.notna(), None)
 
 
 def _times(frame: pd.DataFrame, column: str, as_of: pd.Timestamp) -> pd.Series:
@@ -105,7 +108,7 @@ def _notification_table(
                             "incident_id": frame.loc[keep[keep].index, "id"].to_numpy(),
                             "regime": regime.id,
                             "report_type": report_type.value,
-                            "expected_due_at": due[keep].to_numpy(),
+                            "expected_due_at": due[keep].array,
                         }
                     )
                 )
@@ -126,8 +129,8 @@ def _notification_table(
                 "report_type": _plain_strings(
                     notifications.get("report_type", pd.Series("initial", index=notifications.index))
                 ).to_numpy(),
-                "due_at": _times(notifications, "due_at", pd.Timestamp.max.tz_localize("UTC")).to_numpy(),
-                "sent_at": _times(notifications, "sent_at", as_of_ts).to_numpy(),
+                "due_at": _times(notifications, "due_at", pd.Timestamp.max.tz_localize("UTC")).array,
+                "sent_at": _times(notifications, "sent_at", as_of_ts).array,
                 "recorded": True,
             }
         )
@@ -272,37 +275,39 @@ def incident_metrics(
         "time_to_resolve": times["resolved_at"] - aware,
     }
     for name, span in spans.items():
-        result[name] = span.to_numpy()
+        result[name] = span.array
         result[f"{name}_hours"] = _hours(span).to_numpy()
 
     levels = {level.value: rules for level, rules in policy.severities.items()}
 
     def per_level(getter: object) -> pd.Series:
         mapping = {key: getter(rules) for key, rules in levels.items()}  # type: ignore[operator]
-        mapped = severity.map(lambda s: mapping.get(s))
-        return pd.to_timedelta(mapped.astype(object).where(mapped.notna(), None))
+        table = pd.Series({key: pd.NaT if v is None else pd.Timedelta(v) for key, v in mapping.items()})
+        codes = pd.Index(table.index, dtype=object).get_indexer(severity.to_numpy(dtype=object))
+        values = np.concatenate([table.to_numpy(dtype="timedelta64[us]"), [np.timedelta64("NaT", "us")]])
+        return pd.Series(values[codes], index=severity.index)
 
     sla = per_level(lambda rules: rules.response_sla)
-    result["response_sla"] = sla.to_numpy()
-    result["acknowledge_due_at"] = (aware + sla).to_numpy()
-    result["response_sla_met"] = _met(spans["time_to_acknowledge"], running, sla).to_numpy()
+    result["response_sla"] = sla.array
+    result["acknowledge_due_at"] = (aware + sla).array
+    result["response_sla_met"] = _met(spans["time_to_acknowledge"], running, sla).array
     elapsed = spans["time_to_acknowledge"].fillna(running)
     margin = sla - elapsed
-    result["response_sla_margin"] = margin.to_numpy()
+    result["response_sla_margin"] = margin.array
     result["response_sla_margin_hours"] = _hours(margin).to_numpy()
     for name, getter in (
         ("contain", lambda rules: rules.contain_target),
         ("resolve", lambda rules: rules.resolve_target),
     ):
         target = per_level(getter)
-        result[f"{name}_target"] = target.to_numpy()
-        result[f"{name}_target_met"] = _met(spans[f"time_to_{name}"], running, target).to_numpy()
+        result[f"{name}_target"] = target.array
+        result[f"{name}_target_met"] = _met(spans[f"time_to_{name}"], running, target).array
 
     required = severity.map({key: rules.postmortem.formal for key, rules in levels.items()})
-    result["postmortem_required"] = required.astype("boolean").to_numpy()
+    result["postmortem_required"] = required.astype("boolean").array
     deadline = per_level(lambda rules: rules.postmortem.deadline)
     due = (times["resolved_at"] + deadline).where(required.fillna(False).astype(bool))
-    result["postmortem_due_at"] = due.to_numpy()
+    result["postmortem_due_at"] = due.array
     postmortem = (
         _plain_strings(frame["postmortem_status"])
         if "postmortem_status" in frame
@@ -320,64 +325,76 @@ def incident_metrics(
     return result
 
 
-def _counts(values: pd.Series, ids: pd.Series) -> np.ndarray:
-    return values.reindex(ids.to_numpy()).fillna(0).astype("int64").to_numpy()
+def _incident_index(ids: pd.Series) -> pd.Index:
+    index = pd.Index(ids.to_numpy(dtype=object), dtype=object)
+    if not index.is_unique:
+        duplicated = index[index.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"incident ids must be unique. Got duplicates such as {duplicated}.")
+    return index
 
 
-def _moments(values: pd.Series, ids: pd.Series) -> np.ndarray:
-    return pd.to_datetime(values, utc=True).reindex(ids.to_numpy()).to_numpy()
+def _count_by(positions: np.ndarray, mask: np.ndarray, n_incidents: int) -> np.ndarray:
+    keep = (positions >= 0) & mask
+    return np.bincount(positions[keep], minlength=n_incidents).astype("int64")
+
+
+def _earliest_by(
+    positions: np.ndarray, moments: pd.Series, mask: np.ndarray, n_incidents: int
+) -> pd.api.extensions.ExtensionArray:
+    """Per incident, the earliest of ``moments`` where ``mask`` holds (NaT where none)."""
+    array = pd.DatetimeIndex(moments)
+    ticks = array.asi8
+    never = np.iinfo(np.int64).max
+    keep = (positions >= 0) & mask & ~array.isna()
+    earliest = np.full(n_incidents, never, dtype=np.int64)
+    np.minimum.at(earliest, positions[keep], ticks[keep])
+    unit = np.datetime_data(array.tz_convert(None).to_numpy().dtype)[0]
+    values = np.where(earliest == never, np.datetime64("NaT", unit), earliest.view(f"datetime64[{unit}]"))
+    return pd.DatetimeIndex(values).tz_localize("UTC").array
 
 
 def _add_notification_columns(
     result: pd.DataFrame, table: pd.DataFrame, applicable: pd.DataFrame, policy: Policy
 ) -> None:
-    ids = result["id"]
-    grouped = table.groupby("incident_id", sort=False)
-    counts = grouped[["pending", "overdue", "late"]].sum()
-    totals = grouped.size()
-    next_due = table[table["pending"]].groupby("incident_id", sort=False)["due_at"].min()
-    result["notifications_required"] = _counts(totals, ids)
+    index = _incident_index(result["id"])
+    n_incidents = len(index)
+    positions = index.get_indexer(table["incident_id"].to_numpy(dtype=object))
+    everything = np.ones(len(table), dtype=bool)
+    pending = table["pending"].to_numpy(dtype=bool)
+    due = pd.to_datetime(table["due_at"], utc=True)
+    result["notifications_required"] = _count_by(positions, everything, n_incidents)
     for column in ("pending", "overdue", "late"):
-        result[f"notifications_{column}"] = _counts(counts[column], ids)
-    result["next_notification_due_at"] = _moments(next_due, ids)
-    by_regime = table.groupby(["regime", "incident_id"], sort=False)
-    regime_counts = by_regime[["pending", "overdue", "late"]].sum()
-    regime_next = table[table["pending"]].groupby(["regime", "incident_id"], sort=False)["due_at"].min()
-    regimes_present = set(regime_counts.index.get_level_values(0))
+        result[f"notifications_{column}"] = _count_by(
+            positions, table[column].to_numpy(dtype=bool), n_incidents
+        )
+    result["next_notification_due_at"] = _earliest_by(positions, due, pending, n_incidents)
+    regimes = table["regime"].to_numpy(dtype=object)
     for regime in policy.active_regimes:
         result[f"{regime.id}_applicable"] = applicable[regime.id].to_numpy()
+        of_regime = regimes == regime.id
         for column in ("pending", "overdue", "late"):
-            values = (
-                regime_counts.loc[regime.id, column] if regime.id in regimes_present else pd.Series(dtype=int)
-            )
-            result[f"{regime.id}_{column}"] = _counts(values, ids)
-        present = regime.id in set(regime_next.index.get_level_values(0))
-        values = regime_next.loc[regime.id] if present else pd.Series(dtype="datetime64[us, UTC]")
-        result[f"{regime.id}_next_due_at"] = _moments(values, ids)
+            mask = of_regime & table[column].to_numpy(dtype=bool)
+            result[f"{regime.id}_{column}"] = _count_by(positions, mask, n_incidents)
+        result[f"{regime.id}_next_due_at"] = _earliest_by(positions, due, of_regime & pending, n_incidents)
 
 
 def _add_action_columns(
     result: pd.DataFrame, action_items: pd.DataFrame | None, as_of_ts: pd.Timestamp
 ) -> None:
-    ids = result["id"]
     if action_items is None or not len(action_items):
         result["action_items_open"] = np.zeros(len(result), dtype="int64")
         result["action_items_overdue"] = np.zeros(len(result), dtype="int64")
         return
+    index = _incident_index(result["id"])
+    positions = index.get_indexer(action_items["incident_id"].to_numpy(dtype=object))
+    # vocabulary members are str subclasses: isin/eq work on members and plain values alike
     status = (
-        _plain_strings(action_items["status"])
-        if "status" in action_items
-        else pd.Series("open", index=action_items.index)
+        action_items["status"] if "status" in action_items else pd.Series("open", index=action_items.index)
     )
     completed = _times(action_items, "completed_at", pd.Timestamp.max.tz_localize("UTC"))
     reopened = status.eq(ActionItemStatus.DONE.value) & completed.notna() & (completed > as_of_ts)
     is_open = status.isin(_OPEN_ACTIONS) | reopened
     due = _times(action_items, "due_at", pd.Timestamp.max.tz_localize("UTC"))
     overdue = is_open & due.notna() & (due < as_of_ts)
-    counts = (
-        pd.DataFrame({"incident_id": action_items["incident_id"], "open": is_open, "overdue": overdue})
-        .groupby("incident_id", sort=False)[["open", "overdue"]]
-        .sum()
-    )
-    result["action_items_open"] = _counts(counts["open"], ids)
-    result["action_items_overdue"] = _counts(counts["overdue"], ids)
+    result["action_items_open"] = _count_by(positions, is_open.to_numpy(dtype=bool), len(index))
+    result["action_items_overdue"] = _count_by(positions, overdue.to_numpy(dtype=bool), len(index))

@@ -37,6 +37,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -638,18 +639,21 @@ def load_policy(path: str | Path | None = None) -> Policy:
 # --------------------------------------------------------------------------------------------------
 
 
-def _tag_lists(tags: pd.Series) -> pd.Series:
-    def as_list(value: object) -> list[str]:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return [value]
-        if isinstance(value, list | tuple | set) or hasattr(value, "tolist"):
-            return [str(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
-        return []
+def _as_tag_list(value: object) -> list[str]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [value]
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list | tuple | set):
+        return [str(v) for v in value]
+    return []
 
-    return tags.map(as_list)
+
+def _tag_lists(tags: pd.Series) -> list[list[str]]:
+    return [value if type(value) is list else _as_tag_list(value) for value in tags.to_numpy()]
 
 
 def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -696,8 +700,10 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
             facts["risk_tier"] = incidents["system_id"].map(tiers).astype(object)
     exploded = None
     if "tags" in incidents.columns:
-        positions = pd.Series(_tag_lists(incidents["tags"]).to_numpy(), index=pd.RangeIndex(len(incidents)))
-        exploded = positions.explode().dropna().astype(str)
+        lists = _tag_lists(incidents["tags"])
+        lengths = np.fromiter((len(values) for values in lists), dtype=np.int64, count=len(lists))
+        flat = [str(tag) for values in lists for tag in values]
+        exploded = pd.Series(flat, index=np.repeat(np.arange(len(lists)), lengths), dtype=object)
     for flag in _TAG_FLAG_FACTS:
         if flag not in facts.columns:
             hit = exploded.index[exploded.to_numpy() == flag] if exploded is not None else []
@@ -705,20 +711,27 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
     for fact, prefix in {**_TAG_VALUE_FACTS, **_TAG_LIST_FACTS}.items():
         if fact in facts.columns:
             continue
-        values = [[] for _ in range(len(incidents))]
-        if exploded is not None:
+        found: dict[int, list[str]] = {}
+        if exploded is not None and len(exploded):
             matching = exploded[exploded.str.startswith(prefix)]
             for position, tag in zip(matching.index, matching.to_numpy(), strict=True):
-                values[position].append(tag[len(prefix) :])
+                found.setdefault(int(position), []).append(tag[len(prefix) :])
+        cells = np.empty(len(facts), dtype=object)
         if fact in _TAG_VALUE_FACTS:
-            facts[fact] = pd.Series([v[0] if v else None for v in values], index=facts.index, dtype=object)
+            cells.fill(None)
+            for position, values in found.items():
+                cells[position] = values[0]
         else:
-            facts[fact] = pd.Series(values, index=facts.index, dtype=object)
+            cells.fill(())
+            for position, values in found.items():
+                cells[position] = values
+        column = pd.Series(cells, index=facts.index, dtype=object)
+        facts[fact] = column
     for field in _FACT_NAMES - set(facts.columns):
         facts[field] = None
     for column in ("category", "kind", "severity"):
-        if column in facts.columns:
-            facts[column] = facts[column].map(_plain)
+        if column in facts.columns and facts[column].dtype == object:
+            facts[column] = facts[column].astype("string").astype(object).where(facts[column].notna(), None)
     for column in TIME_FACTS:
         facts[column] = pd.to_datetime(facts[column], utc=True, format="ISO8601")
     return facts
@@ -772,18 +785,21 @@ class NotificationDeadline(_PolicyModel):
     reason: str
 
 
-def _judged_on(facts: pd.DataFrame, regime: Regime, as_of: datetime) -> pd.Series:
-    moment = facts[regime.applicability_time].fillna(pd.Timestamp(as_utc(as_of)))
-    return moment.dt.date
+def _judged_at(facts: pd.DataFrame, regime: Regime, as_of: datetime) -> pd.Series:
+    return facts[regime.applicability_time].fillna(pd.Timestamp(as_utc(as_of)))
+
+
+def _day_start(day: date) -> pd.Timestamp:
+    return pd.Timestamp(day.year, day.month, day.day, tz="UTC")
 
 
 def _window_holds(facts: pd.DataFrame, regime: Regime, as_of: datetime) -> pd.Series:
-    days = _judged_on(facts, regime, as_of)
+    moment = _judged_at(facts, regime, as_of)
     holds = _true(facts.index)
     if regime.applies_from is not None:
-        holds &= days >= regime.applies_from
+        holds &= moment >= _day_start(regime.applies_from)
     if regime.applies_until is not None:
-        holds &= days <= regime.applies_until
+        holds &= moment < _day_start(regime.applies_until) + pd.Timedelta(days=1)
     return holds.astype(bool)
 
 
@@ -808,7 +824,7 @@ def regime_applicability(facts: pd.DataFrame, policy: Policy, as_of: datetime) -
 
 def _check_one(facts: pd.DataFrame, regime: Regime, as_of: datetime) -> RegimeCheck:
     row = facts.iloc[0].to_dict()
-    day = _judged_on(facts, regime, as_of).iloc[0]
+    day = _judged_at(facts, regime, as_of).iloc[0].date()
     meets = bool(evaluate_condition(regime.applies_when, facts).iloc[0])
     reasons: list[str] = []
     if regime.applies_from is not None and day < regime.applies_from:

@@ -400,7 +400,9 @@ def _read_source(con: Any, source: DataSource, backend: str, *, given_con: bool)
         con.attach(location, name=alias, read_only=True)
         return con.table(source.table, database=alias)
     ext = "parquet" if source.format == "parquet" else "csv"
-    path = _file_paths(location, ext)
+    # DuckDB reads a directory through a recursive glob; other engines (Spark) read the directory itself,
+    # discovering its hive partitions.
+    path = _file_paths(location, ext) if backend == "duckdb" else location
     _check_exists(path)
     if source.format == "parquet":
         if backend == "duckdb":
@@ -760,6 +762,8 @@ def failure_expression(
         else:
             if prediction.type().is_string() != label.type().is_string():
                 prediction, label = prediction.cast("string"), label.cast("string")
+            elif prediction.type().is_boolean() != label.type().is_boolean():
+                prediction, label = prediction.cast("int64"), label.cast("int64")
             failed = prediction != label
         return ibis.ifelse(known, failed, ibis.null().cast("boolean"))
     if isinstance(signal, DataQualitySignal):

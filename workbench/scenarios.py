@@ -66,12 +66,10 @@ Analyses and reports never read the ground truth; only tests and benchmarks do.
 
 Examples
 --------
->>> import tempfile
->>> result = generate(tempfile.mkdtemp(), seed=3, rows_per_day=60)
->>> result.n_incidents >= 150
-True
->>> sorted(result.rows_per_system)
-['credit_scoring', 'dynamic_pricing', 'fraud_detection']
+>>> ScenarioEffects().fairness_ratio_after
+0.7
+>>> LOGGED_SYSTEMS
+('credit_scoring', 'fraud_detection', 'dynamic_pricing')
 """
 
 from __future__ import annotations
@@ -165,9 +163,14 @@ class GenerationResult:
 
         Examples
         --------
-        >>> import tempfile
-        >>> print(generate(tempfile.mkdtemp(), seed=1, rows_per_day=60).describe())  # doctest: +ELLIPSIS
-        Tabletop scenario (seed 1) in ...
+        >>> from datetime import datetime, UTC
+        >>> result = GenerationResult(
+        ...     out=Path("demo"), seed=7, rows_per_day=1500, anchor=datetime(2025, 8, 4, tzinfo=UTC),
+        ...     as_of=datetime(2026, 1, 31, tzinfo=UTC), n_incidents=173, n_action_items=280,
+        ...     n_notifications=47, rows_per_system={"credit_scoring": 270_000},
+        ...     ground_truth_path=Path("demo/ground_truth.json"), register_dir=Path("demo/register"))
+        >>> print(result.describe().splitlines()[1])
+          as_of: 2026-01-31T00:00:00Z (logs from 2025-08-04T00:00:00Z; register: the 2 years to as_of)
         """
         rows = ", ".join(f"{system} {count:,}" for system, count in self.rows_per_system.items())
         return "\n".join(

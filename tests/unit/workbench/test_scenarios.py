@@ -126,13 +126,17 @@ def test_anchor_comes_from_the_seed_not_the_clock() -> None:
 
 def test_data_cards_point_at_the_written_files(small_scenario) -> None:
     out = small_scenario.out
-    systems = [AiSystem.model_validate(s) for s in json.loads((out / "register" / "ai_systems.json").read_text())]
+    systems = [
+        AiSystem.model_validate(s) for s in json.loads((out / "register" / "ai_systems.json").read_text())
+    ]
     assert [s.id for s in systems] == list(SYSTEM_IDS)
     for system in systems:
         if system.id not in LOGGED_SYSTEMS:
             assert system.data_card is None
             continue
-        card_from_yaml = DataCard.model_validate(yaml.safe_load((out / "datacards" / f"{system.id}.yaml").read_text()))
+        card_from_yaml = DataCard.model_validate(
+            yaml.safe_load((out / "datacards" / f"{system.id}.yaml").read_text())
+        )
         assert card_from_yaml == system.data_card
         for base in (out / "register", out / "datacards"):
             card = card_from_yaml.with_base(base)
@@ -242,8 +246,11 @@ def test_children_reference_incidents_and_time_rules(register, small_scenario) -
     for entity in ("timeline_events", "action_items", "notifications"):
         assert register[entity] and {r.incident_id for r in register[entity]} <= ids
     items: list[ActionItem] = register["action_items"]
-    overdue = [a for a in items if a.due_at < as_of and a.status in (ActionItemStatus.OPEN,
-                                                                     ActionItemStatus.IN_PROGRESS)]
+    overdue = [
+        a
+        for a in items
+        if a.due_at < as_of and a.status in (ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS)
+    ]
     assert len(overdue) >= 3
     assert all(a.completed_at is not None for a in items if a.status is ActionItemStatus.DONE)
     assert all(a.completed_at <= as_of for a in items if a.completed_at is not None)

@@ -39,7 +39,9 @@ def con(small_scenario):
             f"CREATE VIEW {system} AS SELECT * FROM read_parquet('{out}/logs/{system}/**/*.parquet', "
             "hive_partitioning = true, can_have_nan = true)"
         )
-    connection.execute(f"CREATE VIEW credit_sensitive AS SELECT * FROM '{out}/sensitive/credit_scoring.parquet'")
+    connection.execute(
+        f"CREATE VIEW credit_sensitive AS SELECT * FROM '{out}/sensitive/credit_scoring.parquet'"
+    )
     yield connection
     connection.close()
 
@@ -83,7 +85,8 @@ def test_logs_have_nulls_never_nan_and_recurring_entities(con, small_scenario, s
     late, unlabelled, min_lag_days = _one(
         con, f"SELECT sum(({columns.label_observed_at} > {columns.event_time})::int), "
              f"count(*) - count({columns.label}), "
-             f"min(epoch({columns.label_observed_at}) - epoch({columns.event_time})) / 86400 FROM {system}")  # fmt: skip
+             f"min(epoch({columns.label_observed_at}) - epoch({columns.event_time})) / 86400 "
+             f"FROM {system}")  # fmt: skip
     assert late == n - unlabelled and unlabelled > 0 and min_lag_days >= 0.9
     micros = _one(con, f"SELECT count(DISTINCT epoch_us({columns.event_time}) % 1000) FROM {system}")[0]
     assert micros > 100  # microsecond precision really used
@@ -131,7 +134,8 @@ def test_a_stale_entities_repeat_values_and_the_lag_grows(con, scenario, truth) 
     # before onset the same products' inventory moved
     moving = _one(
         con,
-        "SELECT avg((n > 1)::int) FROM (SELECT entity_id, count(DISTINCT inventory_level) AS n, count(*) AS k "
+        "SELECT avg((n > 1)::int) FROM (SELECT entity_id, count(DISTINCT inventory_level) AS n, "
+        "count(*) AS k "
         "FROM dynamic_pricing WHERE warehouse = ? AND event_time >= ? AND event_time < ? GROUP BY entity_id) "
         "WHERE k >= 5",
         [warehouse, ref_start, ref_end],
@@ -156,7 +160,8 @@ def test_a_stale_entities_repeat_values_and_the_lag_grows(con, scenario, truth) 
     assert (decisions, entities) == (s["affected"]["decisions"], s["affected"]["entities"])
     ref_error = _one(
         con,
-        "SELECT avg((abs(predicted_price - clearing_price) / clearing_price > 0.10)::int) FROM dynamic_pricing "
+        "SELECT avg((abs(predicted_price - clearing_price) / clearing_price > 0.10)::int) "
+        "FROM dynamic_pricing "
         "WHERE event_time >= ? AND event_time < ?",
         [ref_start, ref_end],
     )[0]
@@ -203,7 +208,8 @@ def _selection(con, start, end, group_value: str):
     return _one(
         con,
         """SELECT avg(approved) FILTER (WHERE g) / avg(approved) FILTER (WHERE NOT g),
-                  avg(approved) FILTER (WHERE NOT g AND repaid = 1) - avg(approved) FILTER (WHERE g AND repaid = 1)
+                  avg(approved) FILTER (WHERE NOT g AND repaid = 1)
+                  - avg(approved) FILTER (WHERE g AND repaid = 1)
            FROM (SELECT l.*, s.ethnic_group = ? AS g FROM credit_scoring l
                  JOIN credit_sensitive s USING (entity_id) WHERE event_time >= ? AND event_time < ?)""",
         [group_value, start, end],
@@ -221,7 +227,8 @@ def test_c_deploy_opens_a_fairness_gap(con, scenario) -> None:
     assert ratio_after == pytest.approx(0.70, abs=0.08)
     assert tpr_gap_after > 0.08 and tpr_gap_after > tpr_gap_before + 0.06
     versions = {row[0] for row in con.execute(
-        "SELECT DISTINCT model_version FROM credit_scoring WHERE event_time >= ? AND event_time < ?", [start, end]
+        "SELECT DISTINCT model_version FROM credit_scoring WHERE event_time >= ? AND event_time < ?",
+        [start, end],
     ).fetchall()}  # fmt: skip
     assert versions == {s["model_version"]["after"]}
     decisions, entities = _one(
@@ -238,7 +245,7 @@ def test_scenarios_b_c_f_are_apart_and_references_clean(scenario) -> None:
     spans = {key: _windows(scenario(key)) for key in ("b_covariate_drift", "c_fairness_deploy", "f_control")}
     keys = list(spans)
     for i, first in enumerate(keys):
-        for second in keys[i + 1:]:
+        for second in keys[i + 1 :]:
             a, b = spans[first], spans[second]
             gap = max(b[2] - a[3], a[2] - b[3])
             assert gap.days >= 30, (first, second)
@@ -286,7 +293,9 @@ def test_f_control_shows_nothing_beyond_noise_but_a_naive_test_alarms(con, scena
         for feature in features:
             ref_values = np.asarray(reference[feature], dtype=float)
             day_values = np.asarray(current[feature], dtype=float)[dates == day]
-            p_value = stats.ks_2samp(ref_values[~np.isnan(ref_values)], day_values[~np.isnan(day_values)]).pvalue
+            p_value = stats.ks_2samp(
+                ref_values[~np.isnan(ref_values)], day_values[~np.isnan(day_values)]
+            ).pvalue
             alarms += p_value < 0.05
     assert alarms >= 1
 
@@ -343,7 +352,8 @@ def test_e_concept_drift_raises_errors_without_covariate_change(con, scenario, t
     )
     for feature in card.columns.numeric_features:
         ref_mean, ref_sd = _one(con, f"SELECT avg({feature}), stddev_samp({feature}) FROM fraud_detection "
-                                     "WHERE event_time >= ? AND event_time < ?", [ref_start, ref_end])  # fmt: skip
+                                     "WHERE event_time >= ? AND event_time < ?",
+                                     [ref_start, ref_end])  # fmt: skip
         inc_mean = _one(con, f"SELECT avg({feature}) FROM fraud_detection WHERE event_time >= ? "
                              "AND event_time < ?", [start, end])[0]  # fmt: skip
         assert abs(inc_mean - ref_mean) / ref_sd < 0.1, feature
@@ -355,7 +365,8 @@ def test_e_concept_drift_raises_errors_without_covariate_change(con, scenario, t
         assert shares  # same categories in both windows ...
         ref_share = dict(con.execute(
             f"SELECT {feature}, count(*) / sum(count(*)) OVER () FROM fraud_detection "
-            "WHERE event_time >= ? AND event_time < ? GROUP BY 1", [ref_start, ref_end]).fetchall())  # fmt: skip
+            "WHERE event_time >= ? AND event_time < ? GROUP BY 1",
+            [ref_start, ref_end]).fetchall())  # fmt: skip
         inc_share = dict(con.execute(
             f"SELECT {feature}, count(*) / sum(count(*)) OVER () FROM fraud_detection "
             "WHERE event_time >= ? AND event_time < ? GROUP BY 1", [start, end]).fetchall())  # fmt: skip

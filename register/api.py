@@ -1059,6 +1059,46 @@ class Register:
         """Return the AI systems as a DataFrame (the data card as parsed JSON)."""
         return self._frame(t.ai_systems, sa.select(t.ai_systems).order_by(t.ai_systems.c.id))
 
+    def metrics_frame(
+        self,
+        *,
+        as_of: datetime | None = None,
+        policy: Any = None,
+        incident_ids: Sequence[str] | None = None,
+        **filters: Any,
+    ) -> pd.DataFrame:
+        """Return the derived metrics of incidents (:func:`register.metrics.incident_metrics`).
+
+        Parameters
+        ----------
+        as_of : datetime, optional
+            When the clocks are judged (default: now).
+        policy : register.policy.Policy, optional
+            Default: the shipped policy.
+        incident_ids : sequence of str, optional
+            Only these incidents.
+        **filters
+            The filters of :meth:`incidents_frame` (system, severity, status, ...).
+        """
+        from register.metrics import incident_metrics
+        from register.policy import load_policy
+
+        incidents = self.incidents_frame(incident_ids=incident_ids, **filters)
+        if incident_ids is not None and len(incident_ids) == 1:
+            notifications = self.notifications_frame(incident_ids[0])
+            action_items = self.action_items_frame(incident_ids[0])
+        else:
+            notifications = self.notifications_frame()
+            action_items = self.action_items_frame()
+        return incident_metrics(
+            incidents,
+            policy=policy if policy is not None else load_policy(),
+            as_of=as_of if as_of is not None else utc_now(),
+            notifications=notifications,
+            action_items=action_items,
+            systems=self.systems_frame(),
+        )
+
     def _child_frame(
         self, table: sa.Table, incident_id: str | None, *, order: tuple[str, ...]
     ) -> pd.DataFrame:

@@ -609,15 +609,20 @@ def _over_time(
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_common(confidence: float, min_cell_size: int) -> None:
+def _check_common(confidence: float, **counts: int) -> None:
     if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not 0 < confidence < 1:
         raise InvalidParameterError(
             f"confidence must be strictly between 0 and 1. Got {confidence!r} instead."
         )
-    if isinstance(min_cell_size, bool) or not isinstance(min_cell_size, int) or min_cell_size < 0:
-        raise InvalidParameterError(
-            f"min_cell_size must be a non-negative integer. Got {min_cell_size!r} instead."
-        )
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidParameterError(f"{name} must be a non-negative integer. Got {value!r} instead.")
+
+
+def _check_share(min_label_completeness: float) -> None:
+    value = min_label_completeness
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidParameterError(f"min_label_completeness must be between 0 and 1. Got {value!r} instead.")
 
 
 def _check_windows(windows: Any) -> IncidentWindows:
@@ -761,7 +766,8 @@ def is_still_happening(
     'subsided'
     """
     windows = _check_windows(windows)
-    _check_common(confidence, min_decisions)
+    _check_common(confidence, min_decisions=min_decisions)
+    _check_share(min_label_completeness)
     as_of = windows.as_of if as_of is None else as_of
     signal = card.failure_signal if signal is None else signal
     prepared = _prepare(table, card, signal, as_of)
@@ -835,7 +841,8 @@ def assess_impact(
     See the module docstring.
     """
     windows = _check_windows(windows)
-    _check_common(confidence, min_cell_size)
+    _check_common(confidence, min_cell_size=min_cell_size, min_decisions=min_decisions)
+    _check_share(min_label_completeness)
     if chunk not in CHUNKS:
         raise InvalidParameterError(f"chunk must be one of {sorted(CHUNKS)}. Got {chunk!r} instead.")
     as_of = windows.as_of if as_of is None else as_of

@@ -1,0 +1,401 @@
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from workbench.errors import WorkbenchError
+from workbench.render import (
+    BLOCK_MIMETYPE,
+    BlamelessFlagsError,
+    ChromiumNotFound,
+    collect_report,
+    render_html,
+    render_markdown,
+    render_pdf,
+    render_report,
+    report_block,
+)
+from workbench.sections import SECTIONS, get_section
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _load_fixture_module() -> Any:
+    spec = importlib.util.spec_from_file_location("report_fixture", FIXTURES / "report_fixture.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("report_fixture", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+fx = _load_fixture_module()
+
+
+class _Elements(HTMLParser):
+    """Every start tag with its attributes, and the text of each script element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._in_script: dict[str, str | None] | None = None
+        self._script_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+        if tag == "script":
+            self._in_script = dict(attrs)
+            self._script_text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script is not None:
+            self._script_text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._in_script is not None:
+            self.scripts.append((self._in_script, "".join(self._script_text)))
+            self._in_script = None
+
+
+def _parse(html: str) -> _Elements:
+    parser = _Elements()
+    parser.feed(html)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Any]:
+    path = tmp_path_factory.mktemp("report") / "postmortem.html"
+    report = render_html(fx.fixture_notebook(), path)
+    return path.read_text(encoding="utf-8"), report
+
+
+@pytest.fixture(scope="module")
+def markdown(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("report") / "postmortem.md"
+    render_markdown(fx.fixture_notebook(), path)
+    return path.read_text(encoding="utf-8")
+
+
+def test_committed_fixture_is_up_to_date() -> None:
+    built = fx.build_fixture_notebook()
+    committed = fx.fixture_notebook()
+    assert json.dumps(built, sort_keys=True) == json.dumps(committed, sort_keys=True)
+
+
+# ---------------------------------------------------------------- offline and self-contained --------
+
+
+def test_nothing_would_be_loaded_from_the_network(rendered: tuple[str, Any]) -> None:
+    html, _ = rendered
+    parsed = _parse(html)
+    loading = {"src", "srcset", "data", "poster", "background", "action", "formaction", "xlink:href"}
+    for tag, attrs in parsed.elements:
+        for name, value in attrs.items():
+            if name in loading:
+                pytest.fail(f"<{tag} {name}={value!r}> would load something")
+            if name == "href":
+                assert tag == "a" and (value or "").startswith("#"), (tag, value)
+    # outside the embedded plotly.js bundle (whose source names CDNs it never calls here)
+    bundle = max((text for attrs, text in parsed.scripts), key=len)
+    page = html.replace(bundle, "")
+    assert "@import" not in page
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", page)
+    # the stock lab template's CDN scripts are gone
+    cdns = (
+        "require.min.js",
+        "MathJax.js",
+        "mathjax@",
+        "mermaid",
+        "cdn.jsdelivr",
+        "cdnjs.cloudflare",
+        "unpkg",
+    )
+    for cdn in cdns:
+        assert cdn not in page.replace("wb-mermaid", ""), cdn
+
+
+def test_plotly_js_embedded_exactly_once(rendered: tuple[str, Any]) -> None:
+    html, _ = rendered
+    assert len(re.findall(r"\* plotly\.js v\d+\.\d+\.\d+", html)) == 1
+    executable = [text for attrs, text in _parse(html).scripts if attrs.get("type") != "application/json"]
+    assert len(executable) == 2  # plotly.js and the bootstrap that draws the figures
+    assert sum(len(text) > 1_000_000 for text in executable) == 1
+
+
+def test_content_security_policy_forbids_network(rendered: tuple[str, Any]) -> None:
+    html, _ = rendered
+    metas = [attrs for tag, attrs in _parse(html).elements if tag == "meta" and attrs.get("http-equiv")]
+    policy = metas[0]["content"]
+    assert "default-src 'none'" in policy
+    assert "http" not in policy
+
+
+def test_figures_match_the_declared_sections(rendered: tuple[str, Any]) -> None:
+    html, report = rendered
+    divs = [
+        attrs
+        for tag, attrs in _parse(html).elements
+        if tag == "div" and "wb-plotly" in (attrs.get("class") or "")
+    ]
+    promised = sum(len(section.figures) for section in SECTIONS)
+    assert len(divs) == promised + 1  # plus the loose plotly output of the fixture
+    assert len(report.figure_ids) == len(divs)
+    figure_ids = [attrs["data-figure-id"] for tag, attrs in _parse(html).elements if tag == "figure"]
+    for section in SECTIONS:
+        assert [fid for fid in figure_ids if fid in section.figure_ids] == list(section.figure_ids)
+    # each figure's data is valid JSON with at least one trace
+    data_scripts = [text for attrs, text in _parse(html).scripts if attrs.get("type") == "application/json"]
+    assert len(data_scripts) == len(divs)
+    for text in data_scripts:
+        assert json.loads(text)["data"]
+
+
+def test_toc_lists_the_outline_and_links_resolve(rendered: tuple[str, Any]) -> None:
+    html, report = rendered
+    elements = _parse(html).elements
+    ids = {attrs["id"] for _, attrs in elements if attrs.get("id")}
+    hrefs = [attrs["href"] for tag, attrs in elements if tag == "a" and attrs.get("href")]
+    assert hrefs, "no TOC"
+    for href in hrefs:
+        assert href[1:] in ids, href
+    assert report.block_keys[:3] == ("summary", "severity", "timeline")
+    assert "#section-impact" in hrefs and "#section-drift" in hrefs
+
+
+# ---------------------------------------------------------------- escaping, redaction, suppression ---
+
+
+def test_xss_payloads_are_escaped_in_html(rendered: tuple[str, Any]) -> None:
+    html, _ = rendered
+    parsed = _parse(html)
+    for tag, attrs in parsed.elements:
+        assert tag not in {"img", "iframe", "svg", "object", "embed"}, (tag, attrs)
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            assert "javascript:" not in (value or "").lower(), (tag, name, value)
+    for attrs, text in parsed.scripts:
+        if attrs.get("type") == "application/json":
+            assert "</script" not in text.lower()
+            assert "<" not in text
+        else:
+            assert "__xss" not in text
+    styles = html.count("<style")
+    assert "display: none }" not in html.replace("&lt;style&gt;body { display: none }", "")
+    assert styles == len(re.findall(r"<style[ >]", html))
+    assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=" in html
+
+
+def test_template_syntax_is_shown_not_evaluated(rendered: tuple[str, Any], markdown: str) -> None:
+    html, _ = rendered
+    assert "{{ 7 * 7 }}" in html
+    assert "LOOPLOOP" not in html
+    assert "LOOPLOOP" not in markdown
+    assert "{{" not in markdown  # braces are escaped for wiki template engines too
+
+
+def test_free_text_is_redacted(rendered: tuple[str, Any], markdown: str) -> None:
+    html, _ = rendered
+    for text in (html, markdown):
+        assert fx.SECRET_EMAIL not in text
+        assert fx.SECRET_KEY not in text
+        assert "redacted email" in text
+        assert "redacted API key" in text
+    # paths of evidence are not mistaken for tokens
+    assert "reports/INC-2026-0042/run/impact/impact.ipynb" in html
+
+
+def test_small_groups_are_suppressed_and_marked(rendered: tuple[str, Any], markdown: str) -> None:
+    html, _ = rendered
+    rows = re.findall(r'<tr class="wb-suppressed">(.*?)</tr>', html, flags=re.S)
+    assert len(rows) == 2
+    assert "85+" in rows[0] and "tiny-region" in rows[1]
+    assert "fewer than 10 decisions" in rows[1]
+    assert ">4<" not in rows[1]
+    assert "| region | tiny-region | suppressed (fewer than 10) | | |" in markdown
+
+
+def test_markdown_escapes_payloads(markdown: str) -> None:
+    assert "<script" not in markdown.lower()
+    assert "<img" not in markdown.lower()
+    assert "](javascript:" not in markdown
+    assert "![tracking](" not in markdown
+    assert "[docs](https://evil" not in markdown
+    assert "&lt;script&gt;window.\\_\\_xss = 1&lt;/script&gt;" in markdown
+    # our own figure links survive
+    assert re.search(r"\[postmortem\.html\]\(postmortem\.html#fig-1-impact\\?_over\\?_time\)", markdown)
+
+
+def test_markdown_has_every_part_in_order(markdown: str) -> None:
+    headings = re.findall(r"^## (.+)$", markdown, flags=re.M)
+    assert headings[0] == "Contents"
+    from workbench.sections import report_outline
+
+    assert headings[1:] == [entry.title for entry in report_outline()]
+
+
+# ---------------------------------------------------------------- numbers come from summary.json -----
+
+
+def test_changed_summary_value_shows_up_and_old_value_is_gone(tmp_path: Path) -> None:
+    first = render_html(fx.build_fixture_notebook(n_affected=4321), tmp_path / "a.html").path.read_text()
+    second = render_html(fx.build_fixture_notebook(n_affected=9876), tmp_path / "b.html").path.read_text()
+    assert "<strong>4,321</strong>" in first
+    assert "<strong>9,876</strong>" in second
+    assert "4,321" not in second
+    md = render_markdown(fx.build_fixture_notebook(n_affected=9876), tmp_path / "b.md").path.read_text()
+    assert "**9,876**" in md and "4,321" not in md
+
+
+# ---------------------------------------------------------------- blameless review and strict --------
+
+
+def test_blameless_flags_reach_the_review_box(rendered: tuple[str, Any]) -> None:
+    html, report = rendered
+    rules = sorted(flag.rule for flag in report.flags)
+    assert rules == ["failed_to", "human_error"]
+    review = html[html.index('id="part-blameless_review"') :]
+    assert "2 phrase(s) for the facilitator to review" in review
+    assert "timeline.description" in review
+    assert "Make the system the subject" in review
+
+
+def test_strict_refuses_to_render_with_flags(tmp_path: Path) -> None:
+    with pytest.raises(BlamelessFlagsError) as excinfo:
+        render_html(fx.fixture_notebook(), tmp_path / "x.html", strict=True)
+    assert {row["phrase"] for row in excinfo.value.failures} == {"failed to", "human error"}
+    assert not (tmp_path / "x.html").exists()
+    with pytest.raises(BlamelessFlagsError):
+        render_markdown(fx.fixture_notebook(), tmp_path / "x.md", strict=True)
+
+
+# ---------------------------------------------------------------- block contract ---------------------
+
+
+def _notebook_with(blocks: list[Any]) -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook()
+    for block in blocks:
+        cell = nbformat.v4.new_code_cell("block")
+        cell.outputs = [nbformat.v4.new_output("display_data", data=block._repr_mimebundle_())]
+        notebook.cells.append(cell)
+    return notebook
+
+
+def test_unknown_block_key_is_refused() -> None:
+    with pytest.raises(WorkbenchError, match="report block key must be one of"):
+        collect_report(_notebook_with([report_block("fairness", {"x": 1})]), require_complete=False)
+
+
+def test_blocks_out_of_outline_order_are_refused() -> None:
+    blocks = [
+        report_block("lessons", {"items": []}),
+        report_block("summary", {"incident_id": "INC-2026-0001", "title": "t", "severity": "SEV-3"}),
+    ]
+    with pytest.raises(WorkbenchError, match="must follow the report outline"):
+        collect_report(_notebook_with(blocks), require_complete=False)
+
+
+def test_missing_parts_are_named() -> None:
+    with pytest.raises(WorkbenchError, match="Got none for summary, severity"):
+        collect_report(_notebook_with([report_block("lessons", {"items": []})]))
+
+
+def test_duplicate_block_is_refused() -> None:
+    block = report_block("lessons", {"items": []})
+    with pytest.raises(WorkbenchError, match="must appear once"):
+        collect_report(_notebook_with([block, block]), require_complete=False)
+
+
+def test_section_block_must_match_schema_and_carry_promised_figures() -> None:
+    with pytest.raises(WorkbenchError, match="impact.n_decisions") as excinfo:
+        collect_report(
+            _notebook_with([report_block("impact", {"incident_id": "INC-2026-0001"})]), require_complete=False
+        )
+    assert any(row["location"] == "n_decisions" for row in excinfo.value.failures)
+    notebook = fx.fixture_notebook()
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            payload = output.get("data", {}).get(BLOCK_MIMETYPE)
+            if payload and payload["key"] == "drift":
+                payload["figures"] = payload["figures"][:1]
+    with pytest.raises(WorkbenchError, match="drift.figures: must be exactly"):
+        collect_report(notebook)
+
+
+def test_unavailable_section_is_placed_with_its_reason(tmp_path: Path) -> None:
+    notebook = fx.fixture_notebook()
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            payload = output.get("data", {}).get(BLOCK_MIMETYPE)
+            if payload and payload["key"] == "drift":
+                output["data"] = report_block(
+                    "drift", None, unavailable="no data card <b>x</b>"
+                )._repr_mimebundle_()
+    html = render_html(notebook, tmp_path / "r.html").path.read_text()
+    section = html[html.index('id="section-drift"') : html.index('id="part-root_cause"')]
+    assert "Not available: no data card &lt;b&gt;x&lt;/b&gt;" in section
+    assert "wb-plotly" not in section
+
+
+def test_report_block_requires_data_or_reason() -> None:
+    with pytest.raises(WorkbenchError, match="must have data or say why"):
+        report_block("summary", None)
+
+
+def test_section_list_drives_the_outline(tmp_path: Path) -> None:
+    notebook = fx.fixture_notebook()
+    notebook.cells = [
+        cell
+        for cell in notebook.cells
+        if not any(
+            o.get("data", {}).get(BLOCK_MIMETYPE, {}).get("key") == "drift" for o in cell.get("outputs", [])
+        )
+    ]
+    html = render_html(notebook, tmp_path / "r.html", sections=[get_section("impact")]).path.read_text()
+    assert 'href="#section-impact"' in html
+    assert "section-drift" not in html
+
+
+# ---------------------------------------------------------------- PDF and the bundle of formats -----
+
+
+def test_pdf_without_chromium_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import workbench.render as render_module
+
+    monkeypatch.setattr(render_module, "find_chromium", lambda *args, **kwargs: None)
+    html = tmp_path / "r.html"
+    html.write_text("<html></html>")
+    with pytest.raises(ChromiumNotFound, match="apt-get install chromium"):
+        render_pdf(html, tmp_path / "r.pdf")
+
+
+def test_render_report_refuses_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(WorkbenchError, match="formats must be among html, md, pdf. Got docx"):
+        render_report(FIXTURES / "postmortem_fixture.ipynb", tmp_path, formats=["docx"])
+
+
+def test_render_report_html_and_markdown(tmp_path: Path) -> None:
+    written = render_report(FIXTURES / "postmortem_fixture.ipynb", tmp_path, formats=["html", "md"])
+    assert written["html"].path == tmp_path / "postmortem.html"
+    assert written["md"].path.read_text().startswith("# Post-incident review INC-2026-0042")
+
+
+@pytest.mark.browser
+def test_pdf_is_printed_with_chromium(tmp_path: Path) -> None:
+    from workbench.render import find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    written = render_report(FIXTURES / "postmortem_fixture.ipynb", tmp_path, formats=["pdf"])
+    pdf = written["pdf"].path.read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert len(pdf) > 50_000

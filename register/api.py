@@ -767,6 +767,16 @@ class Register:
         """Change an action item (status, owner, due date...); ``done`` stamps ``completed_at`` if empty."""
         return self._update_child("action_items", item_id, changes, by=by)  # type: ignore[return-value]
 
+    def get_action_item(self, item_id: str) -> ActionItem:
+        """Return one action item, or raise :class:`NotFoundError`."""
+        with self._read() as connection:
+            return self._load(connection, "action_items", item_id)  # type: ignore[return-value]
+
+    def get_notification(self, notification_id: str) -> Notification:
+        """Return one notification, or raise :class:`NotFoundError`."""
+        with self._read() as connection:
+            return self._load(connection, "notifications", notification_id)  # type: ignore[return-value]
+
     def action_items(self, incident_id: str) -> list[ActionItem]:
         """Return an incident's action items, by due date (undated last) then id."""
         return self._children(t.action_items, ActionItem, incident_id, order=("due_at", "id"))

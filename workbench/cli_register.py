@@ -390,7 +390,7 @@ def action_command(
             saved = reg.add_action_item({"incident_id": incident_id, **fields}, by=_by(by))
             verb = "Added"
         else:
-            current = reg.update_action_item(item, {}, by=_by(by))
+            current = reg.get_action_item(item)
             if current.incident_id != incident_id:
                 raise WorkbenchError(
                     f"action item {item} belongs to {current.incident_id}, not {incident_id}; check the ids."
@@ -440,6 +440,11 @@ def notify_command(
             saved = reg.add_notification({"incident_id": incident_id, **fields}, by=_by(by))
             verb = "Added"
         else:
+            current = reg.get_notification(item)
+            if current.incident_id != incident_id:
+                raise WorkbenchError(
+                    f"notification {item} belongs to {current.incident_id}, not {incident_id}; check the ids."
+                )
             saved = reg.update_notification(item, fields, by=_by(by))
             verb = "Updated"
     if as_json:

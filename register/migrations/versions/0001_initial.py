@@ -161,11 +161,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_history"),
     )
     op.create_index("ix_history_entity_entity_id_field", "history", ["entity", "entity_id", "field"])
+    _history_append_only()
     op.create_table(
         "id_counters",
         sa.Column("scope", sa.String(32), nullable=False),
         sa.Column("last_value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("scope", name="pk_id_counters"),
+    )
+
+
+def _history_append_only() -> None:
+    """The database itself refuses to change or delete audit rows."""
+    if op.get_bind().dialect.name == "sqlite":
+        for event in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER history_append_only_{event.lower()} BEFORE {event} ON history "
+                "BEGIN SELECT RAISE(ABORT, 'history is append-only'); END"
+            )
+        return
+    op.execute(
+        "CREATE FUNCTION history_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'history is append-only'; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON history "
+        "FOR EACH ROW EXECUTE FUNCTION history_append_only()"
     )
 
 
@@ -182,3 +202,5 @@ def downgrade() -> None:
         "ai_systems",
     ):
         op.drop_table(table)
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP FUNCTION history_append_only()")

@@ -433,10 +433,37 @@ def test_export_then_import_round_trip(reg: Register, register_url: str) -> None
 
     with reg.engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
-            connection.execute(sa.delete(table))
+            if table.name != "history":  # append-only, even here
+                connection.execute(sa.delete(table))
     reg.import_bundle(exported, by="restore")
     again = reg.export_bundle()
     assert again == exported
     only = reg.export_bundle(incident_ids=["INC-2025-0002"])
     assert [i.id for i in only.incidents] == ["INC-2025-0002"] and len(only.timeline_events) == 1
     assert [s.id for s in only.ai_systems] == ["credit"]
+
+
+def test_history_is_append_only_in_the_database(reg: Register, incident_data) -> None:
+    import sqlalchemy as sa
+
+    from register._tables import history
+
+    incident = reg.add_incident(incident_data())
+    reg.update_incident(incident.id, {"affected_count": 1})
+    for statement in (sa.update(history).values(new_value="tampered"), sa.delete(history)):
+        with (
+            pytest.raises(sa.exc.DatabaseError, match="history is append-only"),
+            reg.engine.begin() as connection,
+        ):
+            connection.execute(statement)
+    assert [h.new_value for h in reg.history("incidents", incident.id, field="affected_count")] == ["1"]
+
+
+def test_getters_of_children(reg: Register, incident_data) -> None:
+    incident = reg.add_incident(incident_data())
+    item = reg.add_action_item({"incident_id": incident.id, "title": "x", "kind": "detect"})
+    note = reg.add_notification({"incident_id": incident.id, "audience": "board"})
+    assert reg.get_action_item(item.id) == item
+    assert reg.get_notification(note.id) == note
+    with pytest.raises(NotFoundError, match="no notification 'N-9'"):
+        reg.get_notification("N-9")

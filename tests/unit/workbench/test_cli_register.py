@@ -378,3 +378,27 @@ def test_user_errors_are_one_message_and_exit_2(
 def test_missing_register_says_how_to_create_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["register", "list", "--register", str(tmp_path / "none.sqlite")]) == 2
     assert "workbench register init" in _one_line(capsys.readouterr().err)
+
+
+AIID_CSV = (
+    "_id,incident_id,date,reports,Alleged deployer of AI system,Alleged developer of AI system,"
+    "Alleged harmed or nearly harmed parties,description,title\n"
+    'a1,23,2016-03-24,"[1,2]","[""microsoft""]","[""microsoft""]","[""twitter-users""]",'
+    "Chatbot posted offensive tweets.,Chatbot learns offensive language\n"
+    'a2,101,2020-06-01,"[5]","[""acme""]","[""acme""]","[""applicants""]",'
+    "A screening model rejected applicants.,Screening model rejects applicants\n"
+)
+
+
+def test_import_aiid_export(reg_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "incidents.csv").write_text(AIID_CSV, encoding="utf-8")
+    assert (
+        main(["register", "validate", str(tmp_path / "incidents.csv"), "--aiid", "-r", reg_path, "--json"])
+        == 0
+    )
+    assert _json(capsys)["counts"]["incidents"] == 2  # type: ignore[index]
+    assert main(["register", "import", str(tmp_path / "incidents.csv"), "--aiid", "-r", reg_path]) == 0
+    assert "Imported: 2 incidents" in capsys.readouterr().out
+    with open_register(reg_path) as reg:
+        assert [i.id for i in reg.list_incidents()] == ["INC-2016-0023", "INC-2020-0101"]
+        assert reg.get_incident("INC-2016-0023").title == "Chatbot learns offensive language"

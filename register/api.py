@@ -1275,18 +1275,17 @@ class Register:
                 with_ids = [r for r in records if r.id is not None]  # type: ignore[attr-defined]
                 without = [r for r in records if r.id is None]  # type: ignore[attr-defined]
                 self._insert_rows(connection, table, [_to_db(r, table) for r in with_ids])
-                saved = list(with_ids)
-                for record in without:
-                    row = _to_db(record, table)
-                    del row["id"]
-                    new_id = connection.execute(table.insert().returning(table.c.id), [row]).scalar_one()
-                    saved.append(record.model_copy(update={"id": new_id}))
-                records = saved
                 if with_ids and not is_sqlite(connection):
+                    # explicit ids do not move the sequence: move it past them before allocating more
                     connection.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"(SELECT max(id) FROM {table.name}))"
                     )
+                new_ids = self._insert_returning_ids(connection, table, without)
+                records = [
+                    *with_ids,
+                    *(r.model_copy(update={"id": i}) for r, i in zip(without, new_ids, strict=True)),
+                ]
             else:
                 rows = [_to_db(r, table) for r in records]
                 if entity == "incidents":
@@ -1294,6 +1293,22 @@ class Register:
                     self._raise_counter_to(connection, [r.id for r in records])  # type: ignore[attr-defined]
                 self._insert_rows(connection, table, rows)
             self._record_created(connection, entity, records, by=by, at=at)
+
+    @staticmethod
+    def _insert_returning_ids(
+        connection: Connection, table: sa.Table, records: Sequence[BaseModel]
+    ) -> list[int]:
+        """Insert records without ids in bulk; return the ids given, in record order."""
+        ids: list[int] = []
+        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        for start in range(0, len(records), 5 * _CHUNK):
+            rows = []
+            for record in records[start : start + 5 * _CHUNK]:
+                row = _to_db(record, table)
+                del row["id"]
+                rows.append(row)
+            ids.extend(connection.execute(statement, rows).scalars())
+        return ids
 
     @staticmethod
     def _insert_rows(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -467,3 +467,17 @@ def test_getters_of_children(reg: Register, incident_data) -> None:
     assert reg.get_notification(note.id) == note
     with pytest.raises(NotFoundError, match="no notification 'N-9'"):
         reg.get_notification("N-9")
+
+
+def test_import_mixes_given_and_allocated_integer_ids(reg: Register) -> None:
+    bundle = _bundle(1)
+    incident_id = bundle.incidents[0].id
+    bundle.timeline_events = [
+        TimelineEvent(id=1000, incident_id=incident_id, at=T0, kind="note", description="given"),
+        TimelineEvent(incident_id=incident_id, at=T0 + HOUR, kind="note", description="allocated"),
+    ]
+    reg.import_bundle(bundle, by="x")
+    later = reg.add_timeline_event({"incident_id": incident_id, "at": T0, "kind": "note", "description": "later"})
+    ids = [e.id for e in reg.timeline(incident_id)]
+    assert len(set(ids)) == 3 and 1000 in ids and later.id in ids
+    assert reg.history("timeline_events", 1000)[0].field == "(created)"

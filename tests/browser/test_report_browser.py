@@ -1,0 +1,197 @@
+"""The rendered post-mortem in a real browser, offline: headless Chromium with every network request blocked.
+
+Opens the HTML report rendered from the fixture notebook (whose register texts hold the XSS battery),
+and checks: no request leaves the page, no console error, every plotly figure drawn (an SVG with at
+least one trace in each figure div, as many figures as the declared sections promise), TOC links
+resolve, no payload executes (``window.__xss`` stays undefined) and the page is not broken. A screenshot
+goes to the git-ignored ``test-artifacts/`` folder at the repository root.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench.render import CHROMIUM_FLAGS, render_html
+from workbench.sections import SECTIONS
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+FIXTURES = ROOT / "tests" / "unit" / "workbench" / "fixtures"
+
+
+def _fixture_module() -> Any:
+    spec = importlib.util.spec_from_file_location("report_fixture", FIXTURES / "report_fixture.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("report_fixture", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with (
+        tempfile.TemporaryDirectory(prefix="workbench-browser-") as profile,
+        playwright_api.sync_playwright() as playwright,
+    ):
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            args=list(CHROMIUM_FLAGS),
+            headless=True,
+            viewport={"width": 1200, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    fixture = _fixture_module()
+    path = tmp_path_factory.mktemp("browser-report") / "postmortem.html"
+    render_html(fixture.fixture_notebook(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def opened(browser: Any, report_path: Path) -> Iterator[dict[str, Any]]:
+    page = browser.new_page()
+    blocked: list[str] = []
+    console: list[str] = []
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith("file://"):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+    page.on("requestfailed", lambda request: None)
+    page.goto(report_path.as_uri())
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.wb-plotly')).every("
+        "d => d.getAttribute('data-rendered') || d.getAttribute('data-error'))",
+        timeout=60_000,
+    )
+    try:
+        yield {"page": page, "blocked": blocked, "console": console}
+    finally:
+        page.close()
+
+
+def test_no_network_request_is_attempted(opened: dict[str, Any]) -> None:
+    assert opened["blocked"] == []
+
+
+def test_the_harness_sees_requests_and_xss(browser: Any, tmp_path: Path) -> None:
+    """Control: a page that does load from the network and does run a payload is caught."""
+    page = browser.new_page()
+    blocked: list[str] = []
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith("file://")
+            else (blocked.append(route.request.url), route.abort())
+        ),
+    )
+    leaky = tmp_path / "leaky.html"
+    leaky.write_text('<img src="http://evil.example/x.png"><script>window.__xss = 1</script>')
+    page.goto(leaky.as_uri())
+    page.wait_for_timeout(200)
+    try:
+        assert blocked == ["http://evil.example/x.png"]
+        assert page.evaluate("() => window.__xss") == 1
+    finally:
+        page.close()
+
+
+def test_no_console_errors(opened: dict[str, Any]) -> None:
+    errors = [line for line in opened["console"] if line.startswith(("error", "pageerror"))]
+    assert errors == []
+
+
+def test_every_figure_is_drawn(opened: dict[str, Any]) -> None:
+    page = opened["page"]
+    figures = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.wb-plotly')).map(div => ({
+            rendered: div.getAttribute('data-rendered'),
+            error: div.getAttribute('data-error'),
+            svgs: div.querySelectorAll('svg.main-svg').length,
+            traces: div.querySelectorAll('g.trace, g.slice').length,
+            data: (div._fullData || []).length,
+        }))"""
+    )
+    promised = sum(len(section.figures) for section in SECTIONS)
+    assert len(figures) == promised + 1  # the sections' figures plus the fixture's loose plotly output
+    for figure in figures:
+        assert figure["rendered"] == "true", figure
+        assert figure["error"] is None, figure
+        assert figure["svgs"] >= 1, figure
+        assert figure["traces"] >= 1, figure
+        assert figure["data"] >= 1, figure
+
+
+def test_toc_links_resolve(opened: dict[str, Any]) -> None:
+    page = opened["page"]
+    targets = page.evaluate(
+        """() => Array.from(document.querySelectorAll('nav.wb-toc a')).map(a => ({
+            href: a.getAttribute('href'),
+            found: !!document.getElementById(a.getAttribute('href').slice(1)),
+        }))"""
+    )
+    assert len(targets) >= 12
+    assert all(target["found"] for target in targets), targets
+    page.click("nav.wb-toc a[href='#section-drift']")
+    assert page.evaluate("() => window.location.hash") == "#section-drift"
+    top = page.evaluate("() => document.getElementById('section-drift').getBoundingClientRect().top")
+    assert abs(top) < 5
+
+
+def test_xss_battery_does_not_execute_or_break_the_page(opened: dict[str, Any]) -> None:
+    page = opened["page"]
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    assert page.evaluate("() => getComputedStyle(document.body).display") != "none"
+    assert page.evaluate("() => document.querySelectorAll('iframe, img, object, embed').length") == 0
+    text = page.inner_text("#section-impact")
+    assert "<script>window.__xss = 1</script>" in text  # shown as text, not run
+    assert "{{ 7 * 7 }}" in page.inner_text("#part-root_cause")
+    # every block after the payloads is still there and visible
+    for anchor in (
+        "part-summary",
+        "section-impact",
+        "section-drift",
+        "part-actions",
+        "part-blameless_review",
+    ):
+        assert page.is_visible(f"#{anchor}"), anchor
+
+
+def test_screenshot_is_kept(opened: dict[str, Any]) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / "postmortem_report.png"
+    opened["page"].goto(opened["page"].url.split("#")[0])
+    opened["page"].wait_for_function(
+        "() => Array.from(document.querySelectorAll('.wb-plotly'))"
+        ".every(d => d.getAttribute('data-rendered'))"
+    )
+    opened["page"].screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000

@@ -693,6 +693,10 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
             facts[field] = incidents[source]
         elif field in incidents.columns:
             facts[field] = incidents[field]
+        elif source in Incident.model_fields and not Incident.model_fields[source].is_required():
+            default = Incident.model_fields[source].default
+            if isinstance(default, bool | str):  # a column left out takes the record's default
+                facts[field] = pd.Series(default, index=incidents.index, dtype=object)
     if "risk_tier" not in facts.columns:
         facts["risk_tier"] = None
         if systems is not None and len(systems) and "system_id" in incidents.columns:
@@ -1035,11 +1039,12 @@ def notification_deadlines(
     wanted = set(regimes) if regimes is not None else None
     resolved = facts["resolved_at"].iloc[0]
     resolved_at = None if pd.isna(resolved) else resolved.to_pydatetime()
+    applicable = regime_applicability(facts, policy, as_of).iloc[0]
     owed: list[NotificationDeadline] = []
-    for check in check_regimes(incident, system, policy=policy, as_of=as_of):
-        if not check.applicable or (wanted is not None and check.regime not in wanted):
+    for regime in policy.active_regimes:
+        if not applicable[regime.id] or (wanted is not None and regime.id not in wanted):
             continue
-        owed += _deadlines_for(facts, policy.regime(check.regime), as_of, resolved_at)
+        owed += _deadlines_for(facts, regime, as_of, resolved_at)
     return owed
 
 

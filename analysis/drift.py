@@ -814,6 +814,11 @@ class WindowedDriftResult:
 _CHUNK_UNITS = {"hour": "h", "day": "D", "week": "W"}
 
 
+def _utc_timestamp(value: object) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def windowed_drift(
     table: ir.Table | pd.DataFrame,
     *,
@@ -942,7 +947,7 @@ def windowed_drift(
             rows.append(
                 {
                     "column": column,
-                    "chunk_start": pd.Timestamp(start),
+                    "chunk_start": _utc_timestamp(start),
                     "is_reference": is_reference,
                     "n": n,
                     "null_rate": (n_rows - n) / n_rows if n_rows else float("nan"),

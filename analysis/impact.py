@@ -717,7 +717,7 @@ def is_still_happening(
     as_of: datetime | None = None,
     signal: FailureSignal | None = None,
     confidence: float = 0.95,
-    min_decisions: int = 30,
+    min_decisions: int = 10,
     min_label_completeness: float = 0.5,
     margin: float | None = None,
 ) -> StillHappening:
@@ -737,7 +737,7 @@ def is_still_happening(
         Defaults to ``card.failure_signal``.
     confidence : float, default 0.95
         Level of the Newcombe interval.
-    min_decisions : int, default 30
+    min_decisions : int, default 10
         Fewest decided decisions in the recent (and reference) window for a verdict.
     min_label_completeness : float, default 0.5
         Smallest share of recent decisions with an observed label for a verdict (label-error signals).
@@ -792,7 +792,7 @@ def assess_impact(
     chunk: Chunk = "day",
     min_cell_size: int = 10,
     confidence: float = 0.95,
-    min_decisions: int = 30,
+    min_decisions: int = 10,
     min_label_completeness: float = 0.5,
     margin: float | None = None,
     validate: bool = True,

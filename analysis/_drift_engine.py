@@ -246,79 +246,100 @@ def exact_numeric_engine(
     )
 
 
-def _sorted_pass(values: np.ndarray, is_current: np.ndarray, n_bins: int, keep_counts: int) -> ExactNumeric:
-    """All exact statistics of one column from one stable sort of its (valid) values."""
-    n_cur = int(is_current.sum())
-    n_ref = int(values.size - n_cur)
-    ref_std = float(np.std(values[~is_current]))
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    cur_sorted = is_current[order]
-    del order
-    last = np.empty(sorted_values.size, dtype=bool)
-    last[-1] = True
-    np.not_equal(sorted_values[1:], sorted_values[:-1], out=last[:-1])
-    ends = np.flatnonzero(last)
-    del last
-    cum_cur = np.cumsum(cur_sorted)[ends]
-    cum_ref = (ends + 1) - cum_cur
-    distinct = sorted_values[ends]
+def stats_from_counts(
+    counts: ColumnCounts, *, n_bins: int, keep_counts: int, method_path: str
+) -> ExactNumeric:
+    """All exact statistics of one numeric column from its per-value counts (values sorted ascending).
+
+    ``D`` and the Wasserstein sum use the same arithmetic as the engine path and as scipy (``cumsum / n``);
+    the frozen edges are the reference values of rank ``quantile_ranks`` (inverted-CDF quantiles); the
+    reference standard deviation is the population one (``np.std``), from the weighted values.
+    """
+    values = counts.values.astype(np.float64, copy=False)
+    ref_counts, cur_counts = counts.ref_counts, counts.cur_counts
+    cum_ref = np.cumsum(ref_counts)
+    cum_cur = np.cumsum(cur_counts)
+    n_ref, n_cur = int(cum_ref[-1]), int(cum_cur[-1])
     cdf_diff = cum_ref / n_ref - cum_cur / n_cur
     d = max(float(np.clip(-np.min(cdf_diff), 0, 1)), float(np.max(cdf_diff)))
-    wasserstein = float(np.sum(np.abs(cdf_diff[:-1]) * np.diff(distinct))) if distinct.size > 1 else 0.0
-    ref_sorted = sorted_values[~cur_sorted]
-    cur_only = sorted_values[cur_sorted]
-    ranks = quantile_ranks(n_ref, n_bins)
-    edges = np.unique(ref_sorted[np.asarray(ranks) - 1])
-    ref_ge = n_ref - np.searchsorted(ref_sorted, edges, side="left")
-    cur_ge = n_cur - np.searchsorted(cur_only, edges, side="left")
-    ref_bins = np.diff(-np.concatenate([[n_ref], ref_ge, [0]]))
-    cur_bins = np.diff(-np.concatenate([[n_cur], cur_ge, [0]]))
-    counts = None
-    if distinct.size <= keep_counts:
-        counts = ColumnCounts(distinct, np.diff(cum_ref, prepend=0), np.diff(cum_cur, prepend=0))
-    return ExactNumeric(
-        int(distinct.size),
-        d,
-        wasserstein,
-        counts,
-        "columnar",
-        n_ref=n_ref,
-        n_cur=n_cur,
-        ref_std=ref_std,
-        minimum=float(sorted_values[0]),
-        maximum=float(sorted_values[-1]),
-        edges=edges,
-        ref_bins=ref_bins.astype(np.int64),
-        cur_bins=cur_bins.astype(np.int64),
+    wasserstein = float(np.sum(np.abs(cdf_diff[:-1]) * np.diff(values))) if values.size > 1 else 0.0
+    mean = float(np.sum(values * ref_counts) / n_ref)
+    ref_std = float(np.sqrt(np.sum(ref_counts * (values - mean) ** 2) / n_ref))
+    ranks = np.asarray(quantile_ranks(n_ref, n_bins))
+    edges = np.unique(values[np.searchsorted(cum_ref, ranks, side="left")])
+    # rows >= edge = n - (cumulative count just below the edge)
+    below = np.searchsorted(values, edges, side="left")
+    ref_below = np.where(below > 0, cum_ref[np.maximum(below - 1, 0)], 0)
+    cur_below = np.where(below > 0, cum_cur[np.maximum(below - 1, 0)], 0)
+    ref_bins = np.diff(np.concatenate([[0], ref_below, [n_ref]]))
+    cur_bins = np.diff(np.concatenate([[0], cur_below, [n_cur]]))
+    present = (ref_counts > 0) & (cur_counts > 0)
+    return (
+        ExactNumeric(
+            int(values.size),
+            d,
+            wasserstein,
+            counts if values.size <= keep_counts else None,
+            method_path,
+            n_ref=n_ref,
+            n_cur=n_cur,
+            ref_std=ref_std,
+            minimum=float(values[0]),
+            maximum=float(values[-1]),
+            edges=edges,
+            ref_bins=ref_bins.astype(np.int64),
+            cur_bins=cur_bins.astype(np.int64),
+        )
+        if present.size
+        else ExactNumeric(0, float("nan"), float("nan"), None, method_path)
     )
 
 
 def exact_numeric_columnar(
     labelled: ir.Table, columns: Sequence[str], *, fetch_counts_below: Mapping[str, int], n_bins: int
 ) -> dict[str, ExactNumeric]:
-    """Exact statistics of a batch of columns streamed as Arrow into a sort-based numpy pass.
+    """Exact statistics of a batch of columns, streamed as Arrow into a sort-based numpy pass.
 
-    The caller sizes the batch to the memory budget; each column is reduced and released before the next.
+    What is streamed is each column's per-value counts (value, reference count, current count), grouped by
+    the engine's hash aggregate -- at most one row per input row, usually far fewer (ties) -- in one query
+    for the batch (``UNION ALL`` of per-column groupings); numpy sorts them and computes every statistic.
+    The caller sizes the batch to the memory budget (worst case: every value distinct).
     """
-    proj = projected(labelled, columns)
-    table: pa.Table = proj.to_pyarrow()
-    is_current = table[IS_CURRENT].to_numpy(zero_copy_only=False).astype(bool)
+    parts = []
+    for i, column in enumerate(columns):
+        valid = valid_expr(labelled, column)
+        sub = labelled.filter(valid).select(
+            **{VALUE: labelled[column].cast("float64"), IS_CURRENT: labelled[IS_CURRENT]}
+        )
+        parts.append(
+            sub.group_by(VALUE)
+            .aggregate(
+                n_ref=(~sub[IS_CURRENT]).cast("int64").sum(), n_cur=sub[IS_CURRENT].cast("int64").sum()
+            )
+            .mutate(__column=ibis.literal(i, type="int32"))
+        )
+    query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    table: pa.Table = query.to_pyarrow()
+    column_ids = table["__column"].to_numpy(zero_copy_only=False)
+    all_values = table[VALUE].to_numpy(zero_copy_only=False)
+    all_ref = table["n_ref"].to_numpy(zero_copy_only=False).astype(np.int64)
+    all_cur = table["n_cur"].to_numpy(zero_copy_only=False).astype(np.int64)
+    del table
     out: dict[str, ExactNumeric] = {}
     for i, column in enumerate(columns):
-        chunked = table[f"v{i}"]
-        valid = ~chunked.is_null().to_numpy(zero_copy_only=False)
-        values = chunked.to_numpy(zero_copy_only=False)[valid]
-        flags = is_current[valid]
-        del valid
-        n_cur = int(flags.sum())
-        if n_cur == 0 or n_cur == flags.size:
+        mine = column_ids == i
+        values, ref_counts, cur_counts = all_values[mine], all_ref[mine], all_cur[mine]
+        n_ref, n_cur = int(ref_counts.sum()), int(cur_counts.sum())
+        if n_ref == 0 or n_cur == 0:
             out[column] = ExactNumeric(
-                0, float("nan"), float("nan"), None, "columnar", n_ref=flags.size - n_cur, n_cur=n_cur
+                0, float("nan"), float("nan"), None, "columnar", n_ref=n_ref, n_cur=n_cur
             )
             continue
-        out[column] = _sorted_pass(values, flags, n_bins, fetch_counts_below[column])
-        del values, flags
+        order = np.argsort(values)
+        counts = ColumnCounts(values[order], ref_counts[order], cur_counts[order])
+        out[column] = stats_from_counts(
+            counts, n_bins=n_bins, keep_counts=fetch_counts_below[column], method_path="columnar"
+        )
     return out
 
 

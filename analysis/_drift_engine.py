@@ -273,25 +273,20 @@ def stats_from_counts(
     cur_below = np.where(below > 0, cum_cur[np.maximum(below - 1, 0)], 0)
     ref_bins = np.diff(np.concatenate([[0], ref_below, [n_ref]]))
     cur_bins = np.diff(np.concatenate([[0], cur_below, [n_cur]]))
-    present = (ref_counts > 0) & (cur_counts > 0)
-    return (
-        ExactNumeric(
-            int(values.size),
-            d,
-            wasserstein,
-            counts if values.size <= keep_counts else None,
-            method_path,
-            n_ref=n_ref,
-            n_cur=n_cur,
-            ref_std=ref_std,
-            minimum=float(values[0]),
-            maximum=float(values[-1]),
-            edges=edges,
-            ref_bins=ref_bins.astype(np.int64),
-            cur_bins=cur_bins.astype(np.int64),
-        )
-        if present.size
-        else ExactNumeric(0, float("nan"), float("nan"), None, method_path)
+    return ExactNumeric(
+        int(values.size),
+        d,
+        wasserstein,
+        counts if values.size <= keep_counts else None,
+        method_path,
+        n_ref=n_ref,
+        n_cur=n_cur,
+        ref_std=ref_std,
+        minimum=float(values[0]),
+        maximum=float(values[-1]),
+        edges=edges,
+        ref_bins=ref_bins.astype(np.int64),
+        cur_bins=cur_bins.astype(np.int64),
     )
 
 

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from analysis.errors import InvalidParameterError
@@ -150,3 +152,23 @@ def test_excess_interval_coverage_by_simulation():
 def test_invalid_input_raises_clear_errors(call):
     with pytest.raises(InvalidParameterError, match="must be"):
         call()
+
+
+@st.composite
+def _proportion(draw):
+    n = draw(st.integers(min_value=1, max_value=5000))
+    return draw(st.integers(min_value=0, max_value=n)), n
+
+
+@given(_proportion(), _proportion(), st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_interval_properties(first, second, confidence):
+    (k1, n1), (k0, n0) = first, second
+    lower, upper = wilson_interval(k1, n1, confidence=confidence)
+    assert 0 <= lower <= k1 / n1 <= upper <= 1
+    difference, d_lower, d_upper = newcombe_interval(k1, n1, k0, n0, confidence=confidence)
+    assert -1 - 1e-12 <= d_lower <= difference + 1e-12
+    assert difference - 1e-12 <= d_upper <= 1 + 1e-12
+    narrower = newcombe_interval(k1, n1, k0, n0, confidence=0.5)
+    assert d_lower <= narrower[1] + 1e-12 and narrower[2] <= d_upper + 1e-12
+    ratio, r_lower, r_upper = katz_interval(k1, n1, k0, n0, confidence=confidence)
+    assert 0 < r_lower <= ratio <= r_upper

@@ -280,12 +280,16 @@ def incident_metrics(
 
     levels = {level.value: rules for level, rules in policy.severities.items()}
 
+    level_names = list(levels)
+    level_codes = _positions(pd.Series(level_names, dtype=object), severity, check_unique=False)
+
     def per_level(getter: object) -> pd.Series:
-        mapping = {key: getter(rules) for key, rules in levels.items()}  # type: ignore[operator]
-        table = pd.Series({key: pd.NaT if v is None else pd.Timedelta(v) for key, v in mapping.items()})
-        codes = pd.Index(table.index, dtype=object).get_indexer(severity.to_numpy(dtype=object))
-        values = np.concatenate([table.to_numpy(dtype="timedelta64[us]"), [np.timedelta64("NaT", "us")]])
-        return pd.Series(values[codes], index=severity.index)
+        values = [getter(levels[name]) for name in level_names]  # type: ignore[operator]
+        table = np.array(
+            [np.timedelta64("NaT", "us") if v is None else np.timedelta64(pd.Timedelta(v).value // 1000, "us")
+             for v in [*values, None]]
+        )  # fmt: skip
+        return pd.Series(table[level_codes], index=severity.index)
 
     sla = per_level(lambda rules: rules.response_sla)
     result["response_sla"] = sla.array
@@ -303,7 +307,8 @@ def incident_metrics(
         result[f"{name}_target"] = target.array
         result[f"{name}_target_met"] = _met(spans[f"time_to_{name}"], running, target).array
 
-    required = severity.map({key: rules.postmortem.formal for key, rules in levels.items()})
+    formal = np.array([levels[name].postmortem.formal for name in level_names] + [None], dtype=object)
+    required = pd.Series(formal[level_codes], index=severity.index)
     result["postmortem_required"] = required.astype("boolean").array
     deadline = per_level(lambda rules: rules.postmortem.deadline)
     due = (times["resolved_at"] + deadline).where(required.fillna(False).astype(bool))
@@ -325,12 +330,26 @@ def incident_metrics(
     return result
 
 
-def _incident_index(ids: pd.Series) -> pd.Index:
-    index = pd.Index(ids.to_numpy(dtype=object), dtype=object)
-    if not index.is_unique:
-        duplicated = index[index.duplicated()].unique()[:5].tolist()
+def _positions(keys: pd.Series, lookups: pd.Series, *, check_unique: bool = True) -> np.ndarray:
+    """Position of each lookup value in ``keys`` (-1 where absent), by one factorisation of both.
+
+    ``pd.factorize`` hashes Arrow-backed strings natively, which is several times faster than an
+    object ``Index.get_indexer`` on the same strings.
+    """
+    n_keys = len(keys)
+    combined = pd.concat(
+        [pd.Series(keys.to_numpy(dtype=object) if keys.dtype != lookups.dtype else keys.array),
+         pd.Series(lookups.to_numpy(dtype=object) if keys.dtype != lookups.dtype else lookups.array)],
+        ignore_index=True,
+    )  # fmt: skip
+    codes, _ = pd.factorize(combined)
+    key_codes, lookup_codes = codes[:n_keys], codes[n_keys:]
+    if check_unique and not np.array_equal(key_codes, np.arange(n_keys)):
+        duplicated = keys[keys.duplicated()].unique()[:5].tolist()
         raise ValueError(f"incident ids must be unique. Got duplicates such as {duplicated}.")
-    return index
+    position_of_code = np.full(len(codes) + 1, -1, dtype=np.int64)
+    position_of_code[key_codes[::-1]] = np.arange(n_keys)[::-1]  # first occurrence wins
+    return position_of_code[lookup_codes]
 
 
 def _count_by(positions: np.ndarray, mask: np.ndarray, n_incidents: int) -> np.ndarray:
@@ -356,9 +375,8 @@ def _earliest_by(
 def _add_notification_columns(
     result: pd.DataFrame, table: pd.DataFrame, applicable: pd.DataFrame, policy: Policy
 ) -> None:
-    index = _incident_index(result["id"])
-    n_incidents = len(index)
-    positions = index.get_indexer(table["incident_id"].to_numpy(dtype=object))
+    n_incidents = len(result)
+    positions = _positions(result["id"], table["incident_id"])
     everything = np.ones(len(table), dtype=bool)
     pending = table["pending"].to_numpy(dtype=bool)
     due = pd.to_datetime(table["due_at"], utc=True)
@@ -385,8 +403,8 @@ def _add_action_columns(
         result["action_items_open"] = np.zeros(len(result), dtype="int64")
         result["action_items_overdue"] = np.zeros(len(result), dtype="int64")
         return
-    index = _incident_index(result["id"])
-    positions = index.get_indexer(action_items["incident_id"].to_numpy(dtype=object))
+    n_incidents = len(result)
+    positions = _positions(result["id"], action_items["incident_id"])
     # vocabulary members are str subclasses: isin/eq work on members and plain values alike
     status = (
         action_items["status"] if "status" in action_items else pd.Series("open", index=action_items.index)
@@ -396,5 +414,5 @@ def _add_action_columns(
     is_open = status.isin(_OPEN_ACTIONS) | reopened
     due = _times(action_items, "due_at", pd.Timestamp.max.tz_localize("UTC"))
     overdue = is_open & due.notna() & (due < as_of_ts)
-    result["action_items_open"] = _count_by(positions, is_open.to_numpy(dtype=bool), len(index))
-    result["action_items_overdue"] = _count_by(positions, overdue.to_numpy(dtype=bool), len(index))
+    result["action_items_open"] = _count_by(positions, is_open.to_numpy(dtype=bool), n_incidents)
+    result["action_items_overdue"] = _count_by(positions, overdue.to_numpy(dtype=bool), n_incidents)

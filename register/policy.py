@@ -236,9 +236,12 @@ def _test(column: pd.Series, test: object) -> pd.Series:
     if operator == "is_null":
         return ~present if operand else present
     if operator == "contains":
-        return column.map(lambda v: isinstance(v, list | tuple | set | frozenset) and operand in v).astype(
-            bool
+        holds = np.fromiter(
+            (isinstance(v, list | tuple | set | frozenset) and operand in v for v in column.to_numpy()),
+            dtype=bool,
+            count=len(column),
         )
+        return pd.Series(holds, index=column.index, dtype=bool)
     if operator in ("in", "not_in"):
         hit = column.isin(operand)
         return (hit if operator == "in" else ~hit & present).astype(bool)
@@ -707,7 +710,7 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
         lists = _tag_lists(incidents["tags"])
         lengths = np.fromiter((len(values) for values in lists), dtype=np.int64, count=len(lists))
         flat = [str(tag) for values in lists for tag in values]
-        exploded = pd.Series(flat, index=np.repeat(np.arange(len(lists)), lengths), dtype=object)
+        exploded = pd.Series(flat, index=np.repeat(np.arange(len(lists)), lengths), dtype="str")
     for flag in _TAG_FLAG_FACTS:
         if flag not in facts.columns:
             hit = exploded.index[exploded.to_numpy() == flag] if exploded is not None else []

@@ -19,7 +19,7 @@ Examples
 ...                                     sensitive=["region"]))
 >>> result = assess_impact(frame, card, incident_windows(datetime(2026, 4, 1), as_of=datetime(2026, 4, 10)))
 >>> len(impact_over_time_figure(result).data), len(impact_by_group_figure(result).data)
-(4, 2)
+(5, 2)
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from analysis.stats import wilson_interval
 
 if TYPE_CHECKING:
     from analysis.impact import ImpactResult
@@ -52,7 +54,8 @@ def impact_over_time_figure(result: ImpactResult, *, title: str | None = None) -
     Returns
     -------
     plotly.graph_objects.Figure
-        Traces: interval band (upper, lower), failure rate, failed decisions (bars, right axis).
+        Traces: interval band (upper, lower), failure rate, failed decisions (bars, right axis), and the
+        share of decisions with an observed label when the log has labels.
     """
     frame = result.over_time
     x = frame["chunk_start"].dt.tz_convert("UTC").dt.tz_localize(None)
@@ -102,6 +105,17 @@ def impact_over_time_figure(result: ImpactResult, *, title: str | None = None) -
             marker={"color": "grey"},
         )
     )
+    if frame["label_completeness"].notna().any():
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=frame["label_completeness"],
+                mode="lines",
+                line={"color": "rgb(44, 160, 44)", "dash": "dot"},
+                name="labels observed (share of decisions)",
+                hovertemplate="%{x}<br>labels observed for %{y:.0%} of decisions<extra></extra>",
+            )
+        )
     windows = {
         "reference": result.reference.window,
         "incident": result.incident.window,
@@ -130,8 +144,16 @@ def impact_over_time_figure(result: ImpactResult, *, title: str | None = None) -
         title=title or f"Failure rate over time — {result.definition['signal_description']}",
         xaxis_title="time (UTC)",
         yaxis={"title": "failure rate", "tickformat": ".0%", "rangemode": "tozero"},
-        yaxis2={"title": "failed decisions", "overlaying": "y", "side": "right", "showgrid": False},
-        legend={"orientation": "h", "y": -0.2},
+        yaxis2={
+            "title": "failed decisions",
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "tickformat": ",d",
+            "rangemode": "tozero",
+        },
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"t": 110},
         template="plotly_white",
     )
     return figure
@@ -152,56 +174,80 @@ def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) ->
     Returns
     -------
     plotly.graph_objects.Figure
-        Traces: failure rate per group (bars with error bars), baseline rate per group (markers).
+        Traces: failure rate per group in the incident window and in the reference window (bars with
+        Wilson error bars); suppressed groups drawn hatched and grey, labelled as suppressed.
     """
     frame = result.by_group
-    labels = [
-        f"{attribute} = {group}" for attribute, group in zip(frame["attribute"], frame["group"], strict=True)
-    ]
     suppressed = frame["suppressed"].to_numpy(bool)
     min_cell_size = result.definition["min_cell_size"]
+    confidence = result.definition["confidence"]
     rate = frame["failure_rate"].to_numpy(float)
-    upper = frame["failure_rate_upper"].to_numpy(float) - rate
-    lower = rate - frame["failure_rate_lower"].to_numpy(float)
     text = [
         f"suppressed (n < {min_cell_size})"
         if s
         else f"{int(f)} of {int(d)} failed"
-        if not (np.isnan(f) or np.isnan(d))
+        if not (np.isnan(f) or np.isnan(d)) and d > 0
         else "no decided decisions"
         for s, f, d in zip(suppressed, frame["n_failures"], frame["n_decided"], strict=True)
     ]
-    figure = go.Figure()
-    figure.add_trace(
-        go.Bar(
+    labels = [
+        f"{attribute} = {group}<br><sup>{note}</sup>"
+        for attribute, group, note in zip(frame["attribute"], frame["group"], text, strict=True)
+    ]
+    reference_decided = np.nan_to_num(frame["reference_n_decided"].to_numpy(float))
+    reference_failures = np.nan_to_num(frame["reference_n_failures"].to_numpy(float))
+    reference_rate = frame["reference_failure_rate"].to_numpy(float)
+    reference_lower, reference_upper = wilson_interval(
+        reference_failures, reference_decided, confidence=confidence
+    )
+
+    def bars(values, lower, upper, name, colour):
+        return go.Bar(
             y=labels,
-            x=np.where(suppressed, 0.0, np.nan_to_num(rate)),
+            x=np.where(suppressed, 0.0, np.nan_to_num(values)),
             orientation="h",
-            name="failure rate (incident window)",
-            error_x={"type": "data", "array": np.nan_to_num(upper), "arrayminus": np.nan_to_num(lower)},
+            name=name,
+            error_x={
+                "type": "data",
+                "array": np.nan_to_num(np.asarray(upper) - values),
+                "arrayminus": np.nan_to_num(values - np.asarray(lower)),
+            },
             text=text,
-            textposition="outside",
+            textposition="none",
+            hovertemplate="%{y}: %{x:.2%}<extra>" + name + "</extra>",
             marker={
-                "color": ["lightgrey" if s else "rgb(214, 39, 40)" for s in suppressed],
+                "color": ["lightgrey" if s else colour for s in suppressed],
                 "pattern": {"shape": ["/" if s else "" for s in suppressed]},
             },
         )
+
+    figure = go.Figure()
+    figure.add_trace(
+        bars(
+            rate,
+            frame["failure_rate_lower"].to_numpy(float),
+            frame["failure_rate_upper"].to_numpy(float),
+            "failure rate (incident window)",
+            "rgb(214, 39, 40)",
+        )
     )
     figure.add_trace(
-        go.Scatter(
-            y=labels,
-            x=frame["reference_failure_rate"],
-            mode="markers",
-            marker={"symbol": "line-ns-open", "size": 16, "color": "rgb(31, 119, 180)"},
-            name="baseline rate (reference window)",
+        bars(
+            reference_rate,
+            reference_lower,
+            reference_upper,
+            "baseline rate (reference window)",
+            "rgb(31, 119, 180)",
         )
     )
     figure.update_layout(
         title=title or "Failure rate by group",
         xaxis={"title": "failure rate", "tickformat": ".0%", "rangemode": "tozero"},
         yaxis={"autorange": "reversed"},
-        legend={"orientation": "h", "y": -0.2},
+        barmode="group",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"t": 100},
         template="plotly_white",
-        height=max(300, 40 * len(labels) + 150),
+        height=max(320, 55 * len(labels) + 150),
     )
     return figure

@@ -56,6 +56,7 @@ __all__ = [
     "RunResult",
     "UnknownParameterError",
     "check_parameters",
+    "check_section_notebook",
     "execute_notebooks",
     "inspect_parameters",
     "latest_run",
@@ -369,6 +370,59 @@ def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> dic
             failures,
         )
     return declared
+
+
+def check_section_notebook(section: Section, notebooks_dir: str | Path = "notebooks") -> list[str]:
+    """Problems of a section notebook against the contract (STYLE.md "Shape of a notebook").
+
+    Checks: the file exists; kernelspec and language metadata are present (papermill refuses a notebook
+    without them); a cell is tagged ``parameters`` and declares every parameter the section takes; the
+    notebook is committed without outputs; no cell defines a function or class.
+
+    Parameters
+    ----------
+    section : Section
+        The declared section.
+    notebooks_dir : str or Path
+        Where ``<key>.ipynb`` is.
+
+    Returns
+    -------
+    list of str
+        One sentence per problem; empty when the notebook keeps the contract.
+    """
+    path = Path(notebooks_dir) / section.notebook
+    if not path.is_file():
+        return [f"{path} does not exist"]
+    try:
+        notebook = nbformat.read(str(path), as_version=4)
+    except Exception as exc:
+        return [f"{path} is not a readable notebook: {exc}"]
+    problems = []
+    kernelspec = notebook.metadata.get("kernelspec", {})
+    if not kernelspec.get("name") or not (
+        kernelspec.get("language") or notebook.metadata.get("language_info")
+    ):
+        problems.append(f"{path.name} must carry kernelspec metadata with a language")
+    if not any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in notebook.cells):
+        problems.append(f"{path.name} must have a cell tagged 'parameters'")
+    try:
+        declared = set(papermill.inspect_notebook(str(path), parameters={}))
+    except Exception:  # papermill needs the kernelspec to read parameters
+        declared = set()
+    missing = [name for name in section.parameter_names if name not in declared]
+    if missing:
+        problems.append(f"{path.name} must declare the section's parameters {', '.join(missing)}")
+    for index, cell in enumerate(notebook.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        if cell.get("outputs") or cell.get("execution_count") is not None:
+            problems.append(f"{path.name} cell {index} must be committed without outputs")
+        if re.search(r"^\s*(def|class|async\s+def)\s", cell.get("source", ""), flags=re.M):
+            problems.append(
+                f"{path.name} cell {index} must not define a function or class (move it to the package)"
+            )
+    return problems
 
 
 def latest_run(reports_dir: str | Path, incident_id: str) -> Path:

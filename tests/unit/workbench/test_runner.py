@@ -20,6 +20,7 @@ from workbench.runner import (
     RunHooks,
     UnknownParameterError,
     check_parameters,
+    check_section_notebook,
     execute_notebooks,
     latest_run,
     new_run_id,
@@ -308,3 +309,23 @@ def test_run_sections_validates_declared_schemas(tmp_path: Path) -> None:
     assert result.summaries["impact"]["n_affected_decisions"] == 3
     assert result.manifest["summaries"] == {"impact": "impact/summary.json"}
     shutil.rmtree(result.run_dir)
+
+
+def test_section_notebook_contract_on_fixtures(tmp_path: Path) -> None:
+    section = _section()
+    problems = check_section_notebook(section, tmp_path)
+    assert problems == [f"{tmp_path / 'echo.ipynb'} does not exist"]
+    shutil.copy(ECHO, tmp_path / "echo.ipynb")
+    assert check_section_notebook(section, tmp_path) == []
+    nb = nbformat.read(ECHO, as_version=4)
+    nb.cells[1].source = "incident_id = 'x'"
+    nb.cells[2].source += "\n\ndef helper():\n    return 1"
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x")]
+    del nb.metadata["kernelspec"]
+    del nb.metadata["language_info"]
+    nbformat.write(nb, tmp_path / "echo.ipynb")
+    problems = " | ".join(check_section_notebook(section, tmp_path))
+    assert "kernelspec" in problems
+    assert "declare the section's parameters value" in problems
+    assert "cell 2 must not define a function" in problems
+    assert "cell 3 must be committed without outputs" in problems

@@ -151,3 +151,12 @@ def test_json_schema_is_exposed() -> None:
     schema = get_section("impact").summary_json_schema()
     assert "n_affected_decisions" in schema["properties"]
     assert "still_happening" in schema["required"]
+
+
+@pytest.mark.parametrize("section", SECTIONS, ids=lambda section: section.key)
+def test_section_notebooks_keep_the_contract(section) -> None:
+    from workbench.runner import check_section_notebook
+
+    if not (ROOT / section.notebook_path).is_file():
+        pytest.skip(f"{section.notebook_path} is not written yet")
+    assert check_section_notebook(section, ROOT / "notebooks") == []

@@ -121,6 +121,28 @@ _ENTITY_ALIASES = {
 }
 
 _CHUNK = 500
+
+_NARRATIVE_COLUMNS = frozenset(
+    {
+        "title",
+        "summary",
+        "incident_commander",
+        "technical_lead",
+        "communications_lead",
+        "legal_compliance",
+        "data_lead",
+        "postmortem_facilitator",
+        "trigger",
+        "root_cause_category",
+        "contributing_factors",
+        "resolution",
+        "lessons_learned",
+        "model_versions",
+        "failure_signal",
+        "updated_by",
+    }
+)
+"""Free-text and descriptive incident columns that derived metrics never read (left out for speed)."""
 _SENTINEL_ID = "INC-0000-0000"
 
 
@@ -351,14 +373,13 @@ class Register:
                 "entity_id": str(record.id),  # type: ignore[attr-defined]
                 "field": CREATED_FIELD,
                 "old_value": None,
-                "new_value": _text(record),
+                "new_value": record.model_dump_json(),
                 "changed_at": at,
                 "changed_by": by,
             }
             for record in records
         ]
-        for start in range(0, len(rows), 5 * _CHUNK):
-            connection.execute(t.history.insert(), rows[start : start + 5 * _CHUNK])
+        _bulk_insert(connection, t.history, rows)
 
     @staticmethod
     def _record_changes(
@@ -999,20 +1020,33 @@ class Register:
 
     # -- DataFrames ------------------------------------------------------------------------------------
 
-    def _frame(self, table: sa.Table, query: sa.Select[Any]) -> pd.DataFrame:
-        # Read the raw column values (no per-value Python conversion), then convert whole columns.
+    def _frame(
+        self, table: sa.Table, query: sa.Select[Any], *, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        # Fetch the raw DBAPI values (no per-value conversion by SQLAlchemy), then convert whole columns.
+        selected = list(query.selected_columns)
+        if columns is not None:
+            unknown = sorted(set(columns) - set(table.c.keys()))
+            if unknown:
+                raise ValidationFailed(
+                    f"columns must be columns of {table.name} ({', '.join(table.c.keys())}). "
+                    f"Got {unknown} instead."
+                )
+            wanted = ["id", *(name for name in columns if name != "id")]
+            selected = [table.c[name] for name in wanted]
         raw = query.with_only_columns(
-            *(
-                sa.type_coerce(column, sa.Text()).label(column.name)
-                if isinstance(column.type, UTCDateTime)
-                else column
-                for column in query.selected_columns
-            )
+            *(sa.type_coerce(column, sa.types.NullType()).label(column.name) for column in selected)
         )
         with self._read() as connection:
             result = connection.execute(raw)
-            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-        return _typed_frame(frame, table)
+            names = list(result.keys())
+            rows = result.cursor.fetchall() if result.cursor is not None else []
+            result.close()
+        values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        return pd.DataFrame(
+            {name: _column(table.c[name], column) for name, column in zip(names, values, strict=True)},
+            columns=names,
+        )
 
     def incidents_frame(
         self,
@@ -1026,11 +1060,13 @@ class Register:
         until: datetime | None = None,
         open_only: bool = False,
         incident_ids: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Return incidents as a DataFrame (one row each, the same filters as :meth:`list_incidents`).
 
         Times are ``datetime64[us, UTC]``; lists (tags, affected groups...) are Python lists; booleans
-        are the nullable ``boolean`` dtype; ``affected_count`` is ``Int64``.
+        are the nullable ``boolean`` dtype; ``affected_count`` is ``Int64``. ``columns`` limits the
+        columns read (``id`` always comes first): reading less is faster.
         """
         query = self._incident_query(
             system=system,
@@ -1043,19 +1079,27 @@ class Register:
             open_only=open_only,
             incident_ids=incident_ids,
         )
-        return self._frame(t.incidents, query)
+        return self._frame(t.incidents, query, columns=columns)
 
-    def timeline_frame(self, incident_id: str | None = None) -> pd.DataFrame:
+    def timeline_frame(
+        self, incident_id: str | None = None, *, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Return timeline events (of one incident, or all) as a DataFrame, by incident then time."""
-        return self._child_frame(t.timeline_events, incident_id, order=("incident_id", "at", "id"))
+        return self._child_frame(
+            t.timeline_events, incident_id, order=("incident_id", "at", "id"), columns=columns
+        )
 
-    def action_items_frame(self, incident_id: str | None = None) -> pd.DataFrame:
+    def action_items_frame(
+        self, incident_id: str | None = None, *, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Return action items (of one incident, or all) as a DataFrame."""
-        return self._child_frame(t.action_items, incident_id, order=("incident_id", "id"))
+        return self._child_frame(t.action_items, incident_id, order=("incident_id", "id"), columns=columns)
 
-    def notifications_frame(self, incident_id: str | None = None) -> pd.DataFrame:
+    def notifications_frame(
+        self, incident_id: str | None = None, *, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Return notifications (of one incident, or all) as a DataFrame."""
-        return self._child_frame(t.notifications, incident_id, order=("incident_id", "id"))
+        return self._child_frame(t.notifications, incident_id, order=("incident_id", "id"), columns=columns)
 
     def evidence_frame(self, incident_id: str | None = None) -> pd.DataFrame:
         """Return evidence records (of one incident, or all) as a DataFrame."""
@@ -1093,13 +1137,13 @@ class Register:
         from register.metrics import incident_metrics
         from register.policy import load_policy
 
-        incidents = self.incidents_frame(incident_ids=incident_ids, **filters)
-        if incident_ids is not None and len(incident_ids) == 1:
-            notifications = self.notifications_frame(incident_ids[0])
-            action_items = self.action_items_frame(incident_ids[0])
-        else:
-            notifications = self.notifications_frame()
-            action_items = self.action_items_frame()
+        columns = [c.name for c in t.incidents.columns if c.name not in _NARRATIVE_COLUMNS]
+        incidents = self.incidents_frame(incident_ids=incident_ids, columns=columns, **filters)
+        one = incident_ids[0] if incident_ids is not None and len(incident_ids) == 1 else None
+        notifications = self.notifications_frame(one)
+        action_items = self.action_items_frame(
+            one, columns=("incident_id", "kind", "priority", "status", "due_at", "completed_at")
+        )
         return incident_metrics(
             incidents,
             policy=policy if policy is not None else load_policy(),
@@ -1110,12 +1154,17 @@ class Register:
         )
 
     def _child_frame(
-        self, table: sa.Table, incident_id: str | None, *, order: tuple[str, ...]
+        self,
+        table: sa.Table,
+        incident_id: str | None,
+        *,
+        order: tuple[str, ...],
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         query = sa.select(table).order_by(*(table.c[name] for name in order))
         if incident_id is not None:
             query = query.where(table.c.incident_id == incident_id)
-        return self._frame(table, query)
+        return self._frame(table, query, columns=columns)
 
     # -- bundles ---------------------------------------------------------------------------------------
 
@@ -1274,46 +1323,24 @@ class Register:
             if entity in ("timeline_events", "evidence", "classifications"):
                 with_ids = [r for r in records if r.id is not None]  # type: ignore[attr-defined]
                 without = [r for r in records if r.id is None]  # type: ignore[attr-defined]
-                self._insert_rows(connection, table, [_to_db(r, table) for r in with_ids])
+                _bulk_insert(connection, table, [_to_db(r, table) for r in with_ids])
                 if with_ids and not is_sqlite(connection):
                     # explicit ids do not move the sequence: move it past them before allocating more
                     connection.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"(SELECT max(id) FROM {table.name}))"
                     )
-                new_ids = self._insert_returning_ids(connection, table, without)
-                records = [
-                    *with_ids,
-                    *(r.model_copy(update={"id": i}) for r, i in zip(without, new_ids, strict=True)),
-                ]
+                new_ids = _allocate_ids(connection, table, len(without))
+                allocated = [r.model_copy(update={"id": i}) for r, i in zip(without, new_ids, strict=True)]
+                _bulk_insert(connection, table, [_to_db(r, table) for r in allocated])
+                records = [*with_ids, *allocated]
             else:
                 rows = [_to_db(r, table) for r in records]
                 if entity == "incidents":
                     rows = [row | {"updated_at": at, "updated_by": by} for row in rows]
                     self._raise_counter_to(connection, [r.id for r in records])  # type: ignore[attr-defined]
-                self._insert_rows(connection, table, rows)
+                _bulk_insert(connection, table, rows)
             self._record_created(connection, entity, records, by=by, at=at)
-
-    @staticmethod
-    def _insert_returning_ids(
-        connection: Connection, table: sa.Table, records: Sequence[BaseModel]
-    ) -> list[int]:
-        """Insert records without ids in bulk; return the ids given, in record order."""
-        ids: list[int] = []
-        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        for start in range(0, len(records), 5 * _CHUNK):
-            rows = []
-            for record in records[start : start + 5 * _CHUNK]:
-                row = _to_db(record, table)
-                del row["id"]
-                rows.append(row)
-            ids.extend(connection.execute(statement, rows).scalars())
-        return ids
-
-    @staticmethod
-    def _insert_rows(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        for start in range(0, len(rows), 5 * _CHUNK):
-            connection.execute(table.insert(), rows[start : start + 5 * _CHUNK])
 
     def _bundle_child_ids(
         self, connection: Connection, table: sa.Table, records: list[BaseModel], prefix: str
@@ -1372,34 +1399,83 @@ class Register:
         return bundle
 
 
+def _allocate_ids(connection: Connection, table: sa.Table, count: int) -> list[int]:
+    """Reserve ``count`` integer ids of ``table`` inside the current write transaction.
+
+    SQLite: the transaction holds the database's write lock, so the next ids are max + 1 ...;
+    PostgreSQL: ids are drawn from the column's sequence (safe against concurrent writers).
+    """
+    if count == 0:
+        return []
+    if is_sqlite(connection):
+        highest = connection.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+        return list(range(int(highest) + 1, int(highest) + 1 + count))
+    rows = connection.exec_driver_sql(
+        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {int(count)})"
+    )
+    return sorted(int(row[0]) for row in rows)
+
+
+def _bulk_insert(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows with one prepared statement (the column types' conversions applied up front)."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    names = list(rows[0])
+    converters = []
+    for name in names:
+        column_type = table.c[name].type
+        if isinstance(column_type, UTCDateTime):
+            converters.append(lambda value, _t=column_type: _t.process_bind_param(value, dialect))
+        else:
+            converters.append(None)
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
+        f"VALUES ({', '.join(marker for _ in names)})"
+    )
+    pairs = list(zip(names, converters, strict=True))
+    for start in range(0, len(rows), 10 * _CHUNK):
+        parameters = [
+            tuple(row[name] if convert is None else convert(row[name]) for name, convert in pairs)
+            for row in rows[start : start + 10 * _CHUNK]
+        ]
+        connection.exec_driver_sql(statement, parameters)
+
+
 class _DryRunDone(Exception):
     """Raised inside a dry-run import to roll the transaction back."""
 
 
-def _typed_frame(frame: pd.DataFrame, table: sa.Table) -> pd.DataFrame:
-    json_columns = t.JSON_COLUMNS.get(table.name, ())
-    for column in table.columns:
-        name = column.name
-        if name not in frame.columns:
-            continue
-        if isinstance(column.type, UTCDateTime):
-            frame[name] = _utc_series(frame[name])
-        elif name in json_columns:
-            frame[name] = pd.Series(
-                [json.loads(value) if isinstance(value, str) else None for value in frame[name]],
-                index=frame.index,
-                dtype=object,
-            )
-        elif isinstance(column.type, sa.Boolean):
-            frame[name] = frame[name].astype("boolean")
-        elif isinstance(column.type, sa.Integer) and column.nullable:
-            frame[name] = frame[name].astype("Int64")
-    return frame
+def _column(column: sa.Column[Any], values: Sequence[Any]) -> pd.Series | pd.api.extensions.ExtensionArray:
+    """Convert one column of raw database values to its DataFrame dtype."""
+    if isinstance(column.type, UTCDateTime):
+        return _utc_series(pd.Series(values, dtype=object))
+    if column.name in t.JSON_COLUMNS.get(column.table.name, ()):  # type: ignore[attr-defined]
+        parsed = {text: json.loads(text) for text in set(values) if isinstance(text, str)}
+        return pd.Series(
+            [_fresh(parsed[text]) if isinstance(text, str) else None for text in values], dtype=object
+        )
+    if isinstance(column.type, sa.Boolean):
+        return pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
+    if isinstance(column.type, sa.Integer) and not column.primary_key:
+        return pd.array(list(values), dtype="Int64")
+    return pd.Series(values, dtype=None if values else object)
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a parsed JSON value, so rows never share a mutable list."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return json.loads(json.dumps(value))
+    return value
 
 
 def _utc_series(values: pd.Series) -> pd.Series:
     if len(values) == 0:
-        return pd.Series(values, dtype="datetime64[us, UTC]")
+        return pd.Series([], dtype="datetime64[us, UTC]")
     non_null = values.dropna()
     if len(non_null) and isinstance(non_null.iloc[0], str):
         parsed = pd.to_datetime(values, utc=True, format="ISO8601")

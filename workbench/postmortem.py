@@ -13,6 +13,7 @@ Numbers of the analysis sections come from their ``summary.json`` only.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -521,6 +522,7 @@ def run_postmortem(
     if "run_dir" in declared and "run_dir" not in values:
         values["run_dir"] = str(folder.resolve())
     output = folder / "postmortem.ipynb"
+    started = time.perf_counter()
     try:
         papermill.execute_notebook(
             str(source),
@@ -538,7 +540,9 @@ def run_postmortem(
             f"notebook postmortem.ipynb failed (In [{exc.exec_count}]): {exc.ename}: {evalue}. "
             f"The executed copy with the error is kept at {output}"
         ) from exc
+    executed_s = time.perf_counter() - started
     reports = render_report(output, folder, formats=formats, strict=strict, **render_options)  # type: ignore[arg-type]
+    rendered_s = time.perf_counter() - started - executed_s
     written = [output, *(report.path for report in reports.values())]
     kinds = {
         ".ipynb": "executed_notebook",
@@ -555,4 +559,25 @@ def run_postmortem(
         }
         for path in written
     ]
+    _record_in_manifest(folder, values, artefacts, {"execute": executed_s, "render": rendered_s})
     return PostmortemRun(run_dir=folder, notebook=output, reports=reports, artefacts=artefacts)
+
+
+def _record_in_manifest(
+    folder: Path,
+    parameters: Mapping[str, Any],
+    artefacts: list[dict[str, Any]],
+    durations: Mapping[str, float],
+) -> None:
+    """Add the post-mortem's parameters, timings and artefact hashes to the run's ``manifest.json``."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["postmortem"] = {
+        "rendered_at": datetime.now(UTC).isoformat(),
+        "parameters": json.loads(json.dumps(dict(parameters), default=str)),
+        "durations": {name: round(seconds, 6) for name, seconds in durations.items()},
+        "artefacts": artefacts,
+    }
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

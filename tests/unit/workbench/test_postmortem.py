@@ -13,7 +13,7 @@ import pytest
 from register.api import open_register
 from workbench.postmortem import postmortem_blocks, run_postmortem
 from workbench.render import BLOCK_MIMETYPE, collect_report, render_html
-from workbench.runner import UnknownParameterError
+from workbench.runner import UnknownParameterError, sha256_file
 from workbench.sections import report_outline
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -180,3 +180,33 @@ def test_run_postmortem_executes_and_renders(register_path: Path, run_dir: Path)
     summary = json.loads((run_dir / "postmortem_summary.json").read_text())
     assert summary["unavailable"] == {}
     assert summary["blameless_flags"] >= 2
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    recorded = {row["path"]: row["sha256"] for row in manifest["postmortem"]["artefacts"]}
+    assert set(recorded) == {"postmortem.ipynb", "postmortem.html", "postmortem.md"}
+    assert recorded["postmortem.html"] == sha256_file(run_dir / "postmortem.html")
+
+
+def test_a_changed_summary_number_reaches_the_report(
+    register_path: Path, run_dir: Path, tmp_path: Path
+) -> None:
+    def render(name: str) -> str:
+        register = open_register(register_path)
+        try:
+            blocks = postmortem_blocks(register, "INC-2026-0001", run_dir=run_dir, as_of=AS_OF)
+        finally:
+            register.close()
+        notebook = nbformat.v4.new_notebook()
+        for block in blocks.values():
+            cell = nbformat.v4.new_code_cell("display(block)")
+            cell.outputs = [nbformat.v4.new_output("display_data", data=block._repr_mimebundle_())]
+            notebook.cells.append(cell)
+        return render_html(notebook, tmp_path / name).path.read_text()
+
+    assert "<strong>4,321</strong>" in render("before.html")
+    path = run_dir / "impact" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["n_affected_decisions"] = 5555
+    path.write_text(json.dumps(summary))
+    after = render("after.html")
+    assert "<strong>5,555</strong>" in after
+    assert "4,321" not in after

@@ -360,6 +360,7 @@ class LogTable:
     source: str
     sensitive_keys: tuple[str, ...] = ()
     _keys_table: ir.Table | None = field(default=None, repr=False, compare=False)
+    _raw_table: ir.Table | None = field(default=None, repr=False, compare=False)
 
     def entities_without_sensitive(self) -> int:
         """Distinct join keys of the log with no row in the sensitive table (0 without a join table)."""
@@ -505,7 +506,6 @@ def open_logs(
     else:
         table = _read_source(con, card.source, backend, given_con=given_con)
         source_text = card.source.table or card.source.location
-    table = _normalise_event_time(table, card)
 
     keys: tuple[str, ...] = ()
     keys_table: ir.Table | None = None
@@ -551,6 +551,8 @@ def open_logs(
         keys_table = attributes_table.select(*keys, *sensitive.attributes)
         joined = table.left_join(keys_table, list(keys))
         table = joined.select(*table.columns, *sensitive.attributes)
+    raw_table = table
+    table = _normalise_event_time(table, card)
     return LogTable(
         table=table,
         card=card,
@@ -558,6 +560,7 @@ def open_logs(
         source=source_text,
         sensitive_keys=keys,
         _keys_table=keys_table,
+        _raw_table=raw_table,
     )
 
 
@@ -913,6 +916,8 @@ def validate_logs(
             raise InvalidParameterError("card is required unless table is a LogTable.")
         card = logs.card
     expr = _as_table_only(table)
+    if logs is not None and logs._raw_table is not None:
+        expr = logs._raw_table  # as read: string times are checked for parseability, not pre-parsed
     signal = card.failure_signal if signal is None else signal
     if isinstance(windows, IncidentWindows) and as_of is None:
         as_of = windows.as_of

@@ -457,3 +457,31 @@ def test_signal_configuration_errors(synthetic_log):
     )
     with pytest.raises(InvalidParameterError, match="tolerance"):
         failure_expression(table, regression, LabelErrorSignal(), as_of=as_of)
+
+
+def test_card_pointing_at_missing_and_mistyped_columns(synthetic_files, synthetic_log):
+    """A data card that does not match the files: one DataValidationError listing every problem."""
+    good = synthetic_card()
+    columns = good.columns.model_copy(
+        update={
+            "features": ["income", "debt_ratio", "channel", "tenure_months"],  # tenure_months is absent
+            "categorical_features": [],  # channel (text) now declared numeric
+            "score": "probability",  # absent
+            "label_observed_at": "channel",  # text, not a timestamp
+        }
+    )
+    card = good.model_copy(update={"columns": columns})
+    logs = open_logs(card, base_dir=synthetic_files)
+    windows = incident_windows(synthetic_log.onset, as_of=synthetic_log.as_of)
+    from analysis import assess_impact
+
+    with pytest.raises(DataValidationError) as error:
+        assess_impact(logs, card, windows)
+    found = {(f["column"], f["check"]) for f in error.value.failures}
+    assert found == {
+        ("tenure_months", "column_present"),
+        ("probability", "column_present"),
+        ("channel", "numeric"),
+        ("channel", "timestamp_parseable"),
+    }
+    assert all(f["check"] != "KeyError" for f in error.value.failures)

@@ -145,6 +145,7 @@ class TriageAnswers(BaseModel):
     adverse_decisions: bool = Field(default=False, description="adverse consequential decisions on consumers")
     operator_role: Literal["provider", "deployer", "developer"] | None = None
     jurisdictions: list[str] = Field(default_factory=list, description="e.g. ['EU', 'US-CO']")
+    tags: list[str] = Field(default_factory=list, description="free tags; test them with `contains`")
     occurred_at: datetime | None = None
     aware_at: datetime | None = None
     acknowledged_at: datetime | None = None
@@ -711,6 +712,9 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
         lengths = np.fromiter((len(values) for values in lists), dtype=np.int64, count=len(lists))
         flat = [str(tag) for values in lists for tag in values]
         exploded = pd.Series(flat, index=np.repeat(np.arange(len(lists)), lengths), dtype="str")
+        cells = np.empty(len(lists), dtype=object)
+        cells[:] = lists
+        facts["tags"] = pd.Series(cells, index=facts.index, dtype=object)
     for flag in _TAG_FLAG_FACTS:
         if flag not in facts.columns:
             hit = exploded.index[exploded.to_numpy() == flag] if exploded is not None else []
@@ -747,8 +751,10 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
 def _record_frame(incident: Incident | TriageAnswers, system: AiSystem | None) -> pd.DataFrame:
     if isinstance(incident, TriageAnswers):
         row = incident.model_dump()
-        frame = pd.DataFrame([{k: row[k] for k in row if k != "jurisdictions"}])
-        frame["jurisdictions"] = pd.Series([list(incident.jurisdictions)], dtype=object)
+        frame = pd.DataFrame([{k: v for k, v in row.items() if not isinstance(v, list)}])
+        for key, value in row.items():
+            if isinstance(value, list):
+                frame[key] = pd.Series([value], dtype=object)
         return incident_facts(frame)
     row = incident.model_dump()
     frame = pd.DataFrame([{k: v for k, v in row.items() if not isinstance(v, list | dict)}])

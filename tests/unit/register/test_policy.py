@@ -305,3 +305,32 @@ def test_incident_facts_come_from_fields_system_and_tags(policy) -> None:
         ("eu_ai_act_art26_deployer", at(2026, 10, 2, 8)),
     }
     assert applicable_regimes(incident, None, policy=policy, as_of=at(2026, 10, 1, 9)) == []
+
+
+def test_user_regime_can_test_free_tags(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        """
+regimes:
+  - id: client_contract
+    name: Client contract notice
+    jurisdiction: contract
+    audience: client
+    applies_when: {tags: {contains: "client:acme"}}
+    deadlines: [{report_type: initial, clock_start: aware_at, due: PT4H, reason: contract clause 9}]
+""",
+        encoding="utf-8",
+    )
+    custom = load_policy(path)
+    incident = Incident(
+        id="INC-2026-0200",
+        title="Wrong invoices",
+        category="data_quality",
+        severity="SEV-3",
+        aware_at=at(2026, 5, 1, 8),
+        tags=["client:acme"],
+    )
+    owed = notification_deadlines(incident, policy=custom, as_of=at(2026, 5, 1, 9))
+    assert [(d.regime, d.due_at) for d in owed] == [("client_contract", at(2026, 5, 1, 12))]
+    other = incident.model_copy(update={"tags": ["client:other"]})
+    assert notification_deadlines(other, policy=custom, as_of=at(2026, 5, 1, 9)) == []

@@ -63,6 +63,7 @@ __all__ = [
     "PostmortemRule",
     "Regime",
     "RegimeCheck",
+    "RegimeSuggestion",
     "ReportsPolicy",
     "SeverityLevel",
     "SeverityRule",
@@ -71,10 +72,12 @@ __all__ = [
     "applicable_regimes",
     "check_regimes",
     "classify",
+    "default_policy_text",
     "evaluate_condition",
     "incident_facts",
     "load_policy",
     "notification_deadlines",
+    "regime_applicability",
 ]
 
 TIME_FACTS: tuple[str, ...] = (
@@ -527,6 +530,17 @@ def _default_document() -> str:
     return resources.files("register").joinpath("data/policy.yaml").read_text(encoding="utf-8")
 
 
+def default_policy_text() -> str:
+    """Return the shipped default policy file (YAML with comments), e.g. to start a user policy from.
+
+    Examples
+    --------
+    >>> default_policy_text().splitlines()[0]
+    '# Default incident policy of the AI Incident Workbench.'
+    """
+    return _default_document()
+
+
 def _merge(base: object, override: object, path: str = "") -> object:
     if path == "regimes" and isinstance(base, list) and isinstance(override, list):
         merged = [dict(entry) for entry in base]
@@ -712,9 +726,7 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
         lengths = np.fromiter((len(values) for values in lists), dtype=np.int64, count=len(lists))
         flat = [str(tag) for values in lists for tag in values]
         exploded = pd.Series(flat, index=np.repeat(np.arange(len(lists)), lengths), dtype="str")
-        cells = np.empty(len(lists), dtype=object)
-        cells[:] = lists
-        facts["tags"] = pd.Series(cells, index=facts.index, dtype=object)
+        facts["tags"] = pd.Series(lists, index=facts.index, dtype=object)
     for flag in _TAG_FLAG_FACTS:
         if flag not in facts.columns:
             hit = exploded.index[exploded.to_numpy() == flag] if exploded is not None else []

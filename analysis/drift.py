@@ -49,6 +49,7 @@ import pandas as pd
 
 from analysis import _drift_engine as eng
 from analysis import _drift_stats as st
+from analysis._drift_figures import distribution_figure, drift_over_time_figure, drift_table_figure
 from analysis.errors import DataValidationError, EmptyWindowError, InvalidParameterError
 
 __all__ = [
@@ -58,7 +59,10 @@ __all__ = [
     "DriftResult",
     "WindowedDriftResult",
     "data_drift",
+    "distribution_figure",
     "domain_classifier_drift",
+    "drift_over_time_figure",
+    "drift_table_figure",
     "drift_section_summary",
     "windowed_drift",
 ]

@@ -105,29 +105,100 @@ def ensure_data(rows: int) -> Path:
     return folder
 
 
+# ------------------------------------------------------------------------------------------ data sources
+SCENARIO_SYSTEM = "credit_scoring"
+
+
+def ensure_scenario(rows: int) -> Path:
+    """The tabletop generator's logs sized so that a 28-day window holds about ``rows`` rows."""
+    folder = DATA / f"scenario_{rows // 28}"
+    if not (folder / "ground_truth.json").exists():
+        from workbench.scenarios import generate
+
+        generate(folder, seed=7, rows_per_day=rows // 28)
+    return folder
+
+
+def spec(source: str, folder: Path) -> dict:
+    """Columns, kinds, files and windows of a benchmark data source."""
+    if source == "synthetic":
+        ref_end = START_US + REF_DAYS * 86_400_000_000
+        return {
+            "files": [str(folder / "reference.parquet"), str(folder / "current.parquet")],
+            "time": "ts",
+            "numeric": NUMERIC + LOWCARD,
+            "categorical": CATEGORICAL,
+            "windows_us": [START_US, ref_end, ref_end, ref_end + CUR_DAYS * 86_400_000_000],
+        }
+    import yaml
+
+    card = yaml.safe_load((folder / "datacards" / f"{SCENARIO_SYSTEM}.yaml").read_text())
+    columns = card["columns"]
+    categorical = list(columns["categorical_features"])
+    numeric = [c for c in columns["features"] if c not in categorical] + [
+        columns["score"],
+        columns["prediction"],
+        columns["label"],
+    ]
+    scenario = json.loads((folder / "scenario.json").read_text())
+    anchor = scenario["anchor"].replace("Z", "+00:00")
+    from datetime import datetime
+
+    start = int(datetime.fromisoformat(anchor).timestamp() * 1_000_000)
+    day = 86_400_000_000
+    return {
+        "files": [str(folder / "logs" / SCENARIO_SYSTEM / "**" / "*.parquet")],
+        "time": columns["event_time"],
+        "numeric": numeric,
+        "categorical": categorical,
+        "windows_us": [start, start + 28 * day, start + 28 * day, start + 56 * day],
+    }
+
+
+def _windows(data: dict):
+    from datetime import UTC, datetime
+
+    a, b, c, d = (datetime.fromtimestamp(v / 1e6, tz=UTC) for v in data["windows_us"])
+    return (a, b), (c, d)
+
+
+def _ibis_table(data: dict):
+    import ibis
+
+    con = ibis.duckdb.connect()
+    return con.read_parquet(data["files"], hive_partitioning=False)
+
+
 # ---------------------------------------------------------------------------------------------- children
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_ours(folder: Path, method: str, memory_limit: str | None, budget: int | None) -> dict:
-    import ibis
-
+def child_ours(data: dict, method: str, memory_limit: str | None, budget: int | None) -> dict:
     from analysis.drift import data_drift
 
-    con = ibis.duckdb.connect()
-    reference = con.read_parquet(str(folder / "reference.parquet"))
-    current = con.read_parquet(str(folder / "current.parquet"))
+    table = _ibis_table(data)
+    reference_window, current_window = _windows(data)
     kwargs = {"memory_budget_bytes": budget} if budget else {}
     start = time.perf_counter()
     result = data_drift(
-        reference, current, columns=COLUMNS, method=method, memory_limit=memory_limit, **kwargs
+        table,
+        columns=data["numeric"] + data["categorical"],
+        categorical=data["categorical"],
+        time_column=data["time"],
+        reference_window=reference_window,
+        current_window=current_window,
+        method=method,
+        memory_limit=memory_limit,
+        **kwargs,
     )
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
         "peak_rss_mb": _peak_rss_mb(),
         "paths": sorted({c.method_path for c in result.columns}),
+        "n_ref_rows": result.n_ref_rows,
+        "n_cur_rows": result.n_cur_rows,
         "columns": {
             c.column: {"test": c.test, "statistic": c.statistic, "drifted": c.drifted} for c in result.columns
         },
@@ -135,16 +206,26 @@ def child_ours(folder: Path, method: str, memory_limit: str | None, budget: int 
     }
 
 
-def child_evidently(folder: Path) -> dict:
-    import pandas as pd
+def child_evidently(data: dict) -> dict:
+    import pyarrow.dataset as ds
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
+    columns = data["numeric"] + data["categorical"]
+    reference_window, current_window = _windows(data)
     start = time.perf_counter()
-    reference = pd.read_parquet(folder / "reference.parquet", columns=COLUMNS)
-    current = pd.read_parquet(folder / "current.parquet", columns=COLUMNS)
+    files = data["files"]
+    if any("**" in f for f in files):
+        files = sorted(str(p) for p in Path(files[0].split("**")[0]).rglob("*.parquet"))
+    dataset = ds.dataset(files, format="parquet")
+    field = ds.field(data["time"])
+    frames = []
+    for low, high in (reference_window, current_window):
+        table = dataset.to_table(columns=columns, filter=(field >= low) & (field < high))
+        frames.append(table.to_pandas())
+    reference, current = frames
     read_seconds = time.perf_counter() - start
-    definition = DataDefinition(numerical_columns=NUMERIC + LOWCARD, categorical_columns=CATEGORICAL)
+    definition = DataDefinition(numerical_columns=data["numeric"], categorical_columns=data["categorical"])
     start = time.perf_counter()
     snapshot = Report([DataDriftPreset()]).run(
         current_data=Dataset.from_pandas(current, data_definition=definition),
@@ -158,11 +239,11 @@ def child_evidently(folder: Path) -> dict:
         "Wasserstein distance (normed)": "wasserstein",
         "Jensen-Shannon distance": "jensenshannon",
     }
-    columns = {}
+    out_columns = {}
     for metric in snapshot.dict()["metrics"]:
         config = metric["config"]
         if config["type"].endswith("ValueDrift"):
-            columns[config["column"]] = {
+            out_columns[config["column"]] = {
                 "test": names.get(config["method"], config["method"]),
                 "statistic": metric["value"],
             }
@@ -170,31 +251,25 @@ def child_evidently(folder: Path) -> dict:
         "seconds": seconds,
         "read_seconds": read_seconds,
         "peak_rss_mb": _peak_rss_mb(),
-        "columns": columns,
+        "n_ref_rows": len(reference),
+        "n_cur_rows": len(current),
+        "columns": out_columns,
     }
 
 
-def child_windowed(folder: Path) -> dict:
-    import ibis
-
+def child_windowed(data: dict) -> dict:
     from analysis.drift import windowed_drift
 
-    con = ibis.duckdb.connect()
-    table = con.read_parquet([str(folder / "reference.parquet"), str(folder / "current.parquet")])
-    ref_end = START_US + REF_DAYS * 86_400_000_000
-    cur_end = ref_end + CUR_DAYS * 86_400_000_000
-    from datetime import UTC, datetime
-
-    def at(us: int) -> datetime:
-        return datetime.fromtimestamp(us / 1e6, tz=UTC)
-
+    table = _ibis_table(data)
+    reference_window, current_window = _windows(data)
     start = time.perf_counter()
     result = windowed_drift(
         table,
-        columns=COLUMNS,
-        time_column="ts",
-        reference_window=(at(START_US), at(ref_end)),
-        current_window=(at(ref_end), at(cur_end)),
+        columns=data["numeric"] + data["categorical"],
+        categorical=data["categorical"],
+        time_column=data["time"],
+        reference_window=reference_window,
+        current_window=current_window,
         chunk="day",
     )
     seconds = time.perf_counter() - start
@@ -205,27 +280,32 @@ def child_windowed(folder: Path) -> dict:
     }
 
 
-def child_duckdb_histogram(folder: Path) -> dict:
+def child_duckdb_histogram(data: dict) -> dict:
     """The floor: hand-written DuckDB SQL -- one scan for the reference min/max, then one query with a
     ``histogram()`` aggregate per column (10 equal-width bins; categories as they are) per day."""
     import duckdb
 
     con = duckdb.connect()
-    files = f"read_parquet(['{folder / 'reference.parquet'}', '{folder / 'current.parquet'}'])"
+    files = "read_parquet([" + ", ".join(f"'{f}'" for f in data["files"]) + "])"
+    time_column, numeric, categorical = data["time"], data["numeric"], data["categorical"]
+    low_us, high_us = data["windows_us"][0], data["windows_us"][3]
+    where = f"epoch_us({time_column}) >= {low_us} AND epoch_us({time_column}) < {high_us}"
+    ref_where = f"epoch_us({time_column}) >= {low_us} AND epoch_us({time_column}) < {data['windows_us'][1]}"
     start = time.perf_counter()
-    bounds = con.execute(
-        "SELECT "
-        + ", ".join(f"min({c}), max({c})" for c in NUMERIC + LOWCARD)
-        + f" FROM read_parquet('{folder / 'reference.parquet'}')"
+    bounds = con.sql(
+        "SELECT " + ", ".join(f"min({c}), max({c})" for c in numeric) + f" FROM {files} WHERE {ref_where}"
     ).fetchall()[0]
     aggregates = []
-    for i, column in enumerate(NUMERIC + LOWCARD):
+    for i, column in enumerate(numeric):
         low, high = bounds[2 * i], bounds[2 * i + 1]
         width = (high - low) / 10 or 1.0
         aggregates.append(f"histogram(least(greatest(floor(({column} - {low}) / {width}), 0), 9)::INTEGER)")
-    aggregates += [f"histogram({column})" for column in CATEGORICAL]
-    sql = f"SELECT date_trunc('day', ts) AS day, {', '.join(aggregates)} FROM {files} GROUP BY 1"
-    rows = con.execute(sql).to_arrow_table().num_rows
+    aggregates += [f"histogram({column})" for column in categorical]
+    sql = (
+        f"SELECT date_trunc('day', {time_column}) AS day, {', '.join(aggregates)} FROM {files} "
+        f"WHERE {where} GROUP BY 1"
+    )
+    rows = con.sql(sql).to_arrow_table().num_rows
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rows": rows}
 
@@ -274,22 +354,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-evidently", action="store_true")
     parser.add_argument("--write-readme", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--source", choices=["scenario", "synthetic"], default="scenario", help="data of the 1M comparison"
+    )
     parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--memory-limit", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--budget", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        folder = Path(args.folder)
+        data = json.loads(args.spec)
         if args.child == "ours":
-            out = child_ours(folder, args.method, args.memory_limit, args.budget)
+            out = child_ours(data, args.method, args.memory_limit, args.budget)
         elif args.child == "evidently":
-            out = child_evidently(folder)
+            out = child_evidently(data)
         elif args.child == "windowed":
-            out = child_windowed(folder)
+            out = child_windowed(data)
         elif args.child == "histogram":
-            out = child_duckdb_histogram(folder)
+            out = child_duckdb_histogram(data)
         else:
             raise SystemExit(f"unknown child task {args.child}")
         print(json.dumps(out, default=str))
@@ -301,8 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": args.repeats,
         "cpu_count": os.cpu_count(),
     }
-    folder = ensure_data(args.rows)
-    print(f"data: {folder}")
+    folder = ensure_scenario(args.rows) if args.source == "scenario" else ensure_data(args.rows)
+    data = spec(args.source, folder)
+    report["source"] = args.source
+    report["n_columns"] = len(data["numeric"]) + len(data["categorical"])
+    print(f"data: {folder} ({report['n_columns']} columns)")
     tasks = {
         "ours_auto": (PRODUCT_PY, "ours", ["--method", "auto"]),
         "ours_engine": (PRODUCT_PY, "ours", ["--method", "engine"]),
@@ -314,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict]] = {name: [] for name in tasks}
     for repeat in range(args.repeats):
         for name, (python, task, extra) in tasks.items():
-            result = run_child(python, task, folder, extra)
+            result = run_child(python, task, data, extra)
             runs[name].append(result)
             print(
                 f"  run {repeat + 1} {name:17s} {result['seconds']:8.2f} s  "
@@ -333,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             medians["evidently"]["seconds"] / medians["ours_engine"]["seconds"]
         )
         report["statistics_vs_evidently"] = compare_statistics(runs["ours_auto"][0], runs["evidently"][0])
+    report["rows"] = {"ref": runs["ours_auto"][0]["n_ref_rows"], "cur": runs["ours_auto"][0]["n_cur_rows"]}
     report["windowed_over_histogram"] = (
         medians["windowed"]["seconds"] / medians["duckdb_histogram"]["seconds"]
     )
@@ -363,10 +450,16 @@ def write_readme(report: dict) -> None:
     lines = [
         "## Drift",
         "",
-        f"Written by `bench/drift_bench.py --write-readme` ({report['rows_per_window']:,} reference + "
-        f"{report['rows_per_window']:,} current rows, {len(COLUMNS)} columns, {report['repeats']} runs, "
-        f"medians; {report['cpu_count']} cores shared with other work). Each task runs in a fresh child "
-        "process; time is the computation only (Parquet already on disk), peak = child's max RSS.",
+        f"Written by `bench/drift_bench.py --write-readme`: {report['rows']['ref']:,} reference + "
+        f"{report['rows']['cur']:,} current rows ({report['source']} data: "
+        + (
+            "the tabletop generator's credit_scoring log, 28 + 28 days"
+            if report["source"] == "scenario"
+            else "synthetic, bench/drift_bench.py"
+        )
+        + f"), {report['n_columns']} columns, {report['repeats']} run(s), medians; "
+        f"{report['cpu_count']} cores shared with other work. Each task runs in a fresh child process; "
+        "time is the computation only (Parquet already on disk), peak = the child's max RSS.",
         "",
         "| task | median s | peak MB |",
         "| --- | ---: | ---: |",

@@ -477,7 +477,9 @@ def test_import_mixes_given_and_allocated_integer_ids(reg: Register) -> None:
         TimelineEvent(incident_id=incident_id, at=T0 + HOUR, kind="note", description="allocated"),
     ]
     reg.import_bundle(bundle, by="x")
-    later = reg.add_timeline_event({"incident_id": incident_id, "at": T0, "kind": "note", "description": "later"})
+    later = reg.add_timeline_event(
+        {"incident_id": incident_id, "at": T0, "kind": "note", "description": "later"}
+    )
     ids = [e.id for e in reg.timeline(incident_id)]
     assert len(set(ids)) == 3 and 1000 in ids and later.id in ids
     assert reg.history("timeline_events", 1000)[0].field == "(created)"

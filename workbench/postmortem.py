@@ -525,14 +525,14 @@ def run_postmortem(
     started = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(source),
-            str(output),
+            str(source.resolve()),
+            str(output.resolve()),
             parameters=values,
             kernel_name=kernel_name,
-            cwd=str(folder),
             log_output=False,
             progress_bar=False,
             execution_timeout=cell_timeout,
+            resources={"metadata": {"path": str(folder.resolve())}},  # not papermill's cwd (process chdir)
         )
     except papermill.PapermillExecutionError as exc:
         evalue = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""

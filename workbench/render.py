@@ -801,6 +801,8 @@ def _script_json(value: Any) -> Markup:
 
 
 _MD_INLINE = re.compile(r"([\\`*_{}\[\]()!|~])")
+_MD_SCHEME = re.compile(r"(?i)\b(https?|ftp|mailto|javascript|vbscript|data|file):")
+_MD_WWW = re.compile(r"(?i)\b(www)\.")
 _MD_LINE_START = re.compile(r"^(\s*)([#=+\-]|\d+[.)])(?=\s|$)")
 
 
@@ -808,13 +810,14 @@ def _md_escape(value: Any) -> str:
     r"""Escape text for Markdown.
 
     HTML characters become entities, inline metacharacters (emphasis, code, links, images, tables,
-    braces of wiki template engines) are backslash-escaped, a leading heading/list marker is escaped,
-    and line breaks become spaces so a value stays inside its paragraph or table cell.
+    braces of wiki template engines) are backslash-escaped, URL schemes and ``www.`` are broken with an
+    entity so nothing is autolinked, a leading heading/list marker is escaped, and line breaks become
+    spaces so a value stays inside its paragraph or table cell.
 
     Examples
     --------
     >>> _md_escape("[click](javascript:alert(1)) <b>{{ x }}</b>")
-    '\\[click\\]\\(javascript:alert\\(1\\)\\) &lt;b&gt;\\{\\{ x \\}\\}&lt;/b&gt;'
+    '\\[click\\]\\(javascript&#58;alert\\(1\\)\\) &lt;b&gt;\\{\\{ x \\}\\}&lt;/b&gt;'
     """
     if value is None:
         return ""
@@ -822,6 +825,9 @@ def _md_escape(value: Any) -> str:
         return str(value)
     text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_INLINE.sub(r"\\\1", text)
+    # no autolinks either: "http://..." and "www." in register text stay text in GFM-style renderers
+    text = _MD_SCHEME.sub(r"\1&#58;", text)
+    text = _MD_WWW.sub(r"\1&#46;", text)
     text = re.sub(r"\s*\n\s*", " ", text)
     return _MD_LINE_START.sub(lambda match: match.group(1) + "\\" + match.group(2), text)
 

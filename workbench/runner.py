@@ -8,7 +8,9 @@ A run writes ``<reports_dir>/<incident id>/<run id>/``::
     <section>/summary.json        the section's numbers, validated against its schema
     <section>/figures/<id>.json   the promised plotly figures
 
-Each section notebook runs with its working directory set to ``<run>/<section>/``. Parameters are checked
+Each section notebook runs with its kernel's working directory set to ``<run>/<section>/`` (given to
+nbclient, not through papermill's ``cwd``, which changes the whole process's directory and races
+between threads). Parameters are checked
 against the notebook's ``parameters`` cell before anything runs: an unknown parameter is an error, not a
 warning. Notebooks run in parallel (threads, each driving its own kernel process) up to the machine's
 cores. Recording artefacts as evidence in the register and noting the run on the incident's timeline are
@@ -691,14 +693,16 @@ def _execute_one(
     error: NotebookExecutionError | None = None
     try:
         papermill.execute_notebook(
-            str(job.notebook),
-            str(output_path),
+            str(job.notebook.resolve()),
+            str(output_path.resolve()),
             parameters=dict(job.parameters),
             kernel_name=kernel_name,
-            cwd=str(workdir),
             log_output=False,
             progress_bar=False,
             execution_timeout=cell_timeout,
+            # the kernel's working directory, given to nbclient: papermill's own `cwd` argument does
+            # os.chdir for the whole process, which races between notebooks run in parallel threads
+            resources={"metadata": {"path": str(workdir.resolve())}},
         )
     except PapermillExecutionError as exc:
         error = _execution_error(job, output_path, run_dir, exc)

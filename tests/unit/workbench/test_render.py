@@ -399,3 +399,22 @@ def test_pdf_is_printed_with_chromium(tmp_path: Path) -> None:
     pdf = written["pdf"].path.read_bytes()
     assert pdf.startswith(b"%PDF")
     assert len(pdf) > 50_000
+
+
+def test_markdown_renders_to_html_without_payload_markup(markdown: str) -> None:
+    """Render the Markdown as a wiki would (mistune, which passes raw HTML through): nothing active."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    html = markdown2html_mistune(markdown)
+    parsed = _parse(html)
+    tags = {tag for tag, _ in parsed.elements}
+    assert not tags & {"script", "img", "iframe", "svg", "style", "object", "embed"}
+    links = [attrs.get("href") for tag, attrs in parsed.elements if tag == "a"]
+    assert links, "the figure links are missing"
+    # only our figure links and the renderer's own heading anchors
+    assert all(link.startswith(("postmortem.html#fig-", "#")) for link in links), links
+    assert sum(link.startswith("postmortem.html#fig-") for link in links) == 5
+    assert "evil.example" not in " ".join(links)
+    for _, attrs in parsed.elements:
+        assert not any(name.startswith("on") for name in attrs)
+    assert "LOOPLOOP" not in html

@@ -260,6 +260,7 @@ def test_notebooks_run_in_parallel_each_in_its_folder(tmp_path: Path) -> None:
         with lock:
             running -= 1
 
+    cwd_before = Path.cwd()
     jobs = [
         NotebookJob(key, ECHO, {"value": index}, section=None)
         for index, key in enumerate(["first", "second"])
@@ -277,6 +278,9 @@ def test_notebooks_run_in_parallel_each_in_its_folder(tmp_path: Path) -> None:
     for index, key in enumerate(["first", "second"]):
         summary = json.loads((result.run_dir / key / "summary.json").read_text())
         assert summary["value"] == index
+        # each kernel ran in its own folder (papermill's `cwd` would chdir the process and race)
+        assert Path(summary["workdir"]).resolve() == (result.run_dir / key).resolve()
+    assert Path.cwd() == cwd_before
 
 
 @pytest.mark.notebooks

@@ -219,7 +219,7 @@ sample = hs.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ref=sample, cur=sample)
 def test_hypothesis_both_paths_equal_scipy(ref: list, cur: list) -> None:
     ref_clean = np.array([v for v in ref if v is not None], dtype=float)

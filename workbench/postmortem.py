@@ -29,7 +29,14 @@ from register.policy import Policy, load_policy
 from register.redact import DEFAULT_REDACTION_RULES, RedactionRule, redact
 from register.schema import INCIDENT_ID_PATTERN, Incident, Role, as_utc
 from workbench.errors import WorkbenchError
-from workbench.render import RenderedReport, ReportBlock, figure_payload, render_report, report_block
+from workbench.render import (
+    RenderedReport,
+    ReportBlock,
+    figure_payload,
+    redact_uri,
+    render_report,
+    report_block,
+)
 from workbench.runner import check_parameters, sha256_file
 from workbench.sections import SECTIONS, Section, SummaryValidationError, report_outline
 
@@ -270,7 +277,7 @@ def postmortem_blocks(
                 "evidence": [
                     {
                         "kind": item.kind,
-                        "uri": clean(item.uri),
+                        "uri": redact_uri(item.uri, rules),
                         "sha256": item.sha256,
                         "run_id": item.run_id,
                         "captured_at": item.captured_at,

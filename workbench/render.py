@@ -74,6 +74,7 @@ __all__ = [
     "render_html",
     "render_markdown",
     "render_pdf",
+    "redact_uri",
     "render_report",
     "report_block",
 ]
@@ -137,6 +138,35 @@ def _narrative(value: str | None, info: ValidationInfo) -> str | None:
         where = f"{context.get('block', '?')}.{info.field_name}"
         flags.extend(check_blameless(text, field=where, rules=context.get("blameless_rules")))
     return text
+
+
+_GENERIC_TOKEN_RULES = frozenset({"hex_token", "base64_token"})
+
+
+def redact_uri(uri: str | None, rules: Sequence[RedactionRule] = DEFAULT_REDACTION_RULES) -> str | None:
+    """Redact an artefact URI: its query string goes, and the non-generic rules apply.
+
+    Run folders and file hashes look like random tokens to the generic token rules, so those are not
+    applied to URIs; the secrets of signed URLs live in the query string, which is dropped.
+
+    Examples
+    --------
+    >>> redact_uri("reports/INC-2026-0001/20261123T163605125Z-a39cd2/impact/impact.ipynb")
+    'reports/INC-2026-0001/20261123T163605125Z-a39cd2/impact/impact.ipynb'
+    >>> redact_uri("https://bucket.example/x.parquet?X-Amz-Signature=abc123&X-Amz-Credential=AKIA")
+    'https://bucket.example/x.parquet?[redacted query]'
+    """
+    if uri is None:
+        return None
+    base, separator, _ = uri.partition("?")
+    kept = [rule for rule in rules if rule.name not in _GENERIC_TOKEN_RULES]
+    text = redact(base, kept).text or ""
+    return text + ("?[redacted query]" if separator else "")
+
+
+def _redacted_uri(value: str | None, info: ValidationInfo) -> str | None:
+    context = info.context or {}
+    return redact_uri(value, context.get("redaction_rules", DEFAULT_REDACTION_RULES))
 
 
 RedactedText = Annotated[str, AfterValidator(_redacted)]
@@ -210,7 +240,7 @@ class EvidenceItem(_Block):
     """An artefact kept as evidence."""
 
     kind: str
-    uri: RedactedText
+    uri: Annotated[str, AfterValidator(_redacted_uri)]
     sha256: str | None = None
     run_id: str | None = None
     captured_at: datetime | None = None

@@ -418,3 +418,28 @@ def test_markdown_renders_to_html_without_payload_markup(markdown: str) -> None:
     for _, attrs in parsed.elements:
         assert not any(name.startswith("on") for name in attrs)
     assert "LOOPLOOP" not in html
+
+
+def test_evidence_uris_keep_run_paths_but_lose_query_strings(tmp_path: Path) -> None:
+    notebook = fx.fixture_notebook()
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            payload = output.get("data", {}).get(BLOCK_MIMETYPE)
+            if payload and payload["key"] == "root_cause":
+                payload["data"]["evidence"] = [
+                    {
+                        "kind": "executed_notebook",
+                        "sha256": "b" * 64,
+                        "uri": "/srv/reports/INC-2026-0042/20261123T163605125Z-a39cd2/impact/impact.ipynb",
+                    },
+                    {
+                        "kind": "data",
+                        "uri": "https://bucket.example/log.parquet?X-Amz-Signature=deadbeef1234",
+                    },
+                    {"kind": "note", "uri": "mailto:jane.doe@example.com"},
+                ]
+    html = render_html(notebook, tmp_path / "r.html").path.read_text()
+    assert "/srv/reports/INC-2026-0042/20261123T163605125Z-a39cd2/impact/impact.ipynb" in html
+    assert "X-Amz-Signature" not in html
+    assert "https://bucket.example/log.parquet?[redacted query]" in html
+    assert "jane.doe@example.com" not in html

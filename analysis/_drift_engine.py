@@ -290,48 +290,103 @@ def stats_from_counts(
     )
 
 
+def approx_distinct(labelled: ir.Table, columns: Sequence[str]) -> dict[str, int]:
+    """Approximate distinct values per column (HyperLogLog, one scan); only used to pick a strategy."""
+    if not columns:
+        return {}
+    proj = projected(labelled, columns)
+    row = proj.aggregate(**{f"d{i}": proj[f"v{i}"].approx_nunique() for i in range(len(columns))})
+    values = row.to_pyarrow().to_pylist()[0]
+    return {column: int(values[f"d{i}"] or 0) for i, column in enumerate(columns)}
+
+
+def _counts_from_rows(values: np.ndarray, is_current: np.ndarray) -> ColumnCounts:
+    """Per-value counts from raw rows by one stable sort (ties in any order give the same counts)."""
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    cur_sorted = is_current[order]
+    del order
+    last = np.empty(sorted_values.size, dtype=bool)
+    last[-1] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=last[:-1])
+    ends = np.flatnonzero(last)
+    del last
+    cum_cur = np.cumsum(cur_sorted, dtype=np.int64)[ends]
+    cum_ref = (ends + 1) - cum_cur
+    return ColumnCounts(sorted_values[ends], np.diff(cum_ref, prepend=0), np.diff(cum_cur, prepend=0))
+
+
 def exact_numeric_columnar(
-    labelled: ir.Table, columns: Sequence[str], *, fetch_counts_below: Mapping[str, int], n_bins: int
+    labelled: ir.Table,
+    columns: Sequence[str],
+    *,
+    fetch_counts_below: Mapping[str, int],
+    n_bins: int,
+    raw_columns: Sequence[str] = (),
 ) -> dict[str, ExactNumeric]:
     """Exact statistics of a batch of columns, streamed as Arrow into a sort-based numpy pass.
 
-    What is streamed is each column's per-value counts (value, reference count, current count), grouped by
-    the engine's hash aggregate -- at most one row per input row, usually far fewer (ties) -- in one query
-    for the batch (``UNION ALL`` of per-column groupings); numpy sorts them and computes every statistic.
-    The caller sizes the batch to the memory budget (worst case: every value distinct).
+    Two ways to stream, same numbers: columns in ``raw_columns`` (mostly distinct values) come as rows
+    (value, window flag) and are sorted in numpy; the others come as per-value counts grouped by the
+    engine's hash aggregate (one ``UNION ALL`` query for the batch), far fewer rows when values repeat.
+    Either way numpy sorts and :func:`stats_from_counts` computes every statistic. The caller sizes the
+    batch to the memory budget (worst case: every value distinct).
     """
-    parts = []
-    for i, column in enumerate(columns):
-        valid = valid_expr(labelled, column)
-        sub = labelled.filter(valid).select(
-            **{VALUE: labelled[column].cast("float64"), IS_CURRENT: labelled[IS_CURRENT]}
-        )
-        parts.append(
-            sub.group_by(VALUE)
-            .aggregate(
-                n_ref=(~sub[IS_CURRENT]).cast("int64").sum(), n_cur=sub[IS_CURRENT].cast("int64").sum()
-            )
-            .mutate(__column=ibis.literal(i, type="int32"))
-        )
-    query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-    table: pa.Table = query.to_pyarrow()
-    column_ids = table["__column"].to_numpy(zero_copy_only=False)
-    all_values = table[VALUE].to_numpy(zero_copy_only=False)
-    all_ref = table["n_ref"].to_numpy(zero_copy_only=False).astype(np.int64)
-    all_cur = table["n_cur"].to_numpy(zero_copy_only=False).astype(np.int64)
-    del table
     out: dict[str, ExactNumeric] = {}
-    for i, column in enumerate(columns):
-        mine = column_ids == i
-        values, ref_counts, cur_counts = all_values[mine], all_ref[mine], all_cur[mine]
-        n_ref, n_cur = int(ref_counts.sum()), int(cur_counts.sum())
+    per_column: dict[str, ColumnCounts | None] = {}
+    raw = [c for c in columns if c in set(raw_columns)]
+    grouped = [c for c in columns if c not in set(raw_columns)]
+    if raw:
+        proj = projected(labelled, raw)
+        table: pa.Table = proj.to_pyarrow()
+        is_current = table[IS_CURRENT].to_numpy(zero_copy_only=False).astype(bool)
+        for i, column in enumerate(raw):
+            chunked = table[f"v{i}"]
+            valid = ~chunked.is_null().to_numpy(zero_copy_only=False)
+            values = chunked.to_numpy(zero_copy_only=False)[valid]
+            flags = is_current[valid]
+            per_column[column] = _counts_from_rows(values, flags) if values.size else None
+            del values, flags, valid
+        del table, is_current
+    if grouped:
+        parts = []
+        for i, column in enumerate(grouped):
+            valid = valid_expr(labelled, column)
+            sub = labelled.filter(valid).select(
+                **{VALUE: labelled[column].cast("float64"), IS_CURRENT: labelled[IS_CURRENT]}
+            )
+            parts.append(
+                sub.group_by(VALUE)
+                .aggregate(
+                    n_ref=(~sub[IS_CURRENT]).cast("int64").sum(), n_cur=sub[IS_CURRENT].cast("int64").sum()
+                )
+                .mutate(__column=ibis.literal(i, type="int32"))
+            )
+        query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        table = query.to_pyarrow()
+        column_ids = table["__column"].to_numpy(zero_copy_only=False)
+        all_values = table[VALUE].to_numpy(zero_copy_only=False)
+        all_ref = table["n_ref"].to_numpy(zero_copy_only=False).astype(np.int64)
+        all_cur = table["n_cur"].to_numpy(zero_copy_only=False).astype(np.int64)
+        del table
+        for i, column in enumerate(grouped):
+            mine = column_ids == i
+            values = all_values[mine]
+            order = np.argsort(values)
+            per_column[column] = (
+                ColumnCounts(values[order], all_ref[mine][order], all_cur[mine][order])
+                if values.size
+                else None
+            )
+    for column in columns:
+        counts = per_column.get(column)
+        n_ref = 0 if counts is None else int(counts.ref_counts.sum())
+        n_cur = 0 if counts is None else int(counts.cur_counts.sum())
         if n_ref == 0 or n_cur == 0:
             out[column] = ExactNumeric(
                 0, float("nan"), float("nan"), None, "columnar", n_ref=n_ref, n_cur=n_cur
             )
             continue
-        order = np.argsort(values)
-        counts = ColumnCounts(values[order], ref_counts[order], cur_counts[order])
         out[column] = stats_from_counts(
             counts, n_bins=n_bins, keep_counts=fetch_counts_below[column], method_path="columnar"
         )

@@ -97,6 +97,9 @@ LOW_CARDINALITY = 5
 #: Evidently bins numeric columns with more reference values than this (``utils.get_binned_data``).
 EVIDENTLY_BINNING_MIN_VALUES = 20
 DEFAULT_MEMORY_BUDGET = 512 * 1024**2
+#: Columnar path: a column with more (approximate) distinct values than this share of its rows is streamed
+#: as rows and sorted in numpy; below it, the engine groups it into per-value counts first.
+RAW_STREAM_DISTINCT_SHARE = 0.25
 _MAX_LISTED_CATEGORIES = 50
 
 _WINDOW_MESSAGE = (
@@ -632,9 +635,16 @@ def _exact_statistics(
             numeric, 10**9 if n_rows <= st.KS_EXACT_MAX_N * 2 else EVIDENTLY_BINNING_MIN_VALUES
         )
         per_batch = max(1, memory_budget_bytes // max(1, eng.columnar_bytes(n_rows)))
+        # mostly-distinct columns stream as rows, the others as per-value counts (same numbers)
+        distinct = eng.approx_distinct(labelled, numeric) if n_rows > 100_000 else {}
+        raw = [c for c in numeric if distinct.get(c, 0) > RAW_STREAM_DISTINCT_SHARE * n_rows]
         for offset in range(0, len(numeric), per_batch):
             batch = numeric[offset : offset + per_batch]
-            out.update(eng.exact_numeric_columnar(labelled, batch, fetch_counts_below=keep, n_bins=n_bins))
+            out.update(
+                eng.exact_numeric_columnar(
+                    labelled, batch, fetch_counts_below=keep, n_bins=n_bins, raw_columns=raw
+                )
+            )
         # scipy's exact KS needs the per-value counts whenever both sides are small
         for column, exact in list(out.items()):
             if exact.counts is None and 0 < max(exact.n_ref, exact.n_cur) <= st.KS_EXACT_MAX_N:

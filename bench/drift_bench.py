@@ -111,11 +111,12 @@ SCENARIO_SYSTEM = "credit_scoring"
 
 def ensure_scenario(rows: int) -> Path:
     """The tabletop generator's logs sized so that a 28-day window holds about ``rows`` rows."""
-    folder = DATA / f"scenario_{rows // 28}"
+    per_day = -(-rows // 28_000) * 1000  # rows per day, rounded up to a thousand
+    folder = DATA / f"scenario_{per_day}"
     if not (folder / "ground_truth.json").exists():
         from workbench.scenarios import generate
 
-        generate(folder, seed=7, rows_per_day=rows // 28)
+        generate(folder, seed=7, rows_per_day=per_day)
     return folder
 
 
@@ -310,14 +311,14 @@ def child_duckdb_histogram(data: dict) -> dict:
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rows": rows}
 
 
-def run_child(python: Path, task: str, folder: Path, extra: list[str] | None = None) -> dict:
+def run_child(python: Path, task: str, data: dict, extra: list[str] | None = None) -> dict:
     command = [
         str(python),
         str(Path(__file__).resolve()),
         "--child",
         task,
-        "--folder",
-        str(folder),
+        "--spec",
+        json.dumps(data),
         *(extra or []),
     ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")

@@ -240,3 +240,23 @@ def test_hypothesis_both_paths_equal_scipy(ref: list, cur: list) -> None:
         assert column.wasserstein == pytest.approx(wasserstein, rel=1e-9, abs=1e-9)
         outcomes.append((column.ks_d, column.statistic))
     assert outcomes[0] == outcomes[1]
+
+
+def test_columnar_row_stream_and_count_stream_agree_with_engine_and_scipy() -> None:
+    # > 100k rows: continuous columns stream as rows, rounded ones as per-value counts
+    rng = np.random.default_rng(21)
+    n = 60_000
+    ref = pd.DataFrame({"smooth": rng.normal(size=n), "rounded": np.round(rng.normal(size=n), 1)})
+    cur = pd.DataFrame({"smooth": rng.normal(0.02, size=n), "rounded": np.round(rng.normal(0.02, size=n), 1)})
+    columnar = data_drift(ref, cur, columns=["smooth", "rounded"], method="columnar")
+    engine = data_drift(ref, cur, columns=["smooth", "rounded"], method="engine")
+    for column in ("smooth", "rounded"):
+        expected = stats.ks_2samp(ref[column], cur[column])
+        for result in (columnar, engine):
+            assert result[column].ks_d == pytest.approx(expected.statistic, abs=1e-12)
+            assert result[column].p_value == pytest.approx(expected.pvalue, rel=1e-9)
+            assert result[column].wasserstein == pytest.approx(
+                stats.wasserstein_distance(ref[column], cur[column]), rel=1e-9
+            )
+        assert columnar[column].psi == engine[column].psi
+        assert columnar[column].statistic == pytest.approx(engine[column].statistic, rel=1e-12)

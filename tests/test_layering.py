@@ -14,7 +14,18 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 # Third-party top-level modules each package may import (besides the stdlib and its own modules).
 ALLOWED_THIRD_PARTY: dict[str, set[str]] = {
     "register": {"pydantic", "sqlalchemy", "alembic", "pandas", "numpy", "yaml", "openpyxl", "psycopg"},
-    "analysis": {"pandas", "numpy", "scipy", "sklearn", "fairlearn", "ibis", "plotly", "pyarrow", "duckdb"},
+    "analysis": {
+        "pandas",
+        "numpy",
+        "scipy",
+        "sklearn",
+        "fairlearn",
+        "ibis",
+        "plotly",
+        "pyarrow",
+        "duckdb",
+        "pydantic",
+    },
     "workbench": {
         "pandas",
         "numpy",

@@ -1,0 +1,706 @@
+"""What an investigation notebook calls: typed parameters, drift of a whole data card, input freshness.
+
+The section notebooks stay thin: they validate their parameters into :class:`AnalysisParameters`, load the
+incident and the data card from the register, and make one call per section. The logic that maps a data
+card's roles onto the drift functions (which features, the score, the prediction, the label as of a time)
+and that checks inputs fed by upstream jobs for staleness lives here, where it is tested.
+
+Examples
+--------
+>>> params = AnalysisParameters(incident_id="INC-2026-0001", register_url="register.sqlite",
+...                             as_of="2026-03-01T00:00:00Z", chunk="day")
+>>> params.as_of_time().isoformat()
+'2026-03-01T00:00:00+00:00'
+>>> params.window_overrides()
+{}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import ibis
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from ibis.expr import types as ir
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from analysis.data import IncidentWindows, LogTable, Window, label_as_of, time_literal, windows_for_incident
+from analysis.drift import (
+    DomainClassifierResult,
+    DriftResult,
+    WindowedDriftResult,
+    data_drift,
+    domain_classifier_drift,
+    windowed_drift,
+)
+from analysis.errors import AnalysisError, InvalidParameterError
+from register.schema import DataCard, Incident, as_utc
+
+__all__ = [
+    "AnalysisParameters",
+    "CardDrift",
+    "InputFreshness",
+    "drift_for_card",
+    "input_freshness",
+]
+
+Chunk = Literal["hour", "day", "week"]
+_CHUNK_UNIT = {"hour": "h", "day": "D", "week": "W"}
+
+
+class AnalysisParameters(BaseModel):
+    """The parameters every section notebook takes, validated before any work runs.
+
+    Times are ISO-8601 strings or datetimes (naive means UTC). A window is overridden by giving both its
+    start and end; otherwise it is derived from the incident's timestamps (see
+    :func:`analysis.data.incident_windows`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    incident_id: str = Field(min_length=1)
+    register_url: str = Field(min_length=1)
+    as_of: datetime | None = None
+    reference_start: datetime | None = None
+    reference_end: datetime | None = None
+    incident_start: datetime | None = None
+    incident_end: datetime | None = None
+    recent_start: datetime | None = None
+    recent_end: datetime | None = None
+    chunk: Chunk = "day"
+    min_cell_size: int = Field(default=10, ge=1)
+    sample_size: int = Field(default=10_000, ge=100)
+    random_state: int = 0
+
+    @model_validator(mode="after")
+    def _pairs(self) -> AnalysisParameters:
+        for name in ("reference", "incident", "recent"):
+            start, end = getattr(self, f"{name}_start"), getattr(self, f"{name}_end")
+            if (start is None) != (end is None):
+                raise ValueError(f"{name}_start and {name}_end must be given together. Got only one of them.")
+            if start is not None and as_utc(start) >= as_utc(end):
+                raise ValueError(f"{name}_start must be before {name}_end. Got {start} >= {end}.")
+        return self
+
+    @classmethod
+    def parse(cls, **values: Any) -> AnalysisParameters:
+        """Validate notebook parameters, raising :class:`InvalidParameterError` with every problem.
+
+        Examples
+        --------
+        >>> AnalysisParameters.parse(incident_id="INC-1", register_url="r.sqlite", chunk="month")
+        Traceback (most recent call last):
+        ...
+        analysis.errors.InvalidParameterError: invalid parameters: chunk: Input should be ...
+        """
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or 'parameters'}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise InvalidParameterError(f"invalid parameters: {problems}") from None
+
+    def as_of_time(self) -> datetime:
+        """The analysis time: ``as_of`` in UTC, or now when it was not given."""
+        return as_utc(self.as_of) if self.as_of is not None else datetime.now(UTC)
+
+    def window_overrides(self) -> dict[str, Window]:
+        """Explicit windows given as parameters, as keyword arguments of ``incident_windows``."""
+        overrides: dict[str, Window] = {}
+        for name in ("reference", "incident", "recent"):
+            start = getattr(self, f"{name}_start")
+            if start is not None:
+                overrides[name] = Window(as_utc(start), as_utc(getattr(self, f"{name}_end")), name)
+        return overrides
+
+    def windows_for(self, incident: Incident) -> IncidentWindows:
+        """Reference, incident and recent windows for ``incident`` with these parameters' overrides."""
+        return windows_for_incident(incident, as_of=self.as_of_time(), **self.window_overrides())
+
+
+# --------------------------------------------------------------------------------------------------
+# Input freshness: inputs fed by upstream jobs that stop updating
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputFreshness:
+    """Staleness of one input fed by an upstream job (``ColumnRoles.input_as_of``).
+
+    ``chunks`` has one row per time chunk: ``chunk_start``, ``is_reference``, ``n``, ``mean_lag_hours``,
+    ``max_lag_hours`` (event time minus the input's as-of time) and ``repeated_share`` (share of
+    decisions whose value equals the same entity's previous value). The threshold on the per-chunk maximum
+    lag is adaptive (mean + 3 sd over at least ``min_reference_chunks`` reference chunks, never below the
+    largest lag seen in the reference) or, with fewer reference chunks, that largest lag; ``onset`` is the
+    first chunk after the reference window past it.
+    """
+
+    feature: str
+    as_of_column: str
+    chunk: str
+    chunks: pd.DataFrame
+    threshold_hours: float | None
+    threshold_kind: Literal["adaptive", "reference_max", "none"]
+    onset: datetime | None
+    stale: bool
+    reference_max_lag_hours: float | None
+    current_max_lag_hours: float | None
+    reference_repeated_share: float | None
+    current_repeated_share: float | None
+
+    def to_summary(self) -> dict[str, Any]:
+        """JSON-serialisable summary (no per-chunk rows)."""
+        return {
+            "feature": self.feature,
+            "as_of_column": self.as_of_column,
+            "chunk": self.chunk,
+            "threshold_hours": _finite(self.threshold_hours),
+            "threshold_kind": self.threshold_kind,
+            "onset": self.onset.isoformat() if self.onset else None,
+            "stale": self.stale,
+            "reference_max_lag_hours": _finite(self.reference_max_lag_hours),
+            "current_max_lag_hours": _finite(self.current_max_lag_hours),
+            "reference_repeated_share": _finite(self.reference_repeated_share),
+            "current_repeated_share": _finite(self.current_repeated_share),
+        }
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _between(column: ir.TimestampValue, start: datetime, end: datetime) -> ir.BooleanValue:
+    return (column >= time_literal(column, start)) & (column < time_literal(column, end))
+
+
+def input_freshness(
+    log: LogTable | ir.Table,
+    card: DataCard,
+    *,
+    reference: Window,
+    current: Window,
+    chunk: Chunk = "day",
+    min_reference_chunks: int = 10,
+) -> list[InputFreshness]:
+    """Check every input that has an as-of time in the data card for staleness, per time chunk.
+
+    Aggregates are computed in the engine: per chunk the mean and maximum lag of the input's as-of time
+    behind the event time, and the share of decisions repeating the entity's previous value (a frozen
+    input repeats itself while its as-of time falls further behind).
+
+    Parameters
+    ----------
+    log : LogTable or ibis Table
+        The prediction log.
+    card : DataCard
+        Its data card; ``columns.input_as_of`` names the inputs to check.
+    reference, current : Window
+        The reference window (normal behaviour) and the window to check (e.g. from the reference end to
+        ``as_of``).
+    chunk : {"hour", "day", "week"}
+        Size of the time chunks.
+    min_reference_chunks : int
+        Reference chunks needed for the adaptive threshold.
+
+    Returns
+    -------
+    list of InputFreshness
+        One per input with an as-of column; empty when the card declares none.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta
+    >>> from register.schema import ColumnRoles, DataCard, DataSource
+    >>> card = DataCard(source=DataSource(location="x"), task="regression",
+    ...     columns=ColumnRoles(event_time="ts", entity_id="id", features=["stock"],
+    ...                         input_as_of={"stock": "stock_as_of"}))
+    >>> ts = pd.date_range("2026-01-01", periods=20 * 24, freq="h", tz="UTC")
+    >>> lag = [pd.Timedelta(hours=1)] * (15 * 24) + [pd.Timedelta(hours=h) for h in range(1, 5 * 24 + 1)]
+    >>> frame = pd.DataFrame({"ts": ts, "id": "p1", "stock": range(len(ts)),
+    ...                       "stock_as_of": ts - pd.to_timedelta(lag)})
+    >>> result = input_freshness(ibis.memtable(frame), card,
+    ...     reference=Window(datetime(2026, 1, 1), datetime(2026, 1, 15), "reference"),
+    ...     current=Window(datetime(2026, 1, 15), datetime(2026, 1, 21), "current"))
+    >>> result[0].stale, result[0].onset.date().isoformat()
+    (True, '2026-01-16')
+    """
+    if chunk not in _CHUNK_UNIT:
+        raise InvalidParameterError(f"chunk must be one of {sorted(_CHUNK_UNIT)}. Got {chunk!r} instead.")
+    table = log.table if isinstance(log, LogTable) else log
+    columns = card.columns
+    results: list[InputFreshness] = []
+    for feature, as_of_column in columns.input_as_of.items():
+        missing = [name for name in (feature, as_of_column) if name not in table.columns]
+        if missing:
+            raise AnalysisError(
+                f"input_as_of of {feature!r} needs columns {missing} that the log does not have. "
+                "Fix the data card or the log."
+            )
+        event_time = table[columns.event_time]
+        span = table.filter(_between(event_time, reference.start, current.end))
+        event_time = span[columns.event_time]
+        previous = (
+            span[feature].lag().over(ibis.window(group_by=span[columns.entity_id], order_by=event_time))
+        )
+        lag_hours = (event_time.epoch_seconds() - span[as_of_column].epoch_seconds()) / 3600.0
+        prepared = span.mutate(
+            _chunk=event_time.truncate(_CHUNK_UNIT[chunk]),
+            _lag=lag_hours,
+            _has_previous=previous.notnull().cast("int64"),
+            _repeated=(previous.notnull() & (span[feature] == previous)).cast("int64"),
+        )
+        per_chunk = (
+            prepared.group_by("_chunk")
+            .aggregate(
+                n=prepared.count(),
+                mean_lag_hours=prepared._lag.mean(),
+                max_lag_hours=prepared._lag.max(),
+                n_with_previous=prepared._has_previous.sum(),
+                n_repeated=prepared._repeated.sum(),
+            )
+            .order_by("_chunk")
+            .execute()
+        )
+        results.append(
+            _freshness_verdict(
+                feature, as_of_column, per_chunk, reference, current, chunk, min_reference_chunks
+            )
+        )
+    return results
+
+
+def _freshness_verdict(
+    feature: str,
+    as_of_column: str,
+    per_chunk: pd.DataFrame,
+    reference: Window,
+    current: Window,
+    chunk: str,
+    min_reference_chunks: int,
+) -> InputFreshness:
+    frame = per_chunk.rename(columns={"_chunk": "chunk_start"})
+    frame["chunk_start"] = pd.to_datetime(frame["chunk_start"], utc=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["repeated_share"] = np.where(
+            frame["n_with_previous"] > 0, frame["n_repeated"] / frame["n_with_previous"], np.nan
+        )
+    reference_end = pd.Timestamp(reference.end)
+    # A chunk belongs to the reference only when it lies wholly inside it.
+    chunk_end = frame["chunk_start"] + pd.tseries.frequencies.to_offset(_CHUNK_UNIT[chunk])
+    frame["is_reference"] = chunk_end <= reference_end
+    reference_rows = frame.loc[frame["is_reference"]]
+    current_rows = frame.loc[frame["chunk_start"] >= reference_end - (chunk_end - frame["chunk_start"])]
+    current_rows = current_rows.loc[~current_rows["is_reference"]]
+    reference_max = reference_rows["max_lag_hours"].max() if not reference_rows.empty else None
+    if len(reference_rows) >= min_reference_chunks:
+        # The adaptive bound never sits below the largest lag the reference itself shows: a lag that
+        # the system lived with in normal operation is not evidence of a stale input.
+        values = reference_rows["max_lag_hours"].astype(float)
+        threshold = max(float(values.mean() + 3 * values.std(ddof=1)), float(reference_max))
+        kind: Literal["adaptive", "reference_max", "none"] = "adaptive"
+    elif reference_max is not None and not pd.isna(reference_max):
+        threshold, kind = float(reference_max), "reference_max"
+    else:
+        threshold, kind = None, "none"
+    onset = None
+    if threshold is not None:
+        past = current_rows.loc[current_rows["max_lag_hours"] > threshold]
+        if not past.empty:
+            onset = past["chunk_start"].iloc[0].to_pydatetime()
+
+    def share(rows: pd.DataFrame) -> float | None:
+        total = rows["n_with_previous"].sum()
+        return float(rows["n_repeated"].sum() / total) if total else None
+
+    return InputFreshness(
+        feature=feature,
+        as_of_column=as_of_column,
+        chunk=chunk,
+        chunks=frame,
+        threshold_hours=threshold,
+        threshold_kind=kind,
+        onset=onset,
+        stale=onset is not None,
+        reference_max_lag_hours=_finite(reference_max) if reference_max is not None else None,
+        current_max_lag_hours=_finite(current_rows["max_lag_hours"].max())
+        if not current_rows.empty
+        else None,
+        reference_repeated_share=share(reference_rows),
+        current_repeated_share=share(current_rows),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Drift of a whole data card
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardDrift:
+    """Drift of every role of a data card between the reference and the incident window.
+
+    ``columns`` maps each analysed column to its role (feature, score, prediction, label). ``drift`` is
+    the per-column, Evidently-compatible result; ``windowed`` the per-chunk statistics with the drift
+    onset of each column; ``domain`` the multivariate domain classifier (None when it could not run);
+    ``freshness`` the inputs fed by upstream jobs.
+    """
+
+    reference: Window
+    current: Window
+    as_of: datetime
+    roles: Mapping[str, str]
+    drift: DriftResult
+    windowed: WindowedDriftResult | None
+    domain: DomainClassifierResult | None
+    freshness: tuple[InputFreshness, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        """Columns whose Evidently-compatible test says drift, in analysis order."""
+        return [column.column for column in self.drift.columns if column.drifted]
+
+    @property
+    def stale_features(self) -> list[str]:
+        """Inputs whose as-of time fell behind past the threshold."""
+        return [entry.feature for entry in self.freshness if entry.stale]
+
+    def onset_of(self, column: str) -> datetime | None:
+        """Drift onset of one column: first chunk past its threshold (freshness, then windowed drift)."""
+        for entry in self.freshness:
+            if entry.feature == column and entry.onset is not None:
+                return entry.onset
+        return self.sustained_shift(column)[1]
+
+    def sustained_shift(self, column: str) -> tuple[bool, datetime | None]:
+        """Whether a column's per-chunk statistic left its normal day-to-day range, and from when.
+
+        The range is robust to odd reference chunks: the median of the reference chunks' statistic plus
+        3 scaled median absolute deviations (1.4826 MAD estimates the standard deviation), or the largest
+        reference value when the deviation is 0. (The windowed drift's adaptive bound, mean + 3 sd, is
+        inflated by a single unusual reference day.) A shift is sustained when the median statistic of
+        the chunks inside the current window is past that range, so a drift verdict that comes from the
+        weekday mix of a short window is not mistaken for a change. Its onset is the windowed drift's
+        onset when it found one, otherwise the first current chunk past the range.
+        """
+        if self.windowed is None or column not in set(self.windowed.chunks["column"]):
+            return False, None
+        chunks = self.windowed.chunks.loc[self.windowed.chunks["column"] == column]
+        reference_values = chunks.loc[chunks["is_reference"], "statistic"].dropna().astype(float)
+        current_rows = chunks.loc[~chunks["is_reference"]].dropna(subset=["statistic"])
+        if reference_values.empty or current_rows.empty:
+            return False, None
+        median = float(reference_values.median())
+        spread = 1.4826 * float((reference_values - median).abs().median())
+        upper = median + 3 * spread if spread > 0 else float(reference_values.max())
+        starts = pd.to_datetime(current_rows["chunk_start"], utc=True)
+        inside = current_rows.loc[starts >= pd.Timestamp(self.current.start).floor("D")]
+        if inside.empty:
+            inside = current_rows
+        sustained = float(inside["statistic"].median()) > upper
+        onset = self.windowed.onset(column)
+        if onset is None:
+            past = current_rows.loc[current_rows["statistic"].astype(float) > upper]
+            if not past.empty:
+                onset = pd.Timestamp(past["chunk_start"].iloc[0]).to_pydatetime()
+        return sustained, onset if sustained else None
+
+    def to_summary(self, *, incident_id: str) -> dict[str, Any]:
+        """The drift section's ``summary.json`` (satisfies ``workbench.sections.DriftSummary``)."""
+        columns = []
+        for column in self.drift.columns:
+            entry = column.to_summary()
+            sustained, _ = self.sustained_shift(column.column)
+            onset = self.onset_of(column.column) if column.drifted else None
+            entry.update(
+                confirmed=bool(column.drifted and sustained),
+                sustained_shift=sustained,
+                role=self.roles.get(column.column, "feature"),
+                p_value=_probability(entry.get("p_value")),
+                p_value_bh=_probability(entry.get("bh_q")),
+                onset=onset.isoformat() if onset else None,
+            )
+            columns.append(entry)
+        drifted_features = [c["column"] for c in columns if c["confirmed"] and c["role"] == "feature"]
+        within_variation = [
+            c["column"] for c in columns if c["drifted"] and not c["confirmed"] and c["role"] == "feature"
+        ]
+        stale = self.stale_features
+        onsets = [self.onset_of(name) for name in [*drifted_features, *stale]]
+        onsets = [value for value in onsets if value is not None]
+        drifted_features = sorted(
+            drifted_features, key=lambda name: (self.onset_of(name) or datetime.max.replace(tzinfo=UTC), name)
+        )
+        domain = self.domain
+        return {
+            "section": "drift",
+            "incident_id": incident_id,
+            "as_of": self.as_of.isoformat(),
+            "reference_window": {
+                "start": self.reference.start.isoformat(),
+                "end": self.reference.end.isoformat(),
+            },
+            "current_window": {"start": self.current.start.isoformat(), "end": self.current.end.isoformat()},
+            "method": (
+                "Evidently-compatible default tests per column (KS / chi-square / z-test up to 1,000 "
+                "reference rows, normed Wasserstein / Jensen-Shannon above); Benjamini-Hochberg across "
+                "p-values; "
+                f"computation path: {self.drift.method}"
+            ),
+            "n_columns": self.drift.n_columns,
+            "n_drifted": self.drift.n_drifted,
+            "share_drifted": float(self.drift.share),
+            "dataset_drift": bool(self.drift.dataset_drift),
+            "n_bh_rejected": self.drift.n_bh_rejected,
+            "columns": columns,
+            "drifted_features": drifted_features,
+            "drift_within_normal_variation": within_variation,
+            "stale_features": stale,
+            "stale_inputs": [entry.to_summary() for entry in self.freshness],
+            "onset": min(onsets).isoformat() if onsets else None,
+            "windowed": self.windowed.to_summary() if self.windowed is not None else None,
+            "multivariate_auc": (
+                {
+                    "estimate": domain.auc,
+                    "low": domain.auc_lower,
+                    "high": domain.auc_upper,
+                    "level": domain.confidence,
+                    "method": domain.interval_method,
+                }
+                if domain is not None
+                else None
+            ),
+            "domain_classifier": domain.to_summary() if domain is not None else None,
+            "notes": list(self.notes),
+        }
+
+    def figures(self) -> dict[str, go.Figure]:
+        """The drift section's figures by id (``drift_table``, ``drift_over_time``, ``input_freshness``)."""
+        from analysis._drift_figures import drift_over_time_figure, drift_table_figure
+
+        figures = {"drift_table": drift_table_figure(self.drift)}
+        if self.windowed is not None:
+            shown = self.drifted_columns or [c.column for c in self.drift.columns[:4]]
+            shown = [c for c in shown if c in set(self.windowed.thresholds["column"])][:8]
+            figures["drift_over_time"] = drift_over_time_figure(self.windowed, columns=shown or None)
+        if self.freshness:
+            figures["input_freshness"] = freshness_figure(self.freshness)
+        return figures
+
+
+def _probability(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return min(max(value, 0.0), 1.0) if math.isfinite(value) else None
+
+
+def freshness_figure(freshness: tuple[InputFreshness, ...] | list[InputFreshness]) -> go.Figure:
+    """Per-chunk maximum lag of each upstream input, with its threshold and onset."""
+    figure = go.Figure()
+    for entry in freshness:
+        frame = entry.chunks
+        figure.add_trace(
+            go.Scatter(
+                x=frame["chunk_start"],
+                y=frame["max_lag_hours"],
+                mode="lines+markers",
+                name=f"{entry.feature} (max lag, h)",
+            )
+        )
+        if entry.threshold_hours is not None:
+            figure.add_hline(
+                y=entry.threshold_hours,
+                line_dash="dash",
+                annotation_text=f"{entry.feature} threshold ({entry.threshold_kind})",
+            )
+        if entry.onset is not None:
+            figure.add_vline(x=entry.onset, line_color="firebrick", line_dash="dot")
+    figure.update_layout(
+        title="Input freshness: how far each upstream input lags the decision",
+        xaxis_title="chunk",
+        yaxis_title="hours behind the event time",
+        template="plotly_white",
+        height=380,
+    )
+    return figure
+
+
+MIN_LABELS_PER_WINDOW = 30
+"""Fewest labels (matured to the same horizon) per window for the label to enter the drift analysis."""
+
+
+def _labels_at_equal_maturity(
+    table: ir.Table, card: DataCard, reference: Window, current: Window, as_of: datetime
+) -> tuple[ir.Table, str]:
+    """Replace the label by its value at one maturity horizon, the same in both windows.
+
+    Labels arrive late, and the ones that arrive early are not a random subset (a default shows up before
+    a repayment does): comparing every label observed by ``as_of`` would compare a mature reference with
+    an immature current window and report label drift that is only a reporting delay. A label counts when
+    its decision is at least ``horizon`` old at ``as_of`` and the label was observed within ``horizon`` of
+    its decision, with ``horizon`` half the age of the current window's start. Without a
+    ``label_observed_at`` column the labels observed by ``as_of`` are used as they are.
+    """
+    columns = card.columns
+    label = columns.label
+    if not columns.label_observed_at:
+        labelled = table.mutate(**{label: label_as_of(table, card, as_of=as_of)})
+        return labelled, "labels as of as_of (the data card has no label_observed_at: maturity not checked)"
+    horizon_seconds = (as_of - current.start).total_seconds() / 2
+    event_seconds = table[columns.event_time].epoch_seconds()
+    observed_seconds = table[columns.label_observed_at].epoch_seconds()
+    matured = (
+        label_as_of(table, card, as_of=as_of).notnull()
+        & (observed_seconds - event_seconds <= horizon_seconds)
+        & (as_of.timestamp() - event_seconds >= horizon_seconds)
+    ).fill_null(False)
+    typed_null = ibis.null().cast(table[label].type())
+    labelled = table.mutate(**{label: ibis.ifelse(matured, table[label], typed_null)})
+    counts = {}
+    for window in (reference, current):
+        inside = labelled.filter(_between(labelled[columns.event_time], window.start, window.end))
+        counts[window.name] = int(inside[label].count().execute())
+    days = horizon_seconds / 86400
+    if min(counts.values()) < MIN_LABELS_PER_WINDOW:
+        return table, (
+            f"label left out of the drift analysis: at an equal maturity of {days:.1f} days only "
+            f"{counts[reference.name]} reference and {counts[current.name]} current labels were observed "
+            f"(at least {MIN_LABELS_PER_WINDOW} each are needed); labels arrive late"
+        )
+    return labelled, (
+        f"label compared at an equal maturity of {days:.1f} days: a label counts when observed within that "
+        f"long of its decision ({counts[reference.name]} reference, {counts[current.name]} current labels)"
+    )
+
+
+def drift_for_card(
+    log: LogTable | ir.Table,
+    card: DataCard,
+    windows: IncidentWindows,
+    *,
+    as_of: datetime | None = None,
+    chunk: Chunk = "day",
+    sample_size: int = 10_000,
+    random_state: int = 0,
+    memory_limit: str | None = None,
+) -> CardDrift:
+    """Drift of every role of a data card: features, score, prediction and label (as of ``as_of``).
+
+    The current window is the incident window; the windowed statistics run from the reference start to
+    the incident end so that a column's onset may precede the recorded occurrence. Labels count only when
+    observed by ``as_of``.
+
+    Parameters
+    ----------
+    log : LogTable or ibis Table
+        The prediction log (see :func:`analysis.data.open_logs`).
+    card : DataCard
+        Its data card.
+    windows : IncidentWindows
+        Reference and incident windows.
+    as_of : datetime, optional
+        Analysis time; defaults to ``windows.as_of``.
+    chunk : {"hour", "day", "week"}
+        Size of the chunks of the windowed statistics.
+    sample_size, random_state : int
+        Sample of the domain classifier (recorded in the result).
+    memory_limit : str, optional
+        DuckDB memory limit for the exact per-value statistics.
+
+    Returns
+    -------
+    CardDrift
+    """
+    table = log.table if isinstance(log, LogTable) else log
+    as_of = as_utc(as_of) if as_of is not None else windows.as_of
+    roles_cols = card.columns
+    roles: dict[str, str] = dict.fromkeys(roles_cols.features, "feature")
+    for role, name in (
+        ("score", roles_cols.score),
+        ("prediction", roles_cols.prediction),
+        ("label", roles_cols.label),
+    ):
+        if name and name not in roles:
+            roles[name] = role
+    missing = [name for name in [*roles, roles_cols.event_time] if name not in table.columns]
+    if missing:
+        raise AnalysisError(
+            f"the log lacks columns the data card names: {missing}. Fix the data card or the log."
+        )
+    reference, current = windows.reference, windows.incident
+    notes: list[str] = []
+    if roles_cols.label and roles_cols.label in table.columns:
+        table, label_note = _labels_at_equal_maturity(table, card, reference, current, as_of)
+        notes.append(label_note)
+        if label_note.startswith("label left out"):
+            roles.pop(roles_cols.label, None)
+    categorical = list(roles_cols.categorical_features)
+    if card.task in ("binary_classification", "multiclass_classification"):
+        categorical += [name for name in (roles_cols.prediction, roles_cols.label) if name]
+    drift = data_drift(
+        table,
+        columns=list(roles),
+        categorical=categorical,
+        time_column=roles_cols.event_time,
+        reference_window=reference,
+        current_window=current,
+        memory_limit=memory_limit,
+    )
+    span = Window(reference.end, max(current.end, reference.end), "current")
+    windowed = None
+    if span.end > span.start:
+        windowed = windowed_drift(
+            table,
+            columns=list(roles),
+            categorical=categorical,
+            time_column=roles_cols.event_time,
+            reference_window=reference,
+            current_window=span,
+            chunk=chunk,
+            memory_limit=memory_limit,
+        )
+    domain = None
+    features = list(roles_cols.features)
+    if features:
+        try:
+            domain = domain_classifier_drift(
+                table,
+                columns=features,
+                categorical=list(roles_cols.categorical_features),
+                time_column=roles_cols.event_time,
+                reference_window=reference,
+                current_window=current,
+                sample_size=sample_size,
+                random_state=random_state,
+                n_repeats=3,
+            )
+        except AnalysisError as exc:
+            notes.append(f"domain classifier not run: {exc}")
+    freshness = tuple(
+        input_freshness(table, card, reference=reference, current=span, chunk=chunk)
+        if roles_cols.input_as_of
+        else ()
+    )
+    return CardDrift(
+        reference=reference,
+        current=current,
+        as_of=as_of,
+        roles=roles,
+        drift=drift,
+        windowed=windowed,
+        domain=domain,
+        freshness=freshness,
+        notes=tuple(notes),
+    )

@@ -360,6 +360,23 @@ def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> dic
     """
     declared = inspect_parameters(notebook)
     unknown = sorted(set(parameters) - set(declared))
+    unreadable = _unreadable_parameter_lines(notebook, declared)
+    hidden = [name for name in unknown if name in unreadable]
+    if hidden:
+        failures = [
+            {
+                "notebook": str(notebook),
+                "parameter": name,
+                "problem": f"papermill cannot parse {unreadable[name]!r}",
+            }
+            for name in hidden
+        ]
+        raise UnknownParameterError(
+            f"notebook {Path(notebook).name} declares {', '.join(hidden)} on a line papermill cannot parse "
+            f"({unreadable[hidden[0]]!r}): papermill reads `name: Optional[str] = None` but not `str | None` "
+            "annotations. Rewrite the annotation in the parameters cell.",
+            failures,
+        )
     if unknown:
         listed = ", ".join(sorted(declared)) or "none (the notebook has no cell tagged 'parameters')"
         failures: list[dict[str, object]] = [
@@ -372,6 +389,26 @@ def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> dic
             failures,
         )
     return declared
+
+
+_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)")
+
+
+def _unreadable_parameter_lines(notebook: str | Path, declared: Mapping[str, Any]) -> dict[str, str]:
+    """Assignments in the ``parameters`` cell that papermill did not turn into parameters."""
+    try:
+        node = nbformat.read(str(notebook), as_version=4)
+    except Exception:
+        return {}
+    found: dict[str, str] = {}
+    for cell in node.cells:
+        if "parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for line in cell.get("source", "").splitlines():
+            match = _ASSIGNMENT.match(line)
+            if match and match.group(1) not in declared:
+                found[match.group(1)] = line.strip()
+    return found
 
 
 def check_section_notebook(section: Section, notebooks_dir: str | Path = "notebooks") -> list[str]:
@@ -412,7 +449,13 @@ def check_section_notebook(section: Section, notebooks_dir: str | Path = "notebo
         declared = set(papermill.inspect_notebook(str(path), parameters={}))
     except Exception:  # papermill needs the kernelspec to read parameters
         declared = set()
-    missing = [name for name in section.parameter_names if name not in declared]
+    unreadable = _unreadable_parameter_lines(path, dict.fromkeys(declared))
+    for name, line in unreadable.items():
+        problems.append(
+            f"{path.name} parameter {name} is on a line papermill cannot parse ({line!r}); "
+            "write the annotation as Optional[...] instead of X | None"
+        )
+    missing = [name for name in section.parameter_names if name not in declared and name not in unreadable]
     if missing:
         problems.append(f"{path.name} must declare the section's parameters {', '.join(missing)}")
     for index, cell in enumerate(notebook.cells):

@@ -333,3 +333,18 @@ def test_section_notebook_contract_on_fixtures(tmp_path: Path) -> None:
     assert "declare the section's parameters value" in problems
     assert "cell 2 must not define a function" in problems
     assert "cell 3 must be committed without outputs" in problems
+
+
+def test_parameter_papermill_cannot_parse_is_explained(tmp_path: Path) -> None:
+    nb = nbformat.read(ECHO, as_version=4)
+    nb.cells[1].source += "\nas_of: str | None = None  # ISO time"
+    path = tmp_path / "echo.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(UnknownParameterError, match="papermill cannot parse|cannot parse") as excinfo:
+        check_parameters(path, {"as_of": "2026-01-01"})
+    assert "Optional[str]" in str(excinfo.value)
+    assert "as_of: str | None = None" in str(excinfo.value)
+    # not passing it is fine: the notebook's default is used
+    assert "as_of" not in check_parameters(path, {"value": 1})
+    problems = check_section_notebook(_section(), tmp_path)
+    assert any("as_of is on a line papermill cannot parse" in problem for problem in problems)

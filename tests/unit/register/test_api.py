@@ -483,3 +483,52 @@ def test_import_mixes_given_and_allocated_integer_ids(reg: Register) -> None:
     ids = [e.id for e in reg.timeline(incident_id)]
     assert len(set(ids)) == 3 and 1000 in ids and later.id in ids
     assert reg.history("timeline_events", 1000)[0].field == "(created)"
+
+
+def test_metrics_frame_equals_metrics_on_the_full_frames(reg: Register, incident_data) -> None:
+    from register.metrics import incident_metrics
+    from register.policy import load_policy
+
+    reg.add_system(_system())
+    incidents = [
+        reg.add_incident(incident_data(system_id="credit", severity=severity, aware_at=T0 + k * HOUR))
+        for k, severity in enumerate(["SEV-1", "SEV-2", "SEV-3", "SEV-4"])
+    ]
+    reg.transition(incidents[0].id, "triaged", at=T0 + HOUR)
+    as_of = T0 + 30 * 24 * HOUR
+    for k, (status, completed) in enumerate(
+        [
+            ("open", None),
+            ("in_progress", None),
+            ("done", as_of - HOUR),  # done before as_of: not open
+            ("done", as_of + HOUR),  # done after as_of: still open then
+            ("wont_do", as_of + HOUR),
+            ("done", None),
+        ]
+    ):
+        item = reg.add_action_item(
+            {
+                "incident_id": incidents[k % 4].id,
+                "title": f"item {k}",
+                "kind": "prevent",
+                "due_at": T0 + k * 24 * HOUR,
+                "status": status,
+                "completed_at": completed,
+            }
+        )
+        assert item.status == status
+    reg.add_notification({"incident_id": incidents[1].id, "audience": "regulator", "due_at": T0 + 48 * HOUR})
+    policy = load_policy()
+    expected = incident_metrics(
+        reg.incidents_frame(),
+        policy=policy,
+        as_of=as_of,
+        notifications=reg.notifications_frame(),
+        action_items=reg.action_items_frame(),
+        systems=reg.systems_frame(),
+    )
+    got = reg.metrics_frame(as_of=as_of, policy=policy)
+    pd.testing.assert_frame_equal(got, expected)
+    # incident 0: open (+ won't do), 1: in progress + done with completed_at stamped now (after as_of),
+    # 2: done before as_of, 3: done after as_of
+    assert got["action_items_open"].tolist() == [1, 2, 0, 1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -61,7 +61,7 @@ def _root(
     _State.verbose = verbose
 
 
-def parse_as_of(value: str | None) -> datetime:
+def parse_as_of(value: str | None, *, option: str = "--as-of") -> datetime:
     """Parse an ``--as-of`` option (ISO-8601; naive means UTC); ``None`` means now.
 
     Examples
@@ -77,7 +77,7 @@ def parse_as_of(value: str | None) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise WorkbenchError(
-            f"--as-of must be an ISO-8601 time such as 2026-03-01T12:00:00Z. Got {value!r} instead."
+            f"{option} must be an ISO-8601 time such as 2026-03-01T12:00:00Z. Got {value!r} instead."
         ) from exc
     return as_utc(parsed)
 
@@ -141,14 +141,103 @@ def _not_yet(command: str, issue: str) -> None:
     raise NotYetAvailable(f"`workbench {command}` is not available yet: it arrives with {issue}.")
 
 
+RegisterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--register",
+        "-r",
+        help="Register file path or database URL (default: $WORKBENCH_REGISTER_URL, else ./register.sqlite).",
+    ),
+]
+ReportsOption = Annotated[
+    Path, typer.Option("--reports-dir", help="Root folder of the run folders and reports.")
+]
+
+
+def _window_option(name: str, edge: str) -> Any:
+    return typer.Option(
+        f"--{name}-{edge}", help=f"{name.capitalize()} window {edge} (ISO-8601; give both ends)."
+    )
+
+
+def _windows(**edges: str | None) -> dict[str, tuple[datetime, datetime]]:
+    windows: dict[str, tuple[datetime, datetime]] = {}
+    for name in ("reference", "incident", "recent"):
+        start, end = edges[f"{name}_start"], edges[f"{name}_end"]
+        if (start is None) != (end is None):
+            raise WorkbenchError(f"--{name}-start and --{name}-end must be given together. Got only one.")
+        if start is not None and end is not None:
+            windows[name] = (
+                parse_as_of(start, option=f"--{name}-start"),
+                parse_as_of(end, option=f"--{name}-end"),
+            )
+    return windows
+
+
 @app.command()
 def investigate(
     incident_id: Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-0001.")],
+    register: RegisterOption = None,
+    reports_dir: ReportsOption = Path("reports"),
     as_of: AsOfOption = None,
+    chunk: Annotated[
+        str, typer.Option("--chunk", help="Time chunk of the series: hour, day or week.")
+    ] = "day",
+    section: Annotated[
+        list[str] | None, typer.Option("--section", help="Run only this section (repeatable).")
+    ] = None,
+    reference_start: Annotated[str | None, _window_option("reference", "start")] = None,
+    reference_end: Annotated[str | None, _window_option("reference", "end")] = None,
+    incident_start: Annotated[str | None, _window_option("incident", "start")] = None,
+    incident_end: Annotated[str | None, _window_option("incident", "end")] = None,
+    recent_start: Annotated[str | None, _window_option("recent", "start")] = None,
+    recent_end: Annotated[str | None, _window_option("recent", "end")] = None,
 ) -> None:
-    """Run the analysis notebooks for an incident and keep them as evidence."""
-    parse_as_of(as_of)
-    _not_yet("investigate", "the notebooks-and-runner work (issue 13)")
+    """Run the analysis notebooks for an incident and keep them as evidence in the register."""
+    from workbench.cli_register import register_location
+    from workbench.investigate import investigate as run_investigation
+
+    windows = _windows(
+        reference_start=reference_start,
+        reference_end=reference_end,
+        incident_start=incident_start,
+        incident_end=incident_end,
+        recent_start=recent_start,
+        recent_end=recent_end,
+    )
+    result = run_investigation(
+        register_location(register),
+        incident_id,
+        as_of=parse_as_of(as_of),
+        reports_dir=reports_dir,
+        windows=windows,
+        chunk=chunk,
+        sections=section,
+        on_notebook_start=lambda key: err_console.print(f"[dim]running {key} notebook...[/dim]"),
+        on_notebook_done=lambda outcome: err_console.print(
+            f"[dim]{outcome.key}: {outcome.status} in {outcome.duration_s:.1f} s[/dim]"
+        ),
+    )
+    out_console.print(describe_run(result))
+
+
+def describe_run(result: Any) -> str:
+    """One paragraph per run: where it is and the headline numbers of each section."""
+    lines = [f"Run {result.run_id} of {result.incident_id}: {result.run_dir}"]
+    impact = result.summaries.get("impact")
+    if impact:
+        lines.append(
+            f"  impact: {impact['n_affected_decisions']:,} of {impact['n_decisions']:,} decisions failed "
+            f"({impact.get('n_affected_entities') or 0:,} entities); still happening: "
+            f"{impact['still_happening']['verdict']}"
+        )
+    drift = result.summaries.get("drift")
+    if drift:
+        named = ", ".join(drift.get("drifted_features") or []) or "none"
+        stale = ", ".join(drift.get("stale_features") or []) or "none"
+        lines.append(f"  drift: drifted features {named}; stale inputs {stale}; onset {drift.get('onset')}")
+    lines.append(f"  manifest: {result.manifest_path}")
+    return "\n".join(lines)
 
 
 @app.command()

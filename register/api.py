@@ -1441,13 +1441,9 @@ def _bulk_insert(connection: Connection, table: sa.Table, rows: Sequence[Mapping
         return
     dialect = connection.dialect
     names = list(rows[0])
-    converters = []
-    for name in names:
-        column_type = table.c[name].type
-        if isinstance(column_type, UTCDateTime):
-            converters.append(lambda value, _t=column_type: _t.process_bind_param(value, dialect))
-        else:
-            converters.append(None)
+    # exactly the conversions SQLAlchemy applies to a bound value (e.g. the UTC type, then SQLite's
+    # fixed "YYYY-MM-DD HH:MM:SS.ffffff" text), so bulk-written rows compare like any other row
+    converters = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     quote = dialect.identifier_preparer.quote
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     statement = (

@@ -532,3 +532,21 @@ def test_metrics_frame_equals_metrics_on_the_full_frames(reg: Register, incident
     # incident 0: open (+ won't do), 1: in progress + done with completed_at stamped now (after as_of),
     # 2: done before as_of, 3: done after as_of
     assert got["action_items_open"].tolist() == [1, 2, 0, 1]
+
+
+def test_imported_times_compare_like_added_ones(reg: Register, incident_data) -> None:
+    # bulk-written rows must store times exactly as single writes do, or range filters miss them
+    reg.import_bundle(_bundle(2), by="x")  # aware at T0 + 1 h and T0 + 2 h, zero microseconds
+    added = reg.add_incident(incident_data(aware_at=T0 + HOUR))
+    found = [i.id for i in reg.list_incidents(since=T0 + HOUR, until=T0 + 2 * HOUR)]
+    assert found == ["INC-2025-0001", added.id]
+    assert [i.id for i in reg.list_incidents(since=T0 + 2 * HOUR)] == ["INC-2025-0002"]
+    if reg.dialect == "sqlite":
+        with reg.engine.connect() as connection:
+            stored = (
+                connection.exec_driver_sql("SELECT DISTINCT length(aware_at) FROM incidents").scalars().all()
+            )
+            events = (
+                connection.exec_driver_sql("SELECT DISTINCT length(at) FROM timeline_events").scalars().all()
+            )
+        assert stored == [26] and events == [26]

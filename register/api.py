@@ -304,7 +304,7 @@ class Register:
         self._engine: Engine = make_engine(location)
         try:
             revision = current_revision(self._engine)
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DBAPIError as exc:
             self._engine.dispose()
             raise RegisterError(f"cannot open the register at {self.display_url}: {exc.orig}") from exc
         head = head_revision()

@@ -137,3 +137,10 @@ def test_opening_a_register_at_an_old_schema_asks_for_init(register_url: str) ->
     upgrade_schema(register_url, revision="0001")
     with pytest.raises(RegisterError, match="is at schema 0001"):
         Register(register_url)
+
+
+def test_a_file_that_is_not_a_register_is_refused(tmp_path) -> None:
+    path = tmp_path / "notes.sqlite"
+    path.write_text("these are not the tables you are looking for\n" * 100)
+    with pytest.raises(RegisterError, match="cannot open the register"):
+        Register(path)

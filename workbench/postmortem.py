@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from register.blameless import NARRATIVE_FIELDS, check_fields
 from register.policy import Policy, load_policy
 from register.redact import DEFAULT_REDACTION_RULES, RedactionRule, redact
-from register.schema import INCIDENT_ID_PATTERN, Incident, Role, as_utc
+from register.schema import INCIDENT_ID_PATTERN, Evidence, Incident, Role, as_utc
 from workbench.errors import WorkbenchError
 from workbench.render import (
     RenderedReport,
@@ -479,6 +479,21 @@ class PostmortemRun:
     notebook: Path
     reports: dict[str, RenderedReport]
     artefacts: list[dict[str, Any]]
+
+    def evidence(self, incident_id: str, *, captured_at: datetime | None = None) -> list[Evidence]:
+        """One register :class:`~register.schema.Evidence` per file written (notebook and reports)."""
+        when = captured_at or datetime.now(UTC)
+        return [
+            Evidence(
+                incident_id=incident_id,
+                kind=row["kind"],
+                uri=str(self.run_dir / row["path"]),
+                sha256=row["sha256"],
+                captured_at=when,
+                run_id=self.run_dir.name,
+            )
+            for row in self.artefacts
+        ]
 
 
 def run_postmortem(

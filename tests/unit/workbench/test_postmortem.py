@@ -184,6 +184,11 @@ def test_run_postmortem_executes_and_renders(register_path: Path, run_dir: Path)
     recorded = {row["path"]: row["sha256"] for row in manifest["postmortem"]["artefacts"]}
     assert set(recorded) == {"postmortem.ipynb", "postmortem.html", "postmortem.md"}
     assert recorded["postmortem.html"] == sha256_file(run_dir / "postmortem.html")
+    records = result.evidence("INC-2026-0001")
+    assert {record.kind for record in records} == {"executed_notebook", "report_html", "report_markdown"}
+    assert all(
+        record.run_id == run_dir.name and record.sha256 == sha256_file(record.uri) for record in records
+    )
 
 
 def test_a_changed_summary_number_reaches_the_report(

@@ -128,13 +128,13 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Scenario seed.")] = 7,
     rows_per_day: Annotated[
         int, typer.Option("--rows-per-day", min=100, help="Rows per system and day.")
-    ] = 1500,
+    ] = 1000,
 ) -> None:
     """Run every stage that exists on the embedded tabletop scenarios and summarise what it produced."""
     from workbench.demo import run_demo
 
-    summary = run_demo(out, seed=seed, rows_per_day=rows_per_day, progress=_progress_printer())
-    out_console.print(summary)
+    result = run_demo(out, seed=seed, rows_per_day=rows_per_day, progress=_progress_printer())
+    out_console.print(result.describe(), highlight=False, soft_wrap=True)
 
 
 def _not_yet(command: str, issue: str) -> None:
@@ -243,11 +243,39 @@ def describe_run(result: Any) -> str:
 @app.command()
 def postmortem(
     incident_id: Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-0001.")],
+    register: RegisterOption = None,
+    reports_dir: ReportsOption = Path("reports"),
+    run: Annotated[
+        str | None, typer.Option("--run", help="Run id to render (default: the incident's latest run).")
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated formats: html, md, pdf.")
+    ] = "html,md",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail (exit 2) when the blameless check flags any phrasing.")
+    ] = False,
     as_of: AsOfOption = None,
 ) -> None:
-    """Render the blameless post-mortem report of an incident's latest run."""
-    parse_as_of(as_of)
-    _not_yet("postmortem", "the post-mortem report work (issue 13)")
+    """Render the blameless post-mortem report of an incident's latest (or named) analysis run."""
+    from workbench.cli_register import register_location
+    from workbench.postmortem_cli import render_postmortem
+
+    chosen = [part.strip().lower() for part in formats.split(",") if part.strip()]
+    unknown = sorted(set(chosen) - {"html", "md", "pdf"})
+    if unknown or not chosen:
+        raise WorkbenchError(f"--format must list html, md and/or pdf. Got {formats!r} instead.")
+    result = render_postmortem(
+        register_location(register),
+        incident_id,
+        reports_dir=reports_dir,
+        run_id=run,
+        formats=tuple(chosen),
+        strict=strict,
+        as_of=parse_as_of(as_of) if as_of else None,
+        on_flag=lambda line: err_console.print(f"[yellow]blameless review:[/yellow] {escape(line)}"),
+    )
+    for fmt, path in result.items():
+        out_console.print(f"{fmt}: {path}")
 
 
 @app.command()
@@ -265,9 +293,24 @@ def actions(as_of: AsOfOption = None) -> None:
 
 
 @app.command()
-def lab() -> None:
-    """Start JupyterLab on the notebooks with the project's kernel."""
-    _not_yet("lab", "the notebooks-and-runner work (issue 13)")
+def lab(
+    port: Annotated[int | None, typer.Option("--port", help="Port for JupyterLab.")] = None,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
+) -> None:
+    """Start JupyterLab on the notebooks with the project's kernel (installed by `make demo`)."""
+    import subprocess
+
+    from workbench.investigate import NOTEBOOKS_DIR
+
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={NOTEBOOKS_DIR}"]
+    if port is not None:
+        command.append(f"--port={port}")
+    if no_browser:
+        command.append("--no-browser")
+    err_console.print(f"[dim]{' '.join(command)}[/dim]")
+    completed = subprocess.run(command, check=False)
+    if completed.returncode not in (0, 130):
+        raise WorkbenchError(f"JupyterLab exited with code {completed.returncode}.")
 
 
 def _mount_optional_groups() -> None:

@@ -1,22 +1,49 @@
-"""``workbench demo``: every stage that exists, end to end, on the embedded tabletop scenarios."""
+"""``workbench demo``: every stage that exists, end to end, on the embedded tabletop scenarios.
+
+Stages: generate the scenarios (seeded, anchored to a date derived from the seed); import the scenario's
+register into a fresh SQLite register; for every planted scenario incident, run the analysis notebooks
+(``investigate``) and render the blameless post-mortem. Every stage judges time as of the scenario's own
+``as_of``, so the output does not depend on the day the demo runs.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-__all__ = ["run_demo"]
+__all__ = ["DemoResult", "run_demo"]
+
+
+@dataclass
+class DemoResult:
+    """What the demo produced, for the summary the CLI prints."""
+
+    out: Path
+    as_of: datetime
+    register_url: str
+    stages: list[tuple[str, float]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    reports: dict[str, dict[str, Path]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """A human summary: what was produced, where, and how long each stage took."""
+        timing = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.stages)
+        return "\n".join([*self.lines, f"Stages: {timing}.", f"Demo output in {self.out}"])
 
 
 def run_demo(
     out: Path | str,
     *,
     seed: int = 7,
-    rows_per_day: int = 1500,
+    rows_per_day: int = 1000,
     progress: Callable[[str], None] | None = None,
-) -> str:
-    """Generate the scenarios into ``out`` and run every stage that exists; return a summary.
+    postmortem_formats: tuple[str, ...] = ("html", "md"),
+) -> DemoResult:
+    """Generate the scenarios into ``out`` and run every stage that exists.
 
     Parameters
     ----------
@@ -28,24 +55,72 @@ def run_demo(
         Prediction-log rows per system and day.
     progress : callable, optional
         Receives one line per step.
+    postmortem_formats : tuple of str
+        Formats of the post-mortem reports.
 
     Returns
     -------
-    str
-        A human summary of what was produced and where.
+    DemoResult
     """
+    from register import open_register
+    from register.io import read_bundle
+    from workbench.investigate import investigate
+    from workbench.postmortem_cli import render_postmortem
     from workbench.scenarios import generate
 
     say = progress or (lambda message: None)
     out = Path(out)
-    lines: list[str] = []
     started = time.perf_counter()
 
     say(f"generating tabletop scenarios into {out} (seed {seed}, {rows_per_day} rows per system and day)")
     stage = time.perf_counter()
     scenario = generate(out, seed=seed, rows_per_day=rows_per_day, progress=say)
-    lines.append(f"Scenario data ({time.perf_counter() - stage:.1f} s)")
-    lines.append(scenario.describe())
+    register_path = out / "register.sqlite"
+    result = DemoResult(out=out, as_of=scenario.as_of, register_url=str(register_path))
+    result.stages.append(("scenario", time.perf_counter() - stage))
+    result.lines.append(scenario.describe())
 
-    lines.append(f"Demo finished in {time.perf_counter() - started:.1f} s.")
-    return "\n".join(lines)
+    say("importing the scenario register")
+    stage = time.perf_counter()
+    for stale in (register_path, Path(f"{register_path}-wal"), Path(f"{register_path}-shm")):
+        stale.unlink(missing_ok=True)
+    with open_register(register_path, create=True) as register:
+        counts = register.import_bundle(read_bundle(scenario.register_dir), by="workbench demo")
+    result.stages.append(("register import", time.perf_counter() - stage))
+    imported = ", ".join(f"{count} {name}" for name, count in counts.items() if count)
+    result.lines.append(f"Register: {register_path} ({imported})")
+
+    truth = json.loads(scenario.ground_truth_path.read_text(encoding="utf-8"))
+    planted = [s for s in truth["scenarios"] if s.get("incident_id")]
+    reports_dir = out / "reports"
+    result.lines.append(
+        f"Planted scenario incidents ({len(planted)}), analysed as of {scenario.as_of.isoformat()}:"
+    )
+    for entry in planted:
+        incident_id = entry["incident_id"]
+        say(f"investigating {incident_id} ({entry['kind']}, {entry['system_id']})")
+        stage = time.perf_counter()
+        run = investigate(
+            str(register_path),
+            incident_id,
+            as_of=scenario.as_of,
+            reports_dir=reports_dir,
+            by="workbench demo",
+        )
+        result.stages.append((f"investigate {incident_id}", time.perf_counter() - stage))
+        stage = time.perf_counter()
+        say(f"rendering the post-mortem of {incident_id}")
+        rendered = render_postmortem(
+            str(register_path),
+            incident_id,
+            run_dir=run.run_dir,
+            formats=postmortem_formats,
+            as_of=scenario.as_of,
+            by="workbench demo",
+        )
+        result.stages.append((f"postmortem {incident_id}", time.perf_counter() - stage))
+        result.reports[incident_id] = rendered
+        where = rendered.get("html") or run.run_dir
+        result.lines.append(f"  {incident_id} [{entry['kind']}] -> {where}")
+    result.stages.append(("total", time.perf_counter() - started))
+    return result

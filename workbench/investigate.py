@@ -27,7 +27,14 @@ from workbench.errors import WorkbenchError
 from workbench.runner import RunHooks, RunResult, run_sections
 from workbench.sections import SECTIONS
 
-__all__ = ["NOTEBOOKS_DIR", "Investigation", "data_fingerprint", "investigate", "prepare_investigation"]
+__all__ = [
+    "NOTEBOOKS_DIR",
+    "Investigation",
+    "absolute_register_url",
+    "data_fingerprint",
+    "investigate",
+    "prepare_investigation",
+]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 """The project's notebooks (the repository's ``notebooks/`` folder)."""
@@ -36,6 +43,24 @@ _SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "impact": {"min_cell_size": None},  # None: the policy's minimum cell size
     "drift": {"sample_size": 10_000, "random_state": 0},
 }
+
+
+def absolute_register_url(register_url: str) -> str:
+    """Return the register as the notebooks must see it.
+
+    The notebooks run inside the run folder, so a relative SQLite path becomes absolute; URLs are left as
+    they are.
+
+    Examples
+    --------
+    >>> absolute_register_url("postgresql+psycopg://db/register")
+    'postgresql+psycopg://db/register'
+    >>> os.path.isabs(absolute_register_url("register.sqlite"))
+    True
+    """
+    if "://" in register_url:
+        return register_url
+    return os.path.abspath(register_url)
 
 
 @dataclass(frozen=True)
@@ -204,6 +229,7 @@ def investigate(
     """
     from register.policy import load_policy
 
+    register_url = absolute_register_url(register_url)
     prepared = prepare_investigation(register_url, incident_id, as_of=as_of, windows=windows, chunk=chunk)
     keys = list(sections) if sections else [section.key for section in SECTIONS]
     unknown = sorted(set(keys) - {section.key for section in SECTIONS})

@@ -1,0 +1,108 @@
+"""``workbench postmortem``: render the post-mortem of a run and record it in the register."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from register import open_register
+from workbench.errors import WorkbenchError
+from workbench.investigate import NOTEBOOKS_DIR, absolute_register_url
+from workbench.postmortem import run_postmortem
+from workbench.runner import latest_run
+
+__all__ = ["render_postmortem"]
+
+
+def render_postmortem(
+    register_url: str,
+    incident_id: str,
+    *,
+    reports_dir: str | Path = "reports",
+    run_id: str | None = None,
+    run_dir: str | Path | None = None,
+    formats: Sequence[str] = ("html", "md"),
+    strict: bool = False,
+    as_of: datetime | None = None,
+    on_flag: Callable[[str], None] | None = None,
+    by: str = "workbench postmortem",
+) -> dict[str, Path]:
+    """Render the post-mortem of an incident's run (latest, or named) and record it as evidence.
+
+    Parameters
+    ----------
+    register_url : str
+        Register file path or database URL.
+    incident_id : str
+        The incident.
+    reports_dir : str or Path
+        Root of the run folders.
+    run_id : str, optional
+        The run to render (default: the latest).
+    run_dir : str or Path, optional
+        The run folder itself (overrides ``reports_dir``/``run_id``).
+    formats : sequence of {"html", "md", "pdf"}
+        Reports to write.
+    strict : bool
+        Fail when the blameless check flags narrative phrasing.
+    as_of : datetime, optional
+        Judge SLAs and deadlines as of this time (default: the run's ``as_of``, else now).
+    on_flag : callable, optional
+        Receives one line per blameless-language flag, for the facilitator.
+    by : str
+        Author recorded with the evidence.
+
+    Returns
+    -------
+    dict
+        Format -> path of the report written.
+    """
+    register_url = absolute_register_url(register_url)
+    with open_register(register_url) as register:
+        register.get_incident(incident_id)  # unknown incident: NotFoundError before any work
+    if run_dir is not None:
+        folder = Path(run_dir)
+    elif run_id is not None:
+        folder = Path(reports_dir) / incident_id / run_id
+        if not folder.is_dir():
+            raise WorkbenchError(
+                f"--run must name a run of {incident_id} in {Path(reports_dir) / incident_id}. "
+                f"Got {run_id!r}, which does not exist."
+            )
+    else:
+        folder = latest_run(reports_dir, incident_id)
+    parameters: dict[str, object] = {"incident_id": incident_id, "register_url": register_url}
+    if as_of is None:
+        as_of = _run_as_of(folder)
+    if as_of is not None:
+        parameters["as_of"] = as_of.isoformat()
+    result = run_postmortem(
+        folder, parameters=parameters, notebooks_dir=NOTEBOOKS_DIR, formats=formats, strict=strict
+    )
+    flags = {
+        (flag.field, flag.phrase, flag.suggestion)
+        for report in result.reports.values()
+        for flag in report.flags
+    }
+    if on_flag is not None:
+        for field, phrase, suggestion in sorted(flags, key=lambda item: (str(item[0]), item[1])):
+            on_flag(f'{field}: "{phrase}" -> {suggestion}')
+    with open_register(register_url) as register:
+        for evidence in result.evidence(incident_id):
+            register.add_evidence(evidence, by=by)
+    return {fmt: report.path for fmt, report in result.reports.items()}
+
+
+def _run_as_of(folder: Path) -> datetime | None:
+    """The ``as_of`` the run's analyses used (from its manifest), so the report judges the same time."""
+    import json
+
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return None
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    for parameters in (data.get("parameters") or {}).values():
+        if isinstance(parameters, dict) and parameters.get("as_of"):
+            return datetime.fromisoformat(str(parameters["as_of"]).replace("Z", "+00:00"))
+    return None

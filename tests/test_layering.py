@@ -25,6 +25,7 @@ ALLOWED_THIRD_PARTY: dict[str, set[str]] = {
         "pyarrow",
         "duckdb",
         "pydantic",
+        "threadpoolctl",  # scikit-learn's own dependency: caps OpenMP threads of the domain classifier
     },
     "workbench": {
         "pandas",

@@ -1,0 +1,172 @@
+"""The section notebooks run under papermill on small scenario data and record the library's numbers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import assess_impact, open_logs
+from analysis.investigation import AnalysisParameters, drift_for_card
+from register import open_register
+from register.io import read_bundle
+from workbench.cli import main
+from workbench.investigate import NOTEBOOKS_DIR, investigate
+from workbench.runner import check_section_notebook
+from workbench.sections import SECTIONS
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def scenario_register(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict]:
+    from workbench.scenarios import generate
+
+    out = tmp_path_factory.mktemp("notebook_scenario")
+    generate(out, seed=5, rows_per_day=300)
+    truth = json.loads((out / "ground_truth.json").read_text())
+    url = str(out / "register.sqlite")
+    with open_register(url, create=True) as register:
+        register.import_bundle(read_bundle(out / "register"), by="test")
+    return out, url, truth
+
+
+def _as_of(truth: dict) -> datetime:
+    return datetime.fromisoformat(truth["as_of"].replace("Z", "+00:00"))
+
+
+def _incident(truth: dict, prefix: str) -> str:
+    return next(s["incident_id"] for s in truth["scenarios"] if s["id"].startswith(prefix))
+
+
+@pytest.mark.parametrize("section", SECTIONS, ids=lambda section: section.key)
+def test_committed_notebooks_keep_the_contract(section) -> None:
+    assert check_section_notebook(section, NOTEBOOKS_DIR) == []
+
+
+def test_investigate_records_the_library_numbers(scenario_register, tmp_path: Path) -> None:
+    out, url, truth = scenario_register
+    incident_id = _incident(truth, "b_")
+    as_of = _as_of(truth)
+    result = investigate(url, incident_id, as_of=as_of, reports_dir=tmp_path / "reports")
+
+    # No error output in any executed notebook.
+    for outcome in result.outcomes.values():
+        executed = nbformat.read(outcome.output_path, as_version=4)
+        errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert errors == [], outcome.key
+
+    # The numbers in summary.json are the library's, called directly.
+    params = AnalysisParameters.parse(incident_id=incident_id, register_url=url, as_of=as_of)
+    with open_register(url) as register:
+        incident = register.get_incident(incident_id)
+        card = register.get_data_card(incident.system_id)
+        evidence = register.evidence(incident_id)
+        timeline = register.timeline(incident_id)
+    windows = params.windows_for(incident)
+    log = open_logs(card)
+    impact = assess_impact(
+        log, card, windows, as_of=as_of, signal=incident.failure_signal or card.failure_signal
+    )
+    summary = result.summaries["impact"]
+    assert summary["n_decisions"] == impact.n_decisions
+    assert summary["n_affected_decisions"] == impact.n_affected_decisions
+    assert summary["n_affected_entities"] == impact.n_affected_entities
+    assert summary["baseline_rate"] == pytest.approx(impact.reference.failure_rate)
+
+    drift = drift_for_card(log, card, windows, as_of=as_of, sample_size=10_000, random_state=0)
+    direct = drift.to_summary(incident_id=incident_id)
+    recorded = result.summaries["drift"]
+    assert recorded["drifted_features"] == direct["drifted_features"]
+    by_column = {c["column"]: c for c in direct["columns"]}
+    for column in recorded["columns"]:
+        assert column["statistic"] == pytest.approx(by_column[column["column"]]["statistic"])
+    assert recorded["multivariate_auc"]["estimate"] == pytest.approx(direct["multivariate_auc"]["estimate"])
+
+    # Every artefact is evidence with its sha256 and the run id; a timeline event notes the run.
+    run_evidence = [item for item in evidence if item.run_id == result.run_id]
+    assert len(run_evidence) == len(result.manifest["artefacts"]) + 1
+    assert all(item.sha256 and len(item.sha256) == 64 for item in run_evidence)
+    assert any(result.run_id in event.description for event in timeline)
+    manifest = json.loads(result.manifest_path.read_text())
+    assert manifest["data_fingerprint"]["rows"]["incident"] == impact.n_decisions
+    assert len(manifest["data_fingerprint"]["sha256"]) == 64
+
+
+def test_investigate_cli_user_errors_exit_2(
+    scenario_register, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, url, truth = scenario_register
+    code = main(["investigate", "INC-2025-9999", "--register", url, "--reports-dir", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "no incident INC-2025-9999" in captured.err
+    assert "Traceback" not in captured.err
+    code = main(["investigate", _incident(truth, "b_"), "--register", url, "--section", "nonsense"])
+    assert code == 2
+    assert "--section must be among" in capsys.readouterr().err
+
+
+def test_data_failing_its_card_stops_before_any_notebook(
+    scenario_register, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, url, truth = scenario_register
+    incident_id = _incident(truth, "b_")
+    with open_register(url) as register:
+        system_id = register.get_incident(incident_id).system_id
+        card = register.get_data_card(system_id)
+        broken = card.model_copy(
+            update={
+                "columns": card.columns.model_copy(update={"features": [*card.columns.features, "no_such"]})
+            }
+        )
+        register.update_system(system_id, {"data_card": broken}, by="test")
+    try:
+        reports = tmp_path / "reports"
+        code = main(
+            [
+                "investigate",
+                incident_id,
+                "--register",
+                url,
+                "--reports-dir",
+                str(reports),
+                "--as-of",
+                truth["as_of"],
+            ]
+        )
+        captured = capsys.readouterr()
+        assert code == 2
+        assert "no_such" in captured.err
+        assert not reports.exists()
+    finally:
+        with open_register(url) as register:
+            register.update_system(system_id, {"data_card": card}, by="test")
+
+
+def test_investigate_notebook_runs_as_committed(scenario_register, tmp_path: Path) -> None:
+    import papermill
+
+    _, url, truth = scenario_register
+    output = tmp_path / "investigate.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS_DIR / "investigate.ipynb"),
+        str(output),
+        parameters={"incident_id": _incident(truth, "a_"), "register_url": url, "as_of": truth["as_of"]},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(tmp_path),
+    )
+    executed = nbformat.read(output, as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    text = "\n".join(
+        o.get("text", "")
+        for c in executed.cells
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
+    assert "stale inputs: ['inventory_level']" in text

@@ -1068,6 +1068,10 @@ def _delong_interval(y_true: np.ndarray, scores: np.ndarray, confidence: float) 
     return float(auc), float(max(0.0, auc - half)), float(min(1.0, auc + half))
 
 
+_SAMPLE_BUCKETS = 1_000_003
+"""Hash buckets of the domain classifier's sampling (a prime, so the hash's low bits do not bias it)."""
+
+
 def domain_classifier_drift(
     reference: ir.Table | pd.DataFrame,
     current: ir.Table | pd.DataFrame | None = None,
@@ -1136,9 +1140,17 @@ def domain_classifier_drift(
             )
         side = labelled.filter(labelled[eng.IS_CURRENT] == is_current)
         if total > sample_size:
+            # A hash of the row's values (salted with the seed) picks the rows: unlike the engine's own
+            # sampling, it does not depend on how many threads scanned the files in which order.
             fraction = min(1.0, 1.5 * sample_size / total)
-            side = side.sample(fraction, seed=random_state)
-        frame = side.to_pandas()
+            key = ibis.literal(str(random_state))
+            for column in columns:
+                key = key.concat("|", side[column].cast("string").fill_null("<null>"))
+            side = side.filter((key.hash() % _SAMPLE_BUCKETS).abs() < int(fraction * _SAMPLE_BUCKETS))
+        frame = side.select(*columns).to_pandas()
+        # Rows arrive in scan order, which varies between runs: sort before the seeded trim.
+        frame = frame.sort_values(columns, kind="stable", na_position="last").reset_index(drop=True)
+        frame[eng.IS_CURRENT] = is_current
         if len(frame) > sample_size:
             frame = frame.iloc[np.sort(rng.permutation(len(frame))[:sample_size])]
         frames.append(frame)

@@ -140,10 +140,13 @@ _NARRATIVE_COLUMNS = frozenset(
         "lessons_learned",
         "model_versions",
         "failure_signal",
+        "affected_groups",
+        "updated_at",
         "updated_by",
     }
 )
-"""Free-text and descriptive incident columns that derived metrics never read (left out for speed)."""
+"""Free-text, descriptive and bookkeeping incident columns that derived metrics never read (left out
+for speed; ``tests/unit/register/test_api.py`` compares with the metrics of the full frames)."""
 _SENTINEL_ID = "INC-0000-0000"
 
 

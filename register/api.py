@@ -524,6 +524,19 @@ class Register:
 
         The id is allocated inside the write transaction, so concurrent writers never get the same one;
         numbers have at least four digits and grow past 9999.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> reg = open_register(os.path.join(tempfile.mkdtemp(), "r.sqlite"), create=True)
+        >>> reg.add_incident({"title": "Chatbot leaks e-mail addresses", "category": "data_exposure_privacy",
+        ...                   "severity": "SEV-1", "aware_at": "2026-05-04T10:00:00+02:00"}).aware_at
+        datetime.datetime(2026, 5, 4, 8, 0, tzinfo=datetime.timezone.utc)
+        >>> reg.add_incident({"title": "x", "category": "safety", "severity": "SEV-9",
+        ...                   "aware_at": "2026-05-04T10:00:00Z"})
+        Traceback (most recent call last):
+        ...
+        register.errors.ValidationFailed: invalid incident: severity: Input should be ...
         """
         data = incident.model_dump() if isinstance(incident, Incident) else dict(incident)
         allocate = not data.get("id")
@@ -648,6 +661,20 @@ class Register:
             Required to reopen a closed incident; recorded as a timeline note (and so in the history).
         by : str, optional
             Who made the move.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> reg = open_register(os.path.join(tempfile.mkdtemp(), "r.sqlite"), create=True)
+        >>> incident = reg.add_incident({"title": "Drift", "category": "performance_degradation",
+        ...                              "severity": "SEV-3", "aware_at": "2026-05-04T10:00:00Z"})
+        >>> when = datetime.fromisoformat("2026-05-04T10:30:00+00:00")
+        >>> reg.transition(incident.id, "triaged", at=when).triaged_at
+        datetime.datetime(2026, 5, 4, 10, 30, tzinfo=datetime.timezone.utc)
+        >>> reg.transition(incident.id, "recovered")
+        Traceback (most recent call last):
+        ...
+        register.errors.InvalidTransition: cannot move an incident from 'triaged' to 'recovered'. Allowed ...
         """
         now = utc_now()
         when = as_utc(at) if at is not None else now
@@ -1072,6 +1099,16 @@ class Register:
         Times are ``datetime64[us, UTC]``; lists (tags, affected groups...) are Python lists; booleans
         are the nullable ``boolean`` dtype; ``affected_count`` is ``Int64``. ``columns`` limits the
         columns read (``id`` always comes first): reading less is faster.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> reg = open_register(os.path.join(tempfile.mkdtemp(), "r.sqlite"), create=True)
+        >>> _ = reg.add_incident({"title": "Drift", "category": "performance_degradation",
+        ...                       "severity": "SEV-3", "aware_at": "2026-05-04T10:00:00+02:00"})
+        >>> frame = reg.incidents_frame(columns=["severity", "aware_at"])
+        >>> frame.columns.tolist(), str(frame["aware_at"].dtype), str(frame.loc[0, "aware_at"])
+        (['id', 'severity', 'aware_at'], 'datetime64[us, UTC]', '2026-05-04 08:00:00+00:00')
         """
         query = self._incident_query(
             system=system,
@@ -1213,6 +1250,20 @@ class Register:
         -------
         dict
             Records written per entity.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> from register.io import Bundle
+        >>> from register.schema import TimelineEvent
+        >>> reg = open_register(os.path.join(tempfile.mkdtemp(), "r.sqlite"), create=True)
+        >>> bundle = Bundle(timeline_events=[TimelineEvent(incident_id="INC-2026-0404", kind="note",
+        ...                                                at="2026-05-04T10:00:00Z", description="x")])
+        >>> try:
+        ...     reg.import_bundle(bundle, by="ana")
+        ... except ValidationFailed as exc:
+        ...     print(exc.failures[0]["file"], exc.failures[0]["problem"], exc.failures[0]["value"])
+        timeline_events unknown_reference INC-2026-0404
         """
         now = utc_now()
         counts = bundle.counts()

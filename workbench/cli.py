@@ -25,7 +25,7 @@ __all__ = ["app", "main", "parse_as_of"]
 
 USER_ERRORS: tuple[type[BaseException], ...] = (RegisterError, AnalysisError, WorkbenchError)
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 out_console = Console()
 
 app = typer.Typer(

@@ -121,6 +121,6 @@ def run_demo(
         result.stages.append((f"postmortem {incident_id}", time.perf_counter() - stage))
         result.reports[incident_id] = rendered
         where = rendered.get("html") or run.run_dir
-        result.lines.append(f"  {incident_id} [{entry['kind']}] -> {where}")
+        result.lines.append(f"  {incident_id} ({entry['kind']}, {entry['system_id']}) -> {where}")
     result.stages.append(("total", time.perf_counter() - started))
     return result

@@ -424,8 +424,10 @@ def main(argv: list[str] | None = None) -> int:
     report["windowed_over_histogram"] = (
         medians["windowed"]["seconds"] / medians["duckdb_histogram"]["seconds"]
     )
+    out = RESULTS / f"drift_{args.rows}.json"
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     if args.big_rows:
-        big = ensure_data(args.big_rows)
+        big = spec("synthetic", ensure_data(args.big_rows))
         result = run_child(
             PRODUCT_PY, "ours", big, ["--method", "auto", "--memory-limit", args.big_memory_limit]
         )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import ibis
@@ -391,8 +391,8 @@ class CardDrift:
         reference value when the deviation is 0. (The windowed drift's adaptive bound, mean + 3 sd, is
         inflated by a single unusual reference day.) A shift is sustained when the median statistic of
         the chunks inside the current window is past that range, so a drift verdict that comes from the
-        weekday mix of a short window is not mistaken for a change. Its onset is the windowed drift's
-        onset when it found one, otherwise the first current chunk past the range.
+        weekday mix of a short window is not mistaken for a change. Its onset is the first current chunk
+        past the range that the next chunk confirms.
         """
         if self.windowed is None or column not in set(self.windowed.chunks["column"]):
             return False, None
@@ -409,12 +409,17 @@ class CardDrift:
         if inside.empty:
             inside = current_rows
         sustained = float(inside["statistic"].median()) > upper
-        onset = self.windowed.onset(column)
-        if onset is None:
-            past = current_rows.loc[current_rows["statistic"].astype(float) > upper]
-            if not past.empty:
-                onset = pd.Timestamp(past["chunk_start"].iloc[0]).to_pydatetime()
-        return sustained, onset if sustained else None
+        if not sustained:
+            return False, None
+        # Onset: the first chunk past the range that the next chunk confirms (one noisy day is not an
+        # onset); a last chunk past the range needs no confirmation.
+        ordered = current_rows.sort_values("chunk_start")
+        past = (ordered["statistic"].astype(float) > upper).to_numpy()
+        starts = pd.to_datetime(ordered["chunk_start"], utc=True).to_list()
+        for index, is_past in enumerate(past):
+            if is_past and (index + 1 == len(past) or past[index + 1]):
+                return True, starts[index].to_pydatetime()
+        return True, None
 
     def to_summary(self, *, incident_id: str) -> dict[str, Any]:
         """The drift section's ``summary.json`` (satisfies ``workbench.sections.DriftSummary``)."""
@@ -433,8 +438,11 @@ class CardDrift:
             )
             columns.append(entry)
         drifted_features = [c["column"] for c in columns if c["confirmed"] and c["role"] == "feature"]
+        stale = self.stale_features
         within_variation = [
-            c["column"] for c in columns if c["drifted"] and not c["confirmed"] and c["role"] == "feature"
+            c["column"]
+            for c in columns
+            if c["drifted"] and not c["confirmed"] and c["role"] == "feature" and c["column"] not in stale
         ]
         stale = self.stale_features
         onsets = [self.onset_of(name) for name in [*drifted_features, *stale]]
@@ -585,6 +593,43 @@ def _labels_at_equal_maturity(
     )
 
 
+def _aligned_windows(
+    reference: Window, current: Window, chunk: Chunk, as_of: datetime
+) -> tuple[Window, Window]:
+    """Whole chunks inside the reference, and the chunks from its end to the current window's end.
+
+    Examples
+    --------
+    >>> ref = Window(datetime(2026, 1, 1, 7, 40), datetime(2026, 1, 29, 7, 40), "reference")
+    >>> cur = Window(datetime(2026, 2, 5, 7, 40), datetime(2026, 2, 7, 12), "incident")
+    >>> aligned_ref, span = _aligned_windows(ref, cur, "day", datetime(2026, 2, 10))
+    >>> aligned_ref.start.isoformat(), aligned_ref.end.isoformat(), span.end.isoformat()
+    ('2026-01-02T00:00:00+00:00', '2026-01-29T00:00:00+00:00', '2026-02-08T00:00:00+00:00')
+    """
+    unit = _CHUNK_UNIT[chunk]
+
+    def floor(value: datetime) -> datetime:
+        return pd.Timestamp(value).floor(unit).to_pydatetime() if chunk != "week" else _week_floor(value)
+
+    def ceil(value: datetime) -> datetime:
+        floored = floor(value)
+        if floored == value:
+            return floored
+        step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}[chunk]
+        return floored + step
+
+    start, end = ceil(as_utc(reference.start)), floor(as_utc(reference.end))
+    # The last chunk never reaches past as_of: decisions after it are not part of an analysis as of then.
+    span_end = min(ceil(as_utc(current.end)), as_utc(as_of))
+    return Window(start, max(start, end), "reference"), Window(end, max(end, span_end), "current")
+
+
+def _week_floor(value: datetime) -> datetime:
+    """Monday 00:00 UTC of the week holding ``value`` (the engine's week truncation)."""
+    day = pd.Timestamp(as_utc(value)).floor("D")
+    return (day - pd.Timedelta(days=day.weekday())).to_pydatetime()
+
+
 def drift_for_card(
     log: LogTable | ir.Table,
     card: DataCard,
@@ -658,15 +703,17 @@ def drift_for_card(
         current_window=current,
         memory_limit=memory_limit,
     )
-    span = Window(reference.end, max(current.end, reference.end), "current")
+    # Per-chunk statistics compare whole chunks: a chunk cut by a window edge holds only some hours of its
+    # day, which alone moves features such as the hour of day. Align the windows to chunk boundaries.
+    chunk_reference, span = _aligned_windows(reference, current, chunk, as_of)
     windowed = None
-    if span.end > span.start:
+    if span.end > span.start and chunk_reference.end > chunk_reference.start:
         windowed = windowed_drift(
             table,
             columns=list(roles),
             categorical=categorical,
             time_column=roles_cols.event_time,
-            reference_window=reference,
+            reference_window=chunk_reference,
             current_window=span,
             chunk=chunk,
             memory_limit=memory_limit,

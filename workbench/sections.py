@@ -54,6 +54,7 @@ __all__ = [
     "ReportPart",
     "SECTIONS",
     "Section",
+    "StaleInput",
     "SummaryValidationError",
     "StillHappening",
     "Window",
@@ -162,6 +163,24 @@ class DriftColumn(_Part):
     drifted: bool
     psi: float | None = None
     onset: datetime | None = Field(default=None, description="first chunk past the threshold")
+    confirmed: bool | None = Field(
+        default=None,
+        description="drifted, and the per-chunk statistic left its normal day-to-day range (so named)",
+    )
+
+
+class StaleInput(_Part):
+    """Freshness of one input fed by an upstream job (its as-of time against the decision time)."""
+
+    feature: str
+    as_of_column: str
+    stale: bool
+    onset: datetime | None = Field(default=None, description="first chunk whose lag passed the threshold")
+    threshold_hours: float | None = None
+    reference_max_lag_hours: float | None = None
+    current_max_lag_hours: float | None = None
+    reference_repeated_share: float | None = Field(default=None, ge=0, le=1)
+    current_repeated_share: float | None = Field(default=None, ge=0, le=1)
 
 
 class DriftSummary(_Summary):
@@ -169,7 +188,8 @@ class DriftSummary(_Summary):
 
     Keys the report reads: ``reference_window``, ``current_window``, ``method``, ``n_columns``,
     ``n_drifted``, ``share_drifted``, ``dataset_drift``, ``columns`` (:class:`DriftColumn`),
-    ``drifted_features``, ``onset``, ``multivariate_auc``.
+    ``drifted_features``, ``drift_within_normal_variation``, ``stale_features``, ``stale_inputs``
+    (:class:`StaleInput`), ``notes``, ``onset``, ``multivariate_auc``.
     """
 
     section: Literal["drift"] = "drift"
@@ -182,6 +202,13 @@ class DriftSummary(_Summary):
     dataset_drift: bool
     columns: list[DriftColumn] = Field(default_factory=list)
     drifted_features: list[str] = Field(default_factory=list, description="drifted feature columns, by onset")
+    drift_within_normal_variation: list[str] = Field(
+        default_factory=list,
+        description="features whose test says drift but whose daily statistic stayed in its normal range",
+    )
+    stale_features: list[str] = Field(default_factory=list, description="inputs that stopped updating")
+    stale_inputs: list[StaleInput] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="what the analysis could not do, and why")
     onset: datetime | None = Field(default=None, description="earliest drift onset among drifted columns")
     multivariate_auc: Interval | None = Field(default=None, description="domain classifier ROC AUC")
 

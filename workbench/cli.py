@@ -26,7 +26,7 @@ __all__ = ["app", "main", "parse_as_of"]
 USER_ERRORS: tuple[type[BaseException], ...] = (RegisterError, AnalysisError, WorkbenchError)
 
 err_console = Console(stderr=True, soft_wrap=True)
-out_console = Console()
+out_console = Console(soft_wrap=True)
 
 app = typer.Typer(
     name="workbench",

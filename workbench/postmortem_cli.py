@@ -10,7 +10,7 @@ from register import open_register
 from workbench.errors import WorkbenchError
 from workbench.investigate import NOTEBOOKS_DIR, absolute_register_url
 from workbench.postmortem import run_postmortem
-from workbench.runner import latest_run
+from workbench.runner import latest_run, new_run_id
 
 __all__ = ["render_postmortem"]
 
@@ -39,7 +39,8 @@ def render_postmortem(
     reports_dir : str or Path
         Root of the run folders.
     run_id : str, optional
-        The run to render (default: the latest).
+        The run to render (default: the latest; when the incident has no run, a new run folder whose
+        analysis sections say they have not run).
     run_dir : str or Path, optional
         The run folder itself (overrides ``reports_dir``/``run_id``).
     formats : sequence of {"html", "md", "pdf"}
@@ -71,7 +72,13 @@ def render_postmortem(
                 f"Got {run_id!r}, which does not exist."
             )
     else:
-        folder = latest_run(reports_dir, incident_id)
+        try:
+            folder = latest_run(reports_dir, incident_id)
+        except WorkbenchError:
+            # No analysis has run (e.g. a system without prediction logs): the post-mortem is still owed.
+            # It gets a run folder of its own, and its analysis sections say they have not run.
+            folder = Path(reports_dir) / incident_id / new_run_id()
+            folder.mkdir(parents=True)
     parameters: dict[str, object] = {"incident_id": incident_id, "register_url": register_url}
     if as_of is None:
         as_of = _run_as_of(folder)

@@ -170,3 +170,32 @@ def test_investigate_notebook_runs_as_committed(scenario_register, tmp_path: Pat
         if o.get("output_type") == "stream"
     )
     assert "stale inputs: ['inventory_level']" in text
+
+
+def test_postmortem_cli_renders_latest_run_and_strict_refuses_blame(
+    scenario_register, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, url, truth = scenario_register
+    reports = tmp_path / "reports"
+    incident_id = _incident(truth, "a_")
+    investigate(url, incident_id, as_of=_as_of(truth), reports_dir=reports)
+    code = main(["postmortem", incident_id, "--register", url, "--reports-dir", str(reports)])
+    out = capsys.readouterr().out
+    assert code == 0
+    html = Path(out.split("html: ")[1].split()[0])
+    assert html.is_file() and html.parent.parent.name == incident_id
+    page = html.read_text()
+    assert "inventory_level" in page  # the frozen input is named in the drift findings
+    with open_register(url) as register:
+        kinds = {item.kind for item in register.evidence(incident_id)}
+    assert {"report_html", "report_markdown", "executed_notebook"} <= kinds
+
+    # An incident with blame phrasing and no analysis run: the report is still produced (sections say
+    # they have not run); --strict refuses it with exit 2 and the flags listed.
+    blamed = truth["blame_phrasing_incidents"][0]
+    assert main(["postmortem", blamed, "--register", url, "--reports-dir", str(reports)]) == 0
+    captured = capsys.readouterr()
+    assert "blameless review" in captured.err
+    code = main(["postmortem", blamed, "--register", url, "--reports-dir", str(reports), "--strict"])
+    assert code == 2
+    assert main(["postmortem", incident_id, "--register", url, "--format", "docx"]) == 2

@@ -144,6 +144,20 @@ def row_counts(labelled: ir.Table) -> tuple[int, int]:
     return by_side.get(False, 0), by_side.get(True, 0)
 
 
+def row_counts_and_distinct(labelled: ir.Table, columns: Sequence[str]) -> tuple[int, int, dict[str, int]]:
+    """Rows per window and approximate distinct values per column (HyperLogLog), in one scan."""
+    proj = projected(labelled, columns)
+    aggs = {f"d{i}": proj[f"v{i}"].approx_nunique() for i in range(len(columns))}
+    rows = proj.group_by(IS_CURRENT).aggregate(n=proj.count(), **aggs).to_pyarrow().to_pylist()
+    by_side = {bool(r[IS_CURRENT]): r for r in rows}
+    ref, cur = by_side.get(False, {}), by_side.get(True, {})
+    # distinct over both windows is at least the larger side's and at most the sum
+    distinct = {
+        column: int((ref.get(f"d{i}") or 0) + (cur.get(f"d{i}") or 0)) for i, column in enumerate(columns)
+    }
+    return int(ref.get("n") or 0), int(cur.get("n") or 0), distinct
+
+
 def column_summaries(
     labelled: ir.Table, numeric: Sequence[str], categorical: Sequence[str]
 ) -> dict[str, dict[str, float]]:
@@ -206,6 +220,30 @@ def quantile_ranks(n_ref: int, n_bins: int) -> list[int]:
     a data value, so the engine and the columnar path find the very same edges.
     """
     return [max(1, math.ceil(n_ref * (k / n_bins))) for k in range(1, n_bins)]
+
+
+def fetch_value_counts_many(labelled: ir.Table, columns: Sequence[str]) -> dict[str, ColumnCounts]:
+    """Per-value counts of several columns in one query per column type (``UNION ALL``), sorted by value."""
+    schema = labelled.schema()
+    by_type: dict[object, list[str]] = {}
+    for column in columns:
+        by_type.setdefault(schema[column], []).append(column)
+    out: dict[str, ColumnCounts] = {}
+    for group in by_type.values():
+        parts = [
+            _value_counts_expr(labelled, column).mutate(__column=ibis.literal(i, type="int32"))
+            for i, column in enumerate(group)
+        ]
+        query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        table = query.order_by(["__column", VALUE]).to_pyarrow()
+        ids = table["__column"].to_numpy(zero_copy_only=False)
+        values = table[VALUE].to_numpy(zero_copy_only=False)
+        ref = table["n_ref"].to_numpy(zero_copy_only=False).astype(np.int64)
+        cur = table["n_cur"].to_numpy(zero_copy_only=False).astype(np.int64)
+        for i, column in enumerate(group):
+            mine = ids == i
+            out[column] = ColumnCounts(values[mine], ref[mine], cur[mine])
+    return out
 
 
 def exact_numeric_engine(

@@ -248,8 +248,13 @@ def test_columnar_row_stream_and_count_stream_agree_with_engine_and_scipy() -> N
     n = 60_000
     ref = pd.DataFrame({"smooth": rng.normal(size=n), "rounded": np.round(rng.normal(size=n), 1)})
     cur = pd.DataFrame({"smooth": rng.normal(0.02, size=n), "rounded": np.round(rng.normal(0.02, size=n), 1)})
-    columnar = data_drift(ref, cur, columns=["smooth", "rounded"], method="columnar")
-    engine = data_drift(ref, cur, columns=["smooth", "rounded"], method="engine")
+    columnar = data_drift(
+        ref, cur, columns=["smooth", "rounded"], method="columnar", companion_p_value="scipy"
+    )
+    engine = data_drift(ref, cur, columns=["smooth", "rounded"], method="engine", companion_p_value="scipy")
+    default = data_drift(ref, cur, columns=["smooth"])["smooth"]
+    assert columnar["smooth"].p_value_test == "ks" and default.p_value_test == "ks_asymptotic"
+    assert default.p_value == pytest.approx(columnar["smooth"].p_value, rel=0.01)
     for column in ("smooth", "rounded"):
         expected = stats.ks_2samp(ref[column], cur[column])
         for result in (columnar, engine):

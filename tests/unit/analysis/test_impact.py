@@ -163,7 +163,7 @@ def test_other_chunks(logs, synthetic_log, chunk):
         ]
     )
     if chunk == "week":
-        assert (result.over_time["chunk_start"].dt.weekday == 0).all()
+        assert (result.over_time["chunk_start"].dt.day_of_week == 0).all()
 
 
 def test_labels_as_of_filtering(logs, synthetic_log):

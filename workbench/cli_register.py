@@ -12,7 +12,7 @@ import getpass
 import json
 import os
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -193,6 +193,28 @@ def _assignments(model: type[BaseModel], pairs: Sequence[str], option: str) -> d
 
 def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _add_or_update(
+    incident_id: str,
+    item: str | None,
+    fields: dict[str, Any],
+    *,
+    noun: str,
+    add: Callable[..., Any],
+    get: Callable[[str], Any],
+    update: Callable[..., Any],
+    by: str,
+) -> tuple[Any, str]:
+    """Add a child record of ``incident_id`` (``item`` is None), or update ``item`` if it belongs to it."""
+    if item is None:
+        return add({"incident_id": incident_id, **fields}, by=by), "Added"
+    current = get(item)
+    if current.incident_id != incident_id:
+        raise WorkbenchError(
+            f"{noun} {item} belongs to {current.incident_id}, not {incident_id}; check the ids."
+        )
+    return update(item, fields, by=by), "Updated"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -386,17 +408,16 @@ def action_command(
         }
     )
     with _open(register) as reg:
-        if item is None:
-            saved = reg.add_action_item({"incident_id": incident_id, **fields}, by=_by(by))
-            verb = "Added"
-        else:
-            current = reg.get_action_item(item)
-            if current.incident_id != incident_id:
-                raise WorkbenchError(
-                    f"action item {item} belongs to {current.incident_id}, not {incident_id}; check the ids."
-                )
-            saved = reg.update_action_item(item, fields, by=_by(by))
-            verb = "Updated"
+        saved, verb = _add_or_update(
+            incident_id,
+            item,
+            fields,
+            noun="action item",
+            add=reg.add_action_item,
+            get=reg.get_action_item,
+            update=reg.update_action_item,
+            by=_by(by),
+        )
     if as_json:
         _echo_json(_record(saved))
     else:
@@ -436,17 +457,16 @@ def notify_command(
         }
     )
     with _open(register) as reg:
-        if item is None:
-            saved = reg.add_notification({"incident_id": incident_id, **fields}, by=_by(by))
-            verb = "Added"
-        else:
-            current = reg.get_notification(item)
-            if current.incident_id != incident_id:
-                raise WorkbenchError(
-                    f"notification {item} belongs to {current.incident_id}, not {incident_id}; check the ids."
-                )
-            saved = reg.update_notification(item, fields, by=_by(by))
-            verb = "Updated"
+        saved, verb = _add_or_update(
+            incident_id,
+            item,
+            fields,
+            noun="notification",
+            add=reg.add_notification,
+            get=reg.get_notification,
+            update=reg.update_notification,
+            by=_by(by),
+        )
     if as_json:
         _echo_json(_record(saved))
     else:

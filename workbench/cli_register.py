@@ -655,6 +655,11 @@ def _read_import(path: Path, aiid: bool):  # -> register.io.Bundle
     return read_bundle(path, allow_external=True)
 
 
+def _counts_text(counts: Mapping[str, int]) -> str:
+    """``"3 incidents, 5 timeline_events"``: the non-zero counts per entity."""
+    return ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+
+
 AiidOption = Annotated[
     bool, typer.Option("--aiid", help="PATH is the AI Incident Database's incidents.csv (or its folder).")
 ]
@@ -679,7 +684,7 @@ def import_command(
         _echo_json({"dry_run": dry_run, "counts": counts})
     else:
         done = "Checked (nothing written)" if dry_run else "Imported"
-        _out().print(f"{done}: " + ", ".join(f"{n} {name}" for name, n in counts.items() if n) + ".")
+        _out().print(f"{done}: {_counts_text(counts)}.")
 
 
 @register_app.command("validate")
@@ -696,7 +701,7 @@ def validate_command(
     if as_json:
         _echo_json({"valid": True, "counts": counts})
     else:
-        _out().print("Valid: " + ", ".join(f"{n} {name}" for name, n in counts.items() if n) + ".")
+        _out().print(f"Valid: {_counts_text(counts)}.")
 
 
 @register_app.command("export")
@@ -720,11 +725,7 @@ def export_command(
     if as_json:
         _echo_json({"path": str(written), "counts": bundle.counts()})
     else:
-        _out().print(
-            f"Exported to {escape(str(written))}: "
-            + ", ".join(f"{n} {k}" for k, n in bundle.counts().items() if n)
-            + "."
-        )
+        _out().print(f"Exported to {escape(str(written))}: {_counts_text(bundle.counts())}.")
 
 
 def _tri(help_text: str, name: str) -> Any:

@@ -1064,11 +1064,7 @@ def _replace_outputs_with_html(
             key = output.pop("__workbench_block__", None)
             figure = output.pop("__workbench_figure__", None)
             if key is not None:
-                placed = content.blocks[key]
-                if key == "blameless_review" and placed.data is not None:
-                    data = dict(placed.data)
-                    data["flags"] = [flag.model_dump() for flag in content.flags]
-                    placed = _Placed(placed.entry, data, placed.figures, placed.unavailable)
+                placed = _with_review_flags(content.blocks[key], content)
                 kept.append(_trusted_output(_render_block_html(env, placed, cell_size)))
             elif figure is not None:
                 kept.append(_trusted_output(_render_figure_html(env, figure)))
@@ -1077,6 +1073,15 @@ def _replace_outputs_with_html(
             cell["source"] = ""
             kept_cells.append(cell)
     node.cells = kept_cells
+
+
+def _with_review_flags(placed: _Placed, content: ReportContent) -> _Placed:
+    """The blameless review block carries the report's flags; every other block is returned as is."""
+    if placed.entry.key != "blameless_review" or placed.data is None:
+        return placed
+    data = dict(placed.data)
+    data["flags"] = [flag.model_dump() for flag in content.flags]
+    return _Placed(placed.entry, data, placed.figures, placed.unavailable)
 
 
 def _trusted_output(html: str) -> nbformat.NotebookNode:
@@ -1139,11 +1144,7 @@ def render_markdown(
         placed = content.blocks.get(entry.key)
         if placed is None:
             continue
-        if entry.key == "blameless_review" and placed.data is not None:
-            data = dict(placed.data)
-            data["flags"] = [flag.model_dump() for flag in content.flags]
-            placed = _Placed(placed.entry, data, placed.figures, placed.unavailable)
-        blocks.append(placed)
+        blocks.append(_with_review_flags(placed, content))
     text = env.get_template("postmortem.md.j2").render(
         title=content.title,
         outline=[block.entry for block in blocks],

@@ -990,12 +990,8 @@ def render_html(
         blameless_rules=blameless_rules,
         require_complete=require_complete,
     )
-    if strict and content.flags:
-        raise BlamelessFlagsError(
-            f"the report's narrative holds {len(content.flags)} blame phrasing flag(s); reword them "
-            f"(suggestions listed) or render without --strict to see them in the review box.",
-            content.flags,
-        )
+    if strict:
+        _refuse_flags(content)
     root = _templates_dir(templates_dir)
     env = _html_env(str(root))
     _replace_outputs_with_html(node, content, env, min_cell_size)
@@ -1034,6 +1030,16 @@ def render_html(
         block_keys=tuple(content.blocks),
         flags=tuple(content.flags),
     )
+
+
+def _refuse_flags(content: ReportContent) -> None:
+    """Raise :class:`BlamelessFlagsError` when the blameless check flagged the narrative (``--strict``)."""
+    if content.flags:
+        raise BlamelessFlagsError(
+            f"the report's narrative holds {len(content.flags)} blame phrasing flag(s); reword them "
+            f"(suggestions listed) or render without --strict to see them in the review box.",
+            content.flags,
+        )
 
 
 def _impact_min_cell_size(content: ReportContent, min_cell_size: int | None) -> int | None:
@@ -1133,10 +1139,8 @@ def render_markdown(
         blameless_rules=blameless_rules,
         require_complete=require_complete,
     )
-    if strict and content.flags:
-        raise BlamelessFlagsError(
-            f"the report's narrative holds {len(content.flags)} blame phrasing flag(s).", content.flags
-        )
+    if strict:
+        _refuse_flags(content)
     root = _templates_dir(templates_dir)
     env = _markdown_env(str(root))
     blocks = []

@@ -199,3 +199,31 @@ def test_postmortem_cli_renders_latest_run_and_strict_refuses_blame(
     code = main(["postmortem", blamed, "--register", url, "--reports-dir", str(reports), "--strict"])
     assert code == 2
     assert main(["postmortem", incident_id, "--register", url, "--format", "docx"]) == 2
+
+
+def _named(markdown: str, label: str) -> set[str]:
+    line = next(line for line in markdown.splitlines() if f"{label}: " in line)
+    listed = line.split(f"{label}: ", 1)[1].split(".", 1)[0].replace("\\", "")
+    return set() if listed.strip() == "none" else {name.strip() for name in listed.split(",")}
+
+
+@pytest.mark.parametrize("prefix", ["a_", "b_"], ids=["stale_input", "covariate_drift"])
+def test_report_names_the_planted_features_and_onset_day(
+    scenario_register, tmp_path: Path, prefix: str
+) -> None:
+    from workbench.postmortem_cli import render_postmortem
+
+    _, url, truth = scenario_register
+    planted = next(s for s in truth["scenarios"] if s["id"].startswith(prefix))
+    incident_id = planted["incident_id"]
+    with open_register(url) as register:
+        features = set(register.get_data_card(register.get_incident(incident_id).system_id).columns.features)
+    run = investigate(url, incident_id, as_of=_as_of(truth), reports_dir=tmp_path / "reports")
+    reports = render_postmortem(url, incident_id, run_dir=run.run_dir, formats=("md",))
+    markdown = reports["md"].read_text()
+    named = _named(markdown, "Drifted features") | _named(markdown, "Stale inputs")
+    expected = set(planted["features"]) & features
+    assert expected <= named
+    assert len(named - expected) <= 1
+    onset_day = planted["onset"][:10]
+    assert f"The earliest drift onset seen is **{onset_day}" in markdown.replace("\\", "")

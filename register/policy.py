@@ -225,6 +225,21 @@ def _condition_problems(condition: object, where: str) -> list[str]:
     return problems
 
 
+def _checked_condition(condition: dict[str, Any], where: str) -> dict[str, Any]:
+    """Return ``condition`` as is, or raise one ValueError listing all its problems (for validators)."""
+    problems = _condition_problems(condition, where)
+    if problems:
+        raise ValueError(" ".join(problems))
+    return condition
+
+
+def _checked_time_fact(value: str, field: str) -> str:
+    """Return ``value`` if it names an incident time (:data:`TIME_FACTS`), else raise ValueError."""
+    if value not in TIME_FACTS:
+        raise ValueError(f"{field} must be one of {list(TIME_FACTS)}. Got {value!r} instead.")
+    return value
+
+
 def _true(index: pd.Index) -> pd.Series:
     return pd.Series(True, index=index, dtype=bool)
 
@@ -382,10 +397,7 @@ class SeverityRule(_PolicyModel):
     @field_validator("when")
     @classmethod
     def _valid_condition(cls, value: dict[str, Any]) -> dict[str, Any]:
-        problems = _condition_problems(value, "when")
-        if problems:
-            raise ValueError(" ".join(problems))
-        return value
+        return _checked_condition(value, "when")
 
 
 class Deadline(_PolicyModel):
@@ -401,17 +413,12 @@ class Deadline(_PolicyModel):
     @field_validator("clock_start")
     @classmethod
     def _known_time(cls, value: str) -> str:
-        if value not in TIME_FACTS:
-            raise ValueError(f"clock_start must be one of {list(TIME_FACTS)}. Got {value!r} instead.")
-        return value
+        return _checked_time_fact(value, "clock_start")
 
     @field_validator("when")
     @classmethod
     def _valid_condition(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        problems = _condition_problems(value, "when") if value is not None else []
-        if problems:
-            raise ValueError(" ".join(problems))
-        return value
+        return None if value is None else _checked_condition(value, "when")
 
     @model_validator(mode="after")
     def _repeat_needs_due(self) -> Deadline:
@@ -441,17 +448,12 @@ class Regime(_PolicyModel):
     @field_validator("applicability_time")
     @classmethod
     def _known_time(cls, value: str) -> str:
-        if value not in TIME_FACTS:
-            raise ValueError(f"applicability_time must be one of {list(TIME_FACTS)}. Got {value!r} instead.")
-        return value
+        return _checked_time_fact(value, "applicability_time")
 
     @field_validator("applies_when")
     @classmethod
     def _valid_condition(cls, value: dict[str, Any]) -> dict[str, Any]:
-        problems = _condition_problems(value, "applies_when")
-        if problems:
-            raise ValueError(" ".join(problems))
-        return value
+        return _checked_condition(value, "applies_when")
 
     @model_validator(mode="after")
     def _window(self) -> Regime:

@@ -414,13 +414,13 @@ def _read_source(con: Any, source: DataSource, backend: str, *, given_con: bool)
     return con.read_csv(path)
 
 
-def _as_table(con: Any, data: Any) -> ir.Table:
+def _as_table(data: Any, name: str) -> ir.Table:
     if isinstance(data, ir.Table):
         return data
     if isinstance(data, pd.DataFrame):
         return ibis.memtable(data)
     raise InvalidParameterError(
-        f"data must be a pandas DataFrame or an Ibis table. Got {type(data).__name__}."
+        f"{name} must be a pandas DataFrame or an Ibis table. Got {type(data).__name__} instead."
     )
 
 
@@ -501,7 +501,7 @@ def open_logs(
             con = ibis.duckdb.connect(**config)
     backend = str(getattr(con, "name", "duckdb")) if con is not None else "duckdb"
     if data is not None:
-        table = _as_table(con, data)
+        table = _as_table(data, "data")
         source_text = "pandas DataFrame" if isinstance(data, pd.DataFrame) else "Ibis table"
     else:
         table = _read_source(con, card.source, backend, given_con=given_con)
@@ -512,7 +512,7 @@ def open_logs(
     sensitive = card.sensitive_source
     if sensitive is not None:
         if sensitive_data is not None:
-            attributes_table = _as_table(con, sensitive_data)
+            attributes_table = _as_table(sensitive_data, "sensitive_data")
         else:
             attributes_table = _read_source(con, sensitive.source, backend, given_con=given_con)
         problems = []

@@ -444,8 +444,9 @@ def _notification_rows(
     }
     rows = []
     for record in table.to_dict("records"):
-        regime = record.get("regime")
-        report_type = str(record.get("report_type")) if record.get("report_type") is not None else None
+        # A notification outside any regime (e.g. to the executive) has no regime: NaN in the frame.
+        regime = None if pd.isna(record.get("regime")) else record.get("regime")
+        report_type = None if pd.isna(record.get("report_type")) else str(record.get("report_type"))
         reference, audience = references.get((regime, report_type), (None, None))
         sent = _time(record.get("sent_at"))
         if sent is not None:

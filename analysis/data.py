@@ -616,7 +616,10 @@ def label_known(table: ir.Table, card: DataCard, *, as_of: datetime) -> ir.Boole
     """
     columns = card.columns
     if columns.label is None:
-        raise InvalidParameterError("The data card has no label column: labels cannot be known.")
+        raise InvalidParameterError(
+            "The data card must name a label column for labels to be known. Got columns.label=None; set it, "
+            "or use a failure signal that needs no labels."
+        )
     as_of = _utc(as_of, "as_of")
     known = table[columns.label].notnull()
     if columns.label_observed_at:
@@ -770,8 +773,7 @@ def failure_expression(
             failed = prediction != label
         return ibis.ifelse(known, failed, ibis.null().cast("boolean"))
     if isinstance(signal, DataQualitySignal):
-        if signal.column not in table.columns:
-            raise InvalidParameterError(f"The failure signal's column {signal.column!r} is not in the log.")
+        _check_signal_column(table, signal.column)
         if signal.condition == "null":
             return table[signal.column].isnull()
         as_of_column = columns.input_as_of.get(signal.column)
@@ -784,10 +786,17 @@ def failure_expression(
         lag_limit = table[as_of_column] + ibis.interval(microseconds=round(seconds * 1_000_000))
         return lag_limit < table[columns.event_time]
     if isinstance(signal, PredictionConditionSignal):
-        if signal.column not in table.columns:
-            raise InvalidParameterError(f"The failure signal's column {signal.column!r} is not in the log.")
+        _check_signal_column(table, signal.column)
         return _OPS[signal.op](table[signal.column], ibis.literal(signal.value))
     raise InvalidParameterError(f"signal must be a FailureSignal. Got {type(signal).__name__} instead.")
+
+
+def _check_signal_column(table: ir.Table, column: str) -> None:
+    if column not in table.columns:
+        raise InvalidParameterError(
+            f"The failure signal's column must be a column of the log. Got {column!r}, which is not in the "
+            "log; fix the signal's column (or the data card's failure_signal)."
+        )
 
 
 def uses_labels(signal: FailureSignal) -> bool:

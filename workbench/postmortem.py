@@ -282,7 +282,7 @@ def postmortem_blocks(
                         "run_id": item.run_id,
                         "captured_at": item.captured_at,
                     }
-                    for item in evidence
+                    for item in _latest_per_uri(evidence)
                     if run is None or item.run_id in (None, manifest.get("run_id"))
                 ],
             },
@@ -347,6 +347,20 @@ def _field_text(incident: Incident, name: str) -> str | list[str] | None:
     if isinstance(value, list):
         return [str(item) for item in value]
     return None if value is None else str(value)
+
+
+def _latest_per_uri(evidence: Sequence[Evidence]) -> list[Evidence]:
+    """Return the newest evidence record per artefact.
+
+    A re-rendered report replaces its file; the register keeps every earlier record (with the hash of
+    the time) as history, and the report lists the current one.
+    """
+    latest: dict[str, Evidence] = {}
+    for item in evidence:
+        current = latest.get(item.uri)
+        if current is None or item.captured_at >= current.captured_at:
+            latest[item.uri] = item
+    return list(latest.values())
 
 
 def _lessons(text: str | None) -> list[str]:

@@ -406,8 +406,13 @@ def figure_payload(figure: Any, *, id: str, title: str | None = None) -> dict[st
             "figure must be a plotly figure, a dict, JSON text or a path. "
             f"Got {type(figure).__name__} instead."
         )
-    if not isinstance(data, dict) or not isinstance(data.get("data", []), list):
-        raise WorkbenchError("figure must be plotly JSON with a 'data' list.")
+    if not isinstance(data, dict):
+        raise WorkbenchError(f"figure must be plotly JSON (an object). Got {type(data).__name__} instead.")
+    if not isinstance(data.get("data", []), list):
+        raise WorkbenchError(
+            "figure must be plotly JSON with a 'data' list. "
+            f"Got 'data' as {type(data['data']).__name__} instead."
+        )
     return {"id": str(id), "title": title, "figure": data}
 
 

@@ -423,7 +423,10 @@ class Deadline(_PolicyModel):
     @model_validator(mode="after")
     def _repeat_needs_due(self) -> Deadline:
         if self.repeat_every is not None and (self.repeat_every <= timedelta(0) or self.due is None):
-            raise ValueError("repeat_every must be a positive duration on a deadline with `due`.")
+            raise ValueError(
+                "repeat_every must be a positive duration on a deadline with `due`. "
+                f"Got repeat_every={self.repeat_every} and due={self.due} instead."
+            )
         return self
 
 

@@ -293,10 +293,10 @@ def check_blameless(
     >>> check_blameless("The retraining job neglected rows with late labels.")
     []
     """
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"text must be a str or None. Got {type(text).__name__} instead.")
     if text is None or not text.strip():
         return []
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str or None. Got {type(text).__name__} instead.")
     active = rules if rules is not None else _default_rules()
     found: list[BlamelessFlag] = []
     for rule in active.rules:

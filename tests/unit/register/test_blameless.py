@@ -53,6 +53,11 @@ def test_empty_and_none_give_no_flags() -> None:
     assert check_blameless("   ") == []
 
 
+def test_non_string_is_refused() -> None:
+    with pytest.raises(TypeError, match="must be a str or None"):
+        check_blameless(12345)  # type: ignore[arg-type]
+
+
 def test_overlapping_matches_are_reported_once() -> None:
     flags = check_blameless("The outage was caused by human error.")
     assert [flag.rule for flag in flags] == ["human_error"]

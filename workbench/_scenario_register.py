@@ -422,10 +422,8 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
         _Draft(
             {
                 "title": "Dynamic pricing: prices set from stale inventory for one warehouse",
-                "summary": "The hourly inventory snapshot for one warehouse stopped updating; the "
-                "pricing model "
-                "kept "
-                "using the last snapshot, so prices no longer reflected stock levels.",
+                "summary": "The hourly inventory snapshot for one warehouse stopped updating; the pricing "
+                "model kept using the last snapshot, so prices no longer reflected stock levels.",
                 "system_id": "dynamic_pricing",
                 "category": C.DATA_QUALITY,
                 "severity": Severity.SEV2,
@@ -486,8 +484,7 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
             {
                 "title": "Credit scoring: input distribution shift after bureau feed change",
                 "summary": "The bureau data feed changed how it derives two fields and a new partner channel "
-                "went live; "
-                "the model scored applicants whose inputs differed from its training data.",
+                "went live; the model scored applicants whose inputs differed from its training data.",
                 "system_id": "credit_scoring",
                 "category": C.PERFORMANCE_DEGRADATION,
                 "severity": Severity.SEV3,
@@ -512,12 +509,10 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
                     "vendor field definitions changed without notice",
                     "new channel launched without a model review",
                 ],
-                "resolution": "Vendor restored the previous field definitions; partner "
-                "channel routed to manual "
-                "review.",
-                "lessons_learned": "Version upstream data contracts and review the model "
-                "before opening a new "
-                "channel.",
+                "resolution": "Vendor restored the previous field definitions; partner channel routed to "
+                "manual review.",
+                "lessons_learned": "Version upstream data contracts and review the model before opening a "
+                "new channel.",
                 "model_versions": ["1.4.0"],
                 "tags": ["planted", "covariate_drift"],
                 "postmortem_status": PostmortemStatus.REVIEWED,
@@ -548,10 +543,8 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
         _Draft(
             {
                 "title": "Credit scoring: approval-rate gap between groups after model 2.0.0",
-                "summary": "After model 2.0.0 went live, approval rates for one group of applicants "
-                "fell well "
-                "below "
-                "the rest; the new regional risk features acted as a proxy.",
+                "summary": "After model 2.0.0 went live, approval rates for one group of applicants fell "
+                "well below the rest; the new regional risk features acted as a proxy.",
                 "system_id": "credit_scoring",
                 "category": C.FAIRNESS_BIAS,
                 "severity": Severity.SEV2,
@@ -618,10 +611,8 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
         _Draft(
             {
                 "title": "Fraud detection: legitimate mobile payments declined in one region",
-                "summary": "A pipeline change left the device trust score empty for mobile-app "
-                "payments in one "
-                "region; "
-                "the model's serving fallback treated those payments as high risk.",
+                "summary": "A pipeline change left the device trust score empty for mobile-app payments in "
+                "one region; the model's serving fallback treated those payments as high risk.",
                 "system_id": "fraud_detection",
                 "category": C.DATA_QUALITY,
                 "severity": Severity.SEV3,
@@ -677,8 +668,7 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
             {
                 "title": "Fraud detection: missed fraud rising in card-not-present payments",
                 "summary": "A fraud campaign in card-not-present payments changed what fraud looks like; the "
-                "model's "
-                "inputs did not change but its error rate rose as chargebacks arrived.",
+                "model's inputs did not change but its error rate rose as chargebacks arrived.",
                 "system_id": "fraud_detection",
                 "category": C.PERFORMANCE_DEGRADATION,
                 "severity": Severity.SEV2,

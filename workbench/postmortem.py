@@ -37,7 +37,7 @@ from workbench.render import (
     render_report,
     report_block,
 )
-from workbench.runner import check_parameters, sha256_file
+from workbench.runner import artefact_evidence, check_parameters, sha256_file
 from workbench.sections import SECTIONS, Section, SummaryValidationError, report_outline
 
 __all__ = ["PostmortemParameters", "PostmortemRun", "postmortem_blocks", "run_postmortem"]
@@ -498,17 +498,9 @@ class PostmortemRun:
     def evidence(self, incident_id: str, *, captured_at: datetime | None = None) -> list[Evidence]:
         """One register :class:`~register.schema.Evidence` per file written (notebook and reports)."""
         when = captured_at or datetime.now(UTC)
-        return [
-            Evidence(
-                incident_id=incident_id,
-                kind=row["kind"],
-                uri=str(self.run_dir / row["path"]),
-                sha256=row["sha256"],
-                captured_at=when,
-                run_id=self.run_dir.name,
-            )
-            for row in self.artefacts
-        ]
+        return artefact_evidence(
+            incident_id, self.run_dir, self.artefacts, captured_at=when, run_id=self.run_dir.name
+        )
 
 
 def run_postmortem(

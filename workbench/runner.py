@@ -57,6 +57,7 @@ __all__ = [
     "RunHooks",
     "RunResult",
     "UnknownParameterError",
+    "artefact_evidence",
     "check_parameters",
     "check_section_notebook",
     "execute_notebooks",
@@ -196,17 +197,9 @@ class RunResult:
     def evidence(self, *, captured_at: datetime | None = None) -> list[Evidence]:
         """One register :class:`~register.schema.Evidence` record per artefact, plus the manifest."""
         when = captured_at or datetime.fromisoformat(self.manifest["finished_at"])
-        records = [
-            Evidence(
-                incident_id=self.incident_id,
-                kind=artefact["kind"],
-                uri=str(self.run_dir / artefact["path"]),
-                sha256=artefact["sha256"],
-                captured_at=when,
-                run_id=self.run_id,
-            )
-            for artefact in self.manifest["artefacts"]
-        ]
+        records = artefact_evidence(
+            self.incident_id, self.run_dir, self.manifest["artefacts"], captured_at=when, run_id=self.run_id
+        )
         records.append(
             Evidence(
                 incident_id=self.incident_id,
@@ -291,6 +284,54 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def artefact_evidence(
+    incident_id: str,
+    run_dir: Path,
+    artefacts: Sequence[Mapping[str, Any]],
+    *,
+    captured_at: datetime,
+    run_id: str,
+) -> list[Evidence]:
+    """One register :class:`~register.schema.Evidence` record per artefact row of a run.
+
+    Parameters
+    ----------
+    incident_id : str
+        The incident the run belongs to.
+    run_dir : Path
+        The run folder; each row's ``path`` is relative to it.
+    artefacts : sequence of mapping
+        Rows with ``path``, ``kind`` and ``sha256`` (as in the manifest's ``artefacts``).
+    captured_at : datetime
+        When the artefacts were captured.
+    run_id : str
+        The run id recorded with each record.
+
+    Returns
+    -------
+    list of Evidence
+
+    Examples
+    --------
+    >>> rows = [{"path": "impact/impact.ipynb", "kind": "executed_notebook", "sha256": "0" * 64}]
+    >>> records = artefact_evidence("INC-2026-0001", Path("run"), rows,
+    ...                             captured_at=datetime(2026, 11, 23, tzinfo=UTC), run_id="run")
+    >>> records[0].kind, Path(records[0].uri).as_posix()
+    ('executed_notebook', 'run/impact/impact.ipynb')
+    """
+    return [
+        Evidence(
+            incident_id=incident_id,
+            kind=artefact["kind"],
+            uri=str(run_dir / artefact["path"]),
+            sha256=artefact["sha256"],
+            captured_at=captured_at,
+            run_id=run_id,
+        )
+        for artefact in artefacts
+    ]
 
 
 def package_versions(packages: Sequence[str] = MANDATED_PACKAGES) -> dict[str, str | None]:

@@ -473,12 +473,8 @@ def notify_command(
         _out().print(f"{verb} notification {saved.id} ({saved.audience}, {saved.report_type}).")
 
 
-def _metrics(reg: Any, incident_id: str, as_of: datetime, policy_path: Path | None) -> dict[str, Any] | None:
-    """Derived metrics of one incident (register.metrics), or None where that module is missing."""
-    try:
-        import register.metrics  # noqa: F401
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return None
+def _metrics(reg: Any, incident_id: str, as_of: datetime, policy_path: Path | None) -> dict[str, Any]:
+    """Derived metrics of one incident (register.metrics), with missing values as None."""
     from register.policy import load_policy
 
     frame = reg.metrics_frame(as_of=as_of, policy=load_policy(policy_path), incident_ids=[incident_id])
@@ -553,16 +549,13 @@ def show_command(
     out = _out()
     fields = [(name, value) for name, value in incident if value not in (None, [], False)]
     out.print(_table(f"{incident.id} — {incident.title}", ["field", "value"], fields))
-    if metrics is None:
-        out.print("Derived metrics: not available in this installation (register.metrics is missing).")
-    else:
-        out.print(
-            _table(
-                f"Derived metrics as of {when:%Y-%m-%d %H:%M} UTC",
-                ["metric", "value"],
-                _metrics_to_show(metrics),
-            )
+    out.print(
+        _table(
+            f"Derived metrics as of {when:%Y-%m-%d %H:%M} UTC",
+            ["metric", "value"],
+            _metrics_to_show(metrics),
         )
+    )
     out.print(
         _table(
             "Timeline",

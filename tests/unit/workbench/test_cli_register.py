@@ -375,6 +375,24 @@ def test_user_errors_are_one_message_and_exit_2(
     assert err.startswith("Error:")
 
 
+@pytest.mark.parametrize(
+    ("command", "options", "noun"),
+    [
+        ("action", ["--title", "Add drift alert", "--kind", "detect"], "action item"),
+        ("notify", ["--audience", "regulator", "--regime", "eu_ai_act_art73"], "notification"),
+    ],
+)
+def test_item_of_another_incident_is_refused(
+    reg_path: str, capsys: pytest.CaptureFixture[str], command: str, options: list[str], noun: str
+) -> None:
+    first, second = _add(reg_path, capsys), _add(reg_path, capsys)
+    assert main(["register", command, first, *options, "-r", reg_path, "--json"]) == 0
+    item = _json(capsys)["id"]  # type: ignore[index]
+    assert main(["register", command, second, "--item", item, "-r", reg_path]) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert f"{noun} {item} belongs to {first}, not {second}; check the ids." in err
+
+
 def test_missing_register_says_how_to_create_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["register", "list", "--register", str(tmp_path / "none.sqlite")]) == 2
     assert "workbench register init" in _one_line(capsys.readouterr().err)

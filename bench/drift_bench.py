@@ -500,7 +500,19 @@ def write_readme(report: dict) -> None:
             f"(paths: {', '.join(big['paths'])}) -- target < 2 GB. Evidently at 5M took 314 s and 6.9 GB "
             "here (../shared/TRAPS.md)."
         )
-    lines.append("")
+    lines += [
+        "",
+        "Notes: the 1M data is the scenario generator's credit_scoring log (18 features, score, prediction, "
+        "label; reference = its first 28 days, current = the next 28, which include the planted covariate "
+        "drift); `auto` streams mostly-distinct columns as rows and the others as engine-grouped per-value "
+        "counts, categorical columns as per-value counts. The 10M + 10M run uses the synthetic log of this "
+        "script (22 columns, values rounded to 4 decimals) with the default 512 MiB columnar budget, so "
+        "`auto` chose the engine path. Evidently's and our times move together with the load the other "
+        "sessions put on the 2 shared cores (Evidently took 41-49 s at 1M in the planning run, 67-152 s in "
+        "these runs); ratios come from interleaved runs of the same pass. Reproduce with "
+        "`bash bench/setup_peers.sh && .venv/bin/python bench/drift_bench.py --write-readme`.",
+        "",
+    ]
     readme = ROOT / "bench" / "README.md"
     text = readme.read_text() if readme.exists() else "# Benchmarks\n\n"
     section = "\n".join(lines)

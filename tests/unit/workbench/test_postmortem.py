@@ -93,12 +93,13 @@ def run_dir(tmp_path: Path) -> Path:
     return run
 
 
+def _blocks(register_path: Path, run_dir: Path | None) -> dict[str, Any]:
+    with open_register(register_path) as register:
+        return postmortem_blocks(register, "INC-2026-0001", run_dir=run_dir, as_of=AS_OF)
+
+
 def test_blocks_follow_the_outline_and_render(register_path: Path, run_dir: Path, tmp_path: Path) -> None:
-    register = open_register(register_path)
-    try:
-        blocks = postmortem_blocks(register, "INC-2026-0001", run_dir=run_dir, as_of=AS_OF)
-    finally:
-        register.close()
+    blocks = _blocks(register_path, run_dir)
     assert list(blocks) == [entry.key for entry in report_outline()]
     notebook = nbformat.v4.new_notebook()
     for block in blocks.values():
@@ -129,11 +130,7 @@ def test_blocks_follow_the_outline_and_render(register_path: Path, run_dir: Path
 
 
 def test_without_a_run_the_sections_say_they_did_not_run(register_path: Path) -> None:
-    register = open_register(register_path)
-    try:
-        blocks = postmortem_blocks(register, "INC-2026-0001", run_dir=None, as_of=AS_OF)
-    finally:
-        register.close()
+    blocks = _blocks(register_path, None)
     assert "has not run" in blocks["impact"].unavailable
     assert "has not run" in blocks["drift"].unavailable
 
@@ -195,11 +192,7 @@ def test_a_changed_summary_number_reaches_the_report(
     register_path: Path, run_dir: Path, tmp_path: Path
 ) -> None:
     def render(name: str) -> str:
-        register = open_register(register_path)
-        try:
-            blocks = postmortem_blocks(register, "INC-2026-0001", run_dir=run_dir, as_of=AS_OF)
-        finally:
-            register.close()
+        blocks = _blocks(register_path, run_dir)
         notebook = nbformat.v4.new_notebook()
         for block in blocks.values():
             cell = nbformat.v4.new_code_cell("display(block)")

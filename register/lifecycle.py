@@ -95,6 +95,15 @@ def allowed_targets(source: IncidentStatus | str) -> list[IncidentStatus]:
     return [t.target for t in TRANSITIONS if t.source == status]
 
 
+def _status(value: IncidentStatus | str) -> IncidentStatus:
+    try:
+        return IncidentStatus(value)
+    except ValueError as exc:
+        raise InvalidTransition(
+            f"a status must be one of {', '.join(IncidentStatus.values())}. Got {value!r} instead."
+        ) from exc
+
+
 def find_transition(
     source: IncidentStatus | str, target: IncidentStatus | str, *, kind: str = "incident"
 ) -> Transition:
@@ -107,12 +116,7 @@ def find_transition(
     kind : {"incident", "near_miss"}
         The incident's kind; some moves are for near-misses only.
     """
-    try:
-        status, wanted = IncidentStatus(source), IncidentStatus(target)
-    except ValueError as exc:
-        raise InvalidTransition(
-            f"a status must be one of {', '.join(IncidentStatus.values())}. Got {target!r} instead."
-        ) from exc
+    status, wanted = _status(source), _status(target)
     candidates = [t for t in TRANSITIONS if t.source == status]
     allowed = [t for t in candidates if not t.near_miss_only or kind == "near_miss"]
     for transition in allowed:

@@ -48,6 +48,11 @@ def test_near_miss_only_move_explains_itself() -> None:
         find_transition(S.TRIAGED, "done")
 
 
+def test_unknown_source_status_is_the_one_named() -> None:
+    with pytest.raises(InvalidTransition, match="Got 'done' instead"):
+        find_transition("done", S.TRIAGED)
+
+
 def test_time_rules_both_ways() -> None:
     consistent = {
         "occurred_at": T0 - HOUR,

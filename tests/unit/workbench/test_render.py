@@ -274,8 +274,10 @@ def test_strict_refuses_to_render_with_flags(tmp_path: Path) -> None:
         render_html(fx.fixture_notebook(), tmp_path / "x.html", strict=True)
     assert {row["phrase"] for row in excinfo.value.failures} == {"failed to", "human error"}
     assert not (tmp_path / "x.html").exists()
-    with pytest.raises(BlamelessFlagsError):
+    with pytest.raises(BlamelessFlagsError, match="render without --strict") as excinfo:
         render_markdown(fx.fixture_notebook(), tmp_path / "x.md", strict=True)
+    assert {row["phrase"] for row in excinfo.value.failures} == {"failed to", "human error"}
+    assert not (tmp_path / "x.md").exists()
 
 
 # ---------------------------------------------------------------- block contract ---------------------

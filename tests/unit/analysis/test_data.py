@@ -153,6 +153,13 @@ def test_open_dataframe_and_ibis_table(synthetic_log):
     assert missing_region == synthetic_log.frame["customer_id"].str.startswith("u").sum()
 
 
+def test_data_of_another_type_names_the_argument(synthetic_log):
+    with pytest.raises(InvalidParameterError, match="^data must be a pandas DataFrame or an Ibis table"):
+        open_logs(synthetic_log.card, data=synthetic_log.frame.to_dict())
+    with pytest.raises(InvalidParameterError, match="^sensitive_data must be .* Got list instead"):
+        open_logs(synthetic_log.card, data=synthetic_log.frame, sensitive_data=[])
+
+
 def test_missing_location_is_a_validation_error(tmp_path):
     card = synthetic_card(location="nowhere/*.parquet")
     with pytest.raises(DataValidationError, match="No file matches"):

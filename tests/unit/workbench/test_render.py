@@ -17,6 +17,7 @@ from workbench.render import (
     BlamelessFlagsError,
     ChromiumNotFound,
     collect_report,
+    figure_payload,
     render_html,
     render_markdown,
     render_pdf,
@@ -445,3 +446,12 @@ def test_evidence_uris_keep_run_paths_but_lose_query_strings(tmp_path: Path) -> 
     assert "X-Amz-Signature" not in html
     assert "https://bucket.example/log.parquet?[redacted query]" in html
     assert "jane.doe@example.com" not in html
+
+
+def test_figure_that_is_not_plotly_json_says_what_was_found(tmp_path: Path) -> None:
+    listed = tmp_path / "figure.json"
+    listed.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(WorkbenchError, match=r"plotly JSON \(an object\)\. Got list instead"):
+        figure_payload(listed, id="f")
+    with pytest.raises(WorkbenchError, match="with a 'data' list. Got 'data' as int instead"):
+        figure_payload({"data": 3}, id="f")

@@ -19,6 +19,7 @@ from rich.table import Table
 from analysis.errors import AnalysisError
 from register.errors import RegisterError
 from workbench import __version__
+from workbench.cli_register import register_app
 from workbench.errors import NotYetAvailable, WorkbenchError
 
 __all__ = ["app", "main", "parse_as_of"]
@@ -313,16 +314,8 @@ def lab(
         raise WorkbenchError(f"JupyterLab exited with code {completed.returncode}.")
 
 
-def _mount_optional_groups() -> None:
-    """Mount the command groups that live in their own modules."""
-    try:
-        from workbench.cli_register import register_app
-    except ImportError:  # pragma: no cover - the register group is part of the package
-        return
-    app.add_typer(register_app, name="register")
+app.add_typer(register_app, name="register")
 
-
-_mount_optional_groups()
 
 
 def _print_failures(failures: list[dict[str, object]]) -> None:

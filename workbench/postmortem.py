@@ -209,7 +209,7 @@ def postmortem_blocks(
         )
     timeline_rows.sort(key=lambda row: row["at"])
 
-    notifications = _notification_rows(register, incident, policy, when)
+    notifications = _notification_rows(register, incident, policy, when, rules)
     flags = check_fields(
         [(name, _field_text(incident, name)) for name in NARRATIVE_FIELDS]
         + [
@@ -444,7 +444,7 @@ def _response(incident: Incident, level: Any, metrics: Mapping[str, Any]) -> dic
 
 
 def _notification_rows(
-    register: Any, incident: Incident, policy: Policy, when: datetime
+    register: Any, incident: Incident, policy: Policy, when: datetime, rules: Sequence[RedactionRule]
 ) -> list[dict[str, Any]]:
     from register.metrics import notification_status
 
@@ -475,7 +475,7 @@ def _notification_rows(
                 "due_at": _time(record.get("due_at")),
                 "sent_at": sent,
                 "status": status,
-                "reference": redact(reference).text if reference else None,
+                "reference": redact(reference, rules).text if reference else None,
             }
         )
     return rows

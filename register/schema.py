@@ -371,15 +371,25 @@ class DataCard(_Record):
     failure_signal: FailureSignal = Field(default_factory=LabelErrorSignal)
 
     def with_base(self, base: str | os.PathLike[str]) -> DataCard:
-        """Return a copy whose relative file locations are resolved against ``base``.
+        """Return a copy whose relative file locations are resolved against ``base``, made absolute.
 
-        Connection URLs and absolute paths are left as they are.
+        Connection URLs and absolute paths are left as they are. The result is absolute even for a
+        relative ``base``: the card is used from other working directories (a notebook runs in its run
+        folder).
+
+        Examples
+        --------
+        >>> card = DataCard(source=DataSource(location="../logs/*.parquet"), task="regression",
+        ...                 columns=ColumnRoles(event_time="ts", entity_id="id"))
+        >>> os.path.isabs(card.with_base("demo/register").source.location)
+        True
         """
 
         def resolve(source: DataSource) -> DataSource:
             if source.format == "connection" or "://" in source.location or os.path.isabs(source.location):
                 return source
-            return source.model_copy(update={"location": os.path.join(os.fspath(base), source.location)})
+            location = os.path.abspath(os.path.join(os.fspath(base), source.location))
+            return source.model_copy(update={"location": location})
 
         update: dict[str, object] = {"source": resolve(self.source)}
         if self.sensitive_source is not None:

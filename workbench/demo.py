@@ -69,7 +69,7 @@ def run_demo(
     from workbench.scenarios import generate
 
     say = progress or (lambda message: None)
-    out = Path(out)
+    out = Path(out).resolve()
     started = time.perf_counter()
 
     say(f"generating tabletop scenarios into {out} (seed {seed}, {rows_per_day} rows per system and day)")

@@ -37,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -1052,9 +1053,16 @@ class Register:
     # -- DataFrames ------------------------------------------------------------------------------------
 
     def _frame(
-        self, table: sa.Table, query: sa.Select[Any], *, columns: Sequence[str] | None = None
+        self,
+        table: sa.Table,
+        query: sa.Select[Any],
+        *,
+        columns: Sequence[str] | None = None,
+        text_order: Sequence[str] = (),
     ) -> pd.DataFrame:
         # Fetch the raw DBAPI values (no per-value conversion by SQLAlchemy), then convert whole columns.
+        # `text_order`: the columns `query` is ordered by (all text, ascending); on SQLite the rows are
+        # fetched unordered and sorted here (a temporary B-tree in SQLite costs more than the fetch).
         selected = list(query.selected_columns)
         if columns is not None:
             unknown = sorted(set(columns) - set(table.c.keys()))
@@ -1065,19 +1073,22 @@ class Register:
                 )
             wanted = ["id", *(name for name in columns if name != "id")]
             selected = [table.c[name] for name in wanted]
-        raw = query.with_only_columns(
-            *(sa.type_coerce(column, sa.types.NullType()).label(column.name) for column in selected)
-        )
+        names = [column.name for column in selected]
         # Many small objects are created at once: the cyclic garbage collector would rescan them
         # over and over (a third of the time at 100k incidents), and they hold no cycles.
         with _collector_paused(), self._read() as connection:
-            result = connection.execute(raw)
-            names = list(result.keys())
-            rows = result.cursor.fetchall() if result.cursor is not None else []
-            result.close()
-            values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-            del rows
-            data = {name: _column(table.c[name], column) for name, column in zip(names, values, strict=True)}
+            block = None
+            if text_order and is_sqlite(connection):
+                block = _rows_in_text_order(connection, table, query, selected, text_order)
+            if block is None:
+                rows = _fetch_rows(connection, query, selected)
+                block = _as_block(rows, len(selected))
+            if block is not None:
+                data = _columns_fast(table, names, block)
+            else:  # no rows, or values numpy cannot hold in a 2-D array: the reference conversion
+                values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+                data = {name: _column(table.c[name], v) for name, v in zip(names, values, strict=True)}
+            rows = block = None
         return pd.DataFrame(data, columns=names)
 
     def incidents_frame(
@@ -1121,7 +1132,7 @@ class Register:
             open_only=open_only,
             incident_ids=incident_ids,
         )
-        return self._frame(t.incidents, query, columns=columns)
+        return self._frame(t.incidents, query, columns=columns, text_order=("aware_at", "id"))
 
     def timeline_frame(
         self, incident_id: str | None = None, *, columns: Sequence[str] | None = None
@@ -1533,6 +1544,110 @@ def _column(column: sa.Column[Any], values: Sequence[Any]) -> pd.Series | pd.api
     return pd.Series(values, dtype=None if values else object)
 
 
+def _fetch_rows(connection: Connection, query: sa.Select[Any], selected: Sequence[Any]) -> list[Any]:
+    """The rows of ``query`` restricted to ``selected``, as the DBAPI returns them (no conversion)."""
+    raw = query.with_only_columns(
+        *(sa.type_coerce(column, sa.types.NullType()).label(column.name) for column in selected)
+    )
+    result = connection.execute(raw)
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    return rows
+
+
+def _as_block(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray | None:
+    """Rows as one 2-D object array (one C loop); ``None`` when empty or not rectangular."""
+    if not rows or not width:
+        return None
+    block = np.array(rows, dtype=object)
+    return block if block.shape == (len(rows), width) else None
+
+
+def _rows_in_text_order(
+    connection: Connection,
+    table: sa.Table,
+    query: sa.Select[Any],
+    selected: Sequence[sa.Column[Any]],
+    order: Sequence[str],
+) -> np.ndarray | None:
+    """The rows of ``query`` (ordered by the text columns ``order``) fetched unordered, sorted here.
+
+    SQLite compares text with memcmp on UTF-8 (``BINARY``), which is the code point order Python
+    compares ``str`` in, so ``np.lexsort`` over the raw values gives SQLite's order. ``None`` (ask
+    SQLite to sort) when a key holds a null or a non-text value, or there are no rows.
+    """
+    present = {column.name for column in selected}
+    extra = [table.c[name] for name in dict.fromkeys(order) if name not in present]
+    fetched = [*selected, *extra]
+    block = _as_block(_fetch_rows(connection, query.order_by(None), fetched), len(fetched))
+    if block is None:
+        return None
+    position = {column.name: k for k, column in reversed(list(enumerate(fetched)))}
+    keys = [block[:, position[name]] for name in reversed(order)]
+    if any(pd.api.types.infer_dtype(key, skipna=False) != "string" for key in keys):
+        return None
+    return block[np.lexsort(keys), : len(selected)]
+
+
+def _columns_fast(
+    table: sa.Table, names: Sequence[str], block: np.ndarray
+) -> dict[str, pd.Series | pd.api.extensions.ExtensionArray]:
+    """Convert a 2-D object array of fetched rows to DataFrame columns, vectorised where possible.
+
+    Each column goes through :func:`_column_fast`, which checks the Python types of its values first
+    and declines (-> :func:`_column`, the reference conversion) whenever they are not the ones it
+    handles, so both give identical columns (``tests/unit/register/test_frames_fast.py``).
+    """
+    data: dict[str, pd.Series | pd.api.extensions.ExtensionArray] = {}
+    for name, values in zip(names, block.T.copy(), strict=True):  # a contiguous row per column
+        column = table.c[name]
+        converted = _column_fast(column, values)
+        data[name] = converted if converted is not None else _column(column, values.tolist())
+    return data
+
+
+def _column_fast(
+    column: sa.Column[Any], values: np.ndarray
+) -> pd.Series | pd.api.extensions.ExtensionArray | None:
+    """:func:`_column` for a 1-D object array, vectorised; ``None`` where the values need :func:`_column`."""
+    if isinstance(column.type, UTCDateTime):
+        return _utc_series(pd.Series(values, dtype=object))  # the reference conversion: already vectorised
+    if column.name in t.JSON_COLUMNS.get(column.table.name, ()):  # type: ignore[attr-defined]
+        return _json_cells(values)
+    is_boolean = isinstance(column.type, sa.Boolean)
+    if is_boolean or (isinstance(column.type, sa.Integer) and not column.primary_key):
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if kind not in (("integer", "empty", "boolean") if is_boolean else ("integer", "empty")):
+            return None
+        missing = pd.isna(values)
+        try:
+            numbers = np.where(missing, 0, values).astype(np.int64)
+        except OverflowError:  # beyond 64 bits: the reference conversion says what to do
+            return None
+        if is_boolean:
+            return pd.arrays.BooleanArray(numbers != 0, missing)
+        return pd.arrays.IntegerArray(numbers, missing)
+    # pandas infers the string dtype from an object array exactly when it would from a list of the
+    # same values (every non-null value a str); any other result is left to the reference conversion.
+    series = pd.Series(values)
+    if isinstance(series.dtype, pd.StringDtype) and series.notna().any():
+        return series
+    return None
+
+
+def _json_cells(values: np.ndarray) -> pd.Series | None:
+    """Parse each distinct JSON text once; every row gets its own copy (:func:`_fresh`)."""
+    codes, texts = pd.factorize(values)
+    if not all(isinstance(text, str) for text in texts):
+        return None
+    parsed = [json.loads(text) for text in texts]
+    if all(type(value) is list for value in parsed):
+        cells = [None if code < 0 else parsed[code].copy() for code in codes.tolist()]
+    else:
+        cells = [None if code < 0 else _fresh(parsed[code]) for code in codes.tolist()]
+    return pd.Series(cells, dtype=object)
+
+
 def _fresh(value: Any) -> Any:
     """A copy of a parsed JSON value, so rows never share a mutable list."""
     if isinstance(value, list):
@@ -1549,8 +1664,9 @@ _SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 def _utc_series(values: pd.Series) -> pd.Series:
     if len(values) == 0:
         return pd.Series([], dtype="datetime64[us, UTC]")
-    non_null = values.dropna()
-    if len(non_null) and isinstance(non_null.iloc[0], str):
+    missing = pd.isna(values.to_numpy())
+    first = int(np.argmin(missing))  # the first non-null value (0 when all are null)
+    if not missing[first] and isinstance(values.iloc[first], str):
         try:
             parsed = pd.to_datetime(values, utc=True, format=_SQLITE_TIME_FORMAT)
         except ValueError:  # written by another tool: any ISO-8601 form

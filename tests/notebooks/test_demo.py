@@ -1,0 +1,31 @@
+"""`workbench demo` end to end, as a user runs it: a relative --out from the working directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
+
+
+def test_demo_runs_every_stage_from_a_relative_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--out", "demo", "--rows-per-day", "150"]) == 0
+    out = capsys.readouterr().out
+    truth = json.loads((tmp_path / "demo" / "ground_truth.json").read_text())
+    planted = [s["incident_id"] for s in truth["scenarios"] if s["incident_id"]]
+    assert len(planted) == 5
+    for incident_id in planted:
+        reports = sorted((tmp_path / "demo" / "reports" / incident_id).glob("*/postmortem.html"))
+        assert len(reports) == 1, incident_id
+        assert incident_id in out
+        assert (reports[0].parent / "postmortem.md").is_file()
+        manifest = json.loads((reports[0].parent / "manifest.json").read_text())
+        assert manifest["status"] == "succeeded"
+    assert "Stages:" in out and "register import" in out

@@ -148,6 +148,9 @@ _NARRATIVE_COLUMNS = frozenset(
 )
 """Free-text, descriptive and bookkeeping incident columns that derived metrics never read (left out
 for speed; ``tests/unit/register/test_api.py`` compares with the metrics of the full frames)."""
+_METRICS_UNREAD_COLUMNS = _NARRATIVE_COLUMNS | {"detection_source", "evidence_hold"}
+"""Incident columns :func:`register.metrics.incident_metrics` never reads (neither a metric input nor a
+policy fact), left out of :meth:`Register.metrics_frame`'s read."""
 _SENTINEL_ID = "INC-0000-0000"
 
 
@@ -1059,6 +1062,7 @@ class Register:
         *,
         columns: Sequence[str] | None = None,
         text_order: Sequence[str] = (),
+        with_id: bool = True,
     ) -> pd.DataFrame:
         # Fetch the raw DBAPI values (no per-value conversion by SQLAlchemy), then convert whole columns.
         # `text_order`: the columns `query` is ordered by (all text, ascending); on SQLite the rows are
@@ -1071,7 +1075,7 @@ class Register:
                     f"columns must be columns of {table.name} ({', '.join(table.c.keys())}). "
                     f"Got {unknown} instead."
                 )
-            wanted = ["id", *(name for name in columns if name != "id")]
+            wanted = ["id", *(name for name in columns if name != "id")] if with_id else list(columns)
             selected = [table.c[name] for name in wanted]
         names = [column.name for column in selected]
         # Many small objects are created at once: the cyclic garbage collector would rescan them
@@ -1188,15 +1192,27 @@ class Register:
             The filters of :meth:`incidents_frame` (system, severity, status, ...).
         """
         from register.metrics import incident_metrics
-        from register.policy import load_policy
 
-        columns = [c.name for c in t.incidents.columns if c.name not in _NARRATIVE_COLUMNS]
-        incidents = self.incidents_frame(incident_ids=incident_ids, columns=columns, **filters)
-        when = as_utc(as_of) if as_of is not None else utc_now()
-        one = incident_ids[0] if incident_ids is not None and len(incident_ids) == 1 else None
-        notifications = self.notifications_frame(one)
+        with _collector_paused():  # many small objects, no cycles: see _frame
+            columns = [c.name for c in t.incidents.columns if c.name not in _METRICS_UNREAD_COLUMNS]
+            incidents = self.incidents_frame(incident_ids=incident_ids, columns=columns, **filters)
+            when = as_utc(as_of) if as_of is not None else utc_now()
+            return incident_metrics(
+                incidents,
+                policy=policy if policy is not None else _shipped_policy(),
+                as_of=when,
+                notifications=self.notifications_frame(
+                    incident_ids[0] if incident_ids is not None and len(incident_ids) == 1 else None
+                ),
+                action_items=self._open_action_items(when, incident_ids),
+                systems=self.systems_frame(),
+            )
+
+    def _open_action_items(self, when: datetime, incident_ids: Sequence[str] | None) -> pd.DataFrame:
         # Only action items that can be open at `when` change the counts (open or in progress, or done
-        # after `when`); reading only those is much faster. A test compares with the full frames.
+        # after `when`); reading only those, and only the columns the counts use, is much faster.
+        # Tests compare with the metrics of the full frames.
+        one = incident_ids[0] if incident_ids is not None and len(incident_ids) == 1 else None
         c = t.action_items.c
         query = sa.select(t.action_items).where(
             sa.or_(
@@ -1206,16 +1222,8 @@ class Register:
         )
         if one is not None:
             query = query.where(c.incident_id == one)
-        action_items = self._frame(
-            t.action_items, query, columns=("incident_id", "status", "due_at", "completed_at")
-        )
-        return incident_metrics(
-            incidents,
-            policy=policy if policy is not None else load_policy(),
-            as_of=when,
-            notifications=notifications,
-            action_items=action_items,
-            systems=self.systems_frame(),
+        return self._frame(
+            t.action_items, query, columns=("incident_id", "status", "due_at", "completed_at"), with_id=False
         )
 
     def _child_frame(
@@ -1611,7 +1619,7 @@ def _column_fast(
 ) -> pd.Series | pd.api.extensions.ExtensionArray | None:
     """:func:`_column` for a 1-D object array, vectorised; ``None`` where the values need :func:`_column`."""
     if isinstance(column.type, UTCDateTime):
-        return _utc_series(pd.Series(values, dtype=object))  # the reference conversion: already vectorised
+        return _sqlite_times(values)
     if column.name in t.JSON_COLUMNS.get(column.table.name, ()):  # type: ignore[attr-defined]
         return _json_cells(values)
     is_boolean = isinstance(column.type, sa.Boolean)
@@ -1635,6 +1643,48 @@ def _column_fast(
     return None
 
 
+_TIME_TEXT = "YYYY-MM-DD HH:MM:SS.ffffff"
+"""The form of the SQLite time text :class:`UTCDateTime` writes (``_SQLITE_TIME_FORMAT``)."""
+_TIME_DIGITS = np.array([position for position, char in enumerate(_TIME_TEXT) if char.isalpha()])
+_TIME_SEPARATORS = {position: ord(char) for position, char in enumerate(_TIME_TEXT) if not char.isalpha()}
+
+
+def _sqlite_times(values: np.ndarray) -> pd.Series | None:
+    """Times stored as SQLite text, checked and parsed by numpy in bulk (no ``strptime`` per value).
+
+    Only when every value is null or a ``str`` in exactly the form :class:`UTCDateTime` writes
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, ASCII digits) naming a valid instant; then the result equals the
+    reference :func:`_utc_series` (the same fixed-format parse). Otherwise ``None``: the reference
+    decides (other ISO forms, other types, out-of-range fields).
+    """
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return None
+    width = len(_TIME_TEXT)
+    try:
+        text = values.astype(f"S{width + 1}")  # None -> b"None"; one byte more: longer texts show
+    except UnicodeEncodeError:
+        return None
+    chars = text.view(np.uint8).reshape(len(text), width + 1)
+    missing = chars[:, 4] == 0  # b"None" (4 bytes) is the only value that short...
+    if missing.any() and not pd.isna(values[missing]).all():  # ...unless a text was "None"
+        return None
+    text[missing] = b"2000-01-01 00:00:00.000000"
+    if chars[:, width].any() or ((chars[:, _TIME_DIGITS] - ord("0")) > 9).any():
+        return None  # (uint8: characters below "0" wrap round to large values)
+    if any((chars[:, position] != code).any() for position, code in _TIME_SEPARATORS.items()):
+        return None
+    two = chars[:, _TIME_DIGITS[4:14]].astype(np.int16) - ord("0")  # month, day, hour, minute, second
+    fields = two[:, 0::2] * 10 + two[:, 1::2]
+    if (fields[:, 2:] > [23, 59, 59]).any():  # numpy checks month and day itself
+        return None
+    try:
+        moments = text.astype("datetime64[us]")
+    except ValueError:
+        return None
+    moments[missing] = np.datetime64("NaT")
+    return pd.Series(moments).dt.tz_localize("UTC")
+
+
 def _json_cells(values: np.ndarray) -> pd.Series | None:
     """Parse each distinct JSON text once; every row gets its own copy (:func:`_fresh`)."""
     codes, texts = pd.factorize(values)
@@ -1646,6 +1696,22 @@ def _json_cells(values: np.ndarray) -> pd.Series | None:
     else:
         cells = [None if code < 0 else _fresh(parsed[code]) for code in codes.tolist()]
     return pd.Series(cells, dtype=object)
+
+
+_SHIPPED_POLICY: dict[str, Any] = {}
+
+
+def _shipped_policy() -> Any:
+    """The shipped default policy, parsed once per content of the packaged file (read-only use)."""
+    from importlib import resources
+
+    from register.policy import load_policy
+
+    text = resources.files("register").joinpath("data/policy.yaml").read_text(encoding="utf-8")
+    if text not in _SHIPPED_POLICY:
+        _SHIPPED_POLICY.clear()
+        _SHIPPED_POLICY[text] = load_policy()
+    return _SHIPPED_POLICY[text]
 
 
 def _fresh(value: Any) -> Any:

@@ -303,3 +303,41 @@ def test_empty_register_frames_keep_their_types(tmp_path) -> None:
         metrics = reg.metrics_frame(as_of=AS_OF)
     assert len(frame) == 0 and str(frame["aware_at"].dtype) == "datetime64[us, UTC]"
     assert len(metrics) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-02-29 23:59:59.999999",  # leap day
+        "2023-02-29 00:00:00.000000",  # no such day
+        "2024-04-31 00:00:00.000000",
+        "2024-13-01 00:00:00.000000",
+        "2024-00-10 00:00:00.000000",
+        "2024-01-00 00:00:00.000000",
+        "2024-01-01 24:00:00.000000",
+        "2024-01-01 00:00:60.000000",  # pandas rolls a leap second over; the fast path declines
+        "0000-01-01 00:00:00.000000",
+        "0001-01-01 00:00:00.000000",
+        "9999-12-31 23:59:59.999999",
+        "2024-01-01 00:00:00.000000Z",
+        "2024-01-01T00:00:00.000000",
+        "2024-01-01 00:00:00",
+        "2024-1-01 00:00:00.0000001",
+        "None",
+        "１９９９-01-01 00:00:00.000000",  # non-ASCII digits
+    ],
+)
+def test_time_text_parses_like_the_reference_or_declines(text: str) -> None:
+    from register.api import _sqlite_times, _utc_series
+
+    values = np.array([None, text, "2026-05-01 10:00:00.000001", None], dtype=object)
+    fast = _sqlite_times(values)
+    try:
+        reference = _utc_series(pd.Series(values, dtype=object))
+    except ValueError:
+        assert fast is None  # the reference refuses it: so must the fast path (it declines)
+        return
+    if fast is not None:
+        pd.testing.assert_series_equal(fast, reference, check_exact=True)
+    canonical = len(text) == 26 and text[:4].isascii() and text[4] == "-" and text[10] == " "
+    assert (fast is not None) == (canonical and text[17:19] != "60")

@@ -5,11 +5,14 @@ plus one notification per 10 incidents), imports it in ONE transaction, then tim
 
 - ``list_incidents`` with filters (system + severity + period, open only),
 - ``incidents_frame()`` for all incidents,
-- ``metrics_frame()``: derived metrics for every incident (target: under 2 s on 2 cores).
+- ``metrics_frame()``: derived metrics for every incident (target: under 2 s on 2 cores), and the same
+  with the frame readers' fast path switched off (the reference per-value conversion, SQL ``ORDER BY``),
+  after checking both give identical frames.
 
+Every read step runs ``--repeat`` times (default 3); the table gives the median wall and CPU time.
 Prints a markdown table. Usage::
 
-    .venv/bin/python bench/bench_register.py [--scale 0.1] [--register URL_OR_PATH]
+    .venv/bin/python bench/bench_register.py [--scale 0.1] [--repeat 3] [--register URL_OR_PATH [--reuse]]
 
 Not a test: timings depend on the machine.
 """
@@ -19,11 +22,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 
 from register import open_register
 from register.io import Bundle
@@ -163,13 +168,31 @@ def build_bundle(n_incidents: int, n_events: int, n_actions: int, *, seed: int =
     )
 
 
-def _timed(label: str, rows: list[tuple[str, str, str, str]], detail: str, func):
-    start, cpu = time.perf_counter(), time.process_time()
-    result = func()
-    elapsed, used = time.perf_counter() - start, time.process_time() - cpu
+def _timed(label: str, rows: list[tuple[str, str, str, str]], detail: str, func, *, repeat: int = 1):
+    """Run ``func`` ``repeat`` times; record the median wall and CPU seconds; return the last result."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        start, cpu = time.perf_counter(), time.process_time()
+        result = func()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    elapsed, used = statistics.median(walls), statistics.median(cpus)
+    runs = f" (median of {repeat})" if repeat > 1 else ""
     rows.append((label, f"{elapsed:.2f}", f"{used:.2f}", detail))
-    print(f"  {label}: {elapsed:.2f} s wall, {used:.2f} s CPU", flush=True)
+    print(f"  {label}: {elapsed:.2f} s wall, {used:.2f} s CPU{runs}", flush=True)
     return result
+
+
+def _with_reference_readers(func):
+    """Run ``func`` with the frame readers' fast path off (what ``_frame`` did before it existed)."""
+    import register.api as api
+
+    fast = api._as_block
+    api._as_block = lambda rows, width: None
+    try:
+        return func()
+    finally:
+        api._as_block = fast
 
 
 def main() -> None:
@@ -180,27 +203,37 @@ def main() -> None:
     parser.add_argument(
         "--register", default=None, help="register path or URL (default: a temporary SQLite file)"
     )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each read step (the median is shown)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="read the --register an earlier run filled (no build, no import)"
+    )
     args = parser.parse_args()
+    repeat = max(1, args.repeat)
     n_incidents = int(100_000 * args.scale)
     n_events = int(1_000_000 * args.scale)
     n_actions = int(300_000 * args.scale)
     location = args.register or os.path.join(tempfile.mkdtemp(prefix="bench-register-"), "register.sqlite")
 
     rows: list[tuple[str, str, str, str]] = []
-    bundle = _timed(
-        "build bundle in memory (not the register)",
-        rows,
-        f"{n_incidents:,} incidents, {n_events:,} events, {n_actions:,} actions",
-        lambda: build_bundle(n_incidents, n_events, n_actions),
-    )
-    reg = open_register(location, create=True)
-    _timed(
-        "import_bundle (one transaction, with history)",
-        rows,
-        ", ".join(f"{v:,} {k}" for k, v in bundle.counts().items() if v),
-        lambda: reg.import_bundle(bundle, by="bench"),
-    )
-    bundle = None  # free the records before reading back
+    if args.reuse:
+        if args.register is None:
+            parser.error("--reuse needs --register (a register an earlier run of this script filled)")
+        reg = open_register(location)
+    else:
+        bundle = _timed(
+            "build bundle in memory (not the register)",
+            rows,
+            f"{n_incidents:,} incidents, {n_events:,} events, {n_actions:,} actions",
+            lambda: build_bundle(n_incidents, n_events, n_actions),
+        )
+        reg = open_register(location, create=True)
+        _timed(
+            "import_bundle (one transaction, with history)",
+            rows,
+            ", ".join(f"{v:,} {k}" for k, v in bundle.counts().items() if v),
+            lambda: reg.import_bundle(bundle, by="bench"),
+        )
+        bundle = None  # free the records before reading back
     period = (START + timedelta(days=100), START + timedelta(days=400))
     found = _timed(
         "list_incidents(system, severity, period, open only)",
@@ -209,17 +242,33 @@ def main() -> None:
         lambda: reg.list_incidents(
             system="sys-03", severity=["SEV-1", "SEV-2"], since=period[0], until=period[1], open_only=True
         ),
+        repeat=repeat,
     )
     rows[-1] = (*rows[-1][:3], f"{len(found):,} incidents")
     found = _timed(
-        "list_incidents(severity=SEV-1) (records)", rows, "", lambda: reg.list_incidents(severity="SEV-1")
+        "list_incidents(severity=SEV-1) (records)",
+        rows,
+        "",
+        lambda: reg.list_incidents(severity="SEV-1"),
+        repeat=repeat,
     )
     rows[-1] = (*rows[-1][:3], f"{len(found):,} incidents")
-    frame = _timed("incidents_frame() all", rows, "", reg.incidents_frame)
+    frame = _timed("incidents_frame() all", rows, "", reg.incidents_frame, repeat=repeat)
     rows[-1] = (*rows[-1][:3], f"{len(frame):,} rows")
     as_of = START + timedelta(days=800)
-    metrics = _timed("metrics_frame() all incidents", rows, "", lambda: reg.metrics_frame(as_of=as_of))
+    metrics = _timed(
+        "metrics_frame() all incidents", rows, "", lambda: reg.metrics_frame(as_of=as_of), repeat=repeat
+    )
     rows[-1] = (*rows[-1][:3], f"{len(metrics):,} rows x {metrics.shape[1]} columns")
+    reference = _timed(
+        "  the same, frame readers' fast path off",
+        rows,
+        "reference per-value conversion, SQL ORDER BY",
+        lambda: _with_reference_readers(lambda: reg.metrics_frame(as_of=as_of)),
+        repeat=repeat,
+    )
+    pd.testing.assert_frame_equal(metrics, reference, check_exact=True)
+    rows[-1] = (*rows[-1][:3], rows[-1][3] + "; frame identical")
     from register.metrics import incident_metrics
     from register.policy import load_policy
 
@@ -237,8 +286,9 @@ def main() -> None:
             action_items=actions,
             systems=systems,
         ),
+        repeat=repeat,
     )
-    _timed("timeline_frame() all", rows, f"{n_events:,} events", reg.timeline_frame)
+    _timed("timeline_frame() all", rows, f"{n_events:,} events", reg.timeline_frame, repeat=repeat)
     reg.close()
 
     print()
@@ -247,7 +297,7 @@ def main() -> None:
         f"{os.cpu_count()} cores, scale {args.scale})"
     )
     print()
-    print("| step | wall s | CPU s (this process) | size |")
+    print(f"| step | median wall s ({repeat} runs) | CPU s (this process) | size |")
     print("| --- | ---: | ---: | --- |")
     for label, seconds, cpu, detail in rows:
         print(f"| {label} | {seconds} | {cpu} | {detail} |")

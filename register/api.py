@@ -49,6 +49,7 @@ from register.errors import ConflictError, NotFoundError, RegisterError, Validat
 from register.lifecycle import check_times, find_transition, time_problems
 from register.schema import (
     ActionItem,
+    ActionItemKind,
     ActionItemStatus,
     AiSystem,
     Classification,
@@ -56,8 +57,13 @@ from register.schema import (
     Evidence,
     HistoryEntry,
     Incident,
+    IncidentCategory,
     IncidentStatus,
     Notification,
+    NotificationAudience,
+    PostmortemStatus,
+    ReportType,
+    Severity,
     TimelineEvent,
     TimelineEventKind,
     as_utc,
@@ -1081,17 +1087,25 @@ class Register:
         # Many small objects are created at once: the cyclic garbage collector would rescan them
         # over and over (a third of the time at 100k incidents), and they hold no cycles.
         with _collector_paused(), self._read() as connection:
+            if not _FAST_READS:
+                rows = _fetch_rows(connection, query, selected)
+                return pd.DataFrame(_reference_columns(table, names, rows), columns=names)
+            # on SQLite, vocabulary columns come back as small integer codes (cached int objects)
+            coded = {
+                name: _VOCABULARIES[table.name, name]
+                for name in names
+                if is_sqlite(connection) and (table.name, name) in _VOCABULARIES
+            }
             block = None
             if text_order and is_sqlite(connection):
-                block = _rows_in_text_order(connection, table, query, selected, text_order)
+                block = _rows_in_text_order(connection, table, query, selected, text_order, coded)
             if block is None:
-                rows = _fetch_rows(connection, query, selected)
+                rows = _fetch_rows(connection, query, selected, coded)
                 block = _as_block(rows, len(selected))
             if block is not None:
-                data = _columns_fast(table, names, block)
+                data = _columns_fast(table, names, block, coded)
             else:  # no rows, or values numpy cannot hold in a 2-D array: the reference conversion
-                values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-                data = {name: _column(table.c[name], v) for name, v in zip(names, values, strict=True)}
+                data = _reference_columns(table, names, _decoded_rows(rows, names, coded))
             rows = block = None
         return pd.DataFrame(data, columns=names)
 
@@ -1552,15 +1566,72 @@ def _column(column: sa.Column[Any], values: Sequence[Any]) -> pd.Series | pd.api
     return pd.Series(values, dtype=None if values else object)
 
 
-def _fetch_rows(connection: Connection, query: sa.Select[Any], selected: Sequence[Any]) -> list[Any]:
-    """The rows of ``query`` restricted to ``selected``, as the DBAPI returns them (no conversion)."""
+_FAST_READS = True
+"""Switch for the frame readers' fast path (tests and the benchmark compare it with the reference)."""
+
+_VOCABULARIES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("incidents", "category"): tuple(IncidentCategory.values()),
+    ("incidents", "kind"): ("incident", "near_miss"),
+    ("incidents", "severity"): tuple(Severity.values()),
+    ("incidents", "status"): tuple(IncidentStatus.values()),
+    ("incidents", "postmortem_status"): tuple(PostmortemStatus.values()),
+    ("timeline_events", "kind"): tuple(TimelineEventKind.values()),
+    ("action_items", "kind"): tuple(ActionItemKind.values()),
+    ("action_items", "status"): tuple(ActionItemStatus.values()),
+    ("notifications", "audience"): tuple(NotificationAudience.values()),
+    ("notifications", "report_type"): tuple(ReportType.values()),
+}
+"""Columns holding a vocabulary value: read from SQLite as the value's position (other values as they are)."""
+
+
+def _fetch_rows(
+    connection: Connection,
+    query: sa.Select[Any],
+    selected: Sequence[Any],
+    coded: Mapping[str, Sequence[str]] | None = None,
+) -> list[Any]:
+    """The rows of ``query`` restricted to ``selected``, as the DBAPI returns them (no conversion).
+
+    A column named in ``coded`` comes back as the position of its value in the vocabulary (``CASE
+    column WHEN 'value' THEN position ... ELSE column END``: a value outside it comes back as it is).
+    """
+    coded = coded or {}
+
+    def expression(column: Any) -> Any:
+        if column.name not in coded:
+            return column
+        positions = {value: position for position, value in enumerate(coded[column.name])}
+        return sa.case(positions, value=column, else_=column)
+
     raw = query.with_only_columns(
-        *(sa.type_coerce(column, sa.types.NullType()).label(column.name) for column in selected)
+        *(sa.type_coerce(expression(column), sa.types.NullType()).label(column.name) for column in selected)
     )
     result = connection.execute(raw)
     rows = result.cursor.fetchall() if result.cursor is not None else []
     result.close()
     return rows
+
+
+def _reference_columns(
+    table: sa.Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> dict[str, pd.Series | pd.api.extensions.ExtensionArray]:
+    """The reference conversion: one column at a time from the DBAPI values (:func:`_column`)."""
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return {name: _column(table.c[name], column) for name, column in zip(names, values, strict=True)}
+
+
+def _decoded_rows(
+    rows: Sequence[Sequence[Any]], names: Sequence[str], coded: Mapping[str, Sequence[str]]
+) -> list[tuple[Any, ...]]:
+    """Rows with vocabulary positions turned back into the values (see :func:`_fetch_rows`)."""
+    vocabularies = [coded.get(name) for name in names]
+    return [
+        tuple(
+            vocabulary[value] if vocabulary is not None and type(value) is int else value
+            for vocabulary, value in zip(vocabularies, row, strict=True)
+        )
+        for row in rows
+    ]
 
 
 def _as_block(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray | None:
@@ -1577,6 +1648,7 @@ def _rows_in_text_order(
     query: sa.Select[Any],
     selected: Sequence[sa.Column[Any]],
     order: Sequence[str],
+    coded: Mapping[str, Sequence[str]],
 ) -> np.ndarray | None:
     """The rows of ``query`` (ordered by the text columns ``order``) fetched unordered, sorted here.
 
@@ -1587,7 +1659,9 @@ def _rows_in_text_order(
     present = {column.name for column in selected}
     extra = [table.c[name] for name in dict.fromkeys(order) if name not in present]
     fetched = [*selected, *extra]
-    block = _as_block(_fetch_rows(connection, query.order_by(None), fetched), len(fetched))
+    uncoded_keys = {name: vocabulary for name, vocabulary in coded.items() if name not in order}
+    rows = _fetch_rows(connection, query.order_by(None), fetched, uncoded_keys)
+    block = _as_block(rows, len(fetched))
     if block is None:
         return None
     position = {column.name: k for k, column in reversed(list(enumerate(fetched)))}
@@ -1598,7 +1672,7 @@ def _rows_in_text_order(
 
 
 def _columns_fast(
-    table: sa.Table, names: Sequence[str], block: np.ndarray
+    table: sa.Table, names: Sequence[str], block: np.ndarray, coded: Mapping[str, Sequence[str]]
 ) -> dict[str, pd.Series | pd.api.extensions.ExtensionArray]:
     """Convert a 2-D object array of fetched rows to DataFrame columns, vectorised where possible.
 
@@ -1609,9 +1683,26 @@ def _columns_fast(
     data: dict[str, pd.Series | pd.api.extensions.ExtensionArray] = {}
     for name, values in zip(names, block.T.copy(), strict=True):  # a contiguous row per column
         column = table.c[name]
-        converted = _column_fast(column, values)
+        if name in coded:
+            converted = _vocabulary_column(values, coded[name])
+            if converted is None:
+                vocabulary = coded[name]
+                decoded = [vocabulary[value] if type(value) is int else value for value in values.tolist()]
+                values = np.array(decoded + [None], dtype=object)[:-1]  # (the None keeps it 1-D)
+        else:
+            converted = _column_fast(column, values)
         data[name] = converted if converted is not None else _column(column, values.tolist())
     return data
+
+
+def _vocabulary_column(codes: np.ndarray, vocabulary: Sequence[str]) -> pd.Series | None:
+    """Vocabulary positions (and nulls) back to the values, as the string column the reference builds."""
+    if pd.api.types.infer_dtype(codes, skipna=True) != "integer":
+        return None  # all null, or values outside the vocabulary: decoded one by one
+    missing = pd.isna(codes)
+    positions = np.where(missing, -1, codes).astype(np.int64)
+    values = pd.array(np.array(vocabulary, dtype=object), dtype="str")
+    return pd.Series(values.take(positions, allow_fill=True))
 
 
 def _column_fast(

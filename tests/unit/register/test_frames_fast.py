@@ -162,7 +162,7 @@ def filled(reg: Register) -> Register:
 
 def _reference(monkeypatch: pytest.MonkeyPatch) -> None:
     """Switch the fast parts off: SQL ORDER BY, ``zip`` and ``_column`` (the previous implementation)."""
-    monkeypatch.setattr(api_module, "_as_block", lambda rows, width: None)
+    monkeypatch.setattr(api_module, "_FAST_READS", False)
 
 
 AS_OF = T0 + timedelta(days=9)
@@ -265,6 +265,9 @@ def test_times_written_by_another_tool_read_like_the_reference(
         run("UPDATE incidents SET ongoing = 'yes', affected_count = '12' WHERE id = ?", (ids[11],))
         odd = "tags = 'null', summary = x'41', evidence_hold = 2.5"
         run(f"UPDATE incidents SET {odd} WHERE id = ?", (ids[13],))
+        # vocabulary columns: a value outside the vocabulary, a value of another type
+        run("UPDATE incidents SET severity = 'SEV-9', category = x'42' WHERE id = ?", (ids[15],))
+        run("UPDATE action_items SET status = 'paused' WHERE id IN (SELECT min(id) FROM action_items)")
     fast = _all_frames(filled)
     with monkeypatch.context() as patch:
         _reference(patch)

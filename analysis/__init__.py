@@ -8,7 +8,6 @@ from analysis.drift import data_drift as data_drift
 from analysis.drift import distribution_figure as distribution_figure
 from analysis.drift import domain_classifier_drift as domain_classifier_drift
 from analysis.drift import drift_over_time_figure as drift_over_time_figure
-from analysis.drift import drift_section_summary as drift_section_summary
 from analysis.drift import drift_table_figure as drift_table_figure
 from analysis.drift import windowed_drift as windowed_drift
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import ibis
@@ -63,7 +63,6 @@ __all__ = [
     "domain_classifier_drift",
     "drift_over_time_figure",
     "drift_table_figure",
-    "drift_section_summary",
     "windowed_drift",
 ]
 
@@ -1253,102 +1252,3 @@ def domain_classifier_drift(
         model="HistGradientBoostingClassifier(max_iter=200, early stopping on 20 % of the training part)",
         importances=importances,
     )
-
-
-# ---------------------------------------------------------------------------------------------- summary.json
-def _iso(value: object) -> str | None:
-    if value is None or value is pd.NaT:
-        return None
-    return _utc_timestamp(value).isoformat().replace("+00:00", "Z")
-
-
-def drift_section_summary(
-    result: DriftResult,
-    *,
-    incident_id: str,
-    reference_window: object,
-    current_window: object,
-    as_of: datetime | None = None,
-    roles: Mapping[str, str] | None = None,
-    windowed: WindowedDriftResult | None = None,
-    classifier: DomainClassifierResult | None = None,
-    method: str = "evidently-compatible defaults",
-) -> dict[str, Any]:
-    """The drift section's ``summary.json`` (the keys of ``workbench.sections.DriftSummary``).
-
-    Per column: the :meth:`ColumnDrift.to_summary` keys plus ``role``, ``p_value_bh`` and ``onset`` (first
-    chunk past the threshold, from ``windowed``). ``drifted_features`` lists drifted feature columns by
-    onset; ``onset`` is the earliest onset among drifted columns; ``multivariate_auc`` the domain
-    classifier's AUC with its interval.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> reference = pd.DataFrame({"x": rng.normal(size=200)})
-    >>> result = data_drift(reference, pd.DataFrame({"x": rng.normal(1, size=200)}), columns=["x"])
-    >>> summary = drift_section_summary(result, incident_id="INC-1",
-    ...     reference_window=(datetime(2026, 1, 1), datetime(2026, 1, 29)),
-    ...     current_window=(datetime(2026, 2, 5), datetime(2026, 2, 6)))
-    >>> summary["drifted_features"], summary["current_window"]["start"]
-    (['x'], '2026-02-05T00:00:00Z')
-    """
-    roles = dict(roles or {})
-    ref_start, ref_end = _window_bounds(reference_window, "reference_window")
-    cur_start, cur_end = _window_bounds(current_window, "current_window")
-    columns = []
-    onsets: dict[str, datetime | None] = {}
-    for entry in result.columns:
-        onset = (
-            windowed.onset(entry.column)
-            if windowed is not None and entry.column in set(windowed.thresholds["column"])
-            else None
-        )
-        onsets[entry.column] = onset
-        summary = entry.to_summary()
-        summary.update(
-            role=roles.get(entry.column, "feature"),
-            test=entry.test or "not tested",
-            p_value_bh=eng.finite_or_none(entry.bh_q),
-            onset=_iso(onset),
-        )
-        columns.append(summary)
-    drifted = [c for c in result.columns if c.drifted]
-    far_future = datetime.max.replace(tzinfo=UTC)
-
-    def onset_key(name: str) -> datetime:
-        value = onsets.get(name)
-        return _utc_timestamp(value).to_pydatetime() if value is not None else far_future
-
-    drifted_features = sorted(
-        (c.column for c in drifted if roles.get(c.column, "feature") == "feature"), key=onset_key
-    )
-    drifted_onsets = [onsets[c.column] for c in drifted if onsets.get(c.column) is not None]
-    summary: dict[str, Any] = {
-        "section": "drift",
-        "incident_id": incident_id,
-        "as_of": _iso(as_of),
-        "reference_window": {"start": _iso(ref_start), "end": _iso(ref_end)},
-        "current_window": {"start": _iso(cur_start), "end": _iso(cur_end)},
-        "method": method,
-        "n_columns": result.n_columns,
-        "n_drifted": result.n_drifted,
-        "share_drifted": result.share,
-        "dataset_drift": bool(result.dataset_drift),
-        "columns": columns,
-        "drifted_features": drifted_features,
-        "onset": _iso(min(drifted_onsets, key=lambda v: _utc_timestamp(v))) if drifted_onsets else None,
-        "multivariate_auc": None,
-        "dataset": result.to_summary()["dataset"],
-        "parameters": result.to_summary()["parameters"],
-    }
-    if classifier is not None:
-        summary["multivariate_auc"] = {
-            "estimate": classifier.auc,
-            "low": classifier.auc_lower,
-            "high": classifier.auc_upper,
-            "level": classifier.confidence,
-        }
-        summary["domain_classifier"] = classifier.to_summary()
-    if windowed is not None:
-        summary["windowed"] = windowed.to_summary()
-    return summary

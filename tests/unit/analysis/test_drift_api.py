@@ -219,29 +219,3 @@ def test_figures_hold_aggregates() -> None:
     assert "x" in names and "x onset" in names and "x adaptive (mean + 3 sd)" in names
 
 
-def test_section_summary_validates_against_the_declared_schema() -> None:
-    from workbench.sections import DriftSummary
-
-    log = _hourly_log(days=30, shift_from_day=24)
-    ref_window = (START, START + timedelta(days=14))
-    cur_window = (START + timedelta(days=14), START + timedelta(days=30))
-    result = data_drift(
-        log, columns=["x", "y", "c"], time_column="ts", reference_window=ref_window, current_window=cur_window
-    )
-    windowed = windowed_drift(
-        log, columns=["x", "y", "c"], time_column="ts", reference_window=ref_window, current_window=cur_window
-    )
-    from analysis.drift import drift_section_summary
-
-    summary = drift_section_summary(
-        result,
-        incident_id="INC-2026-0001",
-        reference_window=ref_window,
-        current_window=cur_window,
-        windowed=windowed,
-        roles={"y": "score"},
-    )
-    model = DriftSummary.model_validate(json.loads(json.dumps(summary)))
-    assert model.drifted_features == ["x"]
-    assert model.onset == START + timedelta(days=24)
-    assert {c.column: c.role for c in model.columns}["y"] == "score"

@@ -265,7 +265,10 @@ def exact_numeric_engine(
     order = ibis.window(order_by=counts[VALUE])
     value = counts[VALUE].cast("float64")
     cum_ref = counts.n_ref.cumsum().over(order)
-    cdf_diff = cum_ref / float(n_ref) - counts.n_cur.cumsum().over(order) / float(n_cur)
+    # Cast before dividing: Spark SQL reads the literal ``2962.0`` as a DECIMAL, and BIGINT / DECIMAL keeps
+    # only 6 decimals (the Wasserstein sum came out 8e-6 relative off); DOUBLE / DOUBLE is exact-rounded.
+    cum_cur = counts.n_cur.cumsum().over(order)
+    cdf_diff = cum_ref.cast("float64") / float(n_ref) - cum_cur.cast("float64") / float(n_cur)
     gap = counts[VALUE].lead().over(order).cast("float64") - value
     steps = counts.select(diff=cdf_diff, gap=gap, cum_ref=cum_ref, value=value)
     ranks = quantile_ranks(n_ref, n_bins)

@@ -37,7 +37,7 @@ from workbench.render import (
     render_report,
     report_block,
 )
-from workbench.runner import artefact_evidence, check_parameters, sha256_file
+from workbench.runner import KERNEL_ARGUMENTS, artefact_evidence, check_parameters, sha256_file
 from workbench.sections import SECTIONS, Section, SummaryValidationError, report_outline
 
 __all__ = ["PostmortemParameters", "PostmortemRun", "postmortem_blocks", "run_postmortem"]
@@ -561,6 +561,7 @@ def run_postmortem(
             log_output=False,
             progress_bar=False,
             execution_timeout=cell_timeout,
+            extra_arguments=list(KERNEL_ARGUMENTS),
             resources={"metadata": {"path": str(folder.resolve())}},  # not papermill's cwd (process chdir)
         )
     except papermill.PapermillExecutionError as exc:

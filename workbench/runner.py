@@ -50,6 +50,7 @@ from workbench.errors import WorkbenchError
 from workbench.sections import SECTIONS, Section, SummaryValidationError, get_section
 
 __all__ = [
+    "KERNEL_ARGUMENTS",
     "MANDATED_PACKAGES",
     "NotebookExecutionError",
     "NotebookJob",
@@ -98,6 +99,11 @@ MANDATED_PACKAGES: tuple[str, ...] = (
 
 MANIFEST_VERSION = 1
 _RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")
+
+
+KERNEL_ARGUMENTS: tuple[str, ...] = ("--IPKernelApp.log_level=ERROR",)
+"""Arguments of every kernel the workbench starts. ipykernel warns on each start that a local kernel talks
+over TCP without encryption, on the user's terminal; errors in cells are still kept in the notebooks."""
 
 
 class UnknownParameterError(WorkbenchError, ValueError):
@@ -784,6 +790,7 @@ def _execute_one(
             log_output=False,
             progress_bar=False,
             execution_timeout=cell_timeout,
+            extra_arguments=list(KERNEL_ARGUMENTS),
             # the kernel's working directory, given to nbclient: papermill's own `cwd` argument does
             # os.chdir for the whole process, which races between notebooks run in parallel threads
             resources={"metadata": {"path": str(workdir.resolve())}},

@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 from ibis.expr import types as ir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from analysis.data import IncidentWindows, LogTable, Window, label_as_of, time_literal, windows_for_incident
+from analysis.data import IncidentWindows, LogTable, Window, label_as_of, windows_for_incident
 from analysis.drift import (
     DomainClassifierResult,
     DriftResult,
@@ -180,10 +180,6 @@ def _finite(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _between(column: ir.TimestampValue, start: datetime, end: datetime) -> ir.BooleanValue:
-    return (column >= time_literal(column, start)) & (column < time_literal(column, end))
-
-
 def input_freshness(
     log: LogTable | ir.Table,
     card: DataCard,
@@ -248,7 +244,7 @@ def input_freshness(
                 "Fix the data card or the log."
             )
         event_time = table[columns.event_time]
-        span = table.filter(_between(event_time, reference.start, current.end))
+        span = table.filter(Window(reference.start, current.end, "span").contains(event_time))
         event_time = span[columns.event_time]
         previous = (
             span[feature].lag().over(ibis.window(group_by=span[columns.entity_id], order_by=event_time))
@@ -578,7 +574,7 @@ def _labels_at_equal_maturity(
     labelled = table.mutate(**{label: ibis.ifelse(matured, table[label], typed_null)})
     counts = {}
     for window in (reference, current):
-        inside = labelled.filter(_between(labelled[columns.event_time], window.start, window.end))
+        inside = labelled.filter(window.contains(labelled[columns.event_time]))
         counts[window.name] = int(inside[label].count().execute())
     days = horizon_seconds / 86400
     if min(counts.values()) < MIN_LABELS_PER_WINDOW:

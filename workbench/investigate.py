@@ -91,16 +91,11 @@ def data_fingerprint(card: DataCard, log: Any, windows: Any) -> dict[str, Any]:
         ``source``, ``backend``, ``files`` (count), ``bytes``, ``sha256`` (of the files' contents in path
         order, or of the query's SQL), ``rows`` per window.
     """
-    from analysis.data import time_literal
-
     table = log.table
     event_time = table[card.columns.event_time]
-    rows = {}
-    for window in windows:
-        inside = (event_time >= time_literal(event_time, window.start)) & (
-            event_time < time_literal(event_time, window.end)
-        )
-        rows[window.name] = int(table.filter(inside).count().execute())
+    rows = {
+        window.name: int(table.filter(window.contains(event_time)).count().execute()) for window in windows
+    }
     digest = hashlib.sha256()
     location = card.source.location
     files: list[str] = []

@@ -22,7 +22,9 @@ check it on hypothesis-generated data.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import ibis
@@ -348,20 +350,38 @@ def approx_distinct(labelled: ir.Table, columns: Sequence[str]) -> dict[str, int
     return {column: int(values[f"d{i}"] or 0) for i, column in enumerate(columns)}
 
 
-def _counts_from_rows(values: np.ndarray, is_current: np.ndarray) -> ColumnCounts:
-    """Per-value counts from raw rows by one stable sort (ties in any order give the same counts)."""
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    cur_sorted = is_current[order]
-    del order
+def _distinct_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and their counts of an ascending array."""
+    if sorted_values.size == 0:
+        return sorted_values, np.zeros(0, dtype=np.int64)
     last = np.empty(sorted_values.size, dtype=bool)
     last[-1] = True
     np.not_equal(sorted_values[1:], sorted_values[:-1], out=last[:-1])
     ends = np.flatnonzero(last)
-    del last
-    cum_cur = np.cumsum(cur_sorted, dtype=np.int64)[ends]
-    cum_ref = (ends + 1) - cum_cur
-    return ColumnCounts(sorted_values[ends], np.diff(cum_ref, prepend=0), np.diff(cum_cur, prepend=0))
+    return sorted_values[ends], np.diff(ends, prepend=-1).astype(np.int64)
+
+
+def _counts_from_rows(values: np.ndarray, is_current: np.ndarray) -> ColumnCounts:
+    """Per-value counts from raw rows: each window sorted on its own, then merged.
+
+    ``np.sort`` (SIMD) is about three times faster than the ``argsort`` a joint sort would need to carry the
+    window flag along; the merge inserts the current window's new values into the reference's distinct
+    values at their ``searchsorted`` positions (linear in the number of distinct values).
+    """
+    ref_values, ref_counts = _distinct_counts(np.sort(values[~is_current]))
+    cur_values, cur_counts = _distinct_counts(np.sort(values[is_current]))
+    pos = np.searchsorted(ref_values, cur_values)
+    found = np.zeros(cur_values.size, dtype=bool)
+    inside = pos < ref_values.size
+    found[inside] = ref_values[pos[inside]] == cur_values[inside]
+    new = ~found
+    merged_values = np.insert(ref_values, pos[new], cur_values[new])
+    merged_ref = np.insert(ref_counts, pos[new], 0)
+    # a current value's place in the merged array: its reference position plus the new values before it
+    n_new_before = np.cumsum(new) - new
+    merged_cur = np.zeros(merged_values.size, dtype=np.int64)
+    merged_cur[pos + n_new_before] = cur_counts
+    return ColumnCounts(merged_values, merged_ref, merged_cur)
 
 
 def exact_numeric_columnar(
@@ -380,63 +400,70 @@ def exact_numeric_columnar(
     Either way numpy sorts and :func:`stats_from_counts` computes every statistic. The caller sizes the
     batch to the memory budget (worst case: every value distinct).
     """
-    out: dict[str, ExactNumeric] = {}
     per_column: dict[str, ColumnCounts | None] = {}
     raw = [c for c in columns if c in set(raw_columns)]
     grouped = [c for c in columns if c not in set(raw_columns)]
-    if raw:
-        proj = projected(labelled, raw)
-        table: pa.Table = proj.to_pyarrow()
-        is_current = table[IS_CURRENT].to_numpy(zero_copy_only=False).astype(bool)
-        for i, column in enumerate(raw):
-            chunked = table[f"v{i}"]
-            valid = ~chunked.is_null().to_numpy(zero_copy_only=False)
-            values = chunked.to_numpy(zero_copy_only=False)[valid]
-            flags = is_current[valid]
-            per_column[column] = _counts_from_rows(values, flags) if values.size else None
-            del values, flags, valid
-        del table, is_current
-    if grouped:
-        parts = []
-        for i, column in enumerate(grouped):
-            valid = valid_expr(labelled, column)
-            sub = labelled.filter(valid).select(
-                **{VALUE: labelled[column].cast("float64"), IS_CURRENT: labelled[IS_CURRENT]}
+    # numpy's sorts and ufuncs release the GIL: columns are reduced in parallel threads. Each thread's
+    # temporaries stay within one column's share of the batch's budget (``columnar_bytes``).
+    workers = max(1, min(os.cpu_count() or 1, len(columns)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        if raw:
+            table: pa.Table = projected(labelled, raw).to_pyarrow()
+            is_current = table[IS_CURRENT].to_numpy(zero_copy_only=False).astype(bool)
+
+            def raw_counts(i: int) -> ColumnCounts | None:
+                chunked = table[f"v{i}"]
+                valid = ~chunked.is_null().to_numpy(zero_copy_only=False)
+                values = chunked.to_numpy(zero_copy_only=False)[valid]
+                return _counts_from_rows(values, is_current[valid]) if values.size else None
+
+            per_column.update(zip(raw, pool.map(raw_counts, range(len(raw))), strict=True))
+            del table, is_current
+        if grouped:
+            per_column.update(_grouped_counts(labelled, grouped))
+
+        def statistics(column: str) -> ExactNumeric:
+            counts = per_column.get(column)
+            n_ref = 0 if counts is None else int(counts.ref_counts.sum())
+            n_cur = 0 if counts is None else int(counts.cur_counts.sum())
+            if n_ref == 0 or n_cur == 0:
+                return ExactNumeric(0, float("nan"), float("nan"), None, "columnar", n_ref=n_ref, n_cur=n_cur)
+            return stats_from_counts(
+                counts, n_bins=n_bins, keep_counts=fetch_counts_below[column], method_path="columnar"
             )
-            parts.append(
-                sub.group_by(VALUE)
-                .aggregate(
-                    n_ref=(~sub[IS_CURRENT]).cast("int64").sum(), n_cur=sub[IS_CURRENT].cast("int64").sum()
-                )
-                .mutate(__column=ibis.literal(i, type="int32"))
+
+        return dict(zip(columns, pool.map(statistics, columns), strict=True))
+
+
+def _grouped_counts(labelled: ir.Table, columns: Sequence[str]) -> dict[str, ColumnCounts | None]:
+    """Per-value counts of a batch of columns grouped by the engine (one ``UNION ALL`` query)."""
+    parts = []
+    for i, column in enumerate(columns):
+        valid = valid_expr(labelled, column)
+        sub = labelled.filter(valid).select(
+            **{VALUE: labelled[column].cast("float64"), IS_CURRENT: labelled[IS_CURRENT]}
+        )
+        parts.append(
+            sub.group_by(VALUE)
+            .aggregate(
+                n_ref=(~sub[IS_CURRENT]).cast("int64").sum(), n_cur=sub[IS_CURRENT].cast("int64").sum()
             )
-        query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        table = query.to_pyarrow()
-        column_ids = table["__column"].to_numpy(zero_copy_only=False)
-        all_values = table[VALUE].to_numpy(zero_copy_only=False)
-        all_ref = table["n_ref"].to_numpy(zero_copy_only=False).astype(np.int64)
-        all_cur = table["n_cur"].to_numpy(zero_copy_only=False).astype(np.int64)
-        del table
-        for i, column in enumerate(grouped):
-            mine = column_ids == i
-            values = all_values[mine]
-            order = np.argsort(values)
-            per_column[column] = (
-                ColumnCounts(values[order], all_ref[mine][order], all_cur[mine][order])
-                if values.size
-                else None
-            )
-    for column in columns:
-        counts = per_column.get(column)
-        n_ref = 0 if counts is None else int(counts.ref_counts.sum())
-        n_cur = 0 if counts is None else int(counts.cur_counts.sum())
-        if n_ref == 0 or n_cur == 0:
-            out[column] = ExactNumeric(
-                0, float("nan"), float("nan"), None, "columnar", n_ref=n_ref, n_cur=n_cur
-            )
-            continue
-        out[column] = stats_from_counts(
-            counts, n_bins=n_bins, keep_counts=fetch_counts_below[column], method_path="columnar"
+            .mutate(__column=ibis.literal(i, type="int32"))
+        )
+    query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    table = query.to_pyarrow()
+    column_ids = table["__column"].to_numpy(zero_copy_only=False)
+    all_values = table[VALUE].to_numpy(zero_copy_only=False)
+    all_ref = table["n_ref"].to_numpy(zero_copy_only=False).astype(np.int64)
+    all_cur = table["n_cur"].to_numpy(zero_copy_only=False).astype(np.int64)
+    del table
+    out: dict[str, ColumnCounts | None] = {}
+    for i, column in enumerate(columns):
+        mine = column_ids == i
+        values = all_values[mine]
+        order = np.argsort(values)
+        out[column] = (
+            ColumnCounts(values[order], all_ref[mine][order], all_cur[mine][order]) if values.size else None
         )
     return out
 
@@ -539,8 +566,8 @@ def sturges_counts(labelled: ir.Table, column: str, minimum: float, maximum: flo
 def columnar_bytes(n_rows: int) -> int:
     """Stated peak estimate (bytes) of the columnar path for one column.
 
-    Arrow buffer, the valid values, the sort order, the sorted values, the cumulative count and the
-    reference-only copy: about 6 eight-byte arrays per row plus three flag arrays.
+    Arrow buffer, the valid values, each window's copy and its sorted copy, the distinct values, their
+    counts and the merged arrays: at most 6 eight-byte arrays per row plus three flag arrays.
     """
     return int(n_rows) * (6 * 8 + 3)
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as hs
 from scipy import stats
 from scipy.spatial import distance
 
+from analysis import _drift_engine as eng
 from analysis import _drift_stats as st
 from analysis.drift import data_drift
 
@@ -265,3 +266,23 @@ def test_columnar_row_stream_and_count_stream_agree_with_engine_and_scipy() -> N
             )
         assert columnar[column].psi == engine[column].psi
         assert columnar[column].statistic == pytest.approx(engine[column].statistic, rel=1e-12)
+
+
+values_and_flags = hs.lists(
+    hs.tuples(hs.sampled_from([-2.0, -0.0, 0.0, 0.5, 1.0, 3.25, 1e300]), hs.booleans()),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=values_and_flags)
+def test_per_value_counts_from_rows_equal_np_unique(rows: list) -> None:
+    # the row stream sorts each window on its own and merges; ties, -0.0 == 0.0 and one empty window included
+    values = np.array([v for v, _ in rows])
+    flags = np.array([f for _, f in rows])
+    counts = eng._counts_from_rows(values, flags)
+    expected = np.unique(values)
+    assert np.array_equal(counts.values, expected)
+    assert list(counts.ref_counts) == [int(np.sum((values == v) & ~flags)) for v in expected]
+    assert list(counts.cur_counts) == [int(np.sum((values == v) & flags)) for v in expected]

@@ -36,6 +36,7 @@ from analysis import _drift_stats as st
 
 IS_CURRENT = "__is_current"
 VALUE = "__value"
+COLUMN_ID = "__column"
 
 
 @dataclass(frozen=True)
@@ -224,27 +225,56 @@ def quantile_ranks(n_ref: int, n_bins: int) -> list[int]:
     return [max(1, math.ceil(n_ref * (k / n_bins))) for k in range(1, n_bins)]
 
 
+def stacked_value_counts(labelled: ir.Table, columns: Sequence[str], *, as_float: bool = False) -> ir.Table:
+    """Per-value counts of several columns of one type in **one scan**: ``(__column, __value, n_ref, n_cur)``.
+
+    The columns are stacked (``pivot_longer``: an array of structs, unnested) into (column number, value)
+    and grouped once -- a ``UNION ALL`` of one aggregate per column reads the data once per column, which
+    costs a Spark job (and a Parquet scan) each. Missing values are dropped as :func:`valid_expr` does.
+    """
+    values = {
+        f"v{i}": labelled[c].cast("float64") if as_float else labelled[c] for i, c in enumerate(columns)
+    }
+    wide = labelled.select(**values, **{IS_CURRENT: labelled[IS_CURRENT]})
+    long = wide.pivot_longer(
+        list(values),
+        names_to=COLUMN_ID,
+        names_pattern=r"v(\d+)",
+        names_transform=lambda number: ibis.literal(int(number), type="int32"),
+        values_to=VALUE,
+    )
+    valid = long[VALUE].notnull()
+    if as_float or any(is_float(labelled, c) for c in columns):
+        valid = valid & ~long[VALUE].isnan() & ~long[VALUE].isinf()
+    long = long.filter(valid)
+    return long.group_by([COLUMN_ID, VALUE]).aggregate(
+        n_ref=(~long[IS_CURRENT]).cast("int64").sum(), n_cur=long[IS_CURRENT].cast("int64").sum()
+    )
+
+
+def _split_counts(table: pa.Table, columns: Sequence[str], *, sort: bool) -> dict[str, ColumnCounts]:
+    ids = table[COLUMN_ID].to_numpy(zero_copy_only=False)
+    values = table[VALUE].to_numpy(zero_copy_only=False)
+    ref = table["n_ref"].to_numpy(zero_copy_only=False).astype(np.int64)
+    cur = table["n_cur"].to_numpy(zero_copy_only=False).astype(np.int64)
+    out: dict[str, ColumnCounts] = {}
+    for i, column in enumerate(columns):
+        mine = ids == i
+        order = np.argsort(values[mine], kind="stable") if sort else slice(None)
+        out[column] = ColumnCounts(values[mine][order], ref[mine][order], cur[mine][order])
+    return out
+
+
 def fetch_value_counts_many(labelled: ir.Table, columns: Sequence[str]) -> dict[str, ColumnCounts]:
-    """Per-value counts of several columns in one query per column type (``UNION ALL``), sorted by value."""
+    """Per-value counts of several columns sorted by value: one scan per column type."""
     schema = labelled.schema()
     by_type: dict[object, list[str]] = {}
     for column in columns:
         by_type.setdefault(schema[column], []).append(column)
     out: dict[str, ColumnCounts] = {}
     for group in by_type.values():
-        parts = [
-            _value_counts_expr(labelled, column).mutate(__column=ibis.literal(i, type="int32"))
-            for i, column in enumerate(group)
-        ]
-        query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        table = query.order_by(["__column", VALUE]).to_pyarrow()
-        ids = table["__column"].to_numpy(zero_copy_only=False)
-        values = table[VALUE].to_numpy(zero_copy_only=False)
-        ref = table["n_ref"].to_numpy(zero_copy_only=False).astype(np.int64)
-        cur = table["n_cur"].to_numpy(zero_copy_only=False).astype(np.int64)
-        for i, column in enumerate(group):
-            mine = ids == i
-            out[column] = ColumnCounts(values[mine], ref[mine], cur[mine])
+        query = stacked_value_counts(labelled, group).order_by([COLUMN_ID, VALUE])
+        out.update(_split_counts(query.to_pyarrow(), group, sort=False))
     return out
 
 
@@ -436,36 +466,10 @@ def exact_numeric_columnar(
 
 
 def _grouped_counts(labelled: ir.Table, columns: Sequence[str]) -> dict[str, ColumnCounts | None]:
-    """Per-value counts of a batch of columns grouped by the engine (one ``UNION ALL`` query)."""
-    parts = []
-    for i, column in enumerate(columns):
-        valid = valid_expr(labelled, column)
-        sub = labelled.filter(valid).select(
-            **{VALUE: labelled[column].cast("float64"), IS_CURRENT: labelled[IS_CURRENT]}
-        )
-        parts.append(
-            sub.group_by(VALUE)
-            .aggregate(
-                n_ref=(~sub[IS_CURRENT]).cast("int64").sum(), n_cur=sub[IS_CURRENT].cast("int64").sum()
-            )
-            .mutate(__column=ibis.literal(i, type="int32"))
-        )
-    query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-    table = query.to_pyarrow()
-    column_ids = table["__column"].to_numpy(zero_copy_only=False)
-    all_values = table[VALUE].to_numpy(zero_copy_only=False)
-    all_ref = table["n_ref"].to_numpy(zero_copy_only=False).astype(np.int64)
-    all_cur = table["n_cur"].to_numpy(zero_copy_only=False).astype(np.int64)
-    del table
-    out: dict[str, ColumnCounts | None] = {}
-    for i, column in enumerate(columns):
-        mine = column_ids == i
-        values = all_values[mine]
-        order = np.argsort(values)
-        out[column] = (
-            ColumnCounts(values[order], all_ref[mine][order], all_cur[mine][order]) if values.size else None
-        )
-    return out
+    """Per-value counts of a batch of numeric columns grouped by the engine in one scan, sorted by value."""
+    table = stacked_value_counts(labelled, columns, as_float=True).to_pyarrow()
+    counts = _split_counts(table, columns, sort=True)
+    return {c: counts[c] if counts[c].values.size else None for c in columns}
 
 
 # ------------------------------------------------------------------------------------ frozen-edge histograms

@@ -153,6 +153,8 @@ def spec(source: str, folder: Path) -> dict:
         "numeric": numeric,
         "categorical": categorical,
         "windows_us": [start, start + 28 * day, start + 28 * day, start + 56 * day],
+        "card": str(folder / "datacards" / f"{SCENARIO_SYSTEM}.yaml"),
+        "card_base": str(folder / "datacards"),
     }
 
 
@@ -205,6 +207,113 @@ def child_ours(data: dict, method: str, memory_limit: str | None, budget: int | 
         },
         "n_drifted": result.n_drifted,
     }
+
+
+class _TreeMemory:
+    """Peak RSS of this process and all its children (Spark's JVM), sampled every 0.1 s in a thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        import psutil
+
+        self.peak = 0
+        self._root = psutil.Process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        import psutil
+
+        total = 0
+        for process in [self._root, *self._root.children(recursive=True)]:
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> _TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._sample())
+
+
+def _spark_session(driver_memory: str):
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("workbench-bench")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def child_spark(data: dict, method: str, driver_memory: str) -> dict:
+    """``data_drift`` on PySpark local[2] through the data card (as a user would), JVM memory included."""
+    import ibis
+
+    from analysis import open_logs
+    from analysis.drift import data_drift
+    from register.schema import DataCard
+
+    card = DataCard.model_validate(_yaml(Path(data["card"])))
+    with _TreeMemory() as memory:
+        start = time.perf_counter()
+        session = _spark_session(driver_memory)
+        con = ibis.pyspark.connect(session)
+        startup = time.perf_counter() - start
+        table = open_logs(card, base_dir=data["card_base"], con=con).table
+        reference_window, current_window = _windows(data)
+        start = time.perf_counter()
+        result = data_drift(
+            table,
+            columns=data["numeric"] + data["categorical"],
+            categorical=data["categorical"],
+            time_column=data["time"],
+            reference_window=reference_window,
+            current_window=current_window,
+            method=method,
+        )
+        seconds = time.perf_counter() - start
+    session.stop()
+    return {
+        "seconds": seconds,
+        "startup_seconds": startup,
+        "peak_rss_mb": memory.peak / 1024**2,
+        "driver_memory": driver_memory,
+        "paths": sorted({c.method_path for c in result.columns}),
+        "n_ref_rows": result.n_ref_rows,
+        "n_cur_rows": result.n_cur_rows,
+        "columns": {
+            c.column: {"test": c.test, "statistic": c.statistic, "drifted": c.drifted} for c in result.columns
+        },
+        "n_drifted": result.n_drifted,
+    }
+
+
+def _yaml(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
 
 
 def child_evidently(data: dict) -> dict:
@@ -362,12 +471,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--memory-limit", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--budget", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--driver-memory", default="2g", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         data = json.loads(args.spec)
         if args.child == "ours":
             out = child_ours(data, args.method, args.memory_limit, args.budget)
+        elif args.child == "spark":
+            out = child_spark(data, args.method, args.driver_memory)
         elif args.child == "evidently":
             out = child_evidently(data)
         elif args.child == "windowed":

@@ -21,6 +21,7 @@ bench/data/drift_<rows>/{reference,current}.parquet (git-ignored).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -227,10 +228,8 @@ class _TreeMemory:
 
         total = 0
         for process in [self._root, *self._root.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.Error):
                 total += process.memory_info().rss
-            except psutil.Error:
-                pass
         return total
 
     def _run(self) -> None:
@@ -275,13 +274,16 @@ def child_spark(data: dict, method: str, driver_memory: str) -> dict:
     from analysis.drift import data_drift
     from register.schema import DataCard
 
-    card = DataCard.model_validate(_yaml(Path(data["card"])))
     with _TreeMemory() as memory:
         start = time.perf_counter()
         session = _spark_session(driver_memory)
         con = ibis.pyspark.connect(session)
         startup = time.perf_counter() - start
-        table = open_logs(card, base_dir=data["card_base"], con=con).table
+        if "card" in data:
+            card = DataCard.model_validate(_yaml(Path(data["card"])))
+            table = open_logs(card, base_dir=data["card_base"], con=con).table
+        else:  # the synthetic log: both files of its folder
+            table = con.read_parquet(str(Path(data["files"][0]).parent))
         reference_window, current_window = _windows(data)
         start = time.perf_counter()
         result = data_drift(
@@ -462,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--big-memory-limit", default="1GB")
     parser.add_argument("--skip-evidently", action="store_true")
+    parser.add_argument("--skip-spark", action="store_true", help="no PySpark runs (needs Java 17)")
     parser.add_argument("--write-readme", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -508,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         "windowed": (PRODUCT_PY, "windowed", []),
         "duckdb_histogram": (PRODUCT_PY, "histogram", []),
     }
+    if not args.skip_spark:
+        tasks["spark_auto"] = (PRODUCT_PY, "spark", ["--method", "auto"])
     if not args.skip_evidently and PEERS_PY.exists():
         tasks["evidently"] = (PEERS_PY, "evidently", [])
     runs: dict[str, list[dict]] = {name: [] for name in tasks}
@@ -524,6 +529,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in runs.items()
     }
     report["medians"] = medians
+    if "spark_auto" in runs:
+        report["spark_startup_seconds"] = _median(runs["spark_auto"], "startup_seconds")
+        report["spark_paths"] = runs["spark_auto"][0]["paths"]
+        report["statistics_spark_vs_duckdb"] = compare_statistics(runs["spark_auto"][0], runs["ours_auto"][0])
     report["paths"] = {name: runs[name][0].get("paths") for name in ("ours_auto", "ours_engine")}
     if "evidently" in runs:
         report["evidently_read_seconds"] = _median(runs["evidently"], "read_seconds")
@@ -552,6 +561,19 @@ def main(argv: list[str] | None = None) -> int:
             f"  big {args.big_rows}+{args.big_rows}: {result['seconds']:.1f} s, "
             f"peak {result['peak_rss_mb']:.0f} MB"
         )
+        if not args.skip_spark:
+            result = run_child(PRODUCT_PY, "spark", big, ["--method", "auto"])
+            report["big_spark"] = {
+                "rows_per_window": args.big_rows,
+                **{
+                    k: result[k]
+                    for k in ("seconds", "startup_seconds", "peak_rss_mb", "paths", "driver_memory")
+                },
+            }
+            print(
+                f"  big on PySpark: {result['seconds']:.1f} s, "
+                f"peak {result['peak_rss_mb']:.0f} MB (JVM included)"
+            )
     print(json.dumps(report, indent=2, default=str))
     out = RESULTS / f"drift_{args.rows}.json"
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
@@ -585,6 +607,7 @@ def write_readme(report: dict) -> None:
         "evidently": "Evidently 0.7.23 `DataDriftPreset` (pandas in memory)",
         "windowed": "ours, `windowed_drift` (daily chunks, frozen bins)",
         "duckdb_histogram": "DuckDB hand-written histogram query (floor)",
+        "spark_auto": "ours, `data_drift` (method=auto) on PySpark local[2], peak incl. the JVM",
     }
     for name, values in medians.items():
         lines.append(f"| {labels.get(name, name)} | {values['seconds']:.2f} | {values['peak_rss_mb']:.0f} |")
@@ -604,6 +627,16 @@ def write_readme(report: dict) -> None:
         f"- Windowed drift / DuckDB histogram floor: {report['windowed_over_histogram']:.2f}x "
         "-- target <= 3x."
     )
+    if "spark_auto" in medians:
+        stats = report["statistics_spark_vs_duckdb"]
+        lines.append(
+            f"- PySpark local[2] (2 GB driver; session start {report['spark_startup_seconds']:.1f} s not "
+            f"counted): {medians['spark_auto']['seconds']:.1f} s, peak "
+            f"{medians['spark_auto']['peak_rss_mb']:.0f} MB for "
+            f"Python + JVM (sampled every 0.1 s), paths {', '.join(report['spark_paths'])}; same test as on "
+            f"DuckDB on {stats['n_same_test']}/{stats['n_columns']} columns, largest relative difference "
+            f"{stats['max_rel_diff']:.1e}."
+        )
     if "big" in report:
         big = report["big"]
         lines.append(
@@ -611,6 +644,14 @@ def write_readme(report: dict) -> None:
             f"{big['memory_limit']}: {big['seconds']:.1f} s, peak RSS {big['peak_rss_mb']:.0f} MB "
             f"(paths: {', '.join(big['paths'])}) -- target < 2 GB. Evidently at 5M took 314 s and 6.9 GB "
             "here (../shared/TRAPS.md)."
+        )
+    if "big_spark" in report:
+        big = report["big_spark"]
+        lines.append(
+            f"- The same {big['rows_per_window']:,} + {big['rows_per_window']:,} rows on PySpark local[2] "
+            f"({big['driver_memory']} driver): {big['seconds']:.1f} s, peak RSS "
+            f"{big['peak_rss_mb']:.0f} MB for "
+            f"Python + JVM (paths: {', '.join(big['paths'])})."
         )
     lines += [
         "",

@@ -825,11 +825,12 @@ def _column_drift_part(
 class WindowedDriftResult:
     """Per-chunk drift statistics against frozen reference bins (see :func:`windowed_drift`).
 
-    ``chunks`` has one row per (column, chunk): ``column``, ``chunk_start``, ``is_reference``, ``n``,
-    ``null_rate``, ``statistic`` (the chosen one), ``psi``, ``jensenshannon``, ``p_value_naive`` (chi-square
-    homogeneity of the chunk against the reference, uncorrected). ``thresholds`` has one row per column:
-    fixed threshold, adaptive lower/upper (or NaN), ``n_reference_chunks``, ``onset`` (first current chunk
-    past the threshold in use), ``threshold_used`` and a ``note``.
+    ``chunks`` has one row per (column, chunk): ``column``, ``chunk_start``, ``is_reference``, ``complete``
+    (the whole chunk lies inside its window), ``n``, ``null_rate``, ``statistic`` (the chosen one), ``psi``,
+    ``jensenshannon``, ``p_value_naive`` (chi-square homogeneity of the chunk against the reference,
+    uncorrected). ``thresholds`` has one row per column: fixed threshold, adaptive lower/upper (or NaN),
+    ``n_reference_chunks`` (complete ones), ``onset`` (first current chunk past the threshold in use that the
+    next one confirms), ``first_past`` (first current chunk past it), ``threshold_used`` and a ``note``.
     """
 
     statistic: str
@@ -839,6 +840,7 @@ class WindowedDriftResult:
     chunks: pd.DataFrame
     thresholds: pd.DataFrame
     bin_edges: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    confirm_chunks: int = 2
 
     def onset(self, column: str) -> datetime | None:
         """First current chunk past the threshold for one column, or None."""
@@ -866,11 +868,13 @@ class WindowedDriftResult:
             "chunk": self.chunk,
             "fixed_threshold": self.fixed_threshold,
             "min_reference_chunks": self.min_reference_chunks,
+            "confirm_chunks": self.confirm_chunks,
             "columns": per_column,
         }
 
 
 _CHUNK_UNITS = {"hour": "h", "day": "D", "week": "W"}
+_CHUNK_LENGTHS = {"hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
 
 
 def _utc_timestamp(value: object) -> pd.Timestamp:
@@ -893,6 +897,7 @@ def windowed_drift(
     min_reference_chunks: int = 10,
     max_categories: int = 20,
     memory_limit: str | None = None,
+    confirm_chunks: int = 2,
 ) -> WindowedDriftResult:
     """Drift statistic per time chunk against frozen reference quantile bins, with adaptive thresholds.
 
@@ -900,8 +905,14 @@ def windowed_drift(
     columns on the ``max_categories`` most frequent reference categories plus one bin for the rest. All
     columns' counts per chunk come from ONE aggregate query. Each chunk (reference and current) is compared
     with the whole reference histogram. Adaptive threshold: mean +/- 3 sd (ddof=1) of the statistic over
-    the reference chunks, used when there are at least ``min_reference_chunks`` of them (else the fixed
-    threshold is used and the note says so). The onset is the first current chunk above the threshold used.
+    the complete reference chunks, used when there are at least ``min_reference_chunks`` of them (else the
+    fixed threshold is used and the note says so). A chunk cut by a window's edge (a day that starts at
+    07:40) holds part of the day's cycle only -- its statistic is not comparable, so it is kept in
+    ``chunks`` (``complete=False``) but left out of the adaptive threshold. The onset is the first current
+    chunk above the threshold used that the following chunk confirms (``confirm_chunks``; a run past the
+    threshold that reaches the last chunk counts): at a 3-sd threshold over a few dozen reference days a
+    single noisy day crosses now and then, and it is not an onset. ``first_past`` keeps the first chunk
+    above the threshold, confirmed or not; ``confirm_chunks=1`` makes it the onset.
 
     Parameters
     ----------
@@ -923,6 +934,8 @@ def windowed_drift(
         Reference categories kept as their own bin.
     memory_limit : str, optional
         DuckDB ``SET memory_limit`` during the computation.
+    confirm_chunks : int
+        Consecutive chunks past the threshold that make an onset (default 2).
 
     Returns
     -------
@@ -947,6 +960,10 @@ def windowed_drift(
         raise InvalidParameterError(f"chunk must be 'hour', 'day' or 'week'. Got {chunk!r} instead.")
     if statistic not in ("jensenshannon", "psi"):
         raise InvalidParameterError(f"statistic must be 'jensenshannon' or 'psi'. Got {statistic!r} instead.")
+    if isinstance(confirm_chunks, bool) or not isinstance(confirm_chunks, int) or confirm_chunks < 1:
+        raise InvalidParameterError(
+            f"confirm_chunks must be an integer >= 1. Got {confirm_chunks!r} instead."
+        )
     threshold = 0.1 if fixed_threshold is None else float(fixed_threshold)
     columns = list(columns)
     labelled, source = _prepare(
@@ -981,16 +998,27 @@ def windowed_drift(
         per_chunk = eng.histogram_counts(labelled, edges, categories, group_by=chunk_expr)
     finally:
         restore()
+    ref_start, ref_end = (_utc_timestamp(b) for b in _window_bounds(reference_window, "reference_window"))
+    cur_start, cur_end = (_utc_timestamp(b) for b in _window_bounds(current_window, "current_window"))
+    chunk_length = _CHUNK_LENGTHS[chunk]
+
+    def complete(start: pd.Timestamp, is_reference: bool) -> bool:
+        low, high = (ref_start, ref_end) if is_reference else (cur_start, cur_end)
+        return bool(start >= low and start + chunk_length <= high)
+
     rows = []
     chunk_hist = []
     for row in per_chunk:
         hist = eng.unpack_histograms(row, edges, categories)
-        is_reference = int(row["n_rows_ref"] or 0) > 0
-        chunk_hist.append(
-            (row["__chunk"], is_reference, int(row["n_rows_ref"] or 0) + int(row["n_rows_cur"] or 0), hist)
-        )
+        # a chunk that both windows cut (adjacent windows, a boundary inside a day) gives one row per window
+        n_ref_rows, n_cur_rows = int(row["n_rows_ref"] or 0), int(row["n_rows_cur"] or 0)
+        if n_ref_rows > 0:
+            chunk_hist.append((row["__chunk"], True, n_ref_rows, hist))
+        if n_cur_rows > 0:
+            chunk_hist.append((row["__chunk"], False, n_cur_rows, hist))
     reference_total = {
-        column: np.sum([h[column][0] for _, _, _, h in chunk_hist], axis=0) for column in columns
+        column: np.sum([h[column][0] for _, is_ref, _, h in chunk_hist if is_ref], axis=0)
+        for column in columns
     }
     for column in columns:
         ref_hist = reference_total[column]
@@ -1008,6 +1036,7 @@ def windowed_drift(
                     "column": column,
                     "chunk_start": _utc_timestamp(start),
                     "is_reference": is_reference,
+                    "complete": complete(_utc_timestamp(start), is_reference),
                     "n": n,
                     "null_rate": (n_rows - n) / n_rows if n_rows else float("nan"),
                     "jensenshannon": js,
@@ -1020,7 +1049,7 @@ def windowed_drift(
     threshold_rows = []
     for column in columns:
         mine = chunks[chunks["column"] == column]
-        ref_stats = mine.loc[mine["is_reference"], "statistic"].dropna().to_numpy()
+        ref_stats = mine.loc[mine["is_reference"] & mine["complete"], "statistic"].dropna().to_numpy()
         current = mine.loc[~mine["is_reference"]]
         n_reference_chunks = int(ref_stats.size)
         if n_reference_chunks >= min_reference_chunks:
@@ -1032,10 +1061,10 @@ def windowed_drift(
             lower = upper = float("nan")
             used, threshold_used = threshold, "fixed"
             note = (
-                f"only {n_reference_chunks} reference chunks (< {min_reference_chunks}): no adaptive "
-                "threshold; the fixed threshold is used"
+                f"only {n_reference_chunks} complete reference chunks (< {min_reference_chunks}): no "
+                "adaptive threshold; the fixed threshold is used"
             )
-        past_fixed = current[current["statistic"] > threshold]
+        current = current.sort_values("chunk_start", kind="stable")
         past_used = current[current["statistic"] > used]
         threshold_rows.append(
             {
@@ -1045,8 +1074,9 @@ def windowed_drift(
                 "adaptive_upper": upper,
                 "n_reference_chunks": n_reference_chunks,
                 "threshold_used": threshold_used,
-                "onset": past_used["chunk_start"].iloc[0] if not past_used.empty else pd.NaT,
-                "onset_fixed": past_fixed["chunk_start"].iloc[0] if not past_fixed.empty else pd.NaT,
+                "onset": _confirmed_onset(current, used, confirm_chunks),
+                "onset_fixed": _confirmed_onset(current, threshold, confirm_chunks),
+                "first_past": past_used["chunk_start"].iloc[0] if not past_used.empty else pd.NaT,
                 "n_current_chunks": int(current.shape[0]),
                 "n_flagged_chunks": int(past_used.shape[0]),
                 "n_naive_flags": int((mine["p_value_naive"] < 0.05).sum()),
@@ -1061,7 +1091,23 @@ def windowed_drift(
         chunks=chunks,
         thresholds=pd.DataFrame(threshold_rows),
         bin_edges={column: tuple(float(e) for e in values) for column, values in edges.items()},
+        confirm_chunks=confirm_chunks,
     )
+
+
+def _confirmed_onset(current: pd.DataFrame, threshold: float, confirm_chunks: int) -> pd.Timestamp:
+    """First chunk of the first run of ``confirm_chunks`` chunks past the threshold; ``NaT`` when none.
+
+    A run that reaches the last chunk counts however short: the latest data cannot be confirmed yet.
+    """
+    past = (current["statistic"].astype(float) > threshold).to_numpy()
+    starts = current["chunk_start"].to_list()
+    run = 0
+    for index, is_past in enumerate(past):
+        run = run + 1 if is_past else 0
+        if run and (run >= confirm_chunks or index + 1 == len(past)):
+            return starts[index - run + 1]
+    return pd.NaT
 
 
 # ------------------------------------------------------------------------------------------ domain classifier

@@ -382,18 +382,21 @@ class CardDrift:
     def sustained_shift(self, column: str) -> tuple[bool, datetime | None]:
         """Whether a column's per-chunk statistic left its normal day-to-day range, and from when.
 
-        The range is robust to odd reference chunks: the median of the reference chunks' statistic plus
-        3 scaled median absolute deviations (1.4826 MAD estimates the standard deviation), or the largest
+        The range is robust to odd reference chunks: the median of the complete reference chunks' statistic
+        plus 3 scaled median absolute deviations (1.4826 MAD estimates the standard deviation), or the largest
         reference value when the deviation is 0. (The windowed drift's adaptive bound, mean + 3 sd, is
-        inflated by a single unusual reference day.) A shift is sustained when the median statistic of
-        the chunks inside the current window is past that range, so a drift verdict that comes from the
-        weekday mix of a short window is not mistaken for a change. Its onset is the first current chunk
-        past the range that the next chunk confirms.
+        inflated by a single unusual reference day.) A shift is sustained when the median statistic of the
+        chunks inside the current window is past that range, so a drift verdict that comes from the weekday
+        mix of a short window is not mistaken for a change. Its onset is the first current chunk past the
+        range that the next chunk confirms.
         """
         if self.windowed is None or column not in set(self.windowed.chunks["column"]):
             return False, None
         chunks = self.windowed.chunks.loc[self.windowed.chunks["column"] == column]
-        reference_values = chunks.loc[chunks["is_reference"], "statistic"].dropna().astype(float)
+        reference_rows = chunks.loc[chunks["is_reference"]]
+        if "complete" in reference_rows and reference_rows["complete"].any():
+            reference_rows = reference_rows.loc[reference_rows["complete"]]  # cut days hold part of a cycle
+        reference_values = reference_rows["statistic"].dropna().astype(float)
         current_rows = chunks.loc[~chunks["is_reference"]].dropna(subset=["statistic"])
         if reference_values.empty or current_rows.empty:
             return False, None

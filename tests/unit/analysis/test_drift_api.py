@@ -157,6 +157,58 @@ def test_windowed_drift_adaptive_thresholds_and_onset() -> None:
     assert "onset" in summary
 
 
+def test_windowed_drift_leaves_chunks_cut_by_a_window_edge_out_of_the_adaptive_threshold() -> None:
+    # "hour" follows the clock: a day cut at 07:40 holds only part of the cycle, so its statistic is large
+    # although nothing changed. Such chunks are kept (complete=False) but must not inflate the threshold.
+    log = _hourly_log(days=30, shift_from_day=None)
+    log["hour"] = log["ts"].dt.hour.astype(float)
+    edge = START + timedelta(days=14, hours=7, minutes=40)
+    result = windowed_drift(
+        log,
+        columns=["hour"],
+        time_column="ts",
+        reference_window=(START + timedelta(hours=7, minutes=40), edge),
+        current_window=(edge, START + timedelta(days=30)),
+    )
+    chunks = result.chunks.set_index("chunk_start")
+    cut = [START, START + timedelta(days=14)]
+    assert not chunks.loc[cut, "complete"].any()
+    assert chunks.loc[cut, "statistic"].min() > 5 * chunks.loc[chunks["complete"], "statistic"].max()
+    row = result.thresholds.iloc[0]
+    complete = chunks.loc[chunks["is_reference"] & chunks["complete"], "statistic"]
+    assert row["n_reference_chunks"] == 13 == complete.size
+    assert row["adaptive_upper"] == pytest.approx(complete.mean() + 3 * complete.std(ddof=1))
+    # the day both windows cut gives one row per window; its current part crosses the threshold, but no
+    # following day confirms it, so it is not an onset
+    assert chunks.loc[[START + timedelta(days=14)], "is_reference"].tolist() == [True, False]
+    assert row["first_past"] == START + timedelta(days=14)
+    assert result.onset("hour") is None
+
+
+def test_windowed_drift_onset_needs_a_second_chunk_unless_it_is_the_last() -> None:
+    log = _hourly_log(days=30, shift_from_day=24)
+    spike = (log["ts"] >= START + timedelta(days=18)) & (log["ts"] < START + timedelta(days=19))
+    log.loc[spike, "x"] += 1.5  # one odd day before the real change
+    windows = {
+        "reference_window": (START, START + timedelta(days=14)),
+        "current_window": (START + timedelta(days=14), START + timedelta(days=30)),
+    }
+    result = windowed_drift(log, columns=["x"], time_column="ts", **windows)
+    row = result.thresholds.iloc[0]
+    assert row["first_past"] == START + timedelta(days=18)
+    assert result.onset("x") == START + timedelta(days=24)
+    assert result.to_summary()["confirm_chunks"] == 2
+    single = windowed_drift(log, columns=["x"], time_column="ts", confirm_chunks=1, **windows)
+    assert single.onset("x") == START + timedelta(days=18)
+    # a change on the very last day has no next chunk to confirm it: it is the onset
+    last = _hourly_log(days=30, shift_from_day=29)
+    assert windowed_drift(last, columns=["x"], time_column="ts", **windows).onset("x") == START + timedelta(
+        days=29
+    )
+    with pytest.raises(InvalidParameterError, match="confirm_chunks"):
+        windowed_drift(log, columns=["x"], time_column="ts", confirm_chunks=0, **windows)
+
+
 def test_windowed_drift_says_when_too_few_reference_chunks() -> None:
     log = _hourly_log(days=12, shift_from_day=None)
     result = windowed_drift(
@@ -167,7 +219,7 @@ def test_windowed_drift_says_when_too_few_reference_chunks() -> None:
         current_window=(START + timedelta(days=5), START + timedelta(days=12)),
     )
     row = result.thresholds.iloc[0]
-    assert row["threshold_used"] == "fixed" and "only 5 reference chunks" in row["note"]
+    assert row["threshold_used"] == "fixed" and "only 5 complete reference chunks" in row["note"]
 
 
 def test_domain_classifier_auc_delong_and_importances() -> None:
@@ -217,5 +269,3 @@ def test_figures_hold_aggregates() -> None:
     over_time = drift_over_time_figure(windowed)
     names = [trace.name for trace in over_time.data]
     assert "x" in names and "x onset" in names and "x adaptive (mean + 3 sd)" in names
-
-

@@ -529,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in runs.items()
     }
     report["medians"] = medians
+    report["runs_seconds"] = {name: [round(r["seconds"], 2) for r in r_list] for name, r_list in runs.items()}
+    report["load_average"] = os.getloadavg()
     if "spark_auto" in runs:
         report["spark_startup_seconds"] = _median(runs["spark_auto"], "startup_seconds")
         report["spark_paths"] = runs["spark_auto"][0]["paths"]
@@ -582,6 +584,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _runs_text(report: dict) -> str:
+    return "; ".join(
+        f"{name} {', '.join(map(str, values))}" for name, values in report["runs_seconds"].items()
+    )
+
+
 def write_readme(report: dict) -> None:
     medians = report["medians"]
     lines = [
@@ -595,7 +603,7 @@ def write_readme(report: dict) -> None:
             else "synthetic, bench/drift_bench.py"
         )
         + f"), {report['n_columns']} columns, {report['repeats']} run(s), medians; "
-        f"{report['cpu_count']} cores shared with other work. Each task runs in a fresh child process; "
+        f"{report['cpu_count']} cores, no other work running. Each task runs in a fresh child process; "
         "time is the computation only (Parquet already on disk), peak = the child's max RSS.",
         "",
         "| task | median s | peak MB |",
@@ -657,12 +665,13 @@ def write_readme(report: dict) -> None:
         "",
         "Notes: the 1M data is the scenario generator's credit_scoring log (18 features, score, prediction, "
         "label; reference = its first 28 days, current = the next 28, which include the planted covariate "
-        "drift); `auto` streams mostly-distinct columns as rows and the others as engine-grouped per-value "
-        "counts, categorical columns as per-value counts. The 10M + 10M run uses the synthetic log of this "
+        "drift). `auto` streams mostly-distinct columns as rows (each window sorted by `np.sort`, merged; "
+        "columns reduced in parallel threads) and stacks the others into one engine-grouped per-value count "
+        "query (one scan); categorical columns likewise. The 10M + 10M run uses the synthetic log of this "
         "script (22 columns, values rounded to 4 decimals) with the default 512 MiB columnar budget, so "
-        "`auto` chose the engine path. Evidently's and our times move together with the load the other "
-        "sessions put on the 2 shared cores (Evidently took 41-49 s at 1M in the planning run, 67-152 s in "
-        "these runs); ratios come from interleaved runs of the same pass. Reproduce with "
+        "`auto` chose the engine path. Runs of one task are interleaved with the other tasks' runs; all "
+        f"runs (s): {_runs_text(report)}; load average at the end "
+        f"{', '.join(f'{x:.2f}' for x in report['load_average'])}. Reproduce with "
         "`bash bench/setup_peers.sh && .venv/bin/python bench/drift_bench.py --write-readme`.",
         "",
     ]

@@ -29,6 +29,14 @@ CURRENT_COLOUR = "#c0392b"
 STABLE_COLOUR = "#2c7fb8"
 
 
+def _short(name: str, limit: int = 24) -> str:
+    """A column name that fits the table's first column: long names keep their start and end."""
+    if len(name) <= limit:
+        return name
+    keep = limit - 1
+    return f"{name[: keep - keep // 3]}…{name[-(keep // 3) :]}"
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     if value is None:
         return "-"
@@ -59,8 +67,10 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
     >>> ref = pd.DataFrame({"x": rng.normal(size=200)})
     >>> cur = pd.DataFrame({"x": rng.normal(1, size=200)})
     >>> fig = drift_table_figure(data_drift(ref, cur, columns=["x"]))
-    >>> len(fig.data)
-    3
+    >>> [trace.type for trace in fig.data]
+    ['table', 'bar', 'bar', 'scatter', 'scatter', 'scatter']
+    >>> [trace.name for trace in fig.data if trace.showlegend]
+    ['reference', 'current, drifted', 'current, not drifted']
     """
     entries = sorted(result.columns, key=lambda c: (not c.drifted, c.column))[:max_columns]
     n_rows = max(1, len(entries))
@@ -74,7 +84,7 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
     )
     header = ["column", "kind", "test", "statistic", "threshold", "drifted", "BH q", "PSI", "null % ref/cur"]
     cells = [
-        [c.column for c in entries],
+        [_short(c.column) for c in entries],
         [c.kind for c in entries],
         [c.test or "-" for c in entries],
         [_fmt(c.statistic) for c in entries],
@@ -88,8 +98,15 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
     row_height = 34
     fig.add_trace(
         go.Table(
+            # the column name gets the widest column; names longer than it are shortened in the middle
+            columnwidth=[2.6, 1.1, 1.5, 1.0, 1.0, 0.8, 0.9, 0.9, 1.2],
             header={"values": header, "height": row_height},
-            cells={"values": cells, "fill_color": fill, "height": row_height},
+            cells={
+                "values": cells,
+                "fill_color": fill,
+                "height": row_height,
+                "align": ["left"] + ["center"] * (len(header) - 1),
+            },
         ),
         row=1,
         col=1,
@@ -104,7 +121,7 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
                 x=labels,
                 y=list(entry.reference_shares),
                 marker_color=REFERENCE_COLOUR,
-                showlegend=i == 1,
+                showlegend=False,
                 name="reference",
                 hovertemplate="%{x}: %{y:.3f}<extra>reference</extra>",
             ),
@@ -116,11 +133,30 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
                 x=labels,
                 y=list(entry.current_shares),
                 marker_color=CURRENT_COLOUR if entry.drifted else STABLE_COLOUR,
-                showlegend=i == 1,
+                showlegend=False,
                 name="current",
                 hovertemplate="%{x}: %{y:.3f}<extra>current</extra>",
             ),
             row=i,
+            col=2,
+        )
+    # one legend entry per colour in use (the current bars are red where the column drifted, blue where not)
+    for name, colour in (
+        ("reference", REFERENCE_COLOUR),
+        ("current, drifted", CURRENT_COLOUR),
+        ("current, not drifted", STABLE_COLOUR),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"symbol": "square", "size": 10, "color": colour},
+                name=name,
+                showlegend=True,
+                hoverinfo="skip",
+            ),
+            row=1,
             col=2,
         )
     fig.update_xaxes(visible=False)
@@ -199,12 +235,17 @@ def drift_over_time_figure(result: WindowedDriftResult, *, columns: list[str] | 
     for k, column in enumerate(chosen):
         colour = palette[k % len(palette)]
         data = result.chunks[result.chunks["column"] == column]
+        complete = data["complete"] if "complete" in data else pd.Series(True, index=data.index)
         fig.add_scatter(
             x=data["chunk_start"],
             y=data["statistic"],
             mode="lines+markers",
             name=column,
             line={"color": colour},
+            # an open marker: a chunk cut by a window's edge (part of a day), left out of the threshold
+            marker={"symbol": ["circle" if whole else "circle-open" for whole in complete], "size": 7},
+            text=["" if whole else "part of the chunk (cut by a window edge)" for whole in complete],
+            hovertemplate="%{x}: %{y:.3g} %{text}<extra>%{fullData.name}</extra>",
             legendgroup=column,
         )
         row = result.thresholds[result.thresholds["column"] == column].iloc[0]
@@ -219,7 +260,7 @@ def drift_over_time_figure(result: WindowedDriftResult, *, columns: list[str] | 
                 showlegend=False,
             )
         if pd.notna(row["onset"]):
-            onset_value = data.loc[data["chunk_start"] == row["onset"], "statistic"]
+            onset_value = data.loc[(data["chunk_start"] == row["onset"]) & ~data["is_reference"], "statistic"]
             fig.add_scatter(
                 x=[row["onset"]],
                 y=list(onset_value[:1]),

@@ -255,7 +255,12 @@ def test_figures_hold_aggregates() -> None:
     cur = pd.DataFrame({"x": rng.normal(1, size=300), "c": rng.choice(list("abcd"), 300)})
     result = data_drift(ref, cur, columns=["x", "c"])
     table = drift_table_figure(result)
-    assert table.data[0].type == "table" and len(table.data) == 1 + 2 * 2
+    assert table.data[0].type == "table" and [t.type for t in table.data[1:]].count("bar") == 2 * 2
+    legend = {t.name: t.marker.color for t in table.data if t.showlegend}
+    bars = {(t.name, t.marker.color) for t in table.data if t.type == "bar"}
+    # every bar colour has a legend entry, named for it
+    assert all(colour in legend.values() for _, colour in bars)
+    assert legend["current, drifted"] == next(t.marker.color for t in table.data[1:3] if t.name == "current")
     overlay = distribution_figure(result["c"])
     assert "(unseen)" in overlay.data[0].x
     log = _hourly_log(days=20, shift_from_day=16)

@@ -69,7 +69,7 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
     >>> fig = drift_table_figure(data_drift(ref, cur, columns=["x"]))
     >>> [trace.type for trace in fig.data]
     ['table', 'bar', 'bar', 'scatter', 'scatter', 'scatter']
-    >>> [trace.name for trace in fig.data if trace.showlegend]
+    >>> [trace.name for trace in fig.data[1:] if trace.showlegend]
     ['reference', 'current, drifted', 'current, not drifted']
     """
     entries = sorted(result.columns, key=lambda c: (not c.drifted, c.column))[:max_columns]

@@ -256,7 +256,7 @@ def test_figures_hold_aggregates() -> None:
     result = data_drift(ref, cur, columns=["x", "c"])
     table = drift_table_figure(result)
     assert table.data[0].type == "table" and [t.type for t in table.data[1:]].count("bar") == 2 * 2
-    legend = {t.name: t.marker.color for t in table.data if t.showlegend}
+    legend = {t.name: t.marker.color for t in table.data[1:] if t.showlegend}
     bars = {(t.name, t.marker.color) for t in table.data if t.type == "bar"}
     # every bar colour has a legend entry, named for it
     assert all(colour in legend.values() for _, colour in bars)

@@ -46,7 +46,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figure:
-    """Drift table with a distribution sparkline per column.
+    """Drift table with a distribution sparkline per column (null %: reference / current).
 
     Parameters
     ----------
@@ -82,7 +82,7 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
         vertical_spacing=0.0,
         horizontal_spacing=0.01,
     )
-    header = ["column", "kind", "test", "statistic", "threshold", "drifted", "BH q", "PSI", "null % ref/cur"]
+    header = ["column", "kind", "test", "statistic", "threshold", "drifted", "BH q", "PSI", "null % r/c"]
     cells = [
         [_short(c.column) for c in entries],
         [c.kind for c in entries],
@@ -99,7 +99,7 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
     fig.add_trace(
         go.Table(
             # the column name gets the widest column; names longer than it are shortened in the middle
-            columnwidth=[2.6, 1.1, 1.5, 1.0, 1.0, 0.8, 0.9, 0.9, 1.2],
+            columnwidth=[2.6, 1.1, 1.5, 1.0, 1.0, 0.8, 0.9, 0.9, 1.5],
             header={"values": header, "height": row_height},
             cells={
                 "values": cells,

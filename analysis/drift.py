@@ -37,6 +37,7 @@ reference alone (deciles; categories plus an "unseen" bin), so it is comparable 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -58,6 +59,7 @@ __all__ = [
     "DomainClassifierResult",
     "DriftResult",
     "WindowedDriftResult",
+    "confirmed_onset",
     "data_drift",
     "distribution_figure",
     "domain_classifier_drift",
@@ -830,7 +832,9 @@ class WindowedDriftResult:
     ``jensenshannon``, ``p_value_naive`` (chi-square homogeneity of the chunk against the reference,
     uncorrected). ``thresholds`` has one row per column: fixed threshold, adaptive lower/upper (or NaN),
     ``n_reference_chunks`` (complete ones), ``onset`` (first current chunk past the threshold in use that the
-    next one confirms), ``first_past`` (first current chunk past it), ``threshold_used`` and a ``note``.
+    next one confirms: :func:`confirmed_onset`), ``onset_fixed`` (the same against the fixed threshold),
+    ``first_past`` (first current chunk past the threshold in use, confirmed or not), ``threshold_used`` and
+    a ``note``.
     """
 
     statistic: str
@@ -843,7 +847,7 @@ class WindowedDriftResult:
     confirm_chunks: int = 2
 
     def onset(self, column: str) -> datetime | None:
-        """First current chunk past the threshold for one column, or None."""
+        """Drift onset of one column (first current chunk past the threshold, confirmed), or None."""
         row = self.thresholds.loc[self.thresholds["column"] == column]
         if row.empty or pd.isna(row["onset"].iloc[0]):
             return None
@@ -874,6 +878,18 @@ class WindowedDriftResult:
 
 
 _CHUNK_UNITS = {"hour": "h", "day": "D", "week": "W"}
+_CHUNK_COLUMNS = [
+    "column",
+    "chunk_start",
+    "is_reference",
+    "complete",
+    "n",
+    "null_rate",
+    "jensenshannon",
+    "psi",
+    "statistic",
+    "p_value_naive",
+]
 _CHUNK_LENGTHS = {"hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
 
 
@@ -960,7 +976,20 @@ def windowed_drift(
         raise InvalidParameterError(f"chunk must be 'hour', 'day' or 'week'. Got {chunk!r} instead.")
     if statistic not in ("jensenshannon", "psi"):
         raise InvalidParameterError(f"statistic must be 'jensenshannon' or 'psi'. Got {statistic!r} instead.")
-    if isinstance(confirm_chunks, bool) or not isinstance(confirm_chunks, int) or confirm_chunks < 1:
+    if (
+        isinstance(min_reference_chunks, bool)
+        or not isinstance(min_reference_chunks, numbers.Integral)
+        or min_reference_chunks < 2
+    ):
+        raise InvalidParameterError(
+            "min_reference_chunks must be an integer >= 2 (a standard deviation needs two chunks). "
+            f"Got {min_reference_chunks!r} instead."
+        )
+    if (
+        isinstance(confirm_chunks, bool)
+        or not isinstance(confirm_chunks, numbers.Integral)
+        or confirm_chunks < 1
+    ):
         raise InvalidParameterError(
             f"confirm_chunks must be an integer >= 1. Got {confirm_chunks!r} instead."
         )
@@ -998,6 +1027,8 @@ def windowed_drift(
         per_chunk = eng.histogram_counts(labelled, edges, categories, group_by=chunk_expr)
     finally:
         restore()
+    if not any(int(row["n_rows_ref"] or 0) for row in per_chunk):
+        raise EmptyWindowError("the reference window must hold rows. Got 0 rows; widen the window.")
     ref_start, ref_end = (_utc_timestamp(b) for b in _window_bounds(reference_window, "reference_window"))
     cur_start, cur_end = (_utc_timestamp(b) for b in _window_bounds(current_window, "current_window"))
     chunk_length = _CHUNK_LENGTHS[chunk]
@@ -1045,7 +1076,7 @@ def windowed_drift(
                     "p_value_naive": p_naive,
                 }
             )
-    chunks = pd.DataFrame(rows)
+    chunks = pd.DataFrame(rows, columns=_CHUNK_COLUMNS)
     threshold_rows = []
     for column in columns:
         mine = chunks[chunks["column"] == column]
@@ -1065,6 +1096,8 @@ def windowed_drift(
                 "adaptive threshold; the fixed threshold is used"
             )
         current = current.sort_values("chunk_start", kind="stable")
+        starts, statistics = current["chunk_start"].to_list(), current["statistic"].astype(float).to_list()
+        last_complete = bool(current["complete"].iloc[-1]) if not current.empty else True
         past_used = current[current["statistic"] > used]
         threshold_rows.append(
             {
@@ -1074,8 +1107,12 @@ def windowed_drift(
                 "adaptive_upper": upper,
                 "n_reference_chunks": n_reference_chunks,
                 "threshold_used": threshold_used,
-                "onset": _confirmed_onset(current, used, confirm_chunks),
-                "onset_fixed": _confirmed_onset(current, threshold, confirm_chunks),
+                "onset": confirmed_onset(
+                    starts, statistics, used, confirm_chunks, last_complete=last_complete
+                ),
+                "onset_fixed": confirmed_onset(
+                    starts, statistics, threshold, confirm_chunks, last_complete=last_complete
+                ),
                 "first_past": past_used["chunk_start"].iloc[0] if not past_used.empty else pd.NaT,
                 "n_current_chunks": int(current.shape[0]),
                 "n_flagged_chunks": int(past_used.shape[0]),
@@ -1095,18 +1132,43 @@ def windowed_drift(
     )
 
 
-def _confirmed_onset(current: pd.DataFrame, threshold: float, confirm_chunks: int) -> pd.Timestamp:
-    """First chunk of the first run of ``confirm_chunks`` chunks past the threshold; ``NaT`` when none.
+def confirmed_onset(
+    starts: Sequence[object],
+    statistics: Sequence[float],
+    threshold: float,
+    confirm_chunks: int,
+    *,
+    last_complete: bool = True,
+) -> pd.Timestamp:
+    """First chunk of the first run of ``confirm_chunks`` chunks past ``threshold``; ``NaT`` when none.
 
-    A run that reaches the last chunk counts however short: the latest data cannot be confirmed yet.
+    ``starts``/``statistics`` are the current chunks in time order. Chunks without a statistic (NaN: no
+    values that day) are skipped, not counted as below the threshold; a run may span such a gap. A run
+    that reaches the last chunk counts however short -- the latest data cannot be confirmed yet -- unless
+    that chunk is cut by the window's end (``last_complete=False``): part of a day is not comparable.
+
+    Examples
+    --------
+    >>> days = pd.date_range("2026-01-01", periods=6, freq="D", tz="UTC")
+    >>> confirmed_onset(days, [0.0, 0.9, 0.0, 0.9, 0.9, 0.0], 0.5, 2).day
+    4
+    >>> confirmed_onset(days, [0.0, 0.9, float("nan"), 0.9, 0.0, 0.0], 0.5, 2).day
+    2
+    >>> confirmed_onset(days, [0.0] * 5 + [0.9], 0.5, 2).day
+    6
+    >>> confirmed_onset(days, [0.0] * 5 + [0.9], 0.5, 2, last_complete=False)
+    NaT
     """
-    past = (current["statistic"].astype(float) > threshold).to_numpy()
-    starts = current["chunk_start"].to_list()
+    values = np.asarray(statistics, dtype=float)
+    keep = ~np.isnan(values)
+    kept_starts = [start for start, kept in zip(starts, keep, strict=True) if kept]
+    past = values[keep] > threshold
     run = 0
     for index, is_past in enumerate(past):
         run = run + 1 if is_past else 0
-        if run and (run >= confirm_chunks or index + 1 == len(past)):
-            return starts[index - run + 1]
+        last = index + 1 == len(past)
+        if run and (run >= confirm_chunks or (last and last_complete)):
+            return pd.Timestamp(kept_starts[index - run + 1])
     return pd.NaT
 
 

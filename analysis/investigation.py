@@ -35,6 +35,7 @@ from analysis.drift import (
     DomainClassifierResult,
     DriftResult,
     WindowedDriftResult,
+    confirmed_onset,
     data_drift,
     domain_classifier_drift,
     windowed_drift,
@@ -395,7 +396,8 @@ class CardDrift:
         chunks = self.windowed.chunks.loc[self.windowed.chunks["column"] == column]
         reference_rows = chunks.loc[chunks["is_reference"]]
         if "complete" in reference_rows and reference_rows["complete"].any():
-            reference_rows = reference_rows.loc[reference_rows["complete"]]  # cut days hold part of a cycle
+            # days cut by a window edge hold part of a cycle; with no complete day at all, all are used
+            reference_rows = reference_rows.loc[reference_rows["complete"]]
         reference_values = reference_rows["statistic"].dropna().astype(float)
         current_rows = chunks.loc[~chunks["is_reference"]].dropna(subset=["statistic"])
         if reference_values.empty or current_rows.empty:
@@ -411,14 +413,17 @@ class CardDrift:
         if not sustained:
             return False, None
         # Onset: the first chunk past the range that the next chunk confirms (one noisy day is not an
-        # onset); a last chunk past the range needs no confirmation.
-        ordered = current_rows.sort_values("chunk_start")
-        past = (ordered["statistic"].astype(float) > upper).to_numpy()
-        starts = pd.to_datetime(ordered["chunk_start"], utc=True).to_list()
-        for index, is_past in enumerate(past):
-            if is_past and (index + 1 == len(past) or past[index + 1]):
-                return True, starts[index].to_pydatetime()
-        return True, None
+        # onset); the same rule as the windowed drift's onset.
+        ordered = current_rows.sort_values("chunk_start", kind="stable")
+        last_complete = bool(ordered["complete"].iloc[-1]) if "complete" in ordered else True
+        onset = confirmed_onset(
+            pd.to_datetime(ordered["chunk_start"], utc=True).to_list(),
+            ordered["statistic"].astype(float).to_list(),
+            upper,
+            2,
+            last_complete=last_complete,
+        )
+        return True, None if pd.isna(onset) else onset.to_pydatetime()
 
     def to_summary(self, *, incident_id: str) -> dict[str, Any]:
         """The drift section's ``summary.json`` (satisfies ``workbench.sections.DriftSummary``)."""

@@ -534,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     if "spark_auto" in runs:
         report["spark_startup_seconds"] = _median(runs["spark_auto"], "startup_seconds")
         report["spark_paths"] = runs["spark_auto"][0]["paths"]
+        report["spark_driver_memory"] = runs["spark_auto"][0]["driver_memory"]
         report["statistics_spark_vs_duckdb"] = compare_statistics(runs["spark_auto"][0], runs["ours_auto"][0])
     report["paths"] = {name: runs[name][0].get("paths") for name in ("ours_auto", "ours_engine")}
     if "evidently" in runs:
@@ -603,7 +604,8 @@ def write_readme(report: dict) -> None:
             else "synthetic, bench/drift_bench.py"
         )
         + f"), {report['n_columns']} columns, {report['repeats']} run(s), medians; "
-        f"{report['cpu_count']} cores, no other work running. Each task runs in a fresh child process; "
+        f"{report['cpu_count']} cores (load average at the end in the notes). Each task runs in a fresh "
+        "child process; "
         "time is the computation only (Parquet already on disk), peak = the child's max RSS.",
         "",
         "| task | median s | peak MB |",
@@ -638,7 +640,8 @@ def write_readme(report: dict) -> None:
     if "spark_auto" in medians:
         stats = report["statistics_spark_vs_duckdb"]
         lines.append(
-            f"- PySpark local[2] (2 GB driver; session start {report['spark_startup_seconds']:.1f} s not "
+            f"- PySpark local[2] ({report['spark_driver_memory']} driver; session start "
+            f"{report['spark_startup_seconds']:.1f} s not "
             f"counted): {medians['spark_auto']['seconds']:.1f} s, peak "
             f"{medians['spark_auto']['peak_rss_mb']:.0f} MB for "
             f"Python + JVM (sampled every 0.1 s), paths {', '.join(report['spark_paths'])}; same test as on "

@@ -317,7 +317,6 @@ def lab(
 app.add_typer(register_app, name="register")
 
 
-
 def _print_failures(failures: list[dict[str, object]]) -> None:
     if not failures:
         return

@@ -162,7 +162,9 @@ class DriftColumn(_Part):
     p_value_bh: float | None = Field(default=None, ge=0, le=1, description="Benjamini-Hochberg adjusted")
     drifted: bool
     psi: float | None = None
-    onset: datetime | None = Field(default=None, description="first chunk past the threshold")
+    onset: datetime | None = Field(
+        default=None, description="first chunk past the threshold that the next chunk confirms"
+    )
     confirmed: bool | None = Field(
         default=None,
         description="drifted, and the per-chunk statistic left its normal day-to-day range (so named)",

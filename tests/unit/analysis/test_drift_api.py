@@ -207,6 +207,49 @@ def test_windowed_drift_onset_needs_a_second_chunk_unless_it_is_the_last() -> No
     )
     with pytest.raises(InvalidParameterError, match="confirm_chunks"):
         windowed_drift(log, columns=["x"], time_column="ts", confirm_chunks=0, **windows)
+    assert windowed_drift(log, columns=["x"], time_column="ts", confirm_chunks=np.int64(2), **windows).onset(
+        "x"
+    ) == START + timedelta(days=24)
+    with pytest.raises(InvalidParameterError, match="min_reference_chunks"):
+        windowed_drift(log, columns=["x"], time_column="ts", min_reference_chunks=1, **windows)
+
+
+def test_windowed_drift_last_chunk_cut_by_the_window_end_is_no_onset_alone() -> None:
+    # a clock-driven column and a current window ending at 07:40: the last day holds its first hours only
+    log = _hourly_log(days=30, shift_from_day=None)
+    log["hour"] = log["ts"].dt.hour.astype(float)
+    result = windowed_drift(
+        log,
+        columns=["hour"],
+        time_column="ts",
+        reference_window=(START, START + timedelta(days=14)),
+        current_window=(START + timedelta(days=14), START + timedelta(days=29, hours=7, minutes=40)),
+    )
+    row = result.thresholds.iloc[0]
+    assert row["first_past"] == START + timedelta(days=29)
+    assert result.onset("hour") is None
+
+
+def test_windowed_drift_with_an_empty_reference_window_says_so() -> None:
+    log = _hourly_log(days=5, shift_from_day=None)
+    with pytest.raises(EmptyWindowError, match="reference window must hold rows"):
+        windowed_drift(
+            log,
+            columns=["x", "c"],
+            time_column="ts",
+            reference_window=(START - timedelta(days=60), START - timedelta(days=40)),
+            current_window=(START - timedelta(days=40), START - timedelta(days=30)),
+        )
+    # a current window without rows is not an error: the reference chunks are there, no onset
+    result = windowed_drift(
+        log,
+        columns=["x"],
+        time_column="ts",
+        reference_window=(START, START + timedelta(days=5)),
+        current_window=(START + timedelta(days=40), START + timedelta(days=50)),
+        min_reference_chunks=3,
+    )
+    assert result.chunks["is_reference"].all() and result.onset("x") is None
 
 
 def test_windowed_drift_says_when_too_few_reference_chunks() -> None:

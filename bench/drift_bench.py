@@ -178,12 +178,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_ours(data: dict, method: str, memory_limit: str | None, budget: int | None) -> dict:
+def _timed_drift(table, data: dict, **options) -> dict:
+    """``data_drift`` over the benchmark's columns and windows: its time and what the report compares."""
     from analysis.drift import data_drift
 
-    table = _ibis_table(data)
     reference_window, current_window = _windows(data)
-    kwargs = {"memory_budget_bytes": budget} if budget else {}
     start = time.perf_counter()
     result = data_drift(
         table,
@@ -192,14 +191,10 @@ def child_ours(data: dict, method: str, memory_limit: str | None, budget: int | 
         time_column=data["time"],
         reference_window=reference_window,
         current_window=current_window,
-        method=method,
-        memory_limit=memory_limit,
-        **kwargs,
+        **options,
     )
-    seconds = time.perf_counter() - start
     return {
-        "seconds": seconds,
-        "peak_rss_mb": _peak_rss_mb(),
+        "seconds": time.perf_counter() - start,
         "paths": sorted({c.method_path for c in result.columns}),
         "n_ref_rows": result.n_ref_rows,
         "n_cur_rows": result.n_cur_rows,
@@ -208,6 +203,12 @@ def child_ours(data: dict, method: str, memory_limit: str | None, budget: int | 
         },
         "n_drifted": result.n_drifted,
     }
+
+
+def child_ours(data: dict, method: str, memory_limit: str | None, budget: int | None) -> dict:
+    kwargs = {"memory_budget_bytes": budget} if budget else {}
+    out = _timed_drift(_ibis_table(data), data, method=method, memory_limit=memory_limit, **kwargs)
+    return {**out, "peak_rss_mb": _peak_rss_mb()}
 
 
 class _TreeMemory:
@@ -271,7 +272,6 @@ def child_spark(data: dict, method: str, driver_memory: str) -> dict:
     import ibis
 
     from analysis import open_logs
-    from analysis.drift import data_drift
     from register.schema import DataCard
 
     with _TreeMemory() as memory:
@@ -284,31 +284,13 @@ def child_spark(data: dict, method: str, driver_memory: str) -> dict:
             table = open_logs(card, base_dir=data["card_base"], con=con).table
         else:  # the synthetic log: both files of its folder
             table = con.read_parquet(str(Path(data["files"][0]).parent))
-        reference_window, current_window = _windows(data)
-        start = time.perf_counter()
-        result = data_drift(
-            table,
-            columns=data["numeric"] + data["categorical"],
-            categorical=data["categorical"],
-            time_column=data["time"],
-            reference_window=reference_window,
-            current_window=current_window,
-            method=method,
-        )
-        seconds = time.perf_counter() - start
+        out = _timed_drift(table, data, method=method)
     session.stop()
     return {
-        "seconds": seconds,
+        **out,
         "startup_seconds": startup,
         "peak_rss_mb": memory.peak / 1024**2,
         "driver_memory": driver_memory,
-        "paths": sorted({c.method_path for c in result.columns}),
-        "n_ref_rows": result.n_ref_rows,
-        "n_cur_rows": result.n_cur_rows,
-        "columns": {
-            c.column: {"test": c.test, "statistic": c.statistic, "drifted": c.drifted} for c in result.columns
-        },
-        "n_drifted": result.n_drifted,
     }
 
 

@@ -46,7 +46,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figure:
-    """Drift table with a distribution sparkline per column (null %: reference / current).
+    """Drift table with a distribution sparkline per column ("nulls %": reference / current).
 
     Parameters
     ----------
@@ -82,7 +82,7 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
         vertical_spacing=0.0,
         horizontal_spacing=0.01,
     )
-    header = ["column", "kind", "test", "statistic", "threshold", "drifted", "BH q", "PSI", "null % r/c"]
+    header = ["column", "kind", "test", "statistic", "threshold", "drifted", "BH q", "PSI", "nulls %"]
     cells = [
         [_short(c.column) for c in entries],
         [c.kind for c in entries],
@@ -163,14 +163,19 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
         )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
+    # each sparkline level with its table row: the table's header takes the first of n_rows + 1 equal rows
+    slot = 1 / (n_rows + 1)
+    for i in range(1, len(entries) + 1):
+        fig.layout["yaxis" if i == 1 else f"yaxis{i}"].domain = [1 - (i + 0.9) * slot, 1 - i * slot]
     fig.update_layout(
         barmode="group",
         bargap=0.05,
         height=row_height * (n_rows + 1) + 80,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
         title=f"Drift per column: {result.n_drifted} of {result.n_columns} drifted"
         f"{' (dataset drift)' if result.dataset_drift else ''}",
-        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right"},
+        # above the plot area: a legend over the table would hide its last header
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
     )
     return fig
 

@@ -383,6 +383,15 @@ def _resolve_threshold(thresholds: float | Mapping[str, float] | None, column: s
     return float(thresholds)
 
 
+def _ks_pvalue(d: float, n_ref: int, n_cur: int, counts: eng.ColumnCounts | None) -> float:
+    """KS p-value of ``D`` as scipy gives it; the exact distribution uses the per-value counts when known."""
+    if counts is None:
+        return st.ks_pvalue(d, n_ref, n_cur)
+    return st.ks_pvalue(
+        d, n_ref, n_cur, values=counts.values, ref_counts=counts.ref_counts, cur_counts=counts.cur_counts
+    )
+
+
 def _test_statistic(
     test: str,
     kind: str,
@@ -395,14 +404,7 @@ def _test_statistic(
 ) -> float:
     n_ref, n_cur = summary["n_ref"], summary["n_cur"]
     if test == "ks":
-        return st.ks_pvalue(
-            exact.ks_d,
-            n_ref,
-            n_cur,
-            values=None if counts is None else counts.values,
-            ref_counts=None if counts is None else counts.ref_counts,
-            cur_counts=None if counts is None else counts.cur_counts,
-        )
+        return _ks_pvalue(exact.ks_d, n_ref, n_cur, counts)
     if test == "wasserstein":
         norm = max(float(summary["refstd"] or 0.0), 0.001)
         return exact.wasserstein / norm
@@ -774,14 +776,7 @@ def _column_drift_part(
         if companion_p_value == "kolmogorov" and max(n_ref, n_cur) > st.KS_EXACT_MAX_N:
             p_value, p_value_test = st.ks_pvalue_kolmogorov(exact.ks_d, n_ref, n_cur), "ks_asymptotic"
         else:
-            p_value = st.ks_pvalue(
-                exact.ks_d,
-                n_ref,
-                n_cur,
-                values=None if counts is None else counts.values,
-                ref_counts=None if counts is None else counts.ref_counts,
-                cur_counts=None if counts is None else counts.cur_counts,
-            )
+            p_value = _ks_pvalue(exact.ks_d, n_ref, n_cur, counts)
             p_value_test = "ks"
     else:
         p_value, p_value_test = (
@@ -1033,27 +1028,27 @@ def windowed_drift(
     cur_start, cur_end = (_utc_timestamp(b) for b in _window_bounds(current_window, "current_window"))
     chunk_length = _CHUNK_LENGTHS[chunk]
 
-    def complete(start: pd.Timestamp, is_reference: bool) -> bool:
-        low, high = (ref_start, ref_end) if is_reference else (cur_start, cur_end)
-        return bool(start >= low and start + chunk_length <= high)
-
     rows = []
+    # (start, is_reference, complete, rows, histograms) per chunk and window: a chunk that both windows cut
+    # (adjacent windows, a boundary inside a day) gives one entry per window
     chunk_hist = []
     for row in per_chunk:
         hist = eng.unpack_histograms(row, edges, categories)
-        # a chunk that both windows cut (adjacent windows, a boundary inside a day) gives one row per window
-        n_ref_rows, n_cur_rows = int(row["n_rows_ref"] or 0), int(row["n_rows_cur"] or 0)
-        if n_ref_rows > 0:
-            chunk_hist.append((row["__chunk"], True, n_ref_rows, hist))
-        if n_cur_rows > 0:
-            chunk_hist.append((row["__chunk"], False, n_cur_rows, hist))
+        start = _utc_timestamp(row["__chunk"])
+        for is_reference, n_rows, (low, high) in (
+            (True, int(row["n_rows_ref"] or 0), (ref_start, ref_end)),
+            (False, int(row["n_rows_cur"] or 0), (cur_start, cur_end)),
+        ):
+            if n_rows > 0:
+                complete = bool(start >= low and start + chunk_length <= high)
+                chunk_hist.append((start, is_reference, complete, n_rows, hist))
     reference_total = {
-        column: np.sum([h[column][0] for _, is_ref, _, h in chunk_hist if is_ref], axis=0)
+        column: np.sum([h[column][0] for _, is_ref, _, _, h in chunk_hist if is_ref], axis=0)
         for column in columns
     }
     for column in columns:
         ref_hist = reference_total[column]
-        for start, is_reference, n_rows, hist in chunk_hist:
+        for start, is_reference, complete, n_rows, hist in chunk_hist:
             bins = hist[column][0] if is_reference else hist[column][1]
             n = int(bins.sum())
             if n == 0 or ref_hist.sum() == 0:
@@ -1065,9 +1060,9 @@ def windowed_drift(
             rows.append(
                 {
                     "column": column,
-                    "chunk_start": _utc_timestamp(start),
+                    "chunk_start": start,
                     "is_reference": is_reference,
-                    "complete": complete(_utc_timestamp(start), is_reference),
+                    "complete": complete,
                     "n": n,
                     "null_rate": (n_rows - n) / n_rows if n_rows else float("nan"),
                     "jensenshannon": js,

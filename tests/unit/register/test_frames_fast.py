@@ -192,15 +192,21 @@ def _all_frames(reg: Register) -> dict[str, pd.DataFrame]:
     return {name: build(reg) for name, build in FRAMES.items()}
 
 
+def _assert_fast_equals_reference(reg: Register, monkeypatch: pytest.MonkeyPatch) -> dict[str, pd.DataFrame]:
+    """Every frame built by the fast reads equals the reference conversion's, exactly; the fast frames."""
+    fast = _all_frames(reg)
+    with monkeypatch.context() as patch:
+        _reference(patch)
+        reference = _all_frames(reg)
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(fast[name], reference[name], check_exact=True, obj=name)
+    return fast
+
+
 def test_every_frame_equals_the_reference_conversion(
     filled: Register, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fast = _all_frames(filled)
-    with monkeypatch.context() as patch:
-        _reference(patch)
-        reference = _all_frames(filled)
-    for name in FRAMES:
-        pd.testing.assert_frame_equal(fast[name], reference[name], check_exact=True, obj=name)
+    fast = _assert_fast_equals_reference(filled, monkeypatch)
     incidents = fast["incidents"]
     assert len(incidents) == N_INCIDENTS
     assert incidents["aware_at"].duplicated().any()  # ties, broken by id
@@ -269,12 +275,7 @@ def test_times_written_by_another_tool_read_like_the_reference(
         # vocabulary columns: a value outside the vocabulary, a value of another type
         run("UPDATE incidents SET severity = 'SEV-9', category = x'42' WHERE id = ?", (ids[15],))
         run("UPDATE action_items SET status = 'paused' WHERE id IN (SELECT min(id) FROM action_items)")
-    fast = _all_frames(filled)
-    with monkeypatch.context() as patch:
-        _reference(patch)
-        reference = _all_frames(filled)
-    for name in FRAMES:
-        pd.testing.assert_frame_equal(fast[name], reference[name], check_exact=True, obj=name)
+    fast = _assert_fast_equals_reference(filled, monkeypatch)
     order = [row[0] for row in filled.engine.connect().exec_driver_sql(
         "SELECT id FROM incidents ORDER BY aware_at, id").fetchall()]  # fmt: skip
     assert fast["incidents"]["id"].tolist() == order

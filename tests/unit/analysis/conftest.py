@@ -223,3 +223,55 @@ def spark_con(spark_session):
     import ibis
 
     return ibis.pyspark.connect(spark_session)
+
+
+# ------------------------------------------------------------------------------------ Spark parity helpers
+def write_weekly_partitions(log: SyntheticLog, frame: pd.DataFrame, root) -> None:
+    """The log as weekly hive partitions in microseconds (Spark cannot read nanosecond Parquet) and the
+    sensitive table beside it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = frame.assign(week=frame["ts"].dt.strftime("%G-W%V"))
+    for week, part in frame.groupby("week", sort=True):
+        folder = root / "logs" / f"week={week}"
+        folder.mkdir(parents=True)
+        table = pa.Table.from_pandas(part.drop(columns="week"), preserve_index=False)
+        pq.write_table(table, folder / "part-0.parquet", coerce_timestamps="us")
+    pq.write_table(pa.Table.from_pandas(log.sensitive, preserve_index=False), root / "sensitive.parquet")
+
+
+def _normalise_engine_frame(frame: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Engine-neutral dtypes (integers stay integers when both engines gave integers) and row order."""
+    frame = frame.copy()
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            frame[name] = pd.to_datetime(series, utc=True).astype("datetime64[us, UTC]")
+        elif pd.api.types.is_bool_dtype(series):
+            frame[name] = series.astype(bool)
+        elif pd.api.types.is_integer_dtype(series) and pd.api.types.is_integer_dtype(other[name]):
+            frame[name] = series.astype("int64")
+        elif pd.api.types.is_numeric_dtype(series):
+            frame[name] = series.astype("float64")
+        else:
+            frame[name] = series.astype(object)
+    return frame.sort_values(keys, ignore_index=True, kind="stable")
+
+
+def assert_same_engine_frames(
+    duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str], *, exact_prefixes: tuple[str, ...] = ()
+) -> None:
+    """Exact for integers, strings, booleans, times and columns named with ``exact_prefixes``; floats within
+    1e-12 relative with NaN in the same places."""
+    duck, spark = _normalise_engine_frame(duck, spark, keys), _normalise_engine_frame(spark, duck, keys)
+    assert list(duck.columns) == list(spark.columns)
+    assert len(duck) == len(spark)
+    for name in duck.columns:
+        left, right = duck[name], spark[name]
+        if name.startswith(exact_prefixes) or not pd.api.types.is_float_dtype(left):
+            pd.testing.assert_series_equal(left, right, check_exact=True, check_names=False, obj=name)
+        else:
+            assert (left.isna() == right.isna()).all(), name
+            known = left.notna()
+            np.testing.assert_allclose(left[known], right[known], rtol=1e-12, atol=0, err_msg=name)

@@ -11,9 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from analysis import (
@@ -25,9 +22,17 @@ from analysis import (
     validate_logs,
 )
 from register.schema import DataQualitySignal, LabelErrorSignal, PredictionConditionSignal
-from tests.unit.analysis.conftest import make_synthetic_log, synthetic_card
+from tests.unit.analysis.conftest import (
+    assert_same_engine_frames,
+    make_synthetic_log,
+    synthetic_card,
+    write_weekly_partitions,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+#: counts: equal exactly whatever dtype each engine gives them
+EXACT = ("n_", "reference_n_")
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +40,7 @@ def parity_files(tmp_path_factory):
     """Weekly hive partitions, timestamps in microseconds (Spark cannot read nanosecond Parquet)."""
     log = make_synthetic_log(seed=11, per_hour=3)
     root = tmp_path_factory.mktemp("parity")
-    frame = log.frame.assign(week=log.frame["ts"].dt.strftime("%G-W%V"))
-    for week, part in frame.groupby("week", sort=True):
-        folder = root / "logs" / f"week={week}"
-        folder.mkdir(parents=True)
-        table = pa.Table.from_pandas(part.drop(columns="week"), preserve_index=False)
-        pq.write_table(table, folder / "part-0.parquet", coerce_timestamps="us")
-    pq.write_table(pa.Table.from_pandas(log.sensitive, preserve_index=False), root / "sensitive.parquet")
+    write_weekly_partitions(log, log.frame, root)
     return root, log
 
 
@@ -53,35 +52,6 @@ def both(parity_files, spark_con):
     spark = open_logs(card, base_dir=root, con=spark_con)
     assert spark.backend == "pyspark" and duck.backend == "duckdb"
     return duck, spark, card, log
-
-
-def _normalise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    frame = frame.copy()
-    for name in frame.columns:
-        series = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(series):
-            frame[name] = pd.to_datetime(series, utc=True).astype("datetime64[us, UTC]")
-        elif pd.api.types.is_bool_dtype(series):
-            frame[name] = series.astype(bool)
-        elif pd.api.types.is_numeric_dtype(series):
-            frame[name] = series.astype("float64")
-        else:
-            frame[name] = series.astype(object)
-    return frame.sort_values(keys, ignore_index=True)
-
-
-def _assert_same(duck: pd.DataFrame, spark: pd.DataFrame, keys: list[str]) -> None:
-    duck, spark = _normalise(duck, keys), _normalise(spark, keys)
-    assert list(duck.columns) == list(spark.columns)
-    assert len(duck) == len(spark)
-    for name in duck.columns:
-        left, right = duck[name], spark[name]
-        if name.startswith(("n_", "reference_n_")) or not pd.api.types.is_float_dtype(left):
-            pd.testing.assert_series_equal(left, right, check_exact=True, check_names=False)
-        else:
-            both_nan = left.isna() & right.isna()
-            assert (left.isna() == right.isna()).all(), name
-            np.testing.assert_allclose(left[~both_nan], right[~both_nan], rtol=1e-12, atol=0, err_msg=name)
 
 
 def test_data_access_aggregates_match(both):
@@ -145,8 +115,12 @@ def test_impact_matches(both, signal, chunk, min_cell_size):
         duck_result.excess_failures.estimate, rel=1e-12
     )
     assert spark_result.still_happening.verdict == duck_result.still_happening.verdict
-    _assert_same(duck_result.by_group, spark_result.by_group, ["attribute", "group"])
-    _assert_same(duck_result.over_time, spark_result.over_time, ["chunk_start"])
+    assert_same_engine_frames(
+        duck_result.by_group, spark_result.by_group, ["attribute", "group"], exact_prefixes=EXACT
+    )
+    assert_same_engine_frames(
+        duck_result.over_time, spark_result.over_time, ["chunk_start"], exact_prefixes=EXACT
+    )
     # the empty group is there on both engines
     groups = spark_result.by_group.set_index("group")
     assert "legacy" in groups.index

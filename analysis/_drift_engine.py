@@ -140,15 +140,11 @@ def projected(
     return labelled.select(labelled[IS_CURRENT], **values)
 
 
-def row_counts(labelled: ir.Table) -> tuple[int, int]:
-    """Rows in the reference and the current window (one cheap query)."""
-    rows = labelled.group_by(IS_CURRENT).aggregate(n=labelled.count()).to_pyarrow().to_pylist()
-    by_side = {bool(r[IS_CURRENT]): int(r["n"]) for r in rows}
-    return by_side.get(False, 0), by_side.get(True, 0)
-
-
 def row_counts_and_distinct(labelled: ir.Table, columns: Sequence[str]) -> tuple[int, int, dict[str, int]]:
-    """Rows per window and approximate distinct values per column (HyperLogLog), in one scan."""
+    """Rows per window and approximate distinct values per column (HyperLogLog), in one scan.
+
+    With no columns, the row counts alone.
+    """
     proj = projected(labelled, columns)
     aggs = {f"d{i}": proj[f"v{i}"].approx_nunique() for i in range(len(columns))}
     rows = proj.group_by(IS_CURRENT).aggregate(n=proj.count(), **aggs).to_pyarrow().to_pylist()
@@ -370,16 +366,6 @@ def stats_from_counts(
     )
 
 
-def approx_distinct(labelled: ir.Table, columns: Sequence[str]) -> dict[str, int]:
-    """Approximate distinct values per column (HyperLogLog, one scan); only used to pick a strategy."""
-    if not columns:
-        return {}
-    proj = projected(labelled, columns)
-    row = proj.aggregate(**{f"d{i}": proj[f"v{i}"].approx_nunique() for i in range(len(columns))})
-    values = row.to_pyarrow().to_pylist()[0]
-    return {column: int(values[f"d{i}"] or 0) for i, column in enumerate(columns)}
-
-
 def _distinct_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values and their counts of an ascending array."""
     if sorted_values.size == 0:
@@ -397,7 +383,7 @@ def _counts_from_rows(values: np.ndarray, is_current: np.ndarray) -> ColumnCount
     ``np.sort`` (SIMD) is about three times faster than the ``argsort`` a joint sort would need to carry the
     window flag along; the merge inserts the current window's new values into the reference's distinct
     values at their ``searchsorted`` positions (linear in the number of distinct values). Sorted in place
-    and freed as soon as possible: the peak is about 5 eight-byte arrays per row (``columnar_bytes``).
+    and freed as soon as possible (the peak is stated in ``columnar_bytes``).
     """
     sides = []
     for mask in (~is_current, is_current):

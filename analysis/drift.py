@@ -532,11 +532,10 @@ def data_drift(
     numeric = [c for c in columns if kinds[c] == "numeric"]
     restore = eng.set_duckdb_memory_limit(labelled, memory_limit)
     try:
-        if method == "engine" or not numeric:
-            n_ref_rows, n_cur_rows = eng.row_counts(labelled)
-            distinct: dict[str, int] = {}
-        else:
-            n_ref_rows, n_cur_rows, distinct = eng.row_counts_and_distinct(labelled, numeric)
+        # the distinct counts only choose how the columnar path streams a column
+        n_ref_rows, n_cur_rows, distinct = eng.row_counts_and_distinct(
+            labelled, [] if method == "engine" else numeric
+        )
         if n_ref_rows == 0:
             raise EmptyWindowError("the reference window must hold rows. Got 0 rows; widen the window.")
         if n_cur_rows == 0:

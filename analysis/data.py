@@ -81,6 +81,12 @@ __all__ = [
 Chunk = Literal["hour", "day", "week"]
 CHUNKS: dict[str, str] = {"hour": "h", "day": "D", "week": "W"}
 """Time-chunk names and the Ibis ``truncate`` unit each maps to (weeks start on Monday)."""
+CHUNK_LENGTHS: dict[str, pd.Timedelta] = {
+    "hour": pd.Timedelta(hours=1),
+    "day": pd.Timedelta(days=1),
+    "week": pd.Timedelta(days=7),
+}
+"""How long each time chunk is (a chunk starting at ``t`` ends at ``t + CHUNK_LENGTHS[chunk]``)."""
 
 DEFAULT_MEMORY_LIMIT = "2GB"
 

@@ -51,6 +51,7 @@ import pandas as pd
 from analysis import _drift_engine as eng
 from analysis import _drift_stats as st
 from analysis._drift_figures import distribution_figure, drift_over_time_figure, drift_table_figure
+from analysis.data import CHUNK_LENGTHS, CHUNKS
 from analysis.errors import DataValidationError, EmptyWindowError, InvalidParameterError
 
 __all__ = [
@@ -871,7 +872,6 @@ class WindowedDriftResult:
         }
 
 
-_CHUNK_UNITS = {"hour": "h", "day": "D", "week": "W"}
 _CHUNK_COLUMNS = [
     "column",
     "chunk_start",
@@ -884,7 +884,6 @@ _CHUNK_COLUMNS = [
     "statistic",
     "p_value_naive",
 ]
-_CHUNK_LENGTHS = {"hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
 
 
 def _utc_timestamp(value: object) -> pd.Timestamp:
@@ -966,7 +965,7 @@ def windowed_drift(
     >>> result.onset("x").date().isoformat()
     '2026-01-18'
     """
-    if chunk not in _CHUNK_UNITS:
+    if chunk not in CHUNKS:
         raise InvalidParameterError(f"chunk must be 'hour', 'day' or 'week'. Got {chunk!r} instead.")
     if statistic not in ("jensenshannon", "psi"):
         raise InvalidParameterError(f"statistic must be 'jensenshannon' or 'psi'. Got {statistic!r} instead.")
@@ -1017,7 +1016,7 @@ def windowed_drift(
                     .to_pyarrow()
                 )
                 categories[column] = top[column].to_pylist()
-        chunk_expr = labelled[time_column].truncate(_CHUNK_UNITS[chunk])
+        chunk_expr = labelled[time_column].truncate(CHUNKS[chunk])
         per_chunk = eng.histogram_counts(labelled, edges, categories, group_by=chunk_expr)
     finally:
         restore()
@@ -1025,7 +1024,7 @@ def windowed_drift(
         raise EmptyWindowError("the reference window must hold rows. Got 0 rows; widen the window.")
     ref_start, ref_end = (_utc_timestamp(b) for b in _window_bounds(reference_window, "reference_window"))
     cur_start, cur_end = (_utc_timestamp(b) for b in _window_bounds(current_window, "current_window"))
-    chunk_length = _CHUNK_LENGTHS[chunk]
+    chunk_length = CHUNK_LENGTHS[chunk]
 
     rows = []
     # (start, is_reference, complete, rows, histograms) per chunk and window: a chunk that both windows cut

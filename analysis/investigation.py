@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import ibis
@@ -30,7 +30,16 @@ import plotly.graph_objects as go
 from ibis.expr import types as ir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from analysis.data import IncidentWindows, LogTable, Window, label_as_of, windows_for_incident
+from analysis.data import (
+    CHUNK_LENGTHS,
+    CHUNKS,
+    Chunk,
+    IncidentWindows,
+    LogTable,
+    Window,
+    label_as_of,
+    windows_for_incident,
+)
 from analysis.drift import (
     DomainClassifierResult,
     DriftResult,
@@ -50,9 +59,6 @@ __all__ = [
     "drift_for_card",
     "input_freshness",
 ]
-
-Chunk = Literal["hour", "day", "week"]
-_CHUNK_UNIT = {"hour": "h", "day": "D", "week": "W"}
 
 
 class AnalysisParameters(BaseModel):
@@ -232,8 +238,8 @@ def input_freshness(
     >>> result[0].stale, result[0].onset.date().isoformat()
     (True, '2026-01-16')
     """
-    if chunk not in _CHUNK_UNIT:
-        raise InvalidParameterError(f"chunk must be one of {sorted(_CHUNK_UNIT)}. Got {chunk!r} instead.")
+    if chunk not in CHUNKS:
+        raise InvalidParameterError(f"chunk must be one of {sorted(CHUNKS)}. Got {chunk!r} instead.")
     table = log.table if isinstance(log, LogTable) else log
     columns = card.columns
     results: list[InputFreshness] = []
@@ -252,7 +258,7 @@ def input_freshness(
         )
         lag_hours = (event_time.epoch_seconds() - span[as_of_column].epoch_seconds()) / 3600.0
         prepared = span.mutate(
-            _chunk=event_time.truncate(_CHUNK_UNIT[chunk]),
+            _chunk=event_time.truncate(CHUNKS[chunk]),
             _lag=lag_hours,
             _has_previous=previous.notnull().cast("int64"),
             _repeated=(previous.notnull() & (span[feature] == previous)).cast("int64"),
@@ -294,7 +300,7 @@ def _freshness_verdict(
         )
     reference_end = pd.Timestamp(reference.end)
     # A chunk belongs to the reference only when it lies wholly inside it.
-    chunk_end = frame["chunk_start"] + pd.tseries.frequencies.to_offset(_CHUNK_UNIT[chunk])
+    chunk_end = frame["chunk_start"] + pd.tseries.frequencies.to_offset(CHUNKS[chunk])
     frame["is_reference"] = chunk_end <= reference_end
     reference_rows = frame.loc[frame["is_reference"]]
     current_rows = frame.loc[frame["chunk_start"] >= reference_end - (chunk_end - frame["chunk_start"])]
@@ -610,7 +616,7 @@ def _aligned_windows(
     >>> aligned_ref.start.isoformat(), aligned_ref.end.isoformat(), span.end.isoformat()
     ('2026-01-02T00:00:00+00:00', '2026-01-29T00:00:00+00:00', '2026-02-08T00:00:00+00:00')
     """
-    unit = _CHUNK_UNIT[chunk]
+    unit = CHUNKS[chunk]
 
     def floor(value: datetime) -> datetime:
         return pd.Timestamp(value).floor(unit).to_pydatetime() if chunk != "week" else _week_floor(value)
@@ -619,8 +625,7 @@ def _aligned_windows(
         floored = floor(value)
         if floored == value:
             return floored
-        step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}[chunk]
-        return floored + step
+        return floored + CHUNK_LENGTHS[chunk].to_pytimedelta()
 
     start, end = ceil(as_utc(reference.start)), floor(as_utc(reference.end))
     # The last chunk never reaches past as_of: decisions after it are not part of an analysis as of then.

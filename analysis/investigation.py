@@ -300,7 +300,7 @@ def _freshness_verdict(
         )
     reference_end = pd.Timestamp(reference.end)
     # A chunk belongs to the reference only when it lies wholly inside it.
-    chunk_end = frame["chunk_start"] + pd.tseries.frequencies.to_offset(CHUNKS[chunk])
+    chunk_end = frame["chunk_start"] + CHUNK_LENGTHS[chunk]
     frame["is_reference"] = chunk_end <= reference_end
     reference_rows = frame.loc[frame["is_reference"]]
     current_rows = frame.loc[frame["chunk_start"] >= reference_end - (chunk_end - frame["chunk_start"])]

@@ -276,3 +276,24 @@ def test_control_window_names_at_most_one_feature(scenario: tuple[Path, dict]) -
     _, _, summary = _run(out, truth, planted)
     assert len(summary["drifted_features"]) <= 1
     assert summary["stale_features"] == []
+
+
+def test_freshness_weekly_chunk_that_ends_after_the_reference_is_not_reference() -> None:
+    # weeks start on Monday and last 7 days: the week of Monday 2026-01-26 ends on 2026-02-02, after a
+    # reference ending Sunday 2026-02-01, so its large lags belong to the checked window, not the reference
+    ts = pd.date_range("2026-01-05", "2026-02-09", freq="h", tz="UTC", inclusive="left")
+    lag = np.where(ts >= pd.Timestamp("2026-01-26", tz="UTC"), 50.0, 1.0)
+    frame = pd.DataFrame({"ts": ts, "product": "p1", "stock": np.arange(ts.size)})
+    frame["stock_as_of"] = frame["ts"] - pd.to_timedelta(lag, unit="h")
+    (result,) = input_freshness(
+        ibis.memtable(frame),
+        _freshness_card(),
+        reference=Window(datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC), "reference"),
+        current=Window(datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 2, 9, tzinfo=UTC), "current"),
+        chunk="week",
+    )
+    chunks = result.chunks.set_index("chunk_start")
+    assert chunks["is_reference"].tolist() == [True, True, True, False, False]
+    assert result.reference_max_lag_hours == pytest.approx(1.0)
+    assert result.current_max_lag_hours == pytest.approx(50.0)
+    assert result.stale

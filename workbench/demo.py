@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,14 @@ class DemoResult:
         """A human summary: what was produced, where, and how long each stage took."""
         timing = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.stages)
         return "\n".join([*self.lines, f"Stages: {timing}.", f"Demo output in {self.out}"])
+
+
+@contextmanager
+def _timed(stages: list[tuple[str, float]], name: str) -> Iterator[None]:
+    """Append ``(name, seconds)`` to ``stages`` when the block completes."""
+    start = time.perf_counter()
+    yield
+    stages.append((name, time.perf_counter() - start))
 
 
 def run_demo(
@@ -71,22 +80,21 @@ def run_demo(
     say = progress or (lambda message: None)
     out = Path(out).resolve()
     started = time.perf_counter()
+    stages: list[tuple[str, float]] = []
 
     say(f"generating tabletop scenarios into {out} (seed {seed}, {rows_per_day} rows per system and day)")
-    stage = time.perf_counter()
-    scenario = generate(out, seed=seed, rows_per_day=rows_per_day, progress=say)
+    with _timed(stages, "scenario"):
+        scenario = generate(out, seed=seed, rows_per_day=rows_per_day, progress=say)
     register_path = out / "register.sqlite"
-    result = DemoResult(out=out, as_of=scenario.as_of, register_url=str(register_path))
-    result.stages.append(("scenario", time.perf_counter() - stage))
+    result = DemoResult(out=out, as_of=scenario.as_of, register_url=str(register_path), stages=stages)
     result.lines.append(scenario.describe())
 
     say("importing the scenario register")
-    stage = time.perf_counter()
-    for stale in (register_path, Path(f"{register_path}-wal"), Path(f"{register_path}-shm")):
-        stale.unlink(missing_ok=True)
-    with open_register(register_path, create=True) as register:
-        counts = register.import_bundle(read_bundle(scenario.register_dir), by="workbench demo")
-    result.stages.append(("register import", time.perf_counter() - stage))
+    with _timed(stages, "register import"):
+        for stale in (register_path, Path(f"{register_path}-wal"), Path(f"{register_path}-shm")):
+            stale.unlink(missing_ok=True)
+        with open_register(register_path, create=True) as register:
+            counts = register.import_bundle(read_bundle(scenario.register_dir), by="workbench demo")
     imported = ", ".join(f"{count} {name}" for name, count in counts.items() if count)
     result.lines.append(f"Register: {register_path} ({imported})")
 
@@ -99,28 +107,26 @@ def run_demo(
     for entry in planted:
         incident_id = entry["incident_id"]
         say(f"investigating {incident_id} ({entry['kind']}, {entry['system_id']})")
-        stage = time.perf_counter()
-        run = investigate(
-            str(register_path),
-            incident_id,
-            as_of=scenario.as_of,
-            reports_dir=reports_dir,
-            by="workbench demo",
-        )
-        result.stages.append((f"investigate {incident_id}", time.perf_counter() - stage))
-        stage = time.perf_counter()
+        with _timed(stages, f"investigate {incident_id}"):
+            run = investigate(
+                str(register_path),
+                incident_id,
+                as_of=scenario.as_of,
+                reports_dir=reports_dir,
+                by="workbench demo",
+            )
         say(f"rendering the post-mortem of {incident_id}")
-        rendered = render_postmortem(
-            str(register_path),
-            incident_id,
-            run_dir=run.run_dir,
-            formats=postmortem_formats,
-            as_of=scenario.as_of,
-            by="workbench demo",
-        )
-        result.stages.append((f"postmortem {incident_id}", time.perf_counter() - stage))
+        with _timed(stages, f"postmortem {incident_id}"):
+            rendered = render_postmortem(
+                str(register_path),
+                incident_id,
+                run_dir=run.run_dir,
+                formats=postmortem_formats,
+                as_of=scenario.as_of,
+                by="workbench demo",
+            )
         result.reports[incident_id] = rendered
         where = rendered.get("html") or run.run_dir
         result.lines.append(f"  {incident_id} ({entry['kind']}, {entry['system_id']}) -> {where}")
-    result.stages.append(("total", time.perf_counter() - started))
+    stages.append(("total", time.perf_counter() - started))
     return result

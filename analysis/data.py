@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -101,6 +101,11 @@ _TIMESTAMP_MESSAGE = "{} must be a datetime. Got {!r} instead."
 def _utc(value: datetime, name: str) -> datetime:
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidParameterError(_TIMESTAMP_MESSAGE.format(name, value)) from None
     if not isinstance(value, datetime):
         raise InvalidParameterError(_TIMESTAMP_MESSAGE.format(name, value))
     return as_utc(value)
@@ -146,6 +151,49 @@ class Window:
         """Return ``{"name", "start", "end"}`` with ISO-8601 UTC times."""
         return {"name": self.name, "start": self.start.isoformat(), "end": self.end.isoformat()}
 
+    @classmethod
+    def from_value(cls, value: Window | Mapping[str, Any], name: str | None = None) -> Window:
+        """A window from itself or from ``{"start", "end"[, "name"]}`` (ISO-8601 strings or datetimes).
+
+        Examples
+        --------
+        >>> Window.from_value({"start": "2026-03-01T00:00Z", "end": "2026-03-08T00:00Z"}, "reference").name
+        'reference'
+        """
+        if isinstance(value, Window):
+            return value
+        if not isinstance(value, Mapping) or "start" not in value or "end" not in value:
+            raise InvalidParameterError(
+                f"a window must be a mapping with 'start' and 'end'. Got {value!r} instead."
+            )
+        label = name or str(value.get("name") or "window")
+        return cls(_utc(value["start"], f"{label}.start"), _utc(value["end"], f"{label}.end"), label)
+
+    # One window type everywhere: pydantic models (section summaries, the investigation context) hold a
+    # Window as a field; it validates from {"start", "end"[, "name"]} and serialises as :meth:`to_dict`.
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:  # noqa: D105
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_plain_validator_function(
+            cls.from_value,
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda window: window.to_dict()),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:  # noqa: D105
+        return {
+            "type": "object",
+            "title": "Window",
+            "description": "A half-open UTC time window [start, end).",
+            "properties": {
+                "start": {"type": "string", "format": "date-time"},
+                "end": {"type": "string", "format": "date-time"},
+                "name": {"type": "string"},
+            },
+            "required": ["start", "end"],
+        }
+
 
 @dataclass(frozen=True)
 class IncidentWindows:
@@ -170,6 +218,56 @@ class IncidentWindows:
             "as_of": self.as_of.isoformat(),
             "defaults": list(self.defaults),
             "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_value(cls, value: IncidentWindows | Mapping[str, Any]) -> IncidentWindows:
+        """The windows from themselves or from :meth:`to_dict`'s form (a round trip).
+
+        Examples
+        --------
+        >>> from datetime import datetime
+        >>> w = incident_windows(datetime(2026, 5, 10), datetime(2026, 5, 12), as_of=datetime(2026, 5, 20))
+        >>> IncidentWindows.from_value(w.to_dict()) == w
+        True
+        """
+        if isinstance(value, IncidentWindows):
+            return value
+        if not isinstance(value, Mapping):
+            raise InvalidParameterError(f"windows must be a mapping. Got {type(value).__name__} instead.")
+        return cls(
+            reference=Window.from_value(value["reference"], "reference"),
+            incident=Window.from_value(value["incident"], "incident"),
+            recent=Window.from_value(value["recent"], "recent"),
+            as_of=_utc(value["as_of"], "as_of"),
+            defaults=tuple(value.get("defaults") or ()),
+            notes=tuple(value.get("notes") or ()),
+        )
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:  # noqa: D105
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_plain_validator_function(
+            cls.from_value,
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda windows: windows.to_dict()),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:  # noqa: D105
+        window = {"type": "object", "properties": {"start": {"type": "string"}, "end": {"type": "string"}}}
+        return {
+            "type": "object",
+            "title": "IncidentWindows",
+            "properties": {
+                "reference": window,
+                "incident": window,
+                "recent": window,
+                "as_of": {"type": "string", "format": "date-time"},
+                "defaults": {"type": "array", "items": {"type": "string"}},
+                "notes": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["reference", "incident", "recent", "as_of"],
         }
 
 
@@ -264,7 +362,7 @@ def incident_windows(
     )
 
 
-def windows_for_incident(incident: Incident, *, as_of: datetime, **overrides: Any) -> IncidentWindows:
+def windows_for_incident(incident: Incident, /, *, as_of: datetime, **overrides: Any) -> IncidentWindows:
     """Windows from a register :class:`~register.schema.Incident` (onset = ``occurred_at`` or ``aware_at``).
 
     Parameters
@@ -274,7 +372,9 @@ def windows_for_incident(incident: Incident, *, as_of: datetime, **overrides: An
     as_of : datetime
         The time the analysis is run as of.
     **overrides
-        Passed to :func:`incident_windows` (``reference=``, ``reference_days=``...).
+        Passed to :func:`incident_windows` (``reference=``, ``incident=``, ``recent=``,
+        ``reference_days=``...). ``incident`` is positional-only, so an ``incident=`` window override
+        does not collide with it.
 
     Returns
     -------
@@ -1068,7 +1168,15 @@ def validate_logs(
         rows = int(counts[f"window_rows_{i}"] or 0)
         window_rows[window.name] = rows
         if must_have_rows and rows == 0:
-            fail(columns.event_time, "window_not_empty", f"no decisions in window {window.name!r}", 0)
+            fail(
+                columns.event_time,
+                "window_not_empty",
+                f"no decisions in window {window.name!r} "
+                f"[{window.start.isoformat()}, {window.end.isoformat()}); give other dates "
+                f"(`workbench investigate --{window.name}-start ... --{window.name}-end ...`, "
+                f"or the notebook's {window.name}_start/{window.name}_end)",
+                0,
+            )
         if f"window_labels_{i}" in counts:
             labels = int(counts[f"window_labels_{i}"] or 0)
             window_labels[window.name] = labels

@@ -39,15 +39,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
+from analysis.contract import Section, SectionSummary, SummaryValidationError
 from register.schema import INCIDENT_ID_PATTERN, Evidence, TimelineEvent, TimelineEventKind
 from workbench.errors import WorkbenchError
-from workbench.sections import SECTIONS, Section, SummaryValidationError, get_section
+
+if TYPE_CHECKING:
+    from analysis.context import InvestigationContext
 
 __all__ = [
     "KERNEL_ARGUMENTS",
@@ -97,7 +100,9 @@ MANDATED_PACKAGES: tuple[str, ...] = (
 )
 """Packages whose versions every manifest records."""
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+SECTION_NOTEBOOK_PARAMETERS: tuple[str, ...] = ("context_path", "incident_id", "register_url")
+"""Parameters every section notebook declares: the run's context file, or an incident for stand-alone use."""
 _RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")
 
 
@@ -181,7 +186,8 @@ class NotebookOutcome:
     duration_s: float
     summary: dict[str, Any] | None = None
     error: str | None = None
-    exception: WorkbenchError | None = field(default=None, repr=False, compare=False)
+    exception: Exception | None = field(default=None, repr=False, compare=False)
+    typed_summary: SectionSummary | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,15 @@ class RunResult:
     def summaries(self) -> dict[str, dict[str, Any]]:
         """Validated ``summary.json`` per section key."""
         return {key: outcome.summary for key, outcome in self.outcomes.items() if outcome.summary is not None}
+
+    @property
+    def typed_summaries(self) -> dict[str, SectionSummary]:
+        """Each section's summary as its typed model (validated once, when the run checked its outputs)."""
+        return {
+            key: outcome.typed_summary
+            for key, outcome in self.outcomes.items()
+            if outcome.typed_summary is not None
+        }
 
     def evidence(self, *, captured_at: datetime | None = None) -> list[Evidence]:
         """One register :class:`~register.schema.Evidence` record per artefact, plus the manifest."""
@@ -462,22 +477,23 @@ def check_section_notebook(section: Section, notebooks_dir: str | Path = "notebo
     """Problems of a section notebook against the contract (STYLE.md "Shape of a notebook").
 
     Checks: the file exists; kernelspec and language metadata are present (papermill refuses a notebook
-    without them); a cell is tagged ``parameters`` and declares every parameter the section takes; the
-    notebook is committed without outputs; no cell defines a function or class.
+    without them); a cell is tagged ``parameters`` and declares :data:`SECTION_NOTEBOOK_PARAMETERS`
+    (``context_path`` for a run, ``incident_id``/``register_url`` for stand-alone use); the notebook is
+    committed without outputs; no cell defines a function or class.
 
     Parameters
     ----------
     section : Section
         The declared section.
     notebooks_dir : str or Path
-        Where ``<key>.ipynb`` is.
+        Where the notebooks of built-in sections are.
 
     Returns
     -------
     list of str
         One sentence per problem; empty when the notebook keeps the contract.
     """
-    path = Path(notebooks_dir) / section.notebook
+    path = section.notebook_path(notebooks_dir)
     if not path.is_file():
         return [f"{path} does not exist"]
     try:
@@ -502,7 +518,9 @@ def check_section_notebook(section: Section, notebooks_dir: str | Path = "notebo
             f"{path.name} parameter {name} is on a line papermill cannot parse ({line!r}); "
             "write the annotation as Optional[...] instead of X | None"
         )
-    missing = [name for name in section.parameter_names if name not in declared and name not in unreadable]
+    missing = [
+        name for name in SECTION_NOTEBOOK_PARAMETERS if name not in declared and name not in unreadable
+    ]
     if missing:
         problems.append(f"{path.name} must declare the section's parameters {', '.join(missing)}")
     for index, cell in enumerate(notebook.cells):
@@ -545,35 +563,34 @@ def latest_run(reports_dir: str | Path, incident_id: str) -> Path:
 
 
 def run_sections(
-    incident_id: str,
-    parameters: Mapping[str, Mapping[str, Any]],
+    context: InvestigationContext,
     *,
     reports_dir: str | Path,
-    notebooks_dir: str | Path = "notebooks",
-    sections: Sequence[str] | None = None,
+    notebooks_dir: str | Path,
+    sections: Sequence[Section],
     run_id: str | None = None,
     kernel_name: str = "python3",
     max_workers: int | None = None,
     cell_timeout: float | None = None,
-    data_fingerprint: Mapping[str, Any] | None = None,
     hooks: RunHooks | None = None,
     git_dir: str | Path | None = None,
 ) -> RunResult:
-    """Execute the declared section notebooks for an incident into a new run folder.
+    """Execute section notebooks on one investigation context into a new run folder.
+
+    The run folder gets ``context.json`` first; each notebook receives only ``context_path`` and loads
+    the context in one cell (nothing is looked up or validated again). The manifest records the context
+    (windows, ``as_of``, chunk, each section's parameters, the data fingerprint).
 
     Parameters
     ----------
-    incident_id : str
-        Register id of the incident (``INC-YYYY-NNNN``); names the folder under ``reports_dir``.
-    parameters : mapping of section key to mapping
-        Parameters per section. Each must be declared in that notebook's ``parameters`` cell.
+    context : analysis.context.InvestigationContext
+        Built once by the caller (``workbench.investigate``).
     reports_dir : str or Path
         Root of the reports (``reports/``).
     notebooks_dir : str or Path
-        Where ``<key>.ipynb`` of each section is.
-    sections : sequence of str or None
-        Section keys to run, in order; ``None`` runs every key of ``parameters`` that is a declared
-        section (in :data:`~workbench.sections.SECTIONS` order).
+        Where the notebooks of built-in sections are.
+    sections : sequence of Section
+        The sections to run, in order.
     run_id : str or None
         Run id (default :func:`new_run_id`).
     kernel_name : str
@@ -582,8 +599,6 @@ def run_sections(
         Notebooks run at the same time (default: the machine's cores, at most the number of notebooks).
     cell_timeout : float or None
         Seconds a cell may run (``None``: no limit).
-    data_fingerprint : mapping or None
-        What the inputs were, as given by the caller (row counts, hashes of files or of the query).
     hooks : RunHooks or None
         Progress and register callbacks.
     git_dir : str or Path or None
@@ -596,41 +611,53 @@ def run_sections(
     Raises
     ------
     UnknownParameterError
-        Before anything runs, when a parameter is not declared by its notebook.
+        Before anything runs, when a notebook does not declare ``context_path``.
     NotebookExecutionError
         When a notebook raised; its executed copy and the manifest are kept.
     SummaryValidationError
         When a section's ``summary.json`` is missing or does not satisfy its schema.
     """
-    keys = list(sections) if sections is not None else [s.key for s in SECTIONS if s.key in parameters]
-    unknown_sections = sorted(set(parameters) - set(keys))
-    if unknown_sections:
-        raise WorkbenchError(
-            f"parameters must be given only for the sections that run ({', '.join(keys)}). "
-            f"Got parameters for {', '.join(unknown_sections)} instead."
+    from analysis.context import CONTEXT_FILE
+
+    if not sections:
+        raise WorkbenchError("sections must hold at least one section to run. Got none instead.")
+    run_id = run_id or new_run_id()
+    context_file = Path(reports_dir).resolve() / context.incident_id / run_id / CONTEXT_FILE
+    jobs = [
+        NotebookJob(
+            key=section.key,
+            notebook=section.notebook_path(notebooks_dir),
+            parameters={"context_path": str(context_file)},
+            section=section,
         )
-    jobs = []
-    for key in keys:
-        section = get_section(key)
-        jobs.append(
-            NotebookJob(
-                key=key,
-                notebook=Path(notebooks_dir) / section.notebook,
-                parameters=dict(parameters.get(key, {})),
-                section=section,
-            )
-        )
+        for section in sections
+    ]
+    recorded = {
+        "file": CONTEXT_FILE,
+        "as_of": context.as_of.isoformat(),
+        "windows": context.windows.to_dict(),
+        "chunk": context.chunk,
+        "min_cell_size": context.min_cell_size,
+        "section_parameters": {
+            section.key: context.section_parameters.get(section.key, {}) for section in sections
+        },
+        "validation": {
+            key: context.validation.get(key) for key in ("n_rows", "window_rows", "window_labels")
+        },
+    }
     return execute_notebooks(
-        incident_id,
+        context.incident_id,
         jobs,
         reports_dir=reports_dir,
         run_id=run_id,
         kernel_name=kernel_name,
         max_workers=max_workers,
         cell_timeout=cell_timeout,
-        data_fingerprint=data_fingerprint,
+        data_fingerprint=context.fingerprint,
         hooks=hooks,
         git_dir=git_dir if git_dir is not None else notebooks_dir,
+        prepare=lambda run_dir: context.write(run_dir / CONTEXT_FILE),
+        context=recorded,
     )
 
 
@@ -646,11 +673,15 @@ def execute_notebooks(
     data_fingerprint: Mapping[str, Any] | None = None,
     hooks: RunHooks | None = None,
     git_dir: str | Path | None = None,
+    prepare: Callable[[Path], object] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Execute notebooks in parallel into ``<reports_dir>/<incident_id>/<run_id>/<key>/``.
 
     The lower-level form of :func:`run_sections`: jobs need not be declared sections (a job without a
-    section has no summary or figure check). Parameters, errors and hooks are as in :func:`run_sections`.
+    section has no summary or figure check). Parameters, errors and hooks are as in :func:`run_sections`;
+    ``prepare`` receives the new run folder before any notebook runs (to write files the notebooks read),
+    ``context`` is recorded in the manifest.
 
     Returns
     -------
@@ -682,6 +713,8 @@ def execute_notebooks(
     if run_dir.exists():
         raise WorkbenchError(f"run folder must not exist yet. Got existing {run_dir} instead.")
     run_dir.mkdir(parents=True)
+    if prepare is not None:
+        prepare(run_dir)
 
     stage_start = time.perf_counter()
     workers = max(1, min(max_workers or os.cpu_count() or 1, len(jobs)))
@@ -697,7 +730,7 @@ def execute_notebooks(
         if outcome.status == "succeeded" and job.section is not None:
             try:
                 outcome = _check_section_outputs(job.section, outcome)
-            except WorkbenchError as exc:
+            except (WorkbenchError, SummaryValidationError) as exc:
                 outcome = replace(outcome, status="failed", error=str(exc), exception=exc)
         validated[job.key] = outcome
     _stage(stages, hooks, "validate_outputs", stage_start)
@@ -718,7 +751,8 @@ def execute_notebooks(
         "finished_at": finished_at.isoformat(),
         "kernel_name": kernel_name,
         "max_workers": workers,
-        "parameters": {job.key: _jsonable(dict(job.parameters)) for job in jobs},
+        "parameters": {job.key: _jsonable(_relative_paths(job.parameters, run_dir)) for job in jobs},
+        "context": _jsonable(dict(context)) if context is not None else None,
         "declared_parameters": {key: sorted(value) for key, value in declared.items()},
         "data_fingerprint": _jsonable(dict(data_fingerprint or {})),
         "packages": package_versions(),
@@ -731,7 +765,7 @@ def execute_notebooks(
         },
         "notebooks": {
             key: {
-                "input": str(o.input_path),
+                "input": o.input_path.name,
                 "input_sha256": sha256_file(o.input_path),
                 "output": o.output_path.relative_to(run_dir).as_posix(),
                 "section": key if jobs[keys.index(key)].section is not None else None,
@@ -898,7 +932,7 @@ def _check_section_outputs(section: Section, outcome: NotebookOutcome) -> Notebo
         raise SummaryValidationError(
             f"{summary_path} must hold a JSON object. Got {type(data).__name__} instead."
         )
-    section.validate_summary(data, source=str(summary_path))
+    typed = section.validate_summary(data, source=f"{section.key}/summary.json")
     missing = [
         fid for fid in section.figure_ids if not (outcome.workdir / "figures" / f"{fid}.json").is_file()
     ]
@@ -907,7 +941,7 @@ def _check_section_outputs(section: Section, outcome: NotebookOutcome) -> Notebo
             f"notebook {outcome.input_path.name} must write the figures its section promises. Got no "
             f"{', '.join(f'figures/{fid}.json' for fid in missing)} in {outcome.workdir} instead."
         )
-    return replace(outcome, summary=data)
+    return replace(outcome, summary=data, typed_summary=typed)
 
 
 def _artefacts(run_dir: Path) -> list[dict[str, Any]]:
@@ -968,6 +1002,17 @@ def _checked_incident_id(incident_id: str) -> str:
     if not isinstance(incident_id, str) or not re.match(INCIDENT_ID_PATTERN, incident_id):
         raise WorkbenchError(f"incident id must look like INC-2026-0001. Got {incident_id!r} instead.")
     return incident_id
+
+
+def _relative_paths(parameters: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
+    """Parameters as recorded in the manifest: paths inside the run folder relative to it."""
+    recorded: dict[str, Any] = {}
+    root = run_dir.resolve()
+    for name, value in parameters.items():
+        if isinstance(value, str) and os.path.isabs(value) and Path(value).is_relative_to(root):
+            value = Path(value).relative_to(root).as_posix()
+        recorded[name] = value
+    return recorded
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,13 +10,16 @@ import nbformat
 import pytest
 
 from analysis import assess_impact, open_logs
-from analysis.investigation import AnalysisParameters, drift_for_card
+from analysis.context import InvestigationContext
+from analysis.investigation import drift_for_card
 from register import open_register
 from register.io import read_bundle
 from workbench.cli import main
 from workbench.investigate import NOTEBOOKS_DIR, investigate
 from workbench.runner import check_section_notebook
-from workbench.sections import SECTIONS
+from workbench.sections import available_sections
+
+SECTIONS = available_sections()
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
@@ -47,11 +50,33 @@ def test_committed_notebooks_keep_the_contract(section) -> None:
     assert check_section_notebook(section, NOTEBOOKS_DIR) == []
 
 
-def test_investigate_records_the_library_numbers(scenario_register, tmp_path: Path) -> None:
+def test_investigate_records_the_library_numbers(
+    scenario_register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analysis.data
+    import workbench.investigate
+
     out, url, truth = scenario_register
     incident_id = _incident(truth, "b_")
     as_of = _as_of(truth)
+    calls = {"open_register": 0, "validate_logs": 0}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(workbench.investigate, "open_register", counted("open_register", open_register))
+    monkeypatch.setattr(analysis.data, "validate_logs", counted("validate_logs", analysis.data.validate_logs))
     result = investigate(url, incident_id, as_of=as_of, reports_dir=tmp_path / "reports")
+    monkeypatch.undo()
+    # One register connection and one log check for the whole run; every notebook got only the context.
+    assert calls == {"open_register": 1, "validate_logs": 1}
+    assert set(result.manifest["parameters"]) == {"impact", "drift"}
+    for parameters in result.manifest["parameters"].values():
+        assert parameters == {"context_path": "context.json"}
 
     # No error output in any executed notebook.
     for outcome in result.outcomes.values():
@@ -60,13 +85,14 @@ def test_investigate_records_the_library_numbers(scenario_register, tmp_path: Pa
         assert errors == [], outcome.key
 
     # The numbers in summary.json are the library's, called directly.
-    params = AnalysisParameters.parse(incident_id=incident_id, register_url=url, as_of=as_of)
+    context = InvestigationContext.load(result.run_dir / "context.json")
     with open_register(url) as register:
         incident = register.get_incident(incident_id)
         card = register.get_data_card(incident.system_id)
         evidence = register.evidence(incident_id)
         timeline = register.timeline(incident_id)
-    windows = params.windows_for(incident)
+    assert context.incident == incident and context.card == card
+    windows = context.windows
     log = open_logs(card)
     impact = assess_impact(
         log, card, windows, as_of=as_of, signal=incident.failure_signal or card.failure_signal
@@ -169,7 +195,7 @@ def test_investigate_notebook_runs_as_committed(scenario_register, tmp_path: Pat
         for o in c.get("outputs", [])
         if o.get("output_type") == "stream"
     )
-    assert "stale inputs: ['inventory_level']" in text
+    assert "stale inputs inventory_level" in text
 
 
 def test_postmortem_cli_renders_latest_run_and_strict_refuses_blame(

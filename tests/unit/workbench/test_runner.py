@@ -11,6 +11,8 @@ import nbformat
 import pytest
 from pydantic import ConfigDict
 
+from analysis.contract import FigureSpec, Section, SummaryValidationError
+from analysis.contract import SectionSummary as SummaryBase
 from register.schema import Evidence, TimelineEvent
 from workbench.errors import WorkbenchError
 from workbench.runner import (
@@ -26,8 +28,6 @@ from workbench.runner import (
     new_run_id,
     run_sections,
 )
-from workbench.sections import FigureSpec, ParameterSpec, Section, SummaryValidationError
-from workbench.sections import _Summary as SummaryBase
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ECHO = FIXTURES / "echo.ipynb"
@@ -51,7 +51,7 @@ def _section(model: type[SummaryBase] = EchoSummary) -> Section:
         description="echoes its parameters",
         summary_model=model,
         figures=(FigureSpec("echo_figure", "Echo"),),
-        parameters=(ParameterSpec("value", "int", "echoed"),),
+        notebook="echo.ipynb",
     )
 
 
@@ -64,14 +64,15 @@ def _sha256(path: Path) -> str:
 
 def test_check_parameters_accepts_declared() -> None:
     declared = check_parameters(ECHO, {"value": 3, "fail": False})
-    assert set(declared) == {"incident_id", "value", "fail", "write_figure"}
+    assert set(declared) == {"context_path", "register_url", "incident_id", "value", "fail", "write_figure"}
     assert declared["value"]["help"] == "number echoed into summary.json"
 
 
 def test_unknown_parameter_is_an_error_naming_it() -> None:
     with pytest.raises(UnknownParameterError, match="Got unknown colour, valeu instead") as excinfo:
         check_parameters(ECHO, {"value": 3, "valeu": 4, "colour": "red"})
-    assert "it declares: fail, incident_id, value, write_figure" in str(excinfo.value)
+    declared = "context_path, fail, incident_id, register_url, value, write_figure"
+    assert f"it declares: {declared}" in str(excinfo.value)
     assert [row["parameter"] for row in excinfo.value.failures] == ["colour", "valeu"]
 
 
@@ -119,9 +120,36 @@ def test_latest_run_picks_newest_and_explains_when_none(tmp_path: Path) -> None:
     assert latest_run(tmp_path, INCIDENT).name == "20261102T000000000Z-000000"
 
 
-def test_run_sections_refuses_parameters_for_sections_not_run(tmp_path: Path) -> None:
+def test_section_parameters_refuse_sections_not_run_and_unknown_names() -> None:
+    from analysis.errors import InvalidParameterError
+    from workbench.investigate import section_parameters
+    from workbench.sections import resolve_sections
+
     with pytest.raises(WorkbenchError, match="Got parameters for impact instead"):
-        run_sections(INCIDENT, {"impact": {}}, sections=["drift"], reports_dir=tmp_path)
+        section_parameters(resolve_sections(["drift"]), {"impact": {}})
+    with pytest.raises(InvalidParameterError, match="drift parameters are invalid: sample_sise"):
+        section_parameters(resolve_sections(["drift"]), {"drift": {"sample_sise": 10}})
+    assert section_parameters(resolve_sections(["impact"])) == {"impact": {"min_cell_size": None}}
+
+
+def _context(as_of: str = "2026-11-03T00:00:00Z") -> Any:
+    from datetime import datetime
+
+    from analysis.context import InvestigationContext
+    from analysis.data import incident_windows
+    from register.schema import ColumnRoles, DataCard, DataSource, Incident
+
+    incident = Incident(
+        id=INCIDENT, title="t", category="data_quality", severity="SEV-2", aware_at="2026-11-01T12:00:00Z"
+    )
+    card = DataCard(
+        source=DataSource(location="unused.parquet"),
+        task="binary_classification",
+        columns=ColumnRoles(event_time="ts", entity_id="id", features=["x"], prediction="p", label="y"),
+    )
+    when = datetime.fromisoformat(as_of)
+    windows = incident_windows(datetime(2026, 11, 1), datetime(2026, 11, 2), as_of=when)
+    return InvestigationContext(incident=incident, card=card, windows=windows, min_cell_size=5)
 
 
 # ---------------------------------------------------------------- executing notebooks ---------------
@@ -303,15 +331,27 @@ def test_run_sections_validates_declared_schemas(tmp_path: Path) -> None:
         "for fid in ['impact_over_time', 'impact_by_group']:\n"
         "    pathlib.Path('figures', fid + '.json').write_text(json.dumps(figure))"
     )
+    nb.cells[5].source = (
+        "from analysis.context import InvestigationContext\n"
+        "context = InvestigationContext.load(context_path)\n"
+        "assert context.min_cell_size == 5 and context.incident.id == incident_id\n" + nb.cells[5].source
+    )
     nbformat.write(nb, notebooks / "impact.ipynb")
+    from workbench.sections import get_section
+
     result = run_sections(
-        INCIDENT,
-        {"impact": {"incident_id": INCIDENT}},
+        _context(),
+        sections=[get_section("impact")],
         reports_dir=tmp_path / "reports",
         notebooks_dir=notebooks,
     )
     assert result.summaries["impact"]["n_affected_decisions"] == 3
+    assert result.typed_summaries["impact"].n_affected_decisions == 3
     assert result.manifest["summaries"] == {"impact": "impact/summary.json"}
+    # the notebook got only the context file, recorded relative to the run folder
+    assert result.manifest["parameters"] == {"impact": {"context_path": "context.json"}}
+    assert result.manifest["context"]["min_cell_size"] == 5
+    assert (result.run_dir / "context.json").is_file()
     shutil.rmtree(result.run_dir)
 
 
@@ -322,7 +362,7 @@ def test_section_notebook_contract_on_fixtures(tmp_path: Path) -> None:
     shutil.copy(ECHO, tmp_path / "echo.ipynb")
     assert check_section_notebook(section, tmp_path) == []
     nb = nbformat.read(ECHO, as_version=4)
-    nb.cells[1].source = "incident_id = 'x'"
+    nb.cells[1].source = "incident_id = 'x'\nvalue = 1"
     nb.cells[2].source += "\n\ndef helper():\n    return 1"
     nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x")]
     del nb.metadata["kernelspec"]
@@ -330,7 +370,7 @@ def test_section_notebook_contract_on_fixtures(tmp_path: Path) -> None:
     nbformat.write(nb, tmp_path / "echo.ipynb")
     problems = " | ".join(check_section_notebook(section, tmp_path))
     assert "kernelspec" in problems
-    assert "declare the section's parameters value" in problems
+    assert "declare the section's parameters context_path, register_url" in problems
     assert "cell 2 must not define a function" in problems
     assert "cell 3 must be committed without outputs" in problems
 

@@ -4,15 +4,18 @@ from pathlib import Path
 
 import pytest
 
+from analysis.contract import FigureSpec, Section, SectionSummary, SummaryValidationError
+from analysis.sections.drift import DriftSummary
+from analysis.sections.impact import ImpactSummary
 from workbench.errors import WorkbenchError
 from workbench.sections import (
-    SECTIONS,
-    DriftSummary,
-    ImpactSummary,
-    SummaryValidationError,
+    SectionClashError,
+    available_sections,
     get_section,
     report_outline,
 )
+
+SECTIONS = available_sections()
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -54,10 +57,43 @@ def test_sections_keys_unique_and_notebooks_named_by_key() -> None:
     assert len(set(keys)) == len(keys)
     for section in SECTIONS:
         assert section.notebook == f"{section.key}.ipynb"
-        assert str(section.notebook_path) == f"notebooks/{section.key}.ipynb"
+        assert section.notebook_path(ROOT / "notebooks") == ROOT / "notebooks" / f"{section.key}.ipynb"
         assert section.figures, section.key
         assert len(set(section.figure_ids)) == len(section.figure_ids)
-        assert {"incident_id", "register_url", "as_of"} <= set(section.parameter_names)
+        # defaults are declared once, on the section's parameter model
+        assert section.parameters_from(section.parameter_defaults()).model_dump(mode="json") == (
+            section.parameter_defaults()
+        )
+
+
+def _toy(key: str) -> Section:
+    return Section(
+        key=key,
+        title="Toy",
+        description="d",
+        summary_model=SectionSummary,
+        figures=(FigureSpec("f", "F"),),
+        notebook="toy.ipynb",
+    )
+
+
+@pytest.mark.parametrize("key", ["root_cause", "timeline", "summary"])
+def test_a_section_keyed_like_a_report_part_is_refused(key: str) -> None:
+    with pytest.raises(SectionClashError, match=f"section key '{key}' must differ from the report's fixed"):
+        report_outline((*SECTIONS, _toy(key)))
+
+
+def test_two_sections_with_one_key_are_refused() -> None:
+    with pytest.raises(SectionClashError, match="must be unique"):
+        report_outline((*SECTIONS, _toy("impact")))
+
+
+@pytest.mark.parametrize("key", ["Impact", "../x", "", "a b"])
+def test_section_keys_are_identifiers(key: str) -> None:
+    from analysis.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="section key must be a lower-case identifier"):
+        _toy(key)
 
 
 def test_every_section_has_its_report_blocks() -> None:
@@ -148,7 +184,7 @@ def test_wrong_section_key_in_summary_is_refused() -> None:
 
 
 def test_json_schema_is_exposed() -> None:
-    schema = get_section("impact").summary_json_schema()
+    schema = get_section("impact").summary_model.model_json_schema()
     assert "n_affected_decisions" in schema["properties"]
     assert "still_happening" in schema["required"]
 
@@ -157,6 +193,4 @@ def test_json_schema_is_exposed() -> None:
 def test_section_notebooks_keep_the_contract(section) -> None:
     from workbench.runner import check_section_notebook
 
-    if not (ROOT / section.notebook_path).is_file():
-        pytest.skip(f"{section.notebook_path} is not written yet")
     assert check_section_notebook(section, ROOT / "notebooks") == []

@@ -1,0 +1,147 @@
+"""The impact section: how many decisions and people were affected, by group and over time, and is it ongoing.
+
+Declares :data:`SECTION`, its summary schema (:class:`ImpactSummary`) and parameters
+(:class:`ImpactParameters`); ``notebooks/impact.ipynb`` calls :func:`analysis.impact.assess_impact` and
+:func:`summarise`.
+
+Examples
+--------
+>>> SECTION.key, SECTION.figure_ids
+('impact', ('impact_over_time', 'impact_by_group'))
+>>> SECTION.parameter_defaults()
+{'min_cell_size': None}
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from analysis.contract import (
+    FigureSpec,
+    Interval,
+    Section,
+    SectionParameters,
+    SectionSummary,
+)
+from analysis.data import Window
+
+if TYPE_CHECKING:
+    from analysis.context import InvestigationContext
+    from analysis.impact import ImpactResult
+
+__all__ = [
+    "GroupImpact",
+    "ImpactParameters",
+    "ImpactSummary",
+    "SECTION",
+    "StillHappeningSummary",
+    "headline",
+    "summarise",
+]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class GroupImpact(_Part):
+    """Impact within one group of one sensitive attribute.
+
+    When ``suppressed`` is true the group is smaller than the policy's minimum cell size: its counts are
+    ``None`` and the report marks the row as suppressed (never drops it).
+    """
+
+    attribute: str
+    group: str
+    n_decisions: int | None = Field(default=None, ge=0)
+    n_affected: int | None = Field(default=None, ge=0)
+    rate: float | None = Field(default=None, ge=0, le=1)
+    suppressed: bool = False
+
+
+class StillHappeningSummary(_Part):
+    """Is the failure still happening: the recent window against the baseline."""
+
+    verdict: Literal["ongoing", "subsided", "inconclusive"]
+    recent_rate: Interval | None = None
+    baseline_rate: float | None = Field(default=None, ge=0, le=1)
+    explanation: str | None = Field(default=None, description="one sentence stating the finding")
+
+
+class ImpactSummary(SectionSummary):
+    """``summary.json`` of the impact section.
+
+    Keys the report reads: ``definition``, ``windows`` (``reference``/``incident``/``recent``),
+    ``n_decisions``, ``n_affected_decisions``, ``n_affected_entities``, ``incident_rate``,
+    ``baseline_rate``, ``excess_failures``, ``by_group``, ``min_cell_size``, ``still_happening``,
+    ``label_completeness``.
+    """
+
+    section: Literal["impact"] = "impact"
+    definition: str = Field(min_length=1, description="the failure signal used, in words")
+    windows: dict[str, Window] = Field(description="reference, incident and recent windows used")
+    n_decisions: int = Field(ge=0, description="decisions in the incident window")
+    n_affected_decisions: int = Field(ge=0, description="decisions where the failure signal holds")
+    n_affected_entities: int | None = Field(default=None, ge=0, description="distinct entities affected")
+    incident_rate: float | None = Field(default=None, ge=0, le=1)
+    baseline_rate: float | None = Field(default=None, ge=0, le=1)
+    excess_failures: Interval | None = Field(default=None, description="failures above the baseline rate")
+    by_group: list[GroupImpact] = Field(default_factory=list)
+    min_cell_size: int = Field(default=10, ge=1, description="groups smaller than this are suppressed")
+    still_happening: StillHappeningSummary
+    label_completeness: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of incident-window decisions with a label observed by as_of",
+    )
+
+
+class ImpactParameters(SectionParameters):
+    """Parameters of the impact section (windows, ``as_of`` and the chunk come from the context)."""
+
+    min_cell_size: int | None = Field(
+        default=None, ge=1, description="suppress smaller groups (default: the policy's minimum cell size)"
+    )
+
+
+def summarise(impact: ImpactResult, context: InvestigationContext) -> ImpactSummary:
+    """The section's summary of an impact result (validated)."""
+    return ImpactSummary.model_validate(
+        {**impact.to_summary(), "section": "impact", "incident_id": context.incident.id}
+    )
+
+
+def headline(summary: ImpactSummary) -> str:
+    """One sentence: affected decisions and entities, and whether it is still happening."""
+    entities = summary.n_affected_entities or 0
+    return (
+        f"{summary.n_affected_decisions:,} of {summary.n_decisions:,} decisions failed "
+        f"({entities:,} entities); still happening: {summary.still_happening.verdict}"
+    )
+
+
+def min_cell_size_for(parameters: Any, context: InvestigationContext) -> int:
+    """The minimum cell size to use: the section's parameter, else the context's (the policy's)."""
+    given = getattr(parameters, "min_cell_size", None)
+    return int(given) if given is not None else int(context.min_cell_size)
+
+
+SECTION = Section(
+    key="impact",
+    title="Impact assessment",
+    description="How many decisions and people were affected, by group and over time; is it still happening.",
+    summary_model=ImpactSummary,
+    parameters_model=ImpactParameters,
+    figures=(
+        FigureSpec("impact_over_time", "Failed decisions over time against the baseline"),
+        FigureSpec("impact_by_group", "Failure rate by group"),
+    ),
+    notebook="impact.ipynb",
+    headline=headline,
+    suppresses_small_cells=True,
+    order=10,
+)
+"""The impact section."""

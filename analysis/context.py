@@ -63,8 +63,6 @@ __all__ = [
 CONTEXT_FILE = "context.json"
 """Name of the context file in a run folder."""
 
-CONTEXT_VERSION = 1
-
 WindowEdges = tuple[datetime | str | None, datetime | str | None]
 
 
@@ -78,7 +76,7 @@ class InvestigationContext(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: Literal[1] = CONTEXT_VERSION
+    version: Literal[1] = 1
     incident: Incident
     card: DataCard
     windows: IncidentWindows

@@ -424,6 +424,7 @@ def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> dic
     unknown = sorted(set(parameters) - set(declared))
     unreadable = _unreadable_parameter_lines(notebook, declared)
     hidden = [name for name in unknown if name in unreadable]
+    failures: list[dict[str, object]]
     if hidden:
         failures = [
             {
@@ -441,7 +442,7 @@ def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> dic
         )
     if unknown:
         listed = ", ".join(sorted(declared)) or "none (the notebook has no cell tagged 'parameters')"
-        failures: list[dict[str, object]] = [
+        failures = [
             {"notebook": str(notebook), "parameter": name, "problem": "not declared in the parameters cell"}
             for name in unknown
         ]

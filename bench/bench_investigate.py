@@ -61,11 +61,11 @@ def cell_breakdown(executed: Path) -> dict[str, float]:
             continue
         duration = float(cell.metadata.get("papermill", {}).get("duration") or 0.0)
         source = cell.source
-        if "open_logs(" in source or "open_register(" in source:
+        if "open_logs(" in source or "InvestigationContext.load(" in source:
             kinds["data access"] += duration
         elif "assess_impact(" in source or "drift_for_card(" in source:
             kinds["analysis"] += duration
-        elif "AnalysisParameters" in source or "parameters" in cell.metadata.get("tags", []):
+        elif "parameters" in cell.metadata.get("tags", []):
             kinds["imports and parameters"] += duration
         else:
             kinds["display and write"] += duration

@@ -31,7 +31,7 @@ from register.schema import (
     TimelineEvent,
     TimelineEventKind,
 )
-from workbench._scenario_plan import Plan, from_us
+from workbench.scenarios._plan import Plan, from_us
 
 __all__ = ["RegisterSeed", "build_register"]
 

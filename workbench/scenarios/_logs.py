@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench._scenario_plan import (
+from workbench.scenarios._plan import (
     DAY_US,
     HOUR_US,
     LOGGED_SYSTEMS,

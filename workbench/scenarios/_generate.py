@@ -9,15 +9,17 @@ import csv
 import io
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
+from pydantic import BaseModel
 
 from register.schema import (
     ActionItem,
@@ -300,7 +302,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _csv(records: list, model: type) -> str:
+def _csv(records: Sequence[BaseModel], model: type[BaseModel]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     columns = list(model.model_fields)
@@ -331,7 +333,7 @@ def _write_register(folder: Path, register: RegisterSeed) -> None:
 
 def _data_card(system_id: str) -> DataCard:
     spec = SYSTEM_COLUMNS[system_id]
-    numeric, categorical = list(spec["numeric"]), list(spec["categorical"])  # type: ignore[arg-type]
+    numeric, categorical = list(spec["numeric"]), list(spec["categorical"])
     regression = system_id == "dynamic_pricing"
     sensitive = None
     if not regression:
@@ -350,11 +352,11 @@ def _data_card(system_id: str) -> DataCard:
             model_version="model_version",
             features=numeric + categorical,
             categorical_features=categorical,
-            score=spec["score"],  # type: ignore[arg-type]
-            prediction=str(spec["prediction"]),
-            label=str(spec["label"]),
+            score=spec["score"],
+            prediction=spec["prediction"],
+            label=spec["label"],
             label_observed_at="label_observed_at",
-            input_as_of=dict(spec["as_of"]),  # type: ignore[arg-type]
+            input_as_of=dict(spec["as_of"]),
         ),
         positive_label=None if regression else 1,
         sensitive_source=sensitive,
@@ -369,12 +371,12 @@ def _ai_systems() -> list[AiSystem]:
         systems.append(
             AiSystem(
                 id=system_id,
-                name=str(meta["name"]),
-                owner_team=str(meta["team"]),
-                use_case=str(meta["use_case"]),
-                risk_tier=str(meta["risk_tier"]),
+                name=meta["name"],
+                owner_team=meta["team"],
+                use_case=meta["use_case"],
+                risk_tier=meta["risk_tier"],
                 deployer="Example Bank & Retail Group (tabletop)",
-                developer=str(meta["developer"]),
+                developer=meta["developer"],
                 data_card=_data_card(system_id) if system_id in LOGGED_SYSTEMS else None,
             )
         )
@@ -390,7 +392,18 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return None if denominator <= 0 else round(numerator / denominator, 6)
 
 
-def _observed_credit(counts: dict[str, float], key: str, part: str) -> dict[str, float | None]:
+class _CreditObservation(TypedDict):
+    """Fairness and drift numbers measured on the written credit rows of one window."""
+
+    selection_rate_ratio: float | None
+    tpr_difference: float | None
+    dti_mean: float
+    dti_var: float
+    balance_var: float
+    partner_share: float | None
+
+
+def _observed_credit(counts: dict[str, float], key: str, part: str) -> _CreditObservation:
     p = f"{key}.{part}."
     sel_g = _ratio(counts.get(p + "group.selected", 0), counts.get(p + "group.n", 0))
     sel_r = _ratio(counts.get(p + "rest.selected", 0), counts.get(p + "rest.n", 0))

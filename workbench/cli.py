@@ -308,9 +308,9 @@ def lab(
     """Start JupyterLab on the notebooks with the project's kernel (installed by `make demo`)."""
     import subprocess
 
-    from workbench.investigate import NOTEBOOKS_DIR
+    from workbench.resources import notebooks_dir
 
-    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={NOTEBOOKS_DIR}"]
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}"]
     if port is not None:
         command.append(f"--port={port}")
     if no_browser:

@@ -24,6 +24,7 @@ from register import open_register
 from register.errors import NotFoundError
 from register.schema import DataCard, Incident
 from workbench.errors import WorkbenchError
+from workbench.resources import notebooks_dir
 from workbench.runner import RunHooks, RunResult, run_sections
 from workbench.sections import SECTIONS
 
@@ -36,7 +37,7 @@ __all__ = [
     "prepare_investigation",
 ]
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS_DIR = notebooks_dir()
 """The project's notebooks (the repository's ``notebooks/`` folder)."""
 
 _SECTION_DEFAULTS: dict[str, dict[str, Any]] = {

@@ -7,6 +7,7 @@ traceback. Sub-command groups live in their own modules and are mounted here.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,15 +17,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from analysis.errors import AnalysisError
-from register.errors import RegisterError
 from workbench import __version__
 from workbench.cli_register import register_app
 from workbench.errors import NotYetAvailable, WorkbenchError
 
-__all__ = ["app", "main", "parse_as_of"]
+__all__ = ["USER_ERROR_CLASSES", "app", "main", "parse_as_of", "user_error_types"]
 
-USER_ERRORS: tuple[type[BaseException], ...] = (RegisterError, AnalysisError, WorkbenchError)
+# The errors the CLI reports as one line and exit code 2, as (module, class name). Importing them here
+# would import `analysis` (SciPy, Ibis, DuckDB, plotly) and `register` (SQLAlchemy, pandas) on every
+# `--help`; they are looked up in `sys.modules` when an error arrives instead (see `user_error_types`).
+USER_ERROR_CLASSES: tuple[tuple[str, str], ...] = (
+    ("workbench.errors", "WorkbenchError"),
+    ("register.errors", "RegisterError"),
+    ("analysis.errors", "AnalysisError"),
+    ("pydantic", "ValidationError"),
+)
 
 err_console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
@@ -109,7 +116,7 @@ def scenario_generate(
     out_console.print(result.describe())
 
 
-def _progress_printer():
+def _progress_printer() -> Callable[[str], None]:
     def report(message: str) -> None:
         err_console.print(f"[dim]{message}[/dim]")
 
@@ -301,9 +308,9 @@ def lab(
     """Start JupyterLab on the notebooks with the project's kernel (installed by `make demo`)."""
     import subprocess
 
-    from workbench.investigate import NOTEBOOKS_DIR
+    from workbench.resources import notebooks_dir
 
-    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={NOTEBOOKS_DIR}"]
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}"]
     if port is not None:
         command.append(f"--port={port}")
     if no_browser:
@@ -331,13 +338,32 @@ def _print_failures(failures: list[dict[str, object]]) -> None:
         err_console.print(f"... and {len(failures) - 50} more problems.")
 
 
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """The loaded exception classes of `USER_ERROR_CLASSES`: the errors a user can fix.
+
+    A class whose module was never imported cannot have been raised, so looking the classes up in
+    ``sys.modules`` when an error arrives finds every one that matters without importing ``analysis``
+    or ``register`` when the CLI starts.
+
+    Examples
+    --------
+    >>> from workbench.errors import WorkbenchError
+    >>> WorkbenchError in user_error_types()
+    True
+    """
+    found: list[type[BaseException]] = []
+    for module_name, class_name in USER_ERROR_CLASSES:
+        module = sys.modules.get(module_name)
+        error_class = getattr(module, class_name, None) if module is not None else None
+        if isinstance(error_class, type) and issubclass(error_class, BaseException):
+            found.append(error_class)
+    return tuple(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 unexpected failure, 2 user error)."""
-    from pydantic import ValidationError
-
-    _State.verbose = "--verbose" in (argv if argv is not None else sys.argv[1:]) or "-v" in (
-        argv if argv is not None else sys.argv[1:]
-    )
+    args = argv if argv is not None else sys.argv[1:]
+    _State.verbose = "--verbose" in args or "-v" in args
     try:
         app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
@@ -352,17 +378,26 @@ def main(argv: list[str] | None = None) -> int:
         else:
             err_console.print(f"Error: {escape(str(exc))}")
         return int(getattr(exc, "exit_code", 2) or 2)
-    except (*USER_ERRORS, ValidationError) as exc:
-        if _State.verbose:
-            err_console.print_exception()
-        message = str(exc) if not isinstance(exc, ValidationError) else _pydantic_message(exc)
-        err_console.print("[bold red]Error:[/bold red] " + escape(message), highlight=False)
-        _print_failures(getattr(exc, "failures", []))
-        return 2
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         return 130
+    except Exception as exc:
+        if not isinstance(exc, user_error_types()):
+            raise
+        _report_user_error(exc)
+        return 2
     return 0
+
+
+def _report_user_error(exc: Exception) -> None:
+    """Print a user error as one line (and its table of failures); ``--verbose`` adds the traceback."""
+    if _State.verbose:
+        err_console.print_exception()
+    pydantic = sys.modules.get("pydantic")  # loaded if exc is one of its ValidationErrors
+    is_validation = pydantic is not None and isinstance(exc, pydantic.ValidationError)
+    message = _pydantic_message(exc) if is_validation else str(exc)
+    err_console.print("[bold red]Error:[/bold red] " + escape(message), highlight=False)
+    _print_failures(getattr(exc, "failures", []))
 
 
 def _pydantic_message(exc: BaseException) -> str:

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
+import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:  # pydantic, register (and pandas behind it) load when a command runs, not on --help
+    from pydantic import BaseModel
 
 __all__ = ["DEFAULT_REGISTER", "REGISTER_ENV", "register_app", "register_location"]
 
@@ -113,8 +117,8 @@ def _echo_json(payload: object) -> None:
 
 
 def _json_default(value: object) -> object:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+    if _is_model(value):
+        return value.model_dump(mode="json")  # type: ignore[attr-defined]
     if isinstance(value, datetime):
         return value.isoformat()
     if hasattr(value, "total_seconds"):  # durations as seconds
@@ -137,9 +141,15 @@ def _cell(value: object) -> str:
         return value.strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, list):
         return ", ".join(str(item) for item in value) or "-"
-    if isinstance(value, BaseModel):
-        return json.dumps(value.model_dump(mode="json"), sort_keys=True)
+    if _is_model(value):
+        return json.dumps(value.model_dump(mode="json"), sort_keys=True)  # type: ignore[attr-defined]
     return str(value)
+
+
+def _is_model(value: object) -> bool:
+    """Whether ``value`` is a pydantic model (pydantic is loaded by then if it is one)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(value, pydantic.BaseModel)
 
 
 def _table(
@@ -504,10 +514,20 @@ def _metrics_to_show(metrics: Mapping[str, Any]) -> list[tuple[str, object]]:
 
 
 def _is_missing(value: object) -> bool:
-    try:
-        import pandas as pd
+    """Whether a metric value is missing: None, NaN, or pandas' NA/NaT (if pandas is loaded at all).
 
-        return bool(pd.isna(value)) if not isinstance(value, list | dict | tuple) else False
+    Examples
+    --------
+    >>> [_is_missing(v) for v in (None, float("nan"), 0.0, [1], "x")]
+    [True, True, False, False, False]
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    pandas = sys.modules.get("pandas")  # a value can only be pandas' NA or NaT if pandas is loaded
+    if pandas is None or isinstance(value, list | dict | tuple):
+        return False
+    try:
+        return bool(pandas.isna(value))
     except (TypeError, ValueError):
         return False
 
@@ -781,7 +801,7 @@ def classify_command(
         _echo_json(suggestion.model_dump(mode="json"))
         return
     out = _out()
-    out.print(f"Suggested severity: [bold]{suggestion.severity}[/bold] ({suggestion.severity.label})")
+    out.print(f"Suggested severity: [bold]{suggestion.severity}[/bold] ({suggestion.severity.label})")  # type: ignore[attr-defined]
     for reason in suggestion.reasons:
         out.print(f"  - {escape(reason)}")
     for also in suggestion.also_matched:

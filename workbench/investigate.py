@@ -19,6 +19,7 @@ from typing import Any
 from register import open_register
 from register.errors import NotFoundError
 from workbench.errors import WorkbenchError
+from workbench.resources import notebooks_dir
 from workbench.runner import RunHooks, RunResult, run_sections
 from workbench.sections import resolve_sections
 
@@ -29,7 +30,7 @@ __all__ = [
     "section_parameters",
 ]
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS_DIR = notebooks_dir()
 """The project's notebooks (the repository's ``notebooks/`` folder)."""
 
 

@@ -56,6 +56,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from register.blameless import BlamelessFlag, BlamelessRules, check_blameless
 from register.redact import DEFAULT_REDACTION_RULES, RedactionRule, redact
 from workbench.errors import WorkbenchError
+from workbench.resources import templates_dir
 from workbench.sections import SECTIONS, OutlineEntry, Section, report_outline
 
 __all__ = [
@@ -81,7 +82,7 @@ __all__ = [
 
 BLOCK_MIMETYPE = "application/vnd.workbench.report-block+json"
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "report_templates"
+DEFAULT_TEMPLATES_DIR = templates_dir()
 CHROMIUM_FLAGS: tuple[str, ...] = (
     "--headless",
     "--no-sandbox",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import typer.main
@@ -81,3 +83,59 @@ def test_console_script_runs_in_a_subprocess() -> None:
     )
     assert result.returncode == 0
     assert __version__ in result.stdout
+
+
+WINDOW_OPTIONS = [
+    "--reference-start",
+    "2026-02-01T00:00:00Z",
+    "--reference-end",
+    "2026-02-15T00:00:00Z",
+    "--incident-start",
+    "2026-03-01T06:00:00+01:00",
+    "--incident-end",
+    "2026-03-04T00:00:00",
+]
+
+
+def test_investigate_passes_window_overrides_through_unchanged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import workbench.investigate
+    from analysis.errors import EmptyWindowError
+
+    seen: dict[str, object] = {}
+
+    def fake_investigate(register_url: str, incident_id: str, **options: object) -> None:
+        seen.update(options, register_url=register_url, incident_id=incident_id)
+        raise EmptyWindowError("the incident window must hold rows. Got none instead.")
+
+    monkeypatch.setattr(workbench.investigate, "investigate", fake_investigate)
+    code = main(["investigate", "INC-2026-0001", "-r", str(tmp_path / "r.sqlite"), *WINDOW_OPTIONS])
+    assert seen["incident_id"] == "INC-2026-0001"
+    assert seen["windows"] == {
+        "reference": (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 2, 15, tzinfo=UTC)),
+        "incident": (datetime(2026, 3, 1, 5, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC)),
+    }
+    # an AnalysisError from the command: one line, exit 2, no traceback
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "the incident window must hold rows" in err
+    assert "Traceback" not in err
+
+
+def test_investigate_window_needs_both_ends(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["investigate", "INC-2026-0001", "--incident-start", "2026-03-01T00:00:00Z"]) == 2
+    assert "--incident-start and --incident-end must be given together" in capsys.readouterr().err
+
+
+def test_unexpected_errors_are_not_turned_into_user_errors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import workbench.investigate
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug, not a user mistake")
+
+    monkeypatch.setattr(workbench.investigate, "investigate", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["investigate", "INC-2026-0001", "-r", str(tmp_path / "r.sqlite")])

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-import workbench.scenarios as scenarios
+import workbench.scenarios._generate as generator
 from register.schema import (
     INCIDENT_ID_PATTERN,
     ActionItem,
@@ -29,10 +29,10 @@ from register.schema import (
     Severity,
     TimelineEvent,
 )
-from workbench._scenario_logs import build_context, generate_day
-from workbench._scenario_plan import from_us, make_plan
 from workbench.errors import WorkbenchError
 from workbench.scenarios import LOGGED_SYSTEMS, SYSTEM_IDS, ScenarioEffects, generate
+from workbench.scenarios._logs import build_context, generate_day
+from workbench.scenarios._plan import from_us, make_plan
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -73,7 +73,7 @@ def test_data_does_not_depend_on_chunk_size(tiny_pair: tuple[Path, Path], tmp_pa
     for path in files:
         table = pq.read_table(path)
         rechunked = tmp_path / "rechunked.parquet"
-        scenarios._write_parquet(table, rechunked, 37)
+        generator._write_parquet(table, rechunked, 37)
         assert pq.ParquetFile(rechunked).num_row_groups > 1
         assert pq.ParquetFile(path).num_row_groups == 1
         assert pq.read_table(rechunked).equals(table)

@@ -7,8 +7,10 @@ listed in ``blame_ids`` of the result, which carry a blame phrase on purpose (fo
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -31,7 +33,7 @@ from register.schema import (
     TimelineEvent,
     TimelineEventKind,
 )
-from workbench._scenario_plan import Plan, from_us
+from workbench.scenarios._plan import Plan, from_us
 
 __all__ = ["RegisterSeed", "build_register"]
 
@@ -45,7 +47,18 @@ PEOPLE = (
     "Ravi Menon", "Leila Farouk", "Martin Kraus", "Aiko Tanaka", "Felix Novak", "Grace Mwangi",
 )  # fmt: skip
 
-SYSTEMS: dict[str, dict[str, object]] = {
+class SystemMeta(TypedDict):
+    """One AI system of the scenario's register, and the incident categories it can have."""
+
+    name: str
+    team: str
+    use_case: str
+    risk_tier: str
+    developer: str
+    categories: tuple[IncidentCategory, ...]
+
+
+SYSTEMS: dict[str, SystemMeta] = {
     "credit_scoring": {
         "name": "Consumer credit scoring",
         "team": "Credit Risk ML",
@@ -244,10 +257,15 @@ class RegisterSeed:
 class _Draft:
     """An incident before it has an id (ids follow the order of awareness)."""
 
-    fields: dict[str, object]
+    fields: dict[str, Any]  # keyword arguments of register.schema.Incident
     events: list[tuple[datetime, TimelineEventKind, str, Role | None]]
     planted: str | None = None
     blame: bool = False
+
+
+def _label(member: enum.Enum) -> str:
+    """What people read for a register vocabulary member (``register.schema`` sets ``label`` per member)."""
+    return str(member.label)  # type: ignore[attr-defined]  # not declared on the enum class
 
 
 def _lognormal_hours(rng: np.random.Generator, median: float, sigma: float = 0.8) -> timedelta:
@@ -267,10 +285,10 @@ def _background_draft(
     if recent:  # one of the few incidents still open at as_of
         occurred = as_of - timedelta(days=float(rng.uniform(2, 9)))
     occurred = occurred.replace(microsecond=0)
-    severity = Severity(rng.choice(Severity.values(), p=[0.03, 0.14, 0.40, 0.43]))
+    severity = list(Severity)[int(rng.choice(len(Severity), p=[0.03, 0.14, 0.40, 0.43]))]
     near_miss = rng.random() < 0.15 and severity in (Severity.SEV3, Severity.SEV4)
-    sources = DetectionSource.values()
-    source = DetectionSource(rng.choice(sources, p=[0.38, 0.2, 0.14, 0.07, 0.03, 0.04, 0.14]))
+    sources = list(DetectionSource)
+    source = sources[int(rng.choice(len(sources), p=[0.38, 0.2, 0.14, 0.07, 0.03, 0.04, 0.14]))]
     detect_median = {Severity.SEV1: 1.0, Severity.SEV2: 4.0, Severity.SEV3: 10.0, Severity.SEV4: 24.0}[
         severity
     ]
@@ -313,7 +331,7 @@ def _background_draft(
     else:
         status = IncidentStatus.DETECTED
     template = NARRATIVES[category][int(rng.integers(len(NARRATIVES[category])))]
-    name = str(SYSTEMS[system]["name"])
+    name = SYSTEMS[system]["name"]
     title, summary, trigger, root, factors, resolution, lessons = template
     notifiable = severity in (Severity.SEV1, Severity.SEV2) and category in (
         C.FAIRNESS_BIAS, C.DATA_EXPOSURE_PRIVACY, C.SAFETY, C.HARMFUL_CONTENT, C.SECURITY,
@@ -366,7 +384,7 @@ def _background_draft(
         "postmortem_status": pm,
     }
     events: list[tuple[datetime, TimelineEventKind, str, Role | None]] = [
-        (aware, TimelineEventKind.DETECTION, f"Detected via {source.label.lower()}.", None)
+        (aware, TimelineEventKind.DETECTION, f"Detected via {_label(source).lower()}.", None)
     ]
     if stamps["acknowledged_at"]:
         events.append(
@@ -410,8 +428,10 @@ def _background_draft(
 
 
 def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft]:
-    def t(us: int | None) -> datetime | None:
-        return None if us is None else from_us(us)
+    def t(us: int | None) -> datetime:
+        if us is None:
+            raise ValueError("a planted scenario's onset and end must be set. Got None instead.")
+        return from_us(us)
 
     drafts: list[_Draft] = []
     h = timedelta(hours=1)
@@ -769,7 +789,7 @@ def build_register(plan: Plan, ai_systems: list[AiSystem], stale_max_lag: timede
     per_year: dict[int, int] = {}
     event_id = 0
     for draft in drafts:
-        aware: datetime = draft.fields["aware_at"]  # type: ignore[assignment]
+        aware: datetime = draft.fields["aware_at"]
         per_year[aware.year] = per_year.get(aware.year, 0) + 1
         incident_id = f"INC-{aware.year}-{per_year[aware.year]:04d}"
         incident = Incident(id=incident_id, **draft.fields)
@@ -838,7 +858,8 @@ def _action_items(rng: np.random.Generator, plan: Plan, incident: Incident) -> l
                 status = ActionItemStatus.IN_PROGRESS if rng.random() < 0.5 else ActionItemStatus.OPEN
         elif rng.random() < 0.4:
             status = ActionItemStatus.IN_PROGRESS
-        team = str(SYSTEMS.get(incident.system_id or "", {}).get("team", "AI Platform"))
+        meta = SYSTEMS.get(incident.system_id or "")
+        team = meta["team"] if meta is not None else "AI Platform"
         items.append(
             ActionItem(
                 id=f"{incident.id}-A{k + 1}",
@@ -922,7 +943,7 @@ def _notifications(
             events.append(
                 (
                     sent,
-                    f"{report_type.label} notification sent to {audience.label.lower()}"
+                    f"{_label(report_type)} notification sent to {_label(audience).lower()}"
                     + (f" under {regime}." if regime else "."),
                 )
             )

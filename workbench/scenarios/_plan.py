@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -125,6 +126,10 @@ class Window:
         return {"start": iso(from_us(self.start)), "end": iso(from_us(self.end))}
 
 
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: None) -> None: ...
 def iso(value: datetime | None) -> str | None:
     """Return an ISO-8601 UTC string with a ``Z`` suffix (``None`` stays ``None``)."""
     if value is None:

@@ -1,75 +1,6 @@
-"""Tabletop scenario generator: register seed files, prediction logs and the ground truth of planted causes.
+"""The generator behind :func:`workbench.scenarios.generate`.
 
-``generate(out, seed=..., rows_per_day=...)`` writes a self-contained folder that every analysis, test,
-demo and benchmark stands on::
-
-    OUT/scenario.json             seed, rows_per_day, anchor, as_of, log span, effects, generator version
-    OUT/ground_truth.json         the planted causes (schema below); tests and benchmarks only
-    OUT/register/manifest.json    {"format": "workbench-bundle", "version": 1, "files": {...}}
-    OUT/register/ai_systems.json  AiSystem records; data cards with locations relative to OUT/register/
-    OUT/register/<entity>.csv     incidents, timeline_events, action_items, notifications: one column per
-                                  field of the register.schema record, list/object fields as JSON, times
-                                  ISO-8601 UTC, an empty cell is null
-    OUT/datacards/<system>.yaml   the data card of each logged system (locations relative to OUT/datacards/)
-    OUT/logs/<system>/date=YYYY-MM-DD/part-0.parquet   prediction logs per system and day
-    OUT/sensitive/<system>.parquet                     entity_id -> sex, age_band, ethnic_group
-
-Time is anchored to a date derived from the seed (2025-01-01 plus 0-364 days), never to the wall clock:
-the logs cover the 180 days from the anchor, ``as_of`` is the end of the last log day, and the register
-spans the two years ending at ``as_of``. The same seed gives byte-identical files; each (system, day) draws
-its random numbers from ``SeedSequence([seed, system_index, day_index])``, so the data never depends on the
-order or size of the chunks it is written in.
-
-Planted scenarios (default sizes in :class:`ScenarioEffects`)
--------------------------------------------------------------
-- ``a_stale_input`` (dynamic_pricing): from onset, the hourly inventory snapshot of one warehouse stops;
-  each of its products repeats its last ``inventory_level`` and ``inventory_as_of`` stays put, so the lag
-  grows every hour and prices miss the stock level. Still ongoing at ``as_of`` (``end`` is null).
-- ``b_covariate_drift`` (credit_scoring): ``debt_to_income`` mean +0.5 sd, ``avg_monthly_balance``
-  variance x2, new ``channel`` value ``partner_api`` in 15 % of rows.
-- ``c_fairness_deploy`` (credit_scoring): model 2.0.0 (regional proxy feature) drops the selection-rate ratio
-  of ``ethnic_group = group_b`` vs everyone else from about 0.95 to about 0.70, with a TPR gap; rolled back.
-- ``d_pipeline_null_slice`` (fraud_detection): ``device_trust_score`` is NULL for region east x channel
-  mobile_app (about 3 % of rows) and the serving fallback raises the error rate there to 5x the rest
-  (the issue asks for at least 2.5x; 5x keeps it clear of noise at a few hundred rows per day).
-- ``e_concept_drift`` (fraud_detection): a card-not-present fraud campaign raises the error rate by about
-  8 points with no change in any input distribution.
-- ``f_control`` (credit_scoring): a clean 14-day control window at least 30 days from (b) and (c), with
-  only the background realism (weekly seasonality, slow trend, a harmless deploy, day-to-day noise); it
-  has no incident in the register.
-
-``ground_truth.json`` schema (version 1)
-----------------------------------------
-Top level: ``schema_version`` (1), ``generator_version``, ``seed``, ``rows_per_day``, ``anchor``,
-``as_of``, ``log_span`` {``start``, ``end``}, ``effects`` (the ScenarioEffects used), ``calibration``
-(internal constants solved to hit the effect sizes), ``deploys`` {system: [{``at``, ``version``,
-``note``, ``harmless``}]}, ``blame_phrasing_incidents`` (incident ids whose narrative carries a blame
-phrase on purpose), ``rows_per_system``, and ``scenarios``: a list of objects with
-
-- ``id`` (``a_stale_input`` ...), ``kind`` (``stale_input``, ``covariate_drift``, ``fairness_regression``,
-  ``pipeline_null_slice``, ``concept_drift``, ``control``), ``system_id``, ``control`` (bool),
-- ``incident_id`` (register id, null for the control), ``onset`` and ``end`` (ISO-8601 UTC; ``end`` null
-  while ongoing),
-- ``reference_window`` and ``incident_window`` {``start``, ``end``}: half-open [start, end) in ISO-8601
-  UTC; reference = the 28 days ending 7 days before onset, incident = onset to end (or ``as_of``),
-- ``features`` (columns involved), ``slice`` (list of {``column``, ``op``, ``value``} predicates, ANDed),
-  ``group`` ({``attribute``, ``value``, ``source``} or null), ``model_version`` ({``before``, ``after``}
-  or null),
-- ``effect``: the primary planted effect {``metric``, ``column``, ``baseline``, ``planted``, ``observed``}
-  and ``effects``: all of them (``planted`` is the configured size, ``observed`` is measured on the rows
-  written, ``baseline`` the value before onset),
-- ``failure_signal``: the register.schema FailureSignal that defines a failed decision (or null),
-- ``affected``: {``definition`` (in words, over the written columns), ``decisions``, ``entities``
-  (distinct entity ids)}, counted from the rows actually written.
-
-Analyses and reports never read the ground truth; only tests and benchmarks do.
-
-Examples
---------
->>> ScenarioEffects().fairness_ratio_after
-0.7
->>> LOGGED_SYSTEMS
-('credit_scoring', 'fraud_detection', 'dynamic_pricing')
+It plans the scenarios, writes the logs, the register seed files and the ground truth.
 """
 
 from __future__ import annotations
@@ -78,15 +9,17 @@ import csv
 import io
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
+from pydantic import BaseModel
 
 from register.schema import (
     ActionItem,
@@ -101,7 +34,8 @@ from register.schema import (
     SensitiveSource,
     TimelineEvent,
 )
-from workbench._scenario_logs import (
+from workbench.errors import WorkbenchError
+from workbench.scenarios._logs import (
     SYSTEM_COLUMNS,
     Context,
     build_context,
@@ -109,7 +43,7 @@ from workbench._scenario_logs import (
     generate_day,
     sensitive_table,
 )
-from workbench._scenario_plan import (
+from workbench.scenarios._plan import (
     GENERATOR_VERSION,
     LOGGED_SYSTEMS,
     SYSTEM_IDS,
@@ -118,17 +52,9 @@ from workbench._scenario_plan import (
     iso,
     make_plan,
 )
-from workbench._scenario_register import SYSTEMS, RegisterSeed, build_register
-from workbench.errors import WorkbenchError
+from workbench.scenarios._register import SYSTEMS, RegisterSeed, build_register
 
-__all__ = [
-    "GENERATOR_VERSION",
-    "GenerationResult",
-    "LOGGED_SYSTEMS",
-    "SYSTEM_IDS",
-    "ScenarioEffects",
-    "generate",
-]
+__all__ = ["GenerationResult", "generate"]
 
 _OUTPUT_NAMES = ("scenario.json", "ground_truth.json", "register", "datacards", "logs", "sensitive")
 _REGISTER_FILES = {
@@ -376,7 +302,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _csv(records: list, model: type) -> str:
+def _csv(records: Sequence[BaseModel], model: type[BaseModel]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     columns = list(model.model_fields)
@@ -407,7 +333,7 @@ def _write_register(folder: Path, register: RegisterSeed) -> None:
 
 def _data_card(system_id: str) -> DataCard:
     spec = SYSTEM_COLUMNS[system_id]
-    numeric, categorical = list(spec["numeric"]), list(spec["categorical"])  # type: ignore[arg-type]
+    numeric, categorical = list(spec["numeric"]), list(spec["categorical"])
     regression = system_id == "dynamic_pricing"
     sensitive = None
     if not regression:
@@ -426,11 +352,11 @@ def _data_card(system_id: str) -> DataCard:
             model_version="model_version",
             features=numeric + categorical,
             categorical_features=categorical,
-            score=spec["score"],  # type: ignore[arg-type]
-            prediction=str(spec["prediction"]),
-            label=str(spec["label"]),
+            score=spec["score"],
+            prediction=spec["prediction"],
+            label=spec["label"],
             label_observed_at="label_observed_at",
-            input_as_of=dict(spec["as_of"]),  # type: ignore[arg-type]
+            input_as_of=dict(spec["as_of"]),
         ),
         positive_label=None if regression else 1,
         sensitive_source=sensitive,
@@ -445,12 +371,12 @@ def _ai_systems() -> list[AiSystem]:
         systems.append(
             AiSystem(
                 id=system_id,
-                name=str(meta["name"]),
-                owner_team=str(meta["team"]),
-                use_case=str(meta["use_case"]),
-                risk_tier=str(meta["risk_tier"]),
+                name=meta["name"],
+                owner_team=meta["team"],
+                use_case=meta["use_case"],
+                risk_tier=meta["risk_tier"],
                 deployer="Example Bank & Retail Group (tabletop)",
-                developer=str(meta["developer"]),
+                developer=meta["developer"],
                 data_card=_data_card(system_id) if system_id in LOGGED_SYSTEMS else None,
             )
         )
@@ -466,7 +392,18 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return None if denominator <= 0 else round(numerator / denominator, 6)
 
 
-def _observed_credit(counts: dict[str, float], key: str, part: str) -> dict[str, float | None]:
+class _CreditObservation(TypedDict):
+    """Fairness and drift numbers measured on the written credit rows of one window."""
+
+    selection_rate_ratio: float | None
+    tpr_difference: float | None
+    dti_mean: float
+    dti_var: float
+    balance_var: float
+    partner_share: float | None
+
+
+def _observed_credit(counts: dict[str, float], key: str, part: str) -> _CreditObservation:
     p = f"{key}.{part}."
     sel_g = _ratio(counts.get(p + "group.selected", 0), counts.get(p + "group.n", 0))
     sel_r = _ratio(counts.get(p + "rest.selected", 0), counts.get(p + "rest.n", 0))

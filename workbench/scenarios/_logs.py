@@ -9,12 +9,13 @@ are generated or written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench._scenario_plan import (
+from workbench.scenarios._plan import (
     DAY_US,
     HOUR_US,
     LOGGED_SYSTEMS,
@@ -48,7 +49,20 @@ SEGMENTS = ("new", "returning", "loyalty")
 DEVICES = ("desktop", "mobile", "tablet")
 BRAND_TIERS = ("budget", "mid", "premium")
 
-SYSTEM_COLUMNS: dict[str, dict[str, object]] = {
+class SystemColumns(TypedDict):
+    """The columns of one logged system's prediction log, by role."""
+
+    numeric: list[str]
+    categorical: list[str]
+    as_of: dict[str, str]  # feature -> the column holding when its value was observed
+    score: str | None
+    prediction: str
+    label: str
+    entity_prefix: str
+    request_prefix: str
+
+
+SYSTEM_COLUMNS: dict[str, SystemColumns] = {
     "credit_scoring": {
         "numeric": [
             "annual_income",
@@ -842,17 +856,17 @@ def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pa.Array:
 
 def entity_ids(system_id: str, index: np.ndarray) -> pa.Array:
     """Entity ids (strings) of pool indices of a system."""
-    return _ids(str(SYSTEM_COLUMNS[system_id]["entity_prefix"]), index, 7)
+    return _ids(SYSTEM_COLUMNS[system_id]["entity_prefix"], index, 7)
 
 
 def _head_columns(
-    spec: dict[str, object], day: int, times: np.ndarray, e: np.ndarray, version: np.ndarray
+    spec: SystemColumns, day: int, times: np.ndarray, e: np.ndarray, version: np.ndarray
 ) -> dict[str, pa.Array]:
     n = len(times)
     return {
         "event_time": pa.array(times, type=_UTC_US),
-        "request_id": _ids(str(spec["request_prefix"]), day * 100_000_000 + np.arange(n), 11),
-        "entity_id": _ids(str(spec["entity_prefix"]), e, 7),
+        "request_id": _ids(spec["request_prefix"], day * 100_000_000 + np.arange(n), 11),
+        "entity_id": _ids(spec["entity_prefix"], e, 7),
         "model_version": pa.array(version.astype(object), type=pa.string()),
     }
 

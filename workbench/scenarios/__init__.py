@@ -1,0 +1,87 @@
+"""Tabletop scenario generator: register seed files, prediction logs and the ground truth of planted causes.
+
+``generate(out, seed=..., rows_per_day=...)`` writes a self-contained folder that every analysis, test,
+demo and benchmark stands on::
+
+    OUT/scenario.json             seed, rows_per_day, anchor, as_of, log span, effects, generator version
+    OUT/ground_truth.json         the planted causes (schema below); tests and benchmarks only
+    OUT/register/manifest.json    {"format": "workbench-bundle", "version": 1, "files": {...}}
+    OUT/register/ai_systems.json  AiSystem records; data cards with locations relative to OUT/register/
+    OUT/register/<entity>.csv     incidents, timeline_events, action_items, notifications: one column per
+                                  field of the register.schema record, list/object fields as JSON, times
+                                  ISO-8601 UTC, an empty cell is null
+    OUT/datacards/<system>.yaml   the data card of each logged system (locations relative to OUT/datacards/)
+    OUT/logs/<system>/date=YYYY-MM-DD/part-0.parquet   prediction logs per system and day
+    OUT/sensitive/<system>.parquet                     entity_id -> sex, age_band, ethnic_group
+
+Time is anchored to a date derived from the seed (2025-01-01 plus 0-364 days), never to the wall clock:
+the logs cover the 180 days from the anchor, ``as_of`` is the end of the last log day, and the register
+spans the two years ending at ``as_of``. The same seed gives byte-identical files; each (system, day) draws
+its random numbers from ``SeedSequence([seed, system_index, day_index])``, so the data never depends on the
+order or size of the chunks it is written in.
+
+Planted scenarios (default sizes in :class:`ScenarioEffects`)
+-------------------------------------------------------------
+- ``a_stale_input`` (dynamic_pricing): from onset, the hourly inventory snapshot of one warehouse stops;
+  each of its products repeats its last ``inventory_level`` and ``inventory_as_of`` stays put, so the lag
+  grows every hour and prices miss the stock level. Still ongoing at ``as_of`` (``end`` is null).
+- ``b_covariate_drift`` (credit_scoring): ``debt_to_income`` mean +0.5 sd, ``avg_monthly_balance``
+  variance x2, new ``channel`` value ``partner_api`` in 15 % of rows.
+- ``c_fairness_deploy`` (credit_scoring): model 2.0.0 (regional proxy feature) drops the selection-rate ratio
+  of ``ethnic_group = group_b`` vs everyone else from about 0.95 to about 0.70, with a TPR gap; rolled back.
+- ``d_pipeline_null_slice`` (fraud_detection): ``device_trust_score`` is NULL for region east x channel
+  mobile_app (about 3 % of rows) and the serving fallback raises the error rate there to 5x the rest
+  (the issue asks for at least 2.5x; 5x keeps it clear of noise at a few hundred rows per day).
+- ``e_concept_drift`` (fraud_detection): a card-not-present fraud campaign raises the error rate by about
+  8 points with no change in any input distribution.
+- ``f_control`` (credit_scoring): a clean 14-day control window at least 30 days from (b) and (c), with
+  only the background realism (weekly seasonality, slow trend, a harmless deploy, day-to-day noise); it
+  has no incident in the register.
+
+``ground_truth.json`` schema (version 1)
+----------------------------------------
+Top level: ``schema_version`` (1), ``generator_version``, ``seed``, ``rows_per_day``, ``anchor``,
+``as_of``, ``log_span`` {``start``, ``end``}, ``effects`` (the ScenarioEffects used), ``calibration``
+(internal constants solved to hit the effect sizes), ``deploys`` {system: [{``at``, ``version``,
+``note``, ``harmless``}]}, ``blame_phrasing_incidents`` (incident ids whose narrative carries a blame
+phrase on purpose), ``rows_per_system``, and ``scenarios``: a list of objects with
+
+- ``id`` (``a_stale_input`` ...), ``kind`` (``stale_input``, ``covariate_drift``, ``fairness_regression``,
+  ``pipeline_null_slice``, ``concept_drift``, ``control``), ``system_id``, ``control`` (bool),
+- ``incident_id`` (register id, null for the control), ``onset`` and ``end`` (ISO-8601 UTC; ``end`` null
+  while ongoing),
+- ``reference_window`` and ``incident_window`` {``start``, ``end``}: half-open [start, end) in ISO-8601
+  UTC; reference = the 28 days ending 7 days before onset, incident = onset to end (or ``as_of``),
+- ``features`` (columns involved), ``slice`` (list of {``column``, ``op``, ``value``} predicates, ANDed),
+  ``group`` ({``attribute``, ``value``, ``source``} or null), ``model_version`` ({``before``, ``after``}
+  or null),
+- ``effect``: the primary planted effect {``metric``, ``column``, ``baseline``, ``planted``, ``observed``}
+  and ``effects``: all of them (``planted`` is the configured size, ``observed`` is measured on the rows
+  written, ``baseline`` the value before onset),
+- ``failure_signal``: the register.schema FailureSignal that defines a failed decision (or null),
+- ``affected``: {``definition`` (in words, over the written columns), ``decisions``, ``entities``
+  (distinct entity ids)}, counted from the rows actually written.
+
+Analyses and reports never read the ground truth; only tests and benchmarks do.
+
+Examples
+--------
+>>> ScenarioEffects().fairness_ratio_after
+0.7
+>>> LOGGED_SYSTEMS
+('credit_scoring', 'fraud_detection', 'dynamic_pricing')
+"""
+
+from __future__ import annotations
+
+from workbench.scenarios._generate import GenerationResult, generate
+from workbench.scenarios._plan import GENERATOR_VERSION, LOGGED_SYSTEMS, SYSTEM_IDS, ScenarioEffects
+
+__all__ = [
+    "GENERATOR_VERSION",
+    "GenerationResult",
+    "LOGGED_SYSTEMS",
+    "SYSTEM_IDS",
+    "ScenarioEffects",
+    "generate",
+]

@@ -200,6 +200,14 @@ def investigate(
     incident_end: Annotated[str | None, _window_option("incident", "end")] = None,
     recent_start: Annotated[str | None, _window_option("recent", "start")] = None,
     recent_end: Annotated[str | None, _window_option("recent", "end")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="A section's own parameter, SECTION.NAME=VALUE (repeatable; see `workbench sections`), "
+            "e.g. drift.sample_size=5000.",
+        ),
+    ] = None,
 ) -> None:
     """Run the analysis notebooks for an incident and keep them as evidence in the register."""
     from workbench.cli_register import register_location
@@ -221,6 +229,7 @@ def investigate(
         windows=windows,
         chunk=chunk,
         sections=section,
+        parameters_by_section=section_parameter_options(param or []),
         on_notebook_start=lambda key: err_console.print(f"[dim]running {key} notebook...[/dim]"),
         on_notebook_done=lambda outcome: err_console.print(
             f"[dim]{outcome.key}: {outcome.status} in {outcome.duration_s:.1f} s[/dim]"
@@ -229,23 +238,53 @@ def investigate(
     out_console.print(describe_run(result))
 
 
+def section_parameter_options(values: list[str]) -> dict[str, dict[str, Any]]:
+    """``--param SECTION.NAME=VALUE`` options as parameters per section (VALUE read as JSON, else text).
+
+    Examples
+    --------
+    >>> section_parameter_options(["drift.sample_size=5000", "toy.label=rows per window"])
+    {'drift': {'sample_size': 5000}, 'toy': {'label': 'rows per window'}}
+    """
+    import json
+
+    parsed: dict[str, dict[str, Any]] = {}
+    for value in values:
+        name, separator, text = value.partition("=")
+        section, dot, parameter = name.strip().partition(".")
+        if not separator or not dot or not section or not parameter:
+            raise WorkbenchError(f"--param must look like SECTION.NAME=VALUE. Got {value!r} instead.")
+        try:
+            parsed_value = json.loads(text)
+        except ValueError:
+            parsed_value = text
+        parsed.setdefault(section, {})[parameter] = parsed_value
+    return parsed
+
+
 def describe_run(result: Any) -> str:
-    """One paragraph per run: where it is and the headline numbers of each section."""
+    """One paragraph per run: where it is and each section's headline (its contract's ``headline``)."""
+    from workbench.sections import get_section
+
     lines = [f"Run {result.run_id} of {result.incident_id}: {result.run_dir}"]
-    impact = result.summaries.get("impact")
-    if impact:
-        lines.append(
-            f"  impact: {impact['n_affected_decisions']:,} of {impact['n_decisions']:,} decisions failed "
-            f"({impact.get('n_affected_entities') or 0:,} entities); still happening: "
-            f"{impact['still_happening']['verdict']}"
-        )
-    drift = result.summaries.get("drift")
-    if drift:
-        named = ", ".join(drift.get("drifted_features") or []) or "none"
-        stale = ", ".join(drift.get("stale_features") or []) or "none"
-        lines.append(f"  drift: drifted features {named}; stale inputs {stale}; onset {drift.get('onset')}")
+    for key, summary in result.typed_summaries.items():
+        headline = get_section(key).headline(summary)
+        if headline:
+            lines.append(f"  {key}: {headline}")
     lines.append(f"  manifest: {result.manifest_path}")
     return "\n".join(lines)
+
+
+@app.command("sections")
+def list_sections() -> None:
+    """List the analysis sections (built-in and from installed packages) with their parameters."""
+    from workbench.sections import available_sections
+
+    table = Table("key", "title", "parameters (defaults)", "what it answers")
+    for section in available_sections():
+        defaults = ", ".join(f"{name}={value!r}" for name, value in section.parameter_defaults().items())
+        table.add_row(section.key, section.title, defaults or "—", section.description)
+    out_console.print(table)
 
 
 @app.command()

@@ -1,12 +1,12 @@
 """The fast frame readers give exactly the frames of the reference, value-by-value conversion.
 
-``Register._frame`` (:func:`register._frame_read.read_frame`) reads rows into one 2-D object array, converts whole columns (declining to the
-reference conversion ``register._frame_read._column`` whenever the Python types are not the expected ones)
-and, on SQLite, sorts incidents itself instead of asking SQLite to. Here every frame of a register
-holding a few hundred incidents with every column type, nulls, all-null columns, times given with
-offsets and microseconds, is compared with the frame the reference path builds (the reader with the
-fast parts switched off) and with the typed records, on SQLite and PostgreSQL.
-"""
+``Register._frame`` (:func:`register._frame_read.read_frame`) reads rows into one 2-D object array,
+converts whole columns (declining to the reference conversion ``register._frame_read._column``
+whenever the Python types are not the expected ones) and, on SQLite, sorts incidents itself instead
+of asking SQLite to. Here every frame of a register holding a few hundred incidents with every column
+type, nulls, all-null columns, times given with offsets and microseconds, is compared with the frame
+the reference path builds (the reader with the fast parts switched off) and with the typed records,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ from register.schema import (
 
 __all__ = [
     "CHUNK",
+    "ENTITY_OF_MODEL",
     "ENTITY_ORDER",
     "ENTITY_TABLES",
     "INCIDENT_TIME_FIELDS",
@@ -74,6 +75,9 @@ ENTITY_TABLES: dict[str, tuple[sa.Table, type[BaseModel]]] = {
     "classifications": (t.classifications, Classification),
 }
 """Entity name -> (table, record type)."""
+
+ENTITY_OF_MODEL: dict[type[BaseModel], str] = {model: entity for entity, (_, model) in ENTITY_TABLES.items()}
+"""Record type -> entity name."""
 
 ENTITY_ORDER: tuple[str, ...] = tuple(ENTITY_TABLES)
 """Entities, parents first (the order of ``register.io.ENTITY_ORDER``)."""
@@ -138,7 +142,7 @@ def to_db(record: BaseModel, table: sa.Table) -> dict[str, Any]:
     return row
 
 
-def from_db(row: Mapping[str, Any], table: sa.Table, model: type[R]) -> R:
+def from_db(row: Mapping[Any, Any], table: sa.Table, model: type[R]) -> R:
     """Return the record of type ``model`` held in a row of ``table`` (the inverse of :func:`to_db`)."""
     json_columns = t.JSON_COLUMNS.get(table.name, ())
     data = {}

@@ -74,7 +74,7 @@ def _fetch_rows(
     query: sa.Select[Any],
     selected: Sequence[Any],
     coded: Mapping[str, Sequence[str]] | None = None,
-) -> list[Any]:
+) -> Sequence[Any]:
     """The rows of ``query`` restricted to ``selected``, as the DBAPI returns them (no conversion).
 
     A column named in ``coded`` comes back as the position of its value in the vocabulary (``CASE

@@ -58,9 +58,9 @@ def raise_counter_to(connection: Connection, incident_ids: Iterable[str]) -> Non
     """Make sure allocated ids never collide with ids that were given explicitly."""
     highest: dict[str, int] = {}
     for incident_id in incident_ids:
-        _, year, number = incident_id.split("-", 2)
+        _, year, digits = incident_id.split("-", 2)
         scope = f"incident:{year}"
-        highest[scope] = max(highest.get(scope, 0), int(number))
+        highest[scope] = max(highest.get(scope, 0), int(digits))
     column = t.id_counters.c.last_value
     for scope, number in sorted(highest.items()):
         connection.execute(

@@ -32,15 +32,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
 from register import _tables as t
 from register._bundles import bundle_problems, read_bundle_from, write_bundle_records
 from register._entities import (
+    ENTITY_OF_MODEL,
     ENTITY_TABLES,
     INCIDENT_TIME_FIELDS,
     R,
@@ -106,6 +106,27 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+C = TypeVar("C", ActionItem, Notification, Evidence, Classification)
+"""A child record of an incident added through ``Register._add_child``."""
+U = TypeVar("U", ActionItem, Notification)
+"""A child record changed through ``Register._update_child``."""
+
+_ADD_SYSTEM_HINT = (
+    "AI systems enter the register in an import bundle (an `ai_systems` entry, "
+    "`workbench register import BUNDLE`); `workbench register export` shows the ones it holds."
+)
+"""What a CLI user does about an unknown AI system (the CLI has no command that adds one alone)."""
+
+
+def _no_data_card_message(system_id: str, *, incident_id: str | None = None) -> str:
+    of = f" (the AI system of {incident_id})" if incident_id else ""
+    return (
+        f"AI system {system_id!r}{of} has no data card, so its prediction logs cannot be found; a data card "
+        "comes with its AI system in an import bundle (the system's `data_card`, "
+        "`workbench register import BUNDLE`)."
+    )
+
+
 class _DryRunDone(Exception):
     """Raised inside a dry-run import to roll the transaction back."""
 
@@ -166,7 +187,7 @@ class Register(FrameReaders):
         ):
             raise NotFoundError(
                 f"no register at {url.database}; create it with `workbench register init` "
-                "(or open_register(path, create=True))."
+                "(--register or WORKBENCH_REGISTER_URL names it)."
             )
         self._engine: Engine = make_engine(location)
         try:
@@ -265,7 +286,7 @@ class Register(FrameReaders):
     def get_system(self, system_id: str) -> AiSystem:
         """Return an AI system, or raise :class:`NotFoundError`."""
         with self._read() as connection:
-            return self._load(connection, "ai_systems", system_id)  # type: ignore[return-value]
+            return self._load(connection, AiSystem, system_id)
 
     def list_systems(self) -> list[AiSystem]:
         """Return every AI system, by id."""
@@ -283,8 +304,8 @@ class Register(FrameReaders):
         """Change fields of an AI system (not its id); each changed field goes to the history."""
         now = utc_now()
         with self._write() as connection:
-            current = self._load(connection, "ai_systems", system_id, lock=True)
-            wanted = dict(changes(current) if callable(changes) else changes)  # type: ignore[arg-type]
+            current = self._load(connection, AiSystem, system_id, lock=True)
+            wanted = dict(changes(current) if callable(changes) else changes)
             self._refuse_fields(wanted, ("id",), "an AI system's id cannot change")
             new = validate(AiSystem, {**current.model_dump(), **wanted}, what="AI system")
             changed = record_changes(connection, "ai_systems", current, new, by=by, at=now)
@@ -299,11 +320,40 @@ class Register(FrameReaders):
         """Return the data card of an AI system (where its prediction logs are and what they mean)."""
         system = self.get_system(system_id)
         if system.data_card is None:
-            raise NotFoundError(
-                f"AI system {system_id!r} has no data card; add one with Register.update_system("
-                f"{system_id!r}, {{'data_card': ...}}) or import it in a bundle."
-            )
+            raise NotFoundError(_no_data_card_message(system_id))
         return system.data_card
+
+    def incident_with_card(self, incident_id: str) -> tuple[Incident, DataCard]:
+        """Return an incident and the data card of its AI system (read in one transaction).
+
+        Raises
+        ------
+        NotFoundError
+            The incident is unknown, names no AI system, or its system has no data card; the message
+            says which ``workbench`` command fixes it.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> reg = open_register(os.path.join(tempfile.mkdtemp(), "r.sqlite"), create=True)
+        >>> incident = reg.add_incident({"title": "Drift", "category": "performance_degradation",
+        ...                              "severity": "SEV-3", "aware_at": "2026-05-04T10:00:00Z"})
+        >>> reg.incident_with_card(incident.id)
+        Traceback (most recent call last):
+        ...
+        register.errors.NotFoundError: incident INC-2026-0001 names no AI system, ... --set system_id=...`.
+        """
+        with self._read() as connection:
+            incident = self._load(connection, Incident, incident_id)
+            if not incident.system_id:
+                raise NotFoundError(
+                    f"incident {incident_id} names no AI system, so there are no prediction logs to "
+                    f"analyse; set it with `workbench register update {incident_id} --set system_id=...`."
+                )
+            system = self._load(connection, AiSystem, incident.system_id)
+        if system.data_card is None:
+            raise NotFoundError(_no_data_card_message(system.id, incident_id=incident_id))
+        return incident, system.data_card
 
     # -- incidents -------------------------------------------------------------------------------------
 
@@ -354,7 +404,7 @@ class Register(FrameReaders):
     def get_incident(self, incident_id: str) -> Incident:
         """Return an incident, or raise :class:`NotFoundError`."""
         with self._read() as connection:
-            return self._load(connection, "incidents", incident_id)  # type: ignore[return-value]
+            return self._load(connection, Incident, incident_id)
 
     def update_incident(
         self,
@@ -386,7 +436,7 @@ class Register(FrameReaders):
         """
         now = utc_now()
         with self._write() as connection:
-            current: Incident = self._load(connection, "incidents", incident_id, lock=True)  # type: ignore[assignment]
+            current = self._load(connection, Incident, incident_id, lock=True)
             if expected:
                 stale = {
                     name: canonical_text(getattr(current, name, None))
@@ -403,8 +453,8 @@ class Register(FrameReaders):
             self._refuse_fields(
                 wanted,
                 ("status",),
-                "the status changes only through transition() (`workbench register "
-                "transition`), which stamps its time and checks the lifecycle",
+                "the status changes only through transition (`workbench register transition "
+                f"{incident_id} STATUS`), which stamps its time and checks the lifecycle",
             )
             new = validate(Incident, {**current.model_dump(), **wanted}, what="incident")
             check_times(incident_times(new), incident_id=incident_id)
@@ -467,7 +517,7 @@ class Register(FrameReaders):
         now = utc_now()
         when = as_utc(at) if at is not None else now
         with self._write() as connection:
-            current: Incident = self._load(connection, "incidents", incident_id, lock=True)  # type: ignore[assignment]
+            current = self._load(connection, Incident, incident_id, lock=True)
             move = find_transition(current.status, to, kind=current.kind)
             if move.needs_reason and not (reason and reason.strip()):
                 raise ValidationFailed(
@@ -535,7 +585,7 @@ class Register(FrameReaders):
         record = event if isinstance(event, TimelineEvent) else validate(TimelineEvent, event, what="event")
         now = utc_now()
         with self._write() as connection:
-            self._load(connection, "incidents", record.incident_id, lock=True)
+            self._load(connection, Incident, record.incident_id, lock=True)
             return self._insert_timeline_events(connection, [record], by=by, at=now)[0]
 
     def _insert_timeline_events(
@@ -561,7 +611,7 @@ class Register(FrameReaders):
         """Add an action item; without an id it gets ``<incident id>-A<n>``."""
         record = item if isinstance(item, ActionItem) else validate(ActionItem, item, what="action item")
         record = self._stamp_completion(None, record)
-        return self._add_child("action_items", record, prefix="A", by=by)  # type: ignore[return-value]
+        return self._add_child(record, prefix="A", by=by)
 
     def update_action_item(
         self,
@@ -571,17 +621,17 @@ class Register(FrameReaders):
         by: str | None = None,
     ) -> ActionItem:
         """Change an action item (status, owner, due date...); ``done`` stamps ``completed_at`` if empty."""
-        return self._update_child("action_items", item_id, changes, by=by)  # type: ignore[return-value]
+        return self._update_child(ActionItem, item_id, changes, by=by, adjust=self._stamp_completion)
 
     def get_action_item(self, item_id: str) -> ActionItem:
         """Return one action item, or raise :class:`NotFoundError`."""
         with self._read() as connection:
-            return self._load(connection, "action_items", item_id)  # type: ignore[return-value]
+            return self._load(connection, ActionItem, item_id)
 
     def get_notification(self, notification_id: str) -> Notification:
         """Return one notification, or raise :class:`NotFoundError`."""
         with self._read() as connection:
-            return self._load(connection, "notifications", notification_id)  # type: ignore[return-value]
+            return self._load(connection, Notification, notification_id)
 
     def action_items(self, incident_id: str) -> list[ActionItem]:
         """Return an incident's action items, by due date (undated last) then id."""
@@ -596,7 +646,7 @@ class Register(FrameReaders):
             if isinstance(notification, Notification)
             else validate(Notification, notification, what="notification")
         )
-        return self._add_child("notifications", record, prefix="N", by=by)  # type: ignore[return-value]
+        return self._add_child(record, prefix="N", by=by)
 
     def update_notification(
         self,
@@ -606,7 +656,7 @@ class Register(FrameReaders):
         by: str | None = None,
     ) -> Notification:
         """Change a notification (e.g. set ``sent_at`` and ``reference`` once sent)."""
-        return self._update_child("notifications", notification_id, changes, by=by)  # type: ignore[return-value]
+        return self._update_child(Notification, notification_id, changes, by=by)
 
     def notifications(self, incident_id: str) -> list[Notification]:
         """Return an incident's notifications, by due date then id."""
@@ -615,7 +665,7 @@ class Register(FrameReaders):
     def add_evidence(self, evidence: Evidence | Mapping[str, Any], *, by: str | None = None) -> Evidence:
         """Record an artefact kept as evidence (an executed notebook, a report, a data fingerprint)."""
         record = evidence if isinstance(evidence, Evidence) else validate(Evidence, evidence, what="evidence")
-        return self._add_child("evidence", record, prefix=None, by=by)  # type: ignore[return-value]
+        return self._add_child(record, prefix=None, by=by)
 
     def evidence(self, incident_id: str) -> list[Evidence]:
         """Return an incident's evidence, by capture time."""
@@ -630,18 +680,20 @@ class Register(FrameReaders):
             if isinstance(classification, Classification)
             else validate(Classification, classification, what="classification")
         )
-        return self._add_child("classifications", record, prefix=None, by=by)  # type: ignore[return-value]
+        return self._add_child(record, prefix=None, by=by)
 
     def classifications(self, incident_id: str) -> list[Classification]:
         """Return an incident's taxonomy labels."""
         return self._children(t.classifications, Classification, incident_id, order=("namespace", "id"))
 
-    def _add_child(self, entity: str, record: BaseModel, *, prefix: str | None, by: str | None) -> BaseModel:
+    def _add_child(self, record: C, *, prefix: str | None, by: str | None) -> C:
+        """Insert a child of an incident; ``prefix``: ids ``<incident id>-<prefix><n>``, else integers."""
+        entity = ENTITY_OF_MODEL[type(record)]
         table, _ = ENTITY_TABLES[entity]
         now = utc_now()
-        incident_id = record.incident_id  # type: ignore[attr-defined]
+        incident_id = record.incident_id
         with self._write() as connection:
-            self._load(connection, "incidents", incident_id, lock=True)
+            self._load(connection, Incident, incident_id, lock=True)
             row = to_db(record, table)
             if prefix is not None:
                 if row["id"] is None:
@@ -674,23 +726,29 @@ class Register(FrameReaders):
 
     def _update_child(
         self,
-        entity: str,
+        model: type[U],
         item_id: str,
-        changes: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]],
+        changes: Mapping[str, Any] | Callable[[U], Mapping[str, Any]],
         *,
         by: str | None,
-    ) -> BaseModel:
-        table, model = ENTITY_TABLES[entity]
+        adjust: Callable[[U, U], U] | None = None,
+    ) -> U:
+        """Change an action item or a notification (not its ids); each changed field goes to the history.
+
+        ``adjust(current, new)`` returns the record to store instead of ``new`` (e.g. stamps a time).
+        """
+        entity = ENTITY_OF_MODEL[model]
+        table, _ = ENTITY_TABLES[entity]
         now = utc_now()
         with self._write() as connection:
-            current = self._load(connection, entity, item_id, lock=True)
+            current = self._load(connection, model, item_id, lock=True)
             wanted = dict(changes(current) if callable(changes) else changes)
             self._refuse_fields(
                 wanted, ("id", "incident_id"), f"an {entity[:-1].replace('_', ' ')} keeps its ids"
             )
             new = validate(model, {**current.model_dump(), **wanted}, what=entity[:-1].replace("_", " "))
-            if isinstance(new, ActionItem):
-                new = self._stamp_completion(current, new)  # type: ignore[arg-type]
+            if adjust is not None:
+                new = adjust(current, new)
             changed = record_changes(connection, entity, current, new, by=by, at=now)
             if changed:
                 values = {k: v for k, v in to_db(new, table).items() if k in changed}
@@ -701,7 +759,7 @@ class Register(FrameReaders):
         self, table: sa.Table, model: type[R], incident_id: str, *, order: tuple[str, ...]
     ) -> list[R]:
         with self._read() as connection:
-            self._load(connection, "incidents", incident_id)
+            self._load(connection, Incident, incident_id)
             query = sa.select(table).where(table.c.incident_id == incident_id)
             query = query.order_by(*(table.c[name].asc().nulls_last() for name in order))
             return [from_db(row, table, model) for row in connection.execute(query).mappings()]
@@ -714,19 +772,14 @@ class Register(FrameReaders):
             if name in changes:
                 raise ValidationFailed(f"{why}. Got a change of {name!r}; leave it out.")
 
-    @staticmethod
-    def _exists(connection: Connection, table: sa.Table, key: object) -> bool:
-        query = sa.select(table.c.id).where(table.c.id == key)
-        return connection.execute(query).first() is not None
-
     def _require_system(self, connection: Connection, system_id: str) -> None:
         if not exists(connection, t.ai_systems, system_id):
-            raise NotFoundError(
-                f"no AI system {system_id!r}; add it first (Register.add_system, or in an import bundle)."
-            )
+            raise NotFoundError(f"no AI system {system_id!r}; {_ADD_SYSTEM_HINT}")
 
-    def _load(self, connection: Connection, entity: str, key: object, *, lock: bool = False) -> BaseModel:
-        table, model = ENTITY_TABLES[entity]
+    def _load(self, connection: Connection, model: type[R], key: object, *, lock: bool = False) -> R:
+        """Return the ``model`` record with id ``key`` (``lock``: for update), or raise NotFoundError."""
+        entity = ENTITY_OF_MODEL[model]
+        table, _ = ENTITY_TABLES[entity]
         query = sa.select(table).where(table.c.id == key)
         if lock:
             query = locked(query, connection)
@@ -740,7 +793,7 @@ class Register(FrameReaders):
         if entity == "incidents":
             return f"no incident {key}; `workbench register list` shows the ids."
         if entity == "ai_systems":
-            return f"no AI system {key!r}; Register.list_systems() shows the ids."
+            return f"no AI system {key!r}; {_ADD_SYSTEM_HINT}"
         readable = entity[:-1].replace("_", " ") if entity.endswith("s") else entity
         return f"no {readable} {key!r}; `workbench register show <incident id>` lists an incident's {entity}."
 

@@ -320,8 +320,8 @@ def read_bundle(
                 None,
                 "unsupported_format",
                 ".csv",
-                "a CSV bundle is a folder of entity files with manifest.json; "
-                "read one entity with read_entities",
+                "a CSV bundle is a folder of entity files (ai_systems.csv, incidents.csv...) with "
+                "manifest.json: put the CSV file in such a folder and import the folder",
             )
         elif fmt == "xlsx" and data is not None:
             sheets = xlsx_sheet_names(data, file=path.name, failures=failures) or []

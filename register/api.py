@@ -55,7 +55,7 @@ from register._entities import (
 from register._frames import FrameReaders
 from register._history import read_history, record_changes, record_created
 from register._ids import SENTINEL_ID, next_child_id, next_incident_number, raise_counter_to
-from register.errors import ConflictError, NotFoundError, RegisterError, ValidationFailed
+from register.errors import ConflictError, EmptyImportError, NotFoundError, RegisterError, ValidationFailed
 from register.lifecycle import check_times, find_transition
 from register.schema import (
     ActionItem,
@@ -804,7 +804,9 @@ class Register(FrameReaders):
 
     # -- bundles ---------------------------------------------------------------------------------------
 
-    def import_bundle(self, bundle: Bundle, *, by: str | None, dry_run: bool = False) -> dict[str, int]:
+    def import_bundle(
+        self, bundle: Bundle, *, by: str | None, dry_run: bool = False, allow_empty: bool = False
+    ) -> dict[str, int]:
         """Write a whole bundle in ONE transaction: everything or nothing.
 
         Every problem is collected first; if there is any, :class:`ValidationFailed` is raised with one
@@ -822,6 +824,9 @@ class Register(FrameReaders):
             Who imports (recorded in the history).
         dry_run : bool, default False
             Check everything, including the database constraints, then roll back.
+        allow_empty : bool, default False
+            Accept a bundle without records (and return zero counts); otherwise raise
+            :class:`~register.errors.EmptyImportError`.
 
         Returns
         -------
@@ -844,6 +849,10 @@ class Register(FrameReaders):
         """
         now = utc_now()
         counts = bundle.counts()
+        if not any(counts.values()):
+            if allow_empty:
+                return counts
+            raise EmptyImportError([])
         try:
             with self._write() as connection:
                 failures = bundle_problems(connection, bundle)

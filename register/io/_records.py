@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -125,16 +125,23 @@ class Located:
     locations: list[tuple[str, int | str | None]]
 
 
+def _plain(annotation: Any) -> Any:
+    """Return the type inside ``Annotated[X, ...]`` (a length limit, a pattern...), else ``annotation``."""
+    if typing.get_origin(annotation) is Annotated:
+        return typing.get_args(annotation)[0]
+    return annotation
+
+
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """Return (inner annotation, nullable) for ``X | None``."""
+    """Return (inner annotation, nullable) for ``X | None``, without ``Annotated`` metadata."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        args = [_plain(a) for a in typing.get_args(annotation) if a is not type(None)]
         nullable = len(args) < len(typing.get_args(annotation))
         if len(args) == 1:
             return args[0], nullable
         return typing.Union[tuple(args)], nullable  # noqa: UP007 - rebuilt union of the remaining types
-    return annotation, False
+    return _plain(annotation), False
 
 
 def _kind_of(annotation: Any) -> FieldKind:

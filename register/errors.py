@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 __all__ = [
     "ConflictError",
@@ -29,9 +29,9 @@ class ValidationFailed(RegisterError, ValueError):
     an import, so a user sees every problem at once.
     """
 
-    def __init__(self, message: str, failures: list[dict[str, object]] | None = None) -> None:
+    def __init__(self, message: str, failures: Sequence[Mapping[str, object]] | None = None) -> None:
         super().__init__(message)
-        self.failures = list(failures or [])
+        self.failures: list[dict[str, object]] = [dict(row) for row in failures or []]
 
 
 class EmptyImportError(ValidationFailed):

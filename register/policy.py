@@ -630,7 +630,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     >>> policy.reports.min_cell_size
     10
     """
-    document = _parse_yaml(_default_document(), "policy.yaml (default)")
+    document: object = _parse_yaml(_default_document(), "policy.yaml (default)")
     source = "policy.yaml (default)"
     if path is not None:
         source = str(path)
@@ -675,10 +675,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 def _as_tag_list(value: object) -> list[str]:
     if isinstance(value, str):
+        text = value
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return [value]
+            return [text]
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, list | tuple | set):
@@ -985,7 +986,7 @@ def _deadlines_for(
         for spec in timed:
             start = row[spec.clock_start]
             candidates.append((None if pd.isna(start) else (start + spec.due).to_pydatetime(), spec))
-        base = {
+        base: dict[str, Any] = {
             "regime": regime.id,
             "regime_name": regime.name,
             "audience": regime.audience,
@@ -1008,7 +1009,7 @@ def _deadlines_for(
             continue
         started = [(due_at, spec) for due_at, spec in candidates if due_at is not None]
         if not started:
-            spec = min(timed, key=lambda s: s.due)
+            spec = min(timed, key=lambda s: s.due if s.due is not None else timedelta.max)
             result.append(
                 NotificationDeadline(
                     **base,
@@ -1040,13 +1041,20 @@ def _deadlines_for(
                     sequence=sequence,
                     clock_start=spec.clock_start,
                     clock_started_at=start,
-                    due=spec.due + spec.repeat_every * (sequence - 1) if spec.repeat_every else spec.due,
+                    due=_nth_due(spec, sequence),
                     due_at=moment,
                     status="scheduled",
                     reason=spec.reason,
                 )
             )
     return result
+
+
+def _nth_due(spec: Deadline, sequence: int) -> timedelta | None:
+    """The due time of the ``sequence``-th report of a deadline (1: the first; repeats add up)."""
+    if spec.due is None or not spec.repeat_every:
+        return spec.due
+    return spec.due + spec.repeat_every * (sequence - 1)
 
 
 def notification_deadlines(

@@ -77,10 +77,15 @@ __all__ = [
 class _Vocabulary(enum.StrEnum):
     """A closed vocabulary: the stored value is a stable slug, ``label`` is what people read."""
 
-    def __new__(cls, value: str, label: str) -> _Vocabulary:
+    label: str
+    """What people read (the stored value is the slug)."""
+
+    # `label` has a default only for type checkers, which read `Severity("SEV-1")` as a call of
+    # __new__; at run time that call looks the member up and every member is declared with its label.
+    def __new__(cls, value: str, label: str = "") -> _Vocabulary:
         member = str.__new__(cls, value)
         member._value_ = value
-        member.label = label  # type: ignore[attr-defined]
+        member.label = label or value
         return member
 
     def __str__(self) -> str:

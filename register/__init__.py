@@ -14,6 +14,7 @@ from __future__ import annotations
 from register.api import Register, open_register
 from register.errors import (
     ConflictError,
+    EmptyImportError,
     InvalidTransition,
     NotFoundError,
     RegisterError,
@@ -55,6 +56,7 @@ __all__ = [
     "DataCard",
     "DataSource",
     "DetectionSource",
+    "EmptyImportError",
     "Evidence",
     "HistoryEntry",
     "Incident",

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
 from register.errors import InvalidTransition, ValidationFailed
 from register.schema import IncidentStatus, as_utc
@@ -158,7 +159,15 @@ _PLAIN = {
 }
 
 
-def time_problems(times: Mapping[str, datetime | None]) -> list[dict[str, object]]:
+class TimeProblem(TypedDict):
+    """One inconsistent pair of incident times: the later field, what is wrong, its value (ISO)."""
+
+    column: str
+    problem: str
+    value: str
+
+
+def time_problems(times: Mapping[str, datetime | None]) -> list[TimeProblem]:
     """Return one row per inconsistent pair of incident times (empty when consistent).
 
     Each row has ``column`` (the later field), ``problem`` and ``value``, ready for a failures table.
@@ -171,7 +180,7 @@ def time_problems(times: Mapping[str, datetime | None]) -> list[dict[str, object
     >>> rows[0]["problem"]
     'became aware (aware_at) is before occurred (occurred_at, 2026-01-03T00:00:00+00:00)'
     """
-    problems: list[dict[str, object]] = []
+    problems: list[TimeProblem] = []
     for earlier, later in TIME_ORDER_RULES:
         first, second = times.get(earlier), times.get(later)
         if first is None or second is None:

@@ -368,7 +368,8 @@ def _earliest_by(
     earliest = np.full(n_incidents, never, dtype=np.int64)
     np.minimum.at(earliest, positions[keep], ticks[keep])
     unit = np.datetime_data(array.tz_convert(None).to_numpy().dtype)[0]
-    values = np.where(earliest == never, np.datetime64("NaT", unit), earliest.view(f"datetime64[{unit}]"))
+    dtype = f"datetime64[{unit}]"
+    values = np.where(earliest == never, np.array("NaT", dtype=dtype), earliest.view(dtype))
     return pd.DatetimeIndex(values).tz_localize("UTC").array
 
 

@@ -35,10 +35,8 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -54,6 +52,9 @@ from register.schema import (
     Severity,
     as_utc,
 )
+
+if TYPE_CHECKING:  # pandas is imported by the functions that build or read DataFrames
+    import pandas as pd
 
 __all__ = [
     "ClassificationSuggestion",
@@ -241,6 +242,8 @@ def _checked_time_fact(value: str, field: str) -> str:
 
 
 def _true(index: pd.Index) -> pd.Series:
+    import pandas as pd
+
     return pd.Series(True, index=index, dtype=bool)
 
 
@@ -249,6 +252,9 @@ def _plain(value: object) -> object:
 
 
 def _test(column: pd.Series, test: object) -> pd.Series:
+    import numpy as np
+    import pandas as pd
+
     operator, operand = next(iter(test.items())) if isinstance(test, Mapping) else ("eq", test)
     operand = [_plain(v) for v in operand] if isinstance(operand, list) else _plain(operand)
     present = column.notna()
@@ -297,11 +303,14 @@ def evaluate_condition(condition: Mapping[str, Any] | None, facts: pd.DataFrame)
 
     Examples
     --------
+    >>> import pandas as pd
     >>> facts = pd.DataFrame({"harm_ongoing": [True, False, None], "affected_count": [5, 50_000, None]})
     >>> condition = {"any": [{"harm_ongoing": True}, {"affected_count": {"gte": 1000}}]}
     >>> evaluate_condition(condition, facts).tolist()
     [True, True, False]
     """
+    import pandas as pd
+
     result = _true(facts.index)
     for key, test in (condition or {}).items():
         if key == "all":
@@ -322,6 +331,8 @@ def evaluate_condition(condition: Mapping[str, Any] | None, facts: pd.DataFrame)
 
 def _describe(condition: Mapping[str, Any] | None, facts: Mapping[str, object]) -> list[str]:
     """Words for the leaves of a condition that hold for one row of facts."""
+    import pandas as pd
+
     words: list[str] = []
     frame = pd.DataFrame([facts])
     for key, test in (condition or {}).items():
@@ -619,7 +630,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     >>> policy.reports.min_cell_size
     10
     """
-    document = _parse_yaml(_default_document(), "policy.yaml (default)")
+    document: object = _parse_yaml(_default_document(), "policy.yaml (default)")
     source = "policy.yaml (default)"
     if path is not None:
         source = str(path)
@@ -664,10 +675,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 def _as_tag_list(value: object) -> list[str]:
     if isinstance(value, str):
+        text = value
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return [value]
+            return [text]
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, list | tuple | set):
@@ -703,12 +715,16 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
 
     Examples
     --------
+    >>> import pandas as pd
     >>> incidents = pd.DataFrame({"id": ["INC-2026-0001"], "ongoing": [True],
     ...                           "tags": [["death", "jurisdiction:EU"]]})
     >>> facts = incident_facts(incidents)
     >>> bool(facts.loc[0, "harm_ongoing"]), bool(facts.loc[0, "death"]), facts.loc[0, "jurisdictions"]
     (True, True, ['EU'])
     """
+    import numpy as np
+    import pandas as pd
+
     facts = pd.DataFrame(index=incidents.index)
     for field in _FACT_NAMES:
         source = next((old for old, new in _INCIDENT_RENAMES.items() if new == field), field)
@@ -766,6 +782,8 @@ def incident_facts(incidents: pd.DataFrame, systems: pd.DataFrame | None = None)
 
 
 def _record_frame(incident: Incident | TriageAnswers, system: AiSystem | None) -> pd.DataFrame:
+    import pandas as pd
+
     if isinstance(incident, TriageAnswers):
         row = incident.model_dump()
         frame = pd.DataFrame([{k: v for k, v in row.items() if not isinstance(v, list)}])
@@ -816,14 +834,20 @@ class NotificationDeadline(_PolicyModel):
 
 
 def _judged_at(facts: pd.DataFrame, regime: Regime, as_of: datetime) -> pd.Series:
+    import pandas as pd
+
     return facts[regime.applicability_time].fillna(pd.Timestamp(as_utc(as_of)))
 
 
 def _day_start(day: date) -> pd.Timestamp:
+    import pandas as pd
+
     return pd.Timestamp(day.year, day.month, day.day, tz="UTC")
 
 
 def _window_holds(facts: pd.DataFrame, regime: Regime, as_of: datetime) -> pd.Series:
+    import pandas as pd
+
     moment = _judged_at(facts, regime, as_of)
     holds = _true(facts.index)
     if regime.applies_from is not None:
@@ -839,12 +863,15 @@ def regime_applicability(facts: pd.DataFrame, policy: Policy, as_of: datetime) -
     Examples
     --------
     >>> from datetime import UTC, datetime
+    >>> import pandas as pd
     >>> facts = incident_facts(pd.DataFrame({"category": ["data_exposure_privacy"],
     ...                                      "aware_at": [datetime(2026, 3, 1, tzinfo=UTC)]}))
     >>> applies = regime_applicability(facts, load_policy(), datetime(2026, 3, 2, tzinfo=UTC))
     >>> bool(applies.loc[0, "gdpr_art33"])
     True
     """
+    import pandas as pd
+
     columns = {
         regime.id: evaluate_condition(regime.applies_when, facts) & _window_holds(facts, regime, as_of)
         for regime in policy.active_regimes
@@ -942,6 +969,8 @@ def applicable_regimes(
 def _deadlines_for(
     facts: pd.DataFrame, regime: Regime, as_of: datetime, resolved_at: datetime | None
 ) -> list[NotificationDeadline]:
+    import pandas as pd
+
     row = facts.iloc[0]
     result: list[NotificationDeadline] = []
     for report_type in regime.report_types:
@@ -957,7 +986,7 @@ def _deadlines_for(
         for spec in timed:
             start = row[spec.clock_start]
             candidates.append((None if pd.isna(start) else (start + spec.due).to_pydatetime(), spec))
-        base = {
+        base: dict[str, Any] = {
             "regime": regime.id,
             "regime_name": regime.name,
             "audience": regime.audience,
@@ -980,7 +1009,7 @@ def _deadlines_for(
             continue
         started = [(due_at, spec) for due_at, spec in candidates if due_at is not None]
         if not started:
-            spec = min(timed, key=lambda s: s.due)
+            spec = min(timed, key=lambda s: s.due if s.due is not None else timedelta.max)
             result.append(
                 NotificationDeadline(
                     **base,
@@ -1012,13 +1041,20 @@ def _deadlines_for(
                     sequence=sequence,
                     clock_start=spec.clock_start,
                     clock_started_at=start,
-                    due=spec.due + spec.repeat_every * (sequence - 1) if spec.repeat_every else spec.due,
+                    due=_nth_due(spec, sequence),
                     due_at=moment,
                     status="scheduled",
                     reason=spec.reason,
                 )
             )
     return result
+
+
+def _nth_due(spec: Deadline, sequence: int) -> timedelta | None:
+    """The due time of the ``sequence``-th report of a deadline (1: the first; repeats add up)."""
+    if spec.due is None or not spec.repeat_every:
+        return spec.due
+    return spec.due + spec.repeat_every * (sequence - 1)
 
 
 def notification_deadlines(
@@ -1061,6 +1097,8 @@ def notification_deadlines(
     [('gdpr_art33', 'initial', '2026-03-05T09:00:00+00:00'), ('gdpr_art33', 'follow_up', None),
      ('gdpr_art34', 'initial', None)]
     """
+    import pandas as pd
+
     facts = _record_frame(incident, system)
     wanted = set(regimes) if regimes is not None else None
     resolved = facts["resolved_at"].iloc[0]

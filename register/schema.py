@@ -39,6 +39,13 @@ __all__ = [
     "Evidence",
     "HistoryEntry",
     "INCIDENT_ID_PATTERN",
+    "MAX_INCIDENT_ID_LENGTH",
+    "MAX_ITEM_LENGTH",
+    "MAX_KEY_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_TEXT_LENGTH",
+    "MAX_TITLE_LENGTH",
+    "TEXT_LIMITS",
     "Incident",
     "Notification",
     "TimelineEvent",
@@ -70,10 +77,15 @@ __all__ = [
 class _Vocabulary(enum.StrEnum):
     """A closed vocabulary: the stored value is a stable slug, ``label`` is what people read."""
 
-    def __new__(cls, value: str, label: str) -> _Vocabulary:
+    label: str
+    """What people read (the stored value is the slug)."""
+
+    # `label` has a default only for type checkers, which read `Severity("SEV-1")` as a call of
+    # __new__; at run time that call looks the member up and every member is declared with its label.
+    def __new__(cls, value: str, label: str = "") -> _Vocabulary:
         member = str.__new__(cls, value)
         member._value_ = value
-        member.label = label  # type: ignore[attr-defined]
+        member.label = label or value
         return member
 
     def __str__(self) -> str:
@@ -418,6 +430,60 @@ def utc_now() -> datetime:
 INCIDENT_ID_PATTERN = r"^INC-\d{4}-\d{4,}$"
 """Incident ids: ``INC-YYYY-NNNN``, at least four digits, growing past 9999."""
 
+# --------------------------------------------------------------------------------------------------
+# Text length limits of register records.
+# --------------------------------------------------------------------------------------------------
+
+MAX_INCIDENT_ID_LENGTH = 32
+MAX_KEY_LENGTH = 64
+MAX_NAME_LENGTH = 200
+MAX_TITLE_LENGTH = 500
+MAX_ITEM_LENGTH = 2_000
+MAX_TEXT_LENGTH = 20_000
+
+TEXT_LIMITS: dict[str, int] = {
+    "incident id": MAX_INCIDENT_ID_LENGTH,
+    "key": MAX_KEY_LENGTH,
+    "name": MAX_NAME_LENGTH,
+    "title": MAX_TITLE_LENGTH,
+    "item": MAX_ITEM_LENGTH,
+    "text": MAX_TEXT_LENGTH,
+}
+"""The longest text (in characters) each kind of register field accepts; longer input is refused.
+
+The records enforce these limits, so ``Register.add_*``/``update_*`` and every import (where each
+field too long is one row of the error table) refuse a 1,000,000-character title with a message
+such as "title: String should have at most 500 characters".
+
+============  =======  ==========================================================================
+kind          limit    fields
+============  =======  ==========================================================================
+incident id   32       ``Incident.id`` and every ``incident_id`` (the width of the id columns)
+key           64       ``AiSystem.id``, ``Incident.system_id``, action item / notification ids,
+                       ``Notification.regime`` (the width of their columns)
+name          200      names and short labels: ``AiSystem.name``/``owner_team``/``risk_tier``/
+                       ``deployer``/``developer``, the incident's role holders, ``root_cause_category``,
+                       action item ``owner``/``team``, evidence ``kind``/``run_id``, classification
+                       ``namespace``/``attribute``
+title         500      ``Incident.title``, ``ActionItem.title``, ``AiSystem.use_case``
+item          2,000    each item of a list field (``tags``, ``affected_groups``,
+                       ``contributing_factors``, ``model_versions``); links and references
+                       (``source_link``, ``Evidence.uri``, ``Notification.reference``)
+text          20,000   narrative text: ``summary``, ``trigger``, ``resolution``, ``lessons_learned``,
+                       ``TimelineEvent.description``, ``verification_note``, ``Classification.value``
+============  =======  ==========================================================================
+
+The history keeps whole records as JSON and is not limited; nor is the data card (column names and
+locations are checked where the logs are read).
+"""
+
+Key = Annotated[str, Field(max_length=MAX_KEY_LENGTH)]
+Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
+Title = Annotated[str, Field(max_length=MAX_TITLE_LENGTH)]
+Item = Annotated[str, Field(max_length=MAX_ITEM_LENGTH)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH)]
+IncidentId = Annotated[str, Field(pattern=INCIDENT_ID_PATTERN, max_length=MAX_INCIDENT_ID_LENGTH)]
+
 
 class _MutableRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -433,25 +499,25 @@ class _MutableRecord(BaseModel):
 class AiSystem(_MutableRecord):
     """An AI system in the register, with the data card of its prediction logs."""
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1)
-    owner_team: str | None = None
-    use_case: str | None = None
-    risk_tier: str | None = Field(
+    id: str = Field(min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Name = Field(min_length=1)
+    owner_team: Name | None = None
+    use_case: Title | None = None
+    risk_tier: Name | None = Field(
         default=None, description="e.g. 'eu_ai_act_high_risk', 'limited', 'minimal'"
     )
-    deployer: str | None = None
-    developer: str | None = None
+    deployer: Name | None = None
+    developer: Name | None = None
     data_card: DataCard | None = None
 
 
 class Incident(_MutableRecord):
     """An incident (or near-miss/hazard) in the register."""
 
-    id: str = Field(pattern=INCIDENT_ID_PATTERN)
-    title: str = Field(min_length=1)
-    summary: str | None = None
-    system_id: str | None = None
+    id: IncidentId
+    title: Title = Field(min_length=1)
+    summary: Text | None = None
+    system_id: Key | None = None
     category: IncidentCategory
     kind: Literal["incident", "near_miss"] = "incident"
     severity: Severity
@@ -466,25 +532,25 @@ class Incident(_MutableRecord):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     affected_count: int | None = Field(default=None, ge=0)
-    affected_groups: list[str] = Field(default_factory=list)
+    affected_groups: list[Item] = Field(default_factory=list)
     ongoing: bool = False
     reversible: bool | None = None
     regulatory_notifiable: bool = False
     publicly_visible: bool = False
     evidence_hold: bool = False
-    incident_commander: str | None = None
-    technical_lead: str | None = None
-    communications_lead: str | None = None
-    legal_compliance: str | None = None
-    data_lead: str | None = None
-    postmortem_facilitator: str | None = None
-    trigger: str | None = None
-    root_cause_category: str | None = None
-    contributing_factors: list[str] = Field(default_factory=list)
-    resolution: str | None = None
-    lessons_learned: str | None = None
-    model_versions: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
+    incident_commander: Name | None = None
+    technical_lead: Name | None = None
+    communications_lead: Name | None = None
+    legal_compliance: Name | None = None
+    data_lead: Name | None = None
+    postmortem_facilitator: Name | None = None
+    trigger: Text | None = None
+    root_cause_category: Name | None = None
+    contributing_factors: list[Item] = Field(default_factory=list)
+    resolution: Text | None = None
+    lessons_learned: Text | None = None
+    model_versions: list[Item] = Field(default_factory=list)
+    tags: list[Item] = Field(default_factory=list)
     postmortem_status: PostmortemStatus = PostmortemStatus.NOT_STARTED
     failure_signal: FailureSignal | None = Field(
         default=None, description="overrides the system's default failure signal for this incident"
@@ -495,63 +561,63 @@ class TimelineEvent(_MutableRecord):
     """One dated event in an incident's timeline."""
 
     id: int | None = None
-    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
+    incident_id: IncidentId
     at: datetime
     kind: TimelineEventKind
-    description: str = Field(min_length=1)
+    description: Text = Field(min_length=1)
     role: Role | None = None
-    source_link: str | None = None
+    source_link: Item | None = None
 
 
 class ActionItem(_MutableRecord):
     """A follow-up action from an incident, with an owner and a due date."""
 
-    id: str | None = None
-    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
-    title: str = Field(min_length=1)
-    owner: str | None = None
-    team: str | None = None
+    id: Key | None = None
+    incident_id: IncidentId
+    title: Title = Field(min_length=1)
+    owner: Name | None = None
+    team: Name | None = None
     kind: ActionItemKind
     priority: Literal["P1", "P2", "P3", "P4"] = "P2"
     due_at: datetime | None = None
     status: ActionItemStatus = ActionItemStatus.OPEN
     completed_at: datetime | None = None
-    verification_note: str | None = None
+    verification_note: Text | None = None
 
 
 class Notification(_MutableRecord):
     """A notification owed or made to an audience under a regime (a regime may need a chain)."""
 
-    id: str | None = None
-    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
+    id: Key | None = None
+    incident_id: IncidentId
     audience: NotificationAudience
-    regime: str | None = Field(default=None, description="policy regime id, e.g. 'gdpr_art33'")
+    regime: Key | None = Field(default=None, description="policy regime id, e.g. 'gdpr_art33'")
     report_type: ReportType = ReportType.INITIAL
     due_at: datetime | None = None
     sent_at: datetime | None = None
-    reference: str | None = None
+    reference: Item | None = None
 
 
 class Evidence(_MutableRecord):
     """An artefact kept as evidence for an incident (executed notebook, report, data fingerprint...)."""
 
     id: int | None = None
-    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
-    kind: str = Field(min_length=1)
-    uri: str = Field(min_length=1)
+    incident_id: IncidentId
+    kind: Name = Field(min_length=1)
+    uri: Item = Field(min_length=1)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     captured_at: datetime
-    run_id: str | None = None
+    run_id: Name | None = None
 
 
 class Classification(_MutableRecord):
     """A taxonomy label on an incident: (namespace, attribute, value), e.g. CSET, MIT, AVID."""
 
     id: int | None = None
-    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
-    namespace: str = Field(min_length=1)
-    attribute: str = Field(min_length=1)
-    value: str
+    incident_id: IncidentId
+    namespace: Name = Field(min_length=1)
+    attribute: Name = Field(min_length=1)
+    value: Text
 
 
 class HistoryEntry(_MutableRecord):

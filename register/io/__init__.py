@@ -4,7 +4,8 @@ Public API: :func:`read_bundle` / :func:`write_bundle` (one document or a folder
 :func:`read_entities` / :func:`write_entities` (one entity per file), :func:`read_aiid_incidents`
 (the AI Incident Database's CSV export) and :func:`check_incident_times`. Every reader validates
 everything and raises one :class:`~register.errors.ValidationFailed` whose ``failures`` list every
-problem as ``{file, row, column, problem, value, message}``.
+problem as ``{file, row, column, problem, value, message}``. A file or bundle holding no records raises
+:class:`~register.errors.EmptyImportError` (a ``ValidationFailed``) unless ``allow_empty=True``.
 """
 
 from __future__ import annotations

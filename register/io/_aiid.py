@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from register.errors import EmptyImportError
 from register.io._bundle import Bundle
 from register.io._records import Failures, check_incident_times
 from register.schema import Classification, Incident, IncidentCategory, Severity
@@ -162,6 +163,7 @@ def read_aiid_incidents(
     taxonomies: Iterable[str | os.PathLike[str]] | None = None,
     default_category: IncidentCategory | str = IncidentCategory.REPUTATIONAL,
     default_severity: Severity | str = Severity.SEV3,
+    allow_empty: bool = False,
 ) -> AiidImport:
     r"""Read the AI Incident Database's ``incidents.csv`` (and taxonomy files) into a bundle.
 
@@ -174,6 +176,8 @@ def read_aiid_incidents(
         Taxonomy files (``classifications_<namespace>.csv``).
     default_category, default_severity
         What unmappable AIID incidents get (tagged ``aiid:unmapped-category``/``-severity``).
+    allow_empty : bool, default False
+        Accept an export without incidents (an empty file or only the header row).
 
     Returns
     -------
@@ -184,6 +188,8 @@ def read_aiid_incidents(
     ValidationFailed
         With one failure row per problem (missing columns, bad dates or ids, bad lists, taxonomy rows
         for incidents not in the file).
+    EmptyImportError
+        The export holds no incidents and ``allow_empty`` is false.
 
     Examples
     --------
@@ -232,6 +238,8 @@ def read_aiid_incidents(
     for taxonomy in taxonomy_paths:
         _add_taxonomy(result, taxonomy, failures)
     failures.raise_if_any(str(path))
+    if not result.bundle.incidents and not allow_empty:
+        raise EmptyImportError([incidents_path.name, *(taxonomy.name for taxonomy in taxonomy_paths)])
     result.namespaces = sorted({c.namespace for c in result.bundle.classifications})
     return result
 

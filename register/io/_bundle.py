@@ -52,9 +52,15 @@ class Bundle:
         """
         incident_ids = {incident.id for incident in self.incidents}
         system_ids = {system.id for system in self.ai_systems}
-        children = (*self.timeline_events, *self.action_items, *self.notifications, *self.evidence)
+        children: list[TimelineEvent | ActionItem | Notification | Evidence | Classification] = [
+            *self.timeline_events,
+            *self.action_items,
+            *self.notifications,
+            *self.evidence,
+            *self.classifications,
+        ]
         return {
-            "incidents": {child.incident_id for child in (*children, *self.classifications)} - incident_ids,
+            "incidents": {child.incident_id for child in children} - incident_ids,
             "ai_systems": {
                 incident.system_id for incident in self.incidents if incident.system_id is not None
             }

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from register.errors import ValidationFailed
+from register.errors import EmptyImportError, ValidationFailed
 from register.io._bundle import ENTITY_ORDER, Bundle
 from register.io._documents import dump_document, load_document, records_payload
 from register.io._records import Failures, Located, check_bundle_references, records_from_rows
@@ -142,7 +142,9 @@ def _check_entity(entity: str, failures: Failures) -> bool:
     return True
 
 
-def read_entities(path: str | os.PathLike[str], entity: str, *, sheet: str | None = None) -> list[BaseModel]:
+def read_entities(
+    path: str | os.PathLike[str], entity: str, *, sheet: str | None = None, allow_empty: bool = False
+) -> list[BaseModel]:
     r"""Read and validate the records of one entity from a CSV, JSON, YAML or XLSX file.
 
     Duplicate ids and (for incidents) inconsistent times are refused; references to other entities
@@ -156,6 +158,8 @@ def read_entities(path: str | os.PathLike[str], entity: str, *, sheet: str | Non
         One of :data:`~register.io.ENTITY_ORDER`.
     sheet : str or None
         XLSX only: the sheet to read (default: the sheet named like the entity, or the only sheet).
+    allow_empty : bool, default False
+        Accept a file without records (empty, ``null``, only a header row): return ``[]``.
 
     Returns
     -------
@@ -166,6 +170,8 @@ def read_entities(path: str | os.PathLike[str], entity: str, *, sheet: str | Non
     ------
     ValidationFailed
         With every problem as a failure row (file, row, column, problem, value, message).
+    EmptyImportError
+        The file holds no records and ``allow_empty`` is false.
 
     Examples
     --------
@@ -185,7 +191,10 @@ def read_entities(path: str | os.PathLike[str], entity: str, *, sheet: str | Non
     if located is not None:
         check_bundle_references({entity: located}, failures, allow_external=True)
     failures.raise_if_any(str(path))
-    return list(located.records) if located is not None else []
+    records = list(located.records) if located is not None else []
+    if not records and not allow_empty:
+        raise EmptyImportError([path.name])
+    return records
 
 
 def _manifest(folder: Path, failures: Failures) -> dict[str, str] | None:
@@ -257,6 +266,7 @@ def read_bundle(
     known_system_ids: Iterable[str] = (),
     allow_external: bool = False,
     resolve_locations: bool = True,
+    allow_empty: bool = False,
 ) -> Bundle:
     """Read and validate a bundle: one JSON/YAML document, one XLSX workbook, or a folder.
 
@@ -275,6 +285,9 @@ def read_bundle(
         for the register to check.
     resolve_locations : bool
         Resolve relative data-card locations against the bundle's folder (``DataCard.with_base``).
+    allow_empty : bool, default False
+        Accept a bundle without records (empty or ``null`` document, only header rows, no entity
+        files): return an empty :class:`Bundle`.
 
     Returns
     -------
@@ -284,6 +297,8 @@ def read_bundle(
     ------
     ValidationFailed
         With one failure row per problem.
+    EmptyImportError
+        The bundle holds no records and ``allow_empty`` is false (names the files read).
 
     Examples
     --------
@@ -301,81 +316,12 @@ def read_bundle(
     """
     path = Path(path)
     failures = Failures()
-    entities: dict[str, Located] = {}
     if path.is_dir():
-        files = _manifest(path, failures)
-        for entity, name in (files or {}).items():
-            located = _read_entity_file(path / name, entity, failures, file=name)
-            if located is not None:
-                entities[entity] = located
+        entities, files = _read_folder(path, failures)
         base = path
     else:
+        entities, files = _read_document(path, failures), [path.name]
         base = path.parent
-        fmt = _format_of(path, failures, file=path.name)
-        data = _read_bytes(path, failures, file=path.name) if fmt is not None else None
-        if fmt == "csv" and data is not None:
-            failures.add(
-                path.name,
-                None,
-                None,
-                "unsupported_format",
-                ".csv",
-                "a CSV bundle is a folder of entity files with manifest.json; "
-                "read one entity with read_entities",
-            )
-        elif fmt == "xlsx" and data is not None:
-            sheets = xlsx_sheet_names(data, file=path.name, failures=failures) or []
-            for sheet in sheets:
-                if sheet not in ENTITY_ORDER:
-                    failures.add(
-                        path.name,
-                        None,
-                        None,
-                        "unknown_entity",
-                        sheet,
-                        f"sheets must be named after {list(ENTITY_ORDER)}",
-                    )
-            for entity in ENTITY_ORDER:
-                if entity in sheets:
-                    rows = read_xlsx_rows(data, entity, file=path.name, failures=failures, sheet=entity)
-                    entities[entity] = records_from_rows(
-                        entity, rows, file=f"{path.name} [{entity}]", failures=failures, cells_are_text=True
-                    )
-        elif fmt in ("json", "yaml") and data is not None:
-            document = load_document(data, fmt, file=path.name, failures=failures)
-            if document is not None and not isinstance(document, Mapping):
-                failures.add(
-                    path.name,
-                    None,
-                    None,
-                    "malformed_file",
-                    type(document).__name__,
-                    f'a bundle document must be a mapping {{"format": "{BUNDLE_FORMAT}", ...}}',
-                )
-            elif document is not None:
-                _check_header(document, failures, file=path.name)
-                for key in document:
-                    if key not in ENTITY_ORDER and key not in ("format", "version"):
-                        failures.add(
-                            path.name,
-                            None,
-                            str(key),
-                            "unknown_entity",
-                            str(key),
-                            f"entities: {list(ENTITY_ORDER)}",
-                        )
-                for entity in ENTITY_ORDER:
-                    rows = _document_rows(
-                        document.get(entity), entity, file=f"{path.name} [{entity}]", failures=failures
-                    )
-                    if rows is not None:
-                        entities[entity] = records_from_rows(
-                            entity,
-                            rows,
-                            file=f"{path.name} [{entity}]",
-                            failures=failures,
-                            cells_are_text=False,
-                        )
     check_bundle_references(
         entities,
         failures,
@@ -384,10 +330,95 @@ def read_bundle(
         allow_external=allow_external,
     )
     failures.raise_if_any(str(path))
-    bundle = Bundle(**{entity: list(located.records) for entity, located in entities.items()})  # type: ignore[arg-type]
+    bundle = Bundle()
+    for entity, located in entities.items():
+        setattr(bundle, entity, list(located.records))
+    if not allow_empty and not any(bundle.counts().values()):
+        raise EmptyImportError(files)
     if resolve_locations:
         bundle.ai_systems = [_resolved(system, base) for system in bundle.ai_systems]
     return bundle
+
+
+def _read_folder(folder: Path, failures: Failures) -> tuple[dict[str, Located], list[str]]:
+    """Read the entity files of a bundle folder; return them and the names of the files read."""
+    entities: dict[str, Located] = {}
+    files = _manifest(folder, failures) or {}
+    for entity, name in files.items():
+        located = _read_entity_file(folder / name, entity, failures, file=name)
+        if located is not None:
+            entities[entity] = located
+    return entities, [f"{folder.name}/{name}" for name in files.values()] or [str(folder)]
+
+
+def _read_document(path: Path, failures: Failures) -> dict[str, Located]:
+    """Read a bundle held in one file: a JSON/YAML document or an XLSX workbook (one sheet per entity)."""
+    fmt = _format_of(path, failures, file=path.name)
+    data = _read_bytes(path, failures, file=path.name) if fmt is not None else None
+    if data is None:
+        return {}
+    if fmt == "csv":
+        failures.add(
+            path.name,
+            None,
+            None,
+            "unsupported_format",
+            ".csv",
+            "a CSV bundle is a folder of entity files (ai_systems.csv, incidents.csv...) with "
+            "manifest.json: put the CSV file in such a folder and import the folder",
+        )
+        return {}
+    if fmt == "xlsx":
+        return _read_workbook(path.name, data, failures)
+    document = load_document(data, "json" if fmt == "json" else "yaml", file=path.name, failures=failures)
+    if document is None:
+        return {}
+    if not isinstance(document, Mapping):
+        failures.add(
+            path.name,
+            None,
+            None,
+            "malformed_file",
+            type(document).__name__,
+            f'a bundle document must be a mapping {{"format": "{BUNDLE_FORMAT}", ...}}',
+        )
+        return {}
+    return _document_entities(path.name, document, failures)
+
+
+def _read_workbook(name: str, data: bytes, failures: Failures) -> dict[str, Located]:
+    """Read an XLSX bundle: one sheet per entity, named after it."""
+    sheets = xlsx_sheet_names(data, file=name, failures=failures) or []
+    for sheet in sheets:
+        if sheet not in ENTITY_ORDER:
+            failures.add(
+                name, None, None, "unknown_entity", sheet, f"sheets must be named after {list(ENTITY_ORDER)}"
+            )
+    entities: dict[str, Located] = {}
+    for entity in ENTITY_ORDER:
+        if entity in sheets:
+            rows = read_xlsx_rows(data, entity, file=name, failures=failures, sheet=entity)
+            entities[entity] = records_from_rows(
+                entity, rows, file=f"{name} [{entity}]", failures=failures, cells_are_text=True
+            )
+    return entities
+
+
+def _document_entities(name: str, document: Mapping[str, Any], failures: Failures) -> dict[str, Located]:
+    """Read the entity lists of a bundle document (after its header is checked)."""
+    _check_header(document, failures, file=name)
+    for key in document:
+        if key not in ENTITY_ORDER and key not in ("format", "version"):
+            failures.add(name, None, str(key), "unknown_entity", str(key), f"entities: {list(ENTITY_ORDER)}")
+    entities: dict[str, Located] = {}
+    for entity in ENTITY_ORDER:
+        where = f"{name} [{entity}]"
+        rows = _document_rows(document.get(entity), entity, file=where, failures=failures)
+        if rows is not None:
+            entities[entity] = records_from_rows(
+                entity, rows, file=where, failures=failures, cells_are_text=False
+            )
+    return entities
 
 
 def _resolved(system: AiSystem, base: Path) -> AiSystem:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ValidationError
 
@@ -125,16 +125,27 @@ class Located:
     locations: list[tuple[str, int | str | None]]
 
 
+_NONE = Located([], [])
+"""No records (an entity the bundle does not hold)."""
+
+
+def _plain(annotation: Any) -> Any:
+    """Return the type inside ``Annotated[X, ...]`` (a length limit, a pattern...), else ``annotation``."""
+    if typing.get_origin(annotation) is Annotated:
+        return typing.get_args(annotation)[0]
+    return annotation
+
+
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """Return (inner annotation, nullable) for ``X | None``."""
+    """Return (inner annotation, nullable) for ``X | None``, without ``Annotated`` metadata."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        args = [_plain(a) for a in typing.get_args(annotation) if a is not type(None)]
         nullable = len(args) < len(typing.get_args(annotation))
         if len(args) == 1:
             return args[0], nullable
         return typing.Union[tuple(args)], nullable  # noqa: UP007 - rebuilt union of the remaining types
-    return annotation, False
+    return _plain(annotation), False
 
 
 def _kind_of(annotation: Any) -> FieldKind:
@@ -338,13 +349,13 @@ def records_from_rows(
             record = model.model_validate(values)
         except ValidationError as exc:
             for error in exc.errors():
-                column = str(error["loc"][0]) if error["loc"] else None
+                field = str(error["loc"][0]) if error["loc"] else None
                 problem = "missing_value" if error["type"] == "missing" else "invalid_value"
-                if column is not None and kinds.get(column, ("",))[0] == "time":
+                if field is not None and kinds.get(field, ("",))[0] == "time":
                     problem = "invalid_time" if problem == "invalid_value" else problem
                 path = ".".join(str(part) for part in error["loc"][1:])
                 message = f"{path}: {error['msg']}" if path else error["msg"]
-                failures.add(file, row_number, column, problem, raw.get(column) if column else None, message)
+                failures.add(file, row_number, field, problem, raw.get(field) if field else None, message)
             continue
         except (ValueError, TypeError, RecursionError) as exc:
             failures.add(file, row_number, None, "invalid_value", None, str(exc))
@@ -354,7 +365,16 @@ def records_from_rows(
     return located
 
 
-def check_incident_times(incident: Incident) -> list[dict[str, object]]:
+class IncidentTimeProblem(TypedDict):
+    """A row of :func:`check_incident_times` (the columns of a failures table)."""
+
+    column: str
+    problem: str
+    value: str
+    message: str
+
+
+def check_incident_times(incident: Incident) -> list[IncidentTimeProblem]:
     """Return the time-consistency problems of one incident (the lifecycle's rules).
 
     The rules are :data:`register.lifecycle.TIME_ORDER_RULES` (aware before occurred, closed before
@@ -414,9 +434,10 @@ def check_bundle_references(
                 )
             else:
                 seen[key] = (file, row)
-    incident_ids = {r.id for r in entities["incidents"].records} if "incidents" in entities else set()
+    # (records of the "incidents"/"ai_systems" entities are Incident/AiSystem: the filters type them)
+    incident_ids = {r.id for r in entities.get("incidents", _NONE).records if isinstance(r, Incident)}
     incident_ids |= set(known_incident_ids)
-    system_ids = {r.id for r in entities["ai_systems"].records} if "ai_systems" in entities else set()
+    system_ids = {r.id for r in entities.get("ai_systems", _NONE).records if isinstance(r, AiSystem)}
     system_ids |= set(known_system_ids)
     if "incidents" in entities:
         located = entities["incidents"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -59,6 +60,28 @@ def read_csv_rows(
     except UnicodeDecodeError as exc:
         failures.add(file, None, None, "malformed_file", None, f"a CSV file must be UTF-8 text: {exc}")
         return []
+    with _field_limit_at_least(len(text)):
+        return _csv_rows(text, entity, file=file, failures=failures)
+
+
+@contextmanager
+def _field_limit_at_least(size: int) -> Iterator[None]:
+    """Let the csv module read cells up to ``size`` characters (its default stops at 131,072).
+
+    A cell longer than a field allows is then refused by the record's own limit
+    (:data:`register.schema.TEXT_LIMITS`), with its row and column in the error table.
+    """
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, size + 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_rows(
+    text: str, entity: str, *, file: str, failures: Failures
+) -> list[tuple[int, dict[str, object]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, dict[str, object]]] = []
     try:

@@ -78,6 +78,51 @@ def test_systems_and_data_cards(reg: Register) -> None:
     assert frame.loc[frame["id"] == "credit", "data_card"].iloc[0]["task"] == "binary_classification"
 
 
+def test_incident_with_card_returns_the_incident_and_its_systems_card(reg: Register, incident_data) -> None:
+    reg.add_system(_system())
+    incident = reg.add_incident(incident_data(system_id="credit"))
+    assert reg.incident_with_card(incident.id) == (incident, CARD)
+
+
+def test_incident_with_card_says_which_cli_command_fixes_each_gap(reg: Register, incident_data) -> None:
+    with pytest.raises(NotFoundError, match=r"no incident INC-2026-0404; `workbench register list`"):
+        reg.incident_with_card("INC-2026-0404")
+    bare = reg.add_incident(incident_data())
+    with pytest.raises(NotFoundError, match="names no AI system") as caught:
+        reg.incident_with_card(bare.id)
+    assert f"`workbench register update {bare.id} --set system_id=...`" in str(caught.value)
+    reg.add_system({"id": "chat", "name": "Support assistant"})
+    chat = reg.add_incident(incident_data(system_id="chat"))
+    with pytest.raises(NotFoundError) as caught:
+        reg.incident_with_card(chat.id)
+    assert f"AI system 'chat' (the AI system of {chat.id}) has no data card" in str(caught.value)
+    assert "`workbench register import" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda reg: reg.get_system("nope"),
+        lambda reg: reg.get_data_card("chat"),
+        lambda reg: reg.incident_with_card("INC-2026-0404"),
+        lambda reg: reg.add_incident(
+            {"title": "x", "category": "safety", "severity": "SEV-2", "aware_at": T0, "system_id": "ghost"}
+        ),
+        lambda reg: reg.update_incident("INC-2026-0001", {"status": "closed"}),
+    ],
+    ids=["unknown system", "no data card", "unknown incident", "unknown system on add", "status by update"],
+)
+def test_messages_name_cli_commands_not_python_calls(reg: Register, incident_data, call) -> None:
+    reg.add_system({"id": "chat", "name": "Support assistant"})
+    reg.add_incident(incident_data(system_id="chat"))
+    with pytest.raises((NotFoundError, ValidationFailed)) as caught:
+        call(reg)
+    message = str(caught.value)
+    assert "`workbench register " in message
+    for python_only in ("open_register(", "Register.update_system", "Register.list_systems", "read_entities"):
+        assert python_only not in message
+
+
 # -- incidents ------------------------------------------------------------------------------------------
 
 

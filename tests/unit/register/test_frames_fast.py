@@ -1,12 +1,12 @@
 """The fast frame readers give exactly the frames of the reference, value-by-value conversion.
 
-``Register._frame`` reads rows into one 2-D object array, converts whole columns (declining to the
-reference conversion ``register.api._column`` whenever the Python types are not the expected ones)
-and, on SQLite, sorts incidents itself instead of asking SQLite to. Here every frame of a register
-holding a few hundred incidents with every column type, nulls, all-null columns, times given with
-offsets and microseconds, is compared with the frame the reference path builds (the reader with the
-fast parts switched off) and with the typed records, on SQLite and PostgreSQL.
-"""
+``Register._frame`` (:func:`register._frame_read.read_frame`) reads rows into one 2-D object array,
+converts whole columns (declining to the reference conversion ``register._frame_read._column``
+whenever the Python types are not the expected ones) and, on SQLite, sorts incidents itself instead
+of asking SQLite to. Here every frame of a register holding a few hundred incidents with every column
+type, nulls, all-null columns, times given with offsets and microseconds, is compared with the frame
+the reference path builds (the reader with the fast parts switched off) and with the typed records,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import register.api as api_module
+import register._frame_read as frame_read_module
 from register import Register, open_register
 from register.io import Bundle
 from register.schema import (
@@ -162,7 +162,7 @@ def filled(reg: Register) -> Register:
 
 def _reference(monkeypatch: pytest.MonkeyPatch) -> None:
     """Switch the fast parts off: SQL ORDER BY, ``zip`` and ``_column`` (the previous implementation)."""
-    monkeypatch.setattr(api_module, "_FAST_READS", False)
+    monkeypatch.setattr(frame_read_module, "_FAST_READS", False)
 
 
 AS_OF = T0 + timedelta(days=9)
@@ -334,7 +334,7 @@ def test_empty_register_frames_keep_their_types(tmp_path) -> None:
     ],
 )
 def test_time_text_parses_like_the_reference_or_declines(text: str) -> None:
-    from register.api import _sqlite_times, _utc_series
+    from register._frame_read import _sqlite_times, _utc_series
 
     values = np.array([None, text, "2026-05-01 10:00:00.000001", None], dtype=object)
     fast = _sqlite_times(values)

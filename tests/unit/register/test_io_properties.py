@@ -215,7 +215,7 @@ def _fresh(tmp_path: Path, name: str) -> Path:
 def test_round_trip_is_lossless(tmp_path: Path, fmt: str, layout: str, name: str, bundle: Bundle) -> None:
     target = _fresh(tmp_path, name)
     write_bundle(bundle, target, fmt, layout=layout)
-    assert read_bundle(target, resolve_locations=False) == bundle
+    assert read_bundle(target, resolve_locations=False, allow_empty=True) == bundle
 
 
 @pytest.mark.parametrize(("fmt", "layout", "name"), [("yaml", "folder", "b"), ("xlsx", "document", "b.xlsx")])
@@ -224,7 +224,7 @@ def test_round_trip_is_lossless(tmp_path: Path, fmt: str, layout: str, name: str
 def test_round_trip_other_layouts(tmp_path: Path, fmt: str, layout: str, name: str, bundle: Bundle) -> None:
     target = _fresh(tmp_path, name)
     write_bundle(bundle, target, fmt, layout=layout)
-    assert read_bundle(target, resolve_locations=False) == bundle
+    assert read_bundle(target, resolve_locations=False, allow_empty=True) == bundle
 
 
 def _valid_folder(tmp_path: Path) -> Path:
@@ -297,7 +297,10 @@ def test_malformed_csv_always_gives_a_failure_table(
         target.write_text(text, encoding="utf-8")
     elif mutation == "truncate":
         data = target.read_bytes()
-        target.write_bytes(data[: position % (len(lines[0]) - 1)])  # inside the header: never valid
+        cut = position % (len(lines[0]) - 1)
+        if data[cut : cut + 1] == b",":  # a cut before a comma keeps whole column names (maybe all
+            cut -= 1  # the required ones: a valid header-only file); cut inside a name instead
+        target.write_bytes(data[:cut])  # inside a column name of the header: never valid
     elif mutation == "random_bytes":
         data = target.read_bytes()
         cut = position % len(data)

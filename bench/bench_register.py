@@ -185,13 +185,13 @@ def _timed(label: str, rows: list[tuple[str, str, str, str]], detail: str, func,
 
 def _with_reference_readers(func):
     """Run ``func`` with the frame readers' fast path off (what ``_frame`` did before it existed)."""
-    import register.api as api
+    import register._frame_read as frame_read
 
-    api._FAST_READS = False
+    frame_read._FAST_READS = False
     try:
         return func()
     finally:
-        api._FAST_READS = True
+        frame_read._FAST_READS = True
 
 
 def main() -> None:

@@ -658,14 +658,14 @@ def list_command(
     )
 
 
-def _read_import(path: Path, aiid: bool):  # -> register.io.Bundle
+def _read_import(path: Path, aiid: bool, allow_empty: bool = False):  # -> register.io.Bundle
     if aiid:
         from register.io import read_aiid_incidents
 
-        return read_aiid_incidents(path).bundle
+        return read_aiid_incidents(path, allow_empty=allow_empty).bundle
     from register.io import read_bundle
 
-    return read_bundle(path, allow_external=True)
+    return read_bundle(path, allow_external=True, allow_empty=allow_empty)
 
 
 def _counts_text(counts: Mapping[str, int]) -> str:
@@ -676,6 +676,13 @@ def _counts_text(counts: Mapping[str, int]) -> str:
 AiidOption = Annotated[
     bool, typer.Option("--aiid", help="PATH is the AI Incident Database's incidents.csv (or its folder).")
 ]
+AllowEmptyOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-empty",
+        help="Accept a file that holds no records (an empty import is otherwise an error, exit 2).",
+    ),
+]
 
 
 @register_app.command("import")
@@ -685,32 +692,34 @@ def import_command(
     ],
     aiid: AiidOption = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")] = False,
+    allow_empty: AllowEmptyOption = False,
     register: RegisterOption = None,
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import a bundle in one transaction: every record, or nothing (problems listed row by row)."""
-    bundle = _read_import(path, aiid)
+    bundle = _read_import(path, aiid, allow_empty)
     with _open(register) as reg:
-        counts = reg.import_bundle(bundle, by=_by(by), dry_run=dry_run)
+        counts = reg.import_bundle(bundle, by=_by(by), dry_run=dry_run, allow_empty=allow_empty)
     if as_json:
         _echo_json({"dry_run": dry_run, "counts": counts})
     else:
         done = "Checked (nothing written)" if dry_run else "Imported"
-        _out().print(f"{done}: {_counts_text(counts)}.")
+        _out().print(f"{done}: {_counts_text(counts) or 'nothing (the file holds no records)'}.")
 
 
 @register_app.command("validate")
 def validate_command(
     path: Annotated[Path, typer.Argument(help="A bundle file or folder to check against the register.")],
     aiid: AiidOption = False,
+    allow_empty: AllowEmptyOption = False,
     register: RegisterOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check an import file against its schema and the register without writing anything."""
-    bundle = _read_import(path, aiid)
+    bundle = _read_import(path, aiid, allow_empty)
     with _open(register) as reg:
-        counts = reg.import_bundle(bundle, by=None, dry_run=True)
+        counts = reg.import_bundle(bundle, by=None, dry_run=True, allow_empty=allow_empty)
     if as_json:
         _echo_json({"valid": True, "counts": counts})
     else:

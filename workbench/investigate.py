@@ -137,13 +137,7 @@ def investigate(
     parameters = section_parameters(chosen, given=parameters_by_section)
     cell_size = min_cell_size if min_cell_size is not None else load_policy().reports.min_cell_size
     with open_register(register_url) as register:
-        incident = register.get_incident(incident_id)
-        if not incident.system_id:
-            raise NotFoundError(
-                f"incident {incident_id} names no AI system, so there are no prediction logs to analyse; "
-                f"set it with `workbench register update {incident_id} --set system_id=...`."
-            )
-        card = register.get_data_card(incident.system_id)
+        incident, card = register.incident_with_card(incident_id)
         skipped = {section.key: section.not_applicable(card) for section in chosen}
         runnable = [section for section in chosen if skipped[section.key] is None]
         if not runnable:

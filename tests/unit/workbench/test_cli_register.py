@@ -420,3 +420,22 @@ def test_import_aiid_export(reg_path: str, tmp_path: Path, capsys: pytest.Captur
     with open_register(reg_path) as reg:
         assert [i.id for i in reg.list_incidents()] == ["INC-2016-0023", "INC-2020-0101"]
         assert reg.get_incident("INC-2016-0023").title == "Chatbot learns offensive language"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.yaml", ""), ("null.json", "null"), ("no_records.json", "{\"format\": \"workbench-bundle\", \"version\": 1, \"incidents\": []}")],
+)
+def test_empty_import_says_so_and_allow_empty_accepts_it(
+    reg_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    assert main(["register", "import", str(path), "-r", reg_path]) == 2
+    captured = capsys.readouterr()
+    assert "must hold at least one record" in captured.err and "--allow-empty" in captured.err
+    assert "Traceback" not in captured.err
+    assert main(["register", "validate", str(path), "-r", reg_path]) == 2
+    capsys.readouterr()
+    assert main(["register", "import", str(path), "-r", reg_path, "--allow-empty"]) == 0
+    assert "nothing (the file holds no records)" in capsys.readouterr().out

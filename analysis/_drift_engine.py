@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -82,36 +82,41 @@ def valid_expr(table: ir.Table, column: str) -> ir.BooleanValue:
     return cond
 
 
-def labelled_table(
-    reference: ir.Table | None,
-    current: ir.Table | None,
-    *,
-    columns: Sequence[str],
-    table: ir.Table | None = None,
-    time_column: str | None = None,
-    reference_window: tuple[object, object] | None = None,
-    current_window: tuple[object, object] | None = None,
-    keep_time: bool = False,
-) -> ir.Table:
-    """Build the labelled table (selected columns plus ``__is_current``)."""
-    if table is not None:
-        time = table[time_column]
-        ref_start, ref_end = reference_window
-        cur_start, cur_end = current_window
-        in_ref = (time >= ref_start) & (time < ref_end)
-        in_cur = (time >= cur_start) & (time < cur_end)
-        selected = [table[c] for c in columns]
-        if keep_time and time_column not in columns:
-            selected.append(table[time_column])
-        # A row in both windows (overlapping windows) counts as current only once; the windows are checked
-        # to not overlap by the caller.
-        return table.filter(in_ref | in_cur).select(*selected, **{IS_CURRENT: in_cur})
+def labelled_table(reference: ir.Table, current: ir.Table, *, columns: Sequence[str]) -> ir.Table:
+    """The labelled table of two tables: the selected columns plus ``__is_current``.
+
+    The current columns are cast to the reference's types, so that the union has one schema.
+    """
     ref_schema = reference.schema()
     ref_part = reference.select(*[reference[c] for c in columns], **{IS_CURRENT: ibis.literal(False)})
     cur_part = current.select(
         *[current[c].cast(ref_schema[c]).name(c) for c in columns], **{IS_CURRENT: ibis.literal(True)}
     )
     return ref_part.union(cur_part, distinct=False)
+
+
+def split_table(
+    table: ir.Table,
+    *,
+    columns: Sequence[str],
+    time_column: str,
+    reference_window: tuple[object, object],
+    current_window: tuple[object, object],
+    keep_time: bool = False,
+) -> ir.Table:
+    """The labelled table of one table split by ``time_column`` into two half-open windows ``[start, end)``.
+
+    The caller checks that the windows do not overlap (a row in both would count as current only).
+    """
+    time = table[time_column]
+    ref_start, ref_end = reference_window
+    cur_start, cur_end = current_window
+    in_ref = (time >= ref_start) & (time < ref_end)
+    in_cur = (time >= cur_start) & (time < cur_end)
+    selected = [table[c] for c in columns]
+    if keep_time and time_column not in columns:
+        selected.append(table[time_column])
+    return table.filter(in_ref | in_cur).select(*selected, **{IS_CURRENT: in_cur})
 
 
 # --------------------------------------------------------------------------------------------- summary query
@@ -586,7 +591,7 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def set_duckdb_memory_limit(table: ir.Table, memory_limit: str | None) -> object:
+def set_duckdb_memory_limit(table: ir.Table, memory_limit: str | None) -> Callable[[], None]:
     """Apply ``SET memory_limit`` on a DuckDB backend; return a callable that restores the old value."""
     if memory_limit is None:
         return lambda: None
@@ -604,11 +609,3 @@ def set_duckdb_memory_limit(table: ir.Table, memory_limit: str | None) -> object
         con.execute(f"SET memory_limit = '{previous}'")
 
     return restore
-
-
-def finite_or_none(value: float | None) -> float | None:
-    """JSON-friendly float: NaN/inf become None."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None

@@ -11,16 +11,12 @@ Figures hold aggregates only (shares per bin, statistics per chunk), never rows.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analysis._drift_results import ColumnDrift, DriftResult, WindowedDriftResult
 from analysis.errors import InvalidParameterError
-
-if TYPE_CHECKING:
-    from analysis.drift import ColumnDrift, DriftResult, WindowedDriftResult
 
 __all__ = ["distribution_figure", "drift_over_time_figure", "drift_table_figure"]
 

@@ -242,6 +242,7 @@ def _test_columns(
     fields: dict[str, dict[str, Any]] = {}
     for column in columns:
         exact = exact_by_column.get(column)
+        counts: eng.ColumnCounts | None
         if kinds[column] == "categorical":
             fetched = categorical_counts.get(column)
             counts = fetched if fetched is not None else eng.fetch_value_counts(labelled, column)

@@ -26,6 +26,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -164,7 +165,7 @@ def row_counts_and_distinct(labelled: ir.Table, columns: Sequence[str]) -> tuple
 
 def column_summaries(
     labelled: ir.Table, numeric: Sequence[str], categorical: Sequence[str]
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """One aggregate query: row counts, valid counts, min/max and reference population std per column."""
     proj = projected(labelled, numeric, categorical)
     aggs: dict[str, ir.Value] = {"n_rows": proj.count()}
@@ -178,9 +179,9 @@ def column_summaries(
     rows = proj.group_by(IS_CURRENT).aggregate(**aggs).to_pyarrow().to_pylist()
     by_side = {bool(r[IS_CURRENT]): r for r in rows}
     ref, cur = by_side.get(False, {}), by_side.get(True, {})
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for i, column in enumerate([*numeric, *categorical]):
-        entry = {
+        entry: dict[str, Any] = {
             "n_ref_rows": int(ref.get("n_rows") or 0),
             "n_cur_rows": int(cur.get("n_rows") or 0),
             "n_ref": int(ref.get(f"c{i}_n") or 0),
@@ -459,7 +460,7 @@ def exact_numeric_columnar(
             counts = per_column.get(column)
             n_ref = 0 if counts is None else int(counts.ref_counts.sum())
             n_cur = 0 if counts is None else int(counts.cur_counts.sum())
-            if n_ref == 0 or n_cur == 0:
+            if counts is None or n_ref == 0 or n_cur == 0:
                 return ExactNumeric(0, float("nan"), float("nan"), None, "columnar", n_ref=n_ref, n_cur=n_cur)
             return stats_from_counts(
                 counts, n_bins=n_bins, keep_counts=fetch_counts_below[column], method_path="columnar"
@@ -497,7 +498,7 @@ def histogram_counts(
     categories: Mapping[str, list[object]],
     *,
     group_by: ir.Value | None = None,
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Counts per frozen bin for every column in ONE aggregate query (optionally per time chunk).
 
     Numeric: bins ``(-inf, e1), [e1, e2), ..., [e_k, inf)`` from ``count(x >= e_j)`` sums. Categorical:
@@ -520,7 +521,7 @@ def histogram_counts(
             aggs[f"k{i}_eq{j}"] = (value == ibis.literal(cat)).cast("int64").sum()
     keys = [IS_CURRENT] if group_by is None else ["__chunk", IS_CURRENT]
     rows = proj.group_by(keys).aggregate(**aggs).to_pyarrow().to_pylist()
-    merged: dict[object, dict[str, object]] = {}
+    merged: dict[object, dict[str, Any]] = {}
     for row in rows:
         chunk = row.get("__chunk")
         side = "cur" if row[IS_CURRENT] else "ref"
@@ -539,7 +540,7 @@ def histogram_counts(
 
 
 def unpack_histograms(
-    row: Mapping[str, object], edges: Mapping[str, np.ndarray], categories: Mapping[str, list[object]]
+    row: Mapping[str, Any], edges: Mapping[str, np.ndarray], categories: Mapping[str, list[object]]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Turn one row of :func:`histogram_counts` into (reference, current) bin counts per column."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -3,13 +3,16 @@
 - :func:`drift_table_figure` -- one row per column: name, test, statistic, threshold, verdict, BH q, PSI,
   and a sparkline of the reference vs current distribution on the frozen reference bins.
 - :func:`distribution_figure` -- reference vs current shares per frozen bin for one column.
-- :func:`drift_over_time_figure` -- the windowed statistic per chunk and column, with the fixed and
-  adaptive thresholds and the onset marked.
+- :func:`drift_over_time_figure` -- the windowed statistic per chunk and column, with the fixed threshold,
+  each column's normal range (the bound of :mod:`analysis.onset`) and the onset it decides marked.
 
 Figures hold aggregates only (shares per bin, statistics per chunk), never rows.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,6 +20,9 @@ from plotly.subplots import make_subplots
 
 from analysis._drift_results import ColumnDrift, DriftResult, WindowedDriftResult
 from analysis.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from analysis.onset import ColumnOnset
 
 __all__ = ["distribution_figure", "drift_over_time_figure", "drift_table_figure"]
 
@@ -217,8 +223,46 @@ def distribution_figure(column: ColumnDrift) -> go.Figure:
     return fig
 
 
-def drift_over_time_figure(result: WindowedDriftResult, *, columns: list[str] | None = None) -> go.Figure:
-    """The windowed statistic per chunk with fixed/adaptive thresholds and the onset per column.
+def _bound_and_onset(
+    result: WindowedDriftResult, column: str, onsets: Mapping[str, ColumnOnset] | None
+) -> tuple[float | None, pd.Timestamp | None]:
+    """The bound to draw and the onset to mark for one column: from ``onsets``, else from the result."""
+    if onsets is not None:
+        given = onsets.get(column)
+        if given is None:
+            return None, None
+        return given.upper, None if given.onset is None else pd.Timestamp(given.onset)
+    row = result.thresholds[result.thresholds["column"] == column].iloc[0]
+    bound = row.get("normal_upper") if row.get("threshold_used") == "adaptive" else None
+    onset = row["onset"]
+    return (
+        None if bound is None or pd.isna(bound) else float(bound),
+        None if pd.isna(onset) else pd.Timestamp(onset),
+    )
+
+
+def drift_over_time_figure(
+    result: WindowedDriftResult,
+    *,
+    columns: list[str] | None = None,
+    onsets: Mapping[str, ColumnOnset] | None = None,
+) -> go.Figure:
+    """The windowed statistic per chunk with the fixed threshold, the normal range and the onset per column.
+
+    Parameters
+    ----------
+    result : WindowedDriftResult
+        From :func:`analysis.drift.windowed_drift`.
+    columns : list of str, optional
+        Columns shown (default: all).
+    onsets : mapping of column to :class:`analysis.onset.ColumnOnset`, optional
+        The bound to draw and the onset to mark per column, as a report states them (e.g.
+        ``CardDrift.summary_onsets()``): the figure then shows exactly the onsets of the summary. Default:
+        the result's own, decided by the same rule (``thresholds``: ``normal_upper`` and ``onset``).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
 
     Examples
     --------
@@ -251,21 +295,22 @@ def drift_over_time_figure(result: WindowedDriftResult, *, columns: list[str] | 
             hovertemplate="%{x}: %{y:.3g} %{text}<extra>%{fullData.name}</extra>",
             legendgroup=column,
         )
-        row = result.thresholds[result.thresholds["column"] == column].iloc[0]
-        if pd.notna(row["adaptive_upper"]):
+        bound, onset = _bound_and_onset(result, column, onsets)
+        if bound is not None:
             fig.add_scatter(
                 x=data["chunk_start"],
-                y=[row["adaptive_upper"]] * len(data),
+                y=[bound] * len(data),
                 mode="lines",
                 line={"color": colour, "dash": "dot"},
-                name=f"{column} adaptive (mean + 3 sd)",
+                name=f"{column} normal range (median + 3 MAD)",
                 legendgroup=column,
                 showlegend=False,
             )
-        if pd.notna(row["onset"]):
-            onset_value = data.loc[(data["chunk_start"] == row["onset"]) & ~data["is_reference"], "statistic"]
+        if onset is not None:
+            chunk_starts = pd.to_datetime(data["chunk_start"], utc=True)
+            onset_value = data.loc[(chunk_starts == onset) & ~data["is_reference"], "statistic"]
             fig.add_scatter(
-                x=[row["onset"]],
+                x=[onset],
                 y=list(onset_value[:1]),
                 mode="markers",
                 legendgroup=column,

@@ -56,7 +56,7 @@ def as_table(data: object, name: str) -> ir.Table:
 
 def check_columns(tables: Mapping[str, ir.Table], columns: Sequence[str]) -> None:
     """Raise :class:`DataValidationError` listing every column missing from any of the tables."""
-    failures = []
+    failures: list[dict[str, object]] = []
     for name, table in tables.items():
         schema = table.schema()
         for column in columns:

@@ -156,11 +156,15 @@ class WindowedDriftResult:
     ``chunks`` has one row per (column, chunk): ``column``, ``chunk_start``, ``is_reference``, ``complete``
     (the whole chunk lies inside its window), ``n``, ``null_rate``, ``statistic`` (the chosen one), ``psi``,
     ``jensenshannon``, ``p_value_naive`` (chi-square homogeneity of the chunk against the reference,
-    uncorrected). ``thresholds`` has one row per column: fixed threshold, adaptive lower/upper (or NaN),
-    ``n_reference_chunks`` (complete ones), ``onset`` (first current chunk past the threshold in use that the
-    next one confirms: :func:`analysis.onset.confirmed_onset`), ``onset_fixed`` (the same against the fixed
-    threshold), ``first_past`` (first current chunk past the threshold in use, confirmed or not),
-    ``threshold_used`` and a ``note``.
+    uncorrected). ``thresholds`` has one row per column: ``fixed_threshold``; ``normal_upper``, the normal
+    range of the complete reference chunks (:func:`analysis.onset.normal_upper_bound`: median + 3 * 1.4826
+    MAD, or the reference maximum when MAD is 0); ``adaptive_lower``/``adaptive_upper``, mean -/+ 3 sd of
+    the same chunks (information only: one unusual reference chunk inflates it, so it decides no onset);
+    ``n_reference_chunks`` (complete ones); ``threshold_used`` (``adaptive``: the normal range, with at
+    least ``min_reference_chunks`` reference chunks; else ``fixed``) and ``upper_bound``, its value;
+    ``onset`` (first current chunk past ``upper_bound`` that the next one confirms:
+    :func:`analysis.onset.onset_in_chunks`), ``onset_fixed`` (the same against the fixed threshold),
+    ``first_past`` (first current chunk past ``upper_bound``, confirmed or not) and a ``note``.
     """
 
     statistic: str

@@ -21,7 +21,7 @@ from analysis._drift_inputs import column_kinds, prepare, utc_timestamp, window_
 from analysis._drift_results import ColumnKind, WindowedDriftResult
 from analysis.data import CHUNK_LENGTHS, CHUNKS, Chunk
 from analysis.errors import EmptyWindowError, InvalidParameterError
-from analysis.onset import confirmed_onset
+from analysis.onset import normal_upper_bound, onset_in_chunks
 
 __all__ = ["windowed_drift"]
 
@@ -172,16 +172,22 @@ def _chunk_statistics(
 def _column_thresholds(
     chunks: pd.DataFrame, column: str, *, threshold: float, min_reference_chunks: int, confirm_chunks: int
 ) -> dict[str, Any]:
-    """Thresholds, onset and flag counts of one column (a row of ``WindowedDriftResult.thresholds``)."""
+    """Thresholds, onset and flag counts of one column (a row of ``WindowedDriftResult.thresholds``).
+
+    The bound that decides the onset is the onset module's normal range of the complete reference chunks
+    (:func:`analysis.onset.normal_upper_bound`), the one every onset of the drift analysis is decided by;
+    the mean +/- 3 sd of the same chunks is kept as information (``adaptive_lower``/``adaptive_upper``).
+    """
     mine = chunks[chunks["column"] == column]
     ref_stats = mine.loc[mine["is_reference"] & mine["complete"], "statistic"].dropna().to_numpy()
     current = mine.loc[~mine["is_reference"]]
     n_reference_chunks = int(ref_stats.size)
     note = None
-    if n_reference_chunks >= min_reference_chunks:
+    normal_upper = normal_upper_bound(ref_stats)
+    if n_reference_chunks >= min_reference_chunks and normal_upper is not None:
         mean, sd = float(np.mean(ref_stats)), float(np.std(ref_stats, ddof=1))
         lower, upper = mean - 3 * sd, mean + 3 * sd
-        used, threshold_used = upper, "adaptive"
+        used, threshold_used = normal_upper, "adaptive"
     else:
         lower = upper = float("nan")
         used, threshold_used = threshold, "fixed"
@@ -189,21 +195,21 @@ def _column_thresholds(
             f"only {n_reference_chunks} complete reference chunks (< {min_reference_chunks}): no "
             "adaptive threshold; the fixed threshold is used"
         )
-    current = current.sort_values("chunk_start", kind="stable")
-    starts, statistics = current["chunk_start"].to_list(), current["statistic"].astype(float).to_list()
-    last_complete = bool(current["complete"].iloc[-1]) if not current.empty else True
-    past_used = current[current["statistic"] > used]
+    past_used = current.dropna(subset=["statistic"]).sort_values("chunk_start", kind="stable")
+    past_used = past_used[past_used["statistic"] > used]
+    onset = onset_in_chunks(current, used, confirm_chunks=confirm_chunks)
+    onset_fixed = onset_in_chunks(current, threshold, confirm_chunks=confirm_chunks)
     return {
         "column": column,
         "fixed_threshold": threshold,
+        "normal_upper": float("nan") if normal_upper is None else normal_upper,
         "adaptive_lower": lower,
         "adaptive_upper": upper,
         "n_reference_chunks": n_reference_chunks,
         "threshold_used": threshold_used,
-        "onset": confirmed_onset(starts, statistics, used, confirm_chunks, last_complete=last_complete),
-        "onset_fixed": confirmed_onset(
-            starts, statistics, threshold, confirm_chunks, last_complete=last_complete
-        ),
+        "upper_bound": used,
+        "onset": pd.NaT if onset is None else pd.Timestamp(onset),
+        "onset_fixed": pd.NaT if onset_fixed is None else pd.Timestamp(onset_fixed),
         "first_past": past_used["chunk_start"].iloc[0] if not past_used.empty else pd.NaT,
         "n_current_chunks": int(current.shape[0]),
         "n_flagged_chunks": int(past_used.shape[0]),
@@ -234,15 +240,18 @@ def windowed_drift(
     Numeric columns are binned on ``n_bins`` reference quantiles (frozen; open outer bins); categorical
     columns on the ``max_categories`` most frequent reference categories plus one bin for the rest. All
     columns' counts per chunk come from ONE aggregate query. Each chunk (reference and current) is compared
-    with the whole reference histogram. Adaptive threshold: mean +/- 3 sd (ddof=1) of the statistic over
-    the complete reference chunks, used when there are at least ``min_reference_chunks`` of them (else the
-    fixed threshold is used and the note says so). A chunk cut by a window's edge (a day that starts at
-    07:40) holds part of the day's cycle only -- its statistic is not comparable, so it is kept in
-    ``chunks`` (``complete=False``) but left out of the adaptive threshold. The onset is the first current
-    chunk above the threshold used that the following chunk confirms (``confirm_chunks``; a run past the
-    threshold that reaches the last chunk counts): at a 3-sd threshold over a few dozen reference days a
-    single noisy day crosses now and then, and it is not an onset. ``first_past`` keeps the first chunk
-    above the threshold, confirmed or not; ``confirm_chunks=1`` makes it the onset.
+    with the whole reference histogram. Adaptive threshold: the normal range of the statistic over the
+    complete reference chunks -- median + 3 * 1.4826 MAD, or their maximum when MAD is 0
+    (:func:`analysis.onset.normal_upper_bound`, the rule of every drift onset) -- used when there are at
+    least ``min_reference_chunks`` of them (else the fixed threshold is used and the note says so); mean
+    +/- 3 sd (ddof=1) of the same chunks is reported beside it, as information. A chunk cut by a window's
+    edge (a day that starts at 07:40) holds part of the day's cycle only -- its statistic is not
+    comparable, so it is kept in ``chunks`` (``complete=False``) but left out of the thresholds. The onset
+    is the first current chunk above the threshold used that the following chunk confirms
+    (``confirm_chunks``; a run past the threshold that reaches the last chunk counts, unless that chunk is
+    cut by the window's end): over a few dozen reference days a single noisy day crosses now and then, and
+    it is not an onset. ``first_past`` keeps the first chunk above the threshold, confirmed or not;
+    ``confirm_chunks=1`` makes it the onset.
 
     Parameters
     ----------

@@ -7,7 +7,8 @@ Public functions
   Benjamini-Hochberg, PSI on frozen reference bins, new/vanished categories, null-rate change and a
   dataset-level verdict. Exact statistics run in the engine or on a columnar path (same numbers).
 - :func:`windowed_drift` -- the statistic per time chunk against frozen reference quantile bins, with
-  fixed and adaptive (mean +/- 3 sd over reference chunks) thresholds and the drift onset per column.
+  a fixed and an adaptive threshold (the robust normal range of :mod:`analysis.onset`; mean +/- 3 sd over
+  the reference chunks beside it as information) and the drift onset per column.
 - :func:`domain_classifier_drift` -- multivariate drift: a classifier told to separate reference from
   current on a seeded, recorded sample; ROC AUC with a DeLong interval and permutation importances.
 

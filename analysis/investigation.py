@@ -653,6 +653,47 @@ def _week_floor(value: datetime) -> datetime:
     return (day - pd.Timedelta(days=day.weekday())).to_pydatetime()
 
 
+def _card_roles(card: DataCard, table: ir.Table) -> dict[str, str]:
+    """The role of each column the data card names (feature, score, prediction, label), all in the log."""
+    roles_cols = card.columns
+    roles: dict[str, str] = dict.fromkeys(roles_cols.features, "feature")
+    for role, name in (
+        ("score", roles_cols.score),
+        ("prediction", roles_cols.prediction),
+        ("label", roles_cols.label),
+    ):
+        if name and name not in roles:
+            roles[name] = role
+    missing = [name for name in [*roles, roles_cols.event_time] if name not in table.columns]
+    if missing:
+        raise AnalysisError(
+            f"the log lacks columns the data card names: {missing}. Fix the data card or the log."
+        )
+    return roles
+
+
+def _domain_drift(
+    table: ir.Table,
+    card: DataCard,
+    reference: Window,
+    current: Window,
+    sample_size: int,
+    random_state: int,
+) -> DomainClassifierResult:
+    """The domain classifier on the data card's features, with 3 permutation repeats."""
+    return domain_classifier_drift(
+        table,
+        columns=list(card.columns.features),
+        categorical=list(card.columns.categorical_features),
+        time_column=card.columns.event_time,
+        reference_window=reference,
+        current_window=current,
+        sample_size=sample_size,
+        random_state=random_state,
+        n_repeats=3,
+    )
+
+
 def drift_for_card(
     log: LogTable | ir.Table,
     card: DataCard,
@@ -694,19 +735,7 @@ def drift_for_card(
     table = log.table if isinstance(log, LogTable) else log
     as_of = as_utc(as_of) if as_of is not None else windows.as_of
     roles_cols = card.columns
-    roles: dict[str, str] = dict.fromkeys(roles_cols.features, "feature")
-    for role, name in (
-        ("score", roles_cols.score),
-        ("prediction", roles_cols.prediction),
-        ("label", roles_cols.label),
-    ):
-        if name and name not in roles:
-            roles[name] = role
-    missing = [name for name in [*roles, roles_cols.event_time] if name not in table.columns]
-    if missing:
-        raise AnalysisError(
-            f"the log lacks columns the data card names: {missing}. Fix the data card or the log."
-        )
+    roles = _card_roles(card, table)
     reference, current = windows.reference, windows.incident
     notes: list[str] = []
     if roles_cols.label and roles_cols.label in table.columns:
@@ -742,20 +771,9 @@ def drift_for_card(
             memory_limit=memory_limit,
         )
     domain = None
-    features = list(roles_cols.features)
-    if features:
+    if roles_cols.features:
         try:
-            domain = domain_classifier_drift(
-                table,
-                columns=features,
-                categorical=list(roles_cols.categorical_features),
-                time_column=roles_cols.event_time,
-                reference_window=reference,
-                current_window=current,
-                sample_size=sample_size,
-                random_state=random_state,
-                n_repeats=3,
-            )
+            domain = _domain_drift(table, card, reference, current, sample_size, random_state)
         except AnalysisError as exc:
             notes.append(f"domain classifier not run: {exc}")
     freshness = tuple(

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -82,36 +83,41 @@ def valid_expr(table: ir.Table, column: str) -> ir.BooleanValue:
     return cond
 
 
-def labelled_table(
-    reference: ir.Table | None,
-    current: ir.Table | None,
-    *,
-    columns: Sequence[str],
-    table: ir.Table | None = None,
-    time_column: str | None = None,
-    reference_window: tuple[object, object] | None = None,
-    current_window: tuple[object, object] | None = None,
-    keep_time: bool = False,
-) -> ir.Table:
-    """Build the labelled table (selected columns plus ``__is_current``)."""
-    if table is not None:
-        time = table[time_column]
-        ref_start, ref_end = reference_window
-        cur_start, cur_end = current_window
-        in_ref = (time >= ref_start) & (time < ref_end)
-        in_cur = (time >= cur_start) & (time < cur_end)
-        selected = [table[c] for c in columns]
-        if keep_time and time_column not in columns:
-            selected.append(table[time_column])
-        # A row in both windows (overlapping windows) counts as current only once; the windows are checked
-        # to not overlap by the caller.
-        return table.filter(in_ref | in_cur).select(*selected, **{IS_CURRENT: in_cur})
+def labelled_table(reference: ir.Table, current: ir.Table, *, columns: Sequence[str]) -> ir.Table:
+    """The labelled table of two tables: the selected columns plus ``__is_current``.
+
+    The current columns are cast to the reference's types, so that the union has one schema.
+    """
     ref_schema = reference.schema()
     ref_part = reference.select(*[reference[c] for c in columns], **{IS_CURRENT: ibis.literal(False)})
     cur_part = current.select(
         *[current[c].cast(ref_schema[c]).name(c) for c in columns], **{IS_CURRENT: ibis.literal(True)}
     )
     return ref_part.union(cur_part, distinct=False)
+
+
+def split_table(
+    table: ir.Table,
+    *,
+    columns: Sequence[str],
+    time_column: str,
+    reference_window: tuple[object, object],
+    current_window: tuple[object, object],
+    keep_time: bool = False,
+) -> ir.Table:
+    """The labelled table of one table split by ``time_column`` into two half-open windows ``[start, end)``.
+
+    The caller checks that the windows do not overlap (a row in both would count as current only).
+    """
+    time = table[time_column]
+    ref_start, ref_end = reference_window
+    cur_start, cur_end = current_window
+    in_ref = (time >= ref_start) & (time < ref_end)
+    in_cur = (time >= cur_start) & (time < cur_end)
+    selected = [table[c] for c in columns]
+    if keep_time and time_column not in columns:
+        selected.append(table[time_column])
+    return table.filter(in_ref | in_cur).select(*selected, **{IS_CURRENT: in_cur})
 
 
 # --------------------------------------------------------------------------------------------- summary query
@@ -159,7 +165,7 @@ def row_counts_and_distinct(labelled: ir.Table, columns: Sequence[str]) -> tuple
 
 def column_summaries(
     labelled: ir.Table, numeric: Sequence[str], categorical: Sequence[str]
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """One aggregate query: row counts, valid counts, min/max and reference population std per column."""
     proj = projected(labelled, numeric, categorical)
     aggs: dict[str, ir.Value] = {"n_rows": proj.count()}
@@ -173,9 +179,9 @@ def column_summaries(
     rows = proj.group_by(IS_CURRENT).aggregate(**aggs).to_pyarrow().to_pylist()
     by_side = {bool(r[IS_CURRENT]): r for r in rows}
     ref, cur = by_side.get(False, {}), by_side.get(True, {})
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for i, column in enumerate([*numeric, *categorical]):
-        entry = {
+        entry: dict[str, Any] = {
             "n_ref_rows": int(ref.get("n_rows") or 0),
             "n_cur_rows": int(cur.get("n_rows") or 0),
             "n_ref": int(ref.get(f"c{i}_n") or 0),
@@ -454,7 +460,7 @@ def exact_numeric_columnar(
             counts = per_column.get(column)
             n_ref = 0 if counts is None else int(counts.ref_counts.sum())
             n_cur = 0 if counts is None else int(counts.cur_counts.sum())
-            if n_ref == 0 or n_cur == 0:
+            if counts is None or n_ref == 0 or n_cur == 0:
                 return ExactNumeric(0, float("nan"), float("nan"), None, "columnar", n_ref=n_ref, n_cur=n_cur)
             return stats_from_counts(
                 counts, n_bins=n_bins, keep_counts=fetch_counts_below[column], method_path="columnar"
@@ -492,7 +498,7 @@ def histogram_counts(
     categories: Mapping[str, list[object]],
     *,
     group_by: ir.Value | None = None,
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Counts per frozen bin for every column in ONE aggregate query (optionally per time chunk).
 
     Numeric: bins ``(-inf, e1), [e1, e2), ..., [e_k, inf)`` from ``count(x >= e_j)`` sums. Categorical:
@@ -515,7 +521,7 @@ def histogram_counts(
             aggs[f"k{i}_eq{j}"] = (value == ibis.literal(cat)).cast("int64").sum()
     keys = [IS_CURRENT] if group_by is None else ["__chunk", IS_CURRENT]
     rows = proj.group_by(keys).aggregate(**aggs).to_pyarrow().to_pylist()
-    merged: dict[object, dict[str, object]] = {}
+    merged: dict[object, dict[str, Any]] = {}
     for row in rows:
         chunk = row.get("__chunk")
         side = "cur" if row[IS_CURRENT] else "ref"
@@ -534,7 +540,7 @@ def histogram_counts(
 
 
 def unpack_histograms(
-    row: Mapping[str, object], edges: Mapping[str, np.ndarray], categories: Mapping[str, list[object]]
+    row: Mapping[str, Any], edges: Mapping[str, np.ndarray], categories: Mapping[str, list[object]]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Turn one row of :func:`histogram_counts` into (reference, current) bin counts per column."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -586,7 +592,7 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def set_duckdb_memory_limit(table: ir.Table, memory_limit: str | None) -> object:
+def set_duckdb_memory_limit(table: ir.Table, memory_limit: str | None) -> Callable[[], None]:
     """Apply ``SET memory_limit`` on a DuckDB backend; return a callable that restores the old value."""
     if memory_limit is None:
         return lambda: None
@@ -604,11 +610,3 @@ def set_duckdb_memory_limit(table: ir.Table, memory_limit: str | None) -> object
         con.execute(f"SET memory_limit = '{previous}'")
 
     return restore
-
-
-def finite_or_none(value: float | None) -> float | None:
-    """JSON-friendly float: NaN/inf become None."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None

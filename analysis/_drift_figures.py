@@ -3,24 +3,26 @@
 - :func:`drift_table_figure` -- one row per column: name, test, statistic, threshold, verdict, BH q, PSI,
   and a sparkline of the reference vs current distribution on the frozen reference bins.
 - :func:`distribution_figure` -- reference vs current shares per frozen bin for one column.
-- :func:`drift_over_time_figure` -- the windowed statistic per chunk and column, with the fixed and
-  adaptive thresholds and the onset marked.
+- :func:`drift_over_time_figure` -- the windowed statistic per chunk and column, with the fixed threshold,
+  each column's normal range (the bound of :mod:`analysis.onset`) and the onset it decides marked.
 
 Figures hold aggregates only (shares per bin, statistics per chunk), never rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analysis._drift_results import ColumnDrift, DriftResult, WindowedDriftResult
 from analysis.errors import InvalidParameterError
 
 if TYPE_CHECKING:
-    from analysis.drift import ColumnDrift, DriftResult, WindowedDriftResult
+    from analysis.onset import ColumnOnset
 
 __all__ = ["distribution_figure", "drift_over_time_figure", "drift_table_figure"]
 
@@ -82,6 +84,33 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
         vertical_spacing=0.0,
         horizontal_spacing=0.01,
     )
+    row_height = 34
+    fig.add_trace(_table_trace(entries, row_height), row=1, col=1)
+    if n_rows > 1:
+        # the table spans the first column: stretch its domain over every row
+        fig.data[0].domain = {"x": [0.0, 0.72], "y": [0.0, 1.0]}
+    _add_sparklines(fig, entries)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    # each sparkline level with its table row: the table's header takes the first of n_rows + 1 equal rows
+    slot = 1 / (n_rows + 1)
+    for i in range(1, len(entries) + 1):
+        fig.layout["yaxis" if i == 1 else f"yaxis{i}"].domain = [1 - (i + 0.9) * slot, 1 - i * slot]
+    fig.update_layout(
+        barmode="group",
+        bargap=0.05,
+        height=row_height * (n_rows + 1) + 80,
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        title=f"Drift per column: {result.n_drifted} of {result.n_columns} drifted"
+        f"{' (dataset drift)' if result.dataset_drift else ''}",
+        # above the plot area: a legend over the table would hide its last header
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+    )
+    return fig
+
+
+def _table_trace(entries: list[ColumnDrift], row_height: int) -> go.Table:
+    """The drift table: one row per column, drifted rows shaded."""
     header = ["column", "kind", "test", "statistic", "threshold", "drifted", "BH q", "PSI", "nulls %"]
     cells = [
         [_short(c.column) for c in entries],
@@ -95,53 +124,40 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
         [f"{100 * (c.null_rate_ref or 0):.1f} / {100 * (c.null_rate_cur or 0):.1f}" for c in entries],
     ]
     fill = [["#fdecea" if c.drifted else "white" for c in entries]] * len(header)
-    row_height = 34
-    fig.add_trace(
-        go.Table(
-            # the column name gets the widest column; names longer than it are shortened in the middle
-            columnwidth=[2.6, 1.1, 1.5, 1.0, 1.0, 0.8, 0.9, 0.9, 1.5],
-            header={"values": header, "height": row_height},
-            cells={
-                "values": cells,
-                "fill_color": fill,
-                "height": row_height,
-                "align": ["left"] + ["center"] * (len(header) - 1),
-            },
-        ),
-        row=1,
-        col=1,
+    return go.Table(
+        # the column name gets the widest column; names longer than it are shortened in the middle
+        columnwidth=[2.6, 1.1, 1.5, 1.0, 1.0, 0.8, 0.9, 0.9, 1.5],
+        header={"values": header, "height": row_height},
+        cells={
+            "values": cells,
+            "fill_color": fill,
+            "height": row_height,
+            "align": ["left"] + ["center"] * (len(header) - 1),
+        },
     )
-    if n_rows > 1:
-        # the table spans the first column: stretch its domain over every row
-        fig.data[0].domain = {"x": [0.0, 0.72], "y": [0.0, 1.0]}
+
+
+def _add_sparklines(fig: go.Figure, entries: list[ColumnDrift]) -> None:
+    """Reference and current shares per frozen bin beside each row, and one legend entry per colour."""
     for i, entry in enumerate(entries, start=1):
         labels = list(entry.bin_labels)
-        fig.add_trace(
-            go.Bar(
-                x=labels,
-                y=list(entry.reference_shares),
-                marker_color=REFERENCE_COLOUR,
-                showlegend=False,
-                name="reference",
-                customdata=[entry.column] * len(labels),
-                hovertemplate="%{customdata} %{x}: %{y:.3f}<extra>reference</extra>",
-            ),
-            row=i,
-            col=2,
-        )
-        fig.add_trace(
-            go.Bar(
-                x=labels,
-                y=list(entry.current_shares),
-                marker_color=CURRENT_COLOUR if entry.drifted else STABLE_COLOUR,
-                showlegend=False,
-                name="current",
-                customdata=[entry.column] * len(labels),
-                hovertemplate="%{customdata} %{x}: %{y:.3f}<extra>current</extra>",
-            ),
-            row=i,
-            col=2,
-        )
+        for name, shares, colour in (
+            ("reference", entry.reference_shares, REFERENCE_COLOUR),
+            ("current", entry.current_shares, CURRENT_COLOUR if entry.drifted else STABLE_COLOUR),
+        ):
+            fig.add_trace(
+                go.Bar(
+                    x=labels,
+                    y=list(shares),
+                    marker_color=colour,
+                    showlegend=False,
+                    name=name,
+                    customdata=[entry.column] * len(labels),
+                    hovertemplate=f"%{{customdata}} %{{x}}: %{{y:.3f}}<extra>{name}</extra>",
+                ),
+                row=i,
+                col=2,
+            )
     # one legend entry per colour in use (the current bars are red where the column drifted, blue where not)
     for name, colour in (
         ("reference", REFERENCE_COLOUR),
@@ -161,23 +177,6 @@ def drift_table_figure(result: DriftResult, *, max_columns: int = 40) -> go.Figu
             row=1,
             col=2,
         )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    # each sparkline level with its table row: the table's header takes the first of n_rows + 1 equal rows
-    slot = 1 / (n_rows + 1)
-    for i in range(1, len(entries) + 1):
-        fig.layout["yaxis" if i == 1 else f"yaxis{i}"].domain = [1 - (i + 0.9) * slot, 1 - i * slot]
-    fig.update_layout(
-        barmode="group",
-        bargap=0.05,
-        height=row_height * (n_rows + 1) + 80,
-        margin={"l": 10, "r": 10, "t": 70, "b": 10},
-        title=f"Drift per column: {result.n_drifted} of {result.n_columns} drifted"
-        f"{' (dataset drift)' if result.dataset_drift else ''}",
-        # above the plot area: a legend over the table would hide its last header
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
-    )
-    return fig
 
 
 def distribution_figure(column: ColumnDrift) -> go.Figure:
@@ -221,8 +220,46 @@ def distribution_figure(column: ColumnDrift) -> go.Figure:
     return fig
 
 
-def drift_over_time_figure(result: WindowedDriftResult, *, columns: list[str] | None = None) -> go.Figure:
-    """The windowed statistic per chunk with fixed/adaptive thresholds and the onset per column.
+def _bound_and_onset(
+    result: WindowedDriftResult, column: str, onsets: Mapping[str, ColumnOnset] | None
+) -> tuple[float | None, pd.Timestamp | None]:
+    """The bound to draw and the onset to mark for one column: from ``onsets``, else from the result."""
+    if onsets is not None:
+        given = onsets.get(column)
+        if given is None:
+            return None, None
+        return given.upper, None if given.onset is None else pd.Timestamp(given.onset)
+    row = result.thresholds[result.thresholds["column"] == column].iloc[0]
+    bound = row.get("normal_upper") if row.get("threshold_used") == "adaptive" else None
+    onset = row["onset"]
+    return (
+        None if bound is None or pd.isna(bound) else float(bound),
+        None if pd.isna(onset) else pd.Timestamp(onset),
+    )
+
+
+def drift_over_time_figure(
+    result: WindowedDriftResult,
+    *,
+    columns: list[str] | None = None,
+    onsets: Mapping[str, ColumnOnset] | None = None,
+) -> go.Figure:
+    """The windowed statistic per chunk with the fixed threshold, the normal range and the onset per column.
+
+    Parameters
+    ----------
+    result : WindowedDriftResult
+        From :func:`analysis.drift.windowed_drift`.
+    columns : list of str, optional
+        Columns shown (default: all).
+    onsets : mapping of column to :class:`analysis.onset.ColumnOnset`, optional
+        The bound to draw and the onset to mark per column, as a report states them (e.g.
+        ``CardDrift.summary_onsets()``): the figure then shows exactly the onsets of the summary. Default:
+        the result's own, decided by the same rule (``thresholds``: ``normal_upper`` and ``onset``).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
 
     Examples
     --------
@@ -255,21 +292,22 @@ def drift_over_time_figure(result: WindowedDriftResult, *, columns: list[str] | 
             hovertemplate="%{x}: %{y:.3g} %{text}<extra>%{fullData.name}</extra>",
             legendgroup=column,
         )
-        row = result.thresholds[result.thresholds["column"] == column].iloc[0]
-        if pd.notna(row["adaptive_upper"]):
+        bound, onset = _bound_and_onset(result, column, onsets)
+        if bound is not None:
             fig.add_scatter(
                 x=data["chunk_start"],
-                y=[row["adaptive_upper"]] * len(data),
+                y=[bound] * len(data),
                 mode="lines",
                 line={"color": colour, "dash": "dot"},
-                name=f"{column} adaptive (mean + 3 sd)",
+                name=f"{column} normal range (median + 3 MAD)",
                 legendgroup=column,
                 showlegend=False,
             )
-        if pd.notna(row["onset"]):
-            onset_value = data.loc[(data["chunk_start"] == row["onset"]) & ~data["is_reference"], "statistic"]
+        if onset is not None:
+            chunk_starts = pd.to_datetime(data["chunk_start"], utc=True)
+            onset_value = data.loc[(chunk_starts == onset) & ~data["is_reference"], "statistic"]
             fig.add_scatter(
-                x=[row["onset"]],
+                x=[onset],
                 y=list(onset_value[:1]),
                 mode="markers",
                 legendgroup=column,

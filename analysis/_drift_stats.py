@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import special, stats
@@ -185,7 +186,7 @@ def chisquare_homogeneity(ref_counts: np.ndarray, cur_counts: np.ndarray) -> flo
 
 
 def z_test_two_proportions(
-    values: Sequence[object], ref_counts: np.ndarray, cur_counts: np.ndarray
+    values: Sequence[Any], ref_counts: np.ndarray, cur_counts: np.ndarray
 ) -> tuple[float, float]:
     """Z-test for two proportions as Evidently's ``z_stattest._z_stat_test`` computes it.
 

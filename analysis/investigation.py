@@ -44,12 +44,12 @@ from analysis.drift import (
     DomainClassifierResult,
     DriftResult,
     WindowedDriftResult,
-    confirmed_onset,
     data_drift,
     domain_classifier_drift,
     windowed_drift,
 )
 from analysis.errors import AnalysisError, InvalidParameterError
+from analysis.onset import ColumnOnset, column_onset, column_onsets, normal_upper_bound, onset_in_chunks
 from register.schema import DataCard, Incident, as_utc
 
 __all__ = [
@@ -142,12 +142,14 @@ class AnalysisParameters(BaseModel):
 class InputFreshness:
     """Staleness of one input fed by an upstream job (``ColumnRoles.input_as_of``).
 
-    ``chunks`` has one row per time chunk: ``chunk_start``, ``is_reference``, ``n``, ``mean_lag_hours``,
-    ``max_lag_hours`` (event time minus the input's as-of time) and ``repeated_share`` (share of
-    decisions whose value equals the same entity's previous value). The threshold on the per-chunk maximum
-    lag is adaptive (mean + 3 sd over at least ``min_reference_chunks`` reference chunks, never below the
-    largest lag seen in the reference) or, with fewer reference chunks, that largest lag; ``onset`` is the
-    first chunk after the reference window past it.
+    ``chunks`` has one row per time chunk: ``chunk_start``, ``is_reference``, ``complete`` (the chunk lies
+    wholly inside its window), ``n``, ``mean_lag_hours``, ``max_lag_hours`` (event time minus the input's
+    as-of time) and ``repeated_share`` (share of decisions whose value equals the same entity's previous
+    value). The threshold on the per-chunk maximum lag is adaptive -- the normal range of
+    :func:`analysis.onset.normal_upper_bound` over at least ``min_reference_chunks`` reference chunks, never
+    below the largest lag seen in the reference -- or, with fewer reference chunks, that largest lag;
+    ``onset`` is the first chunk after the reference window past it that the next chunk confirms
+    (:func:`analysis.onset.onset_in_chunks`, the rule of every drift onset).
     """
 
     feature: str
@@ -283,6 +285,26 @@ def input_freshness(
     return results
 
 
+def _freshness_threshold(
+    reference_max_lags: pd.Series, min_reference_chunks: int
+) -> tuple[float | None, Literal["adaptive", "reference_max", "none"]]:
+    """Threshold on the per-chunk maximum lag, and its kind.
+
+    With at least ``min_reference_chunks`` reference chunks, the normal range of the onset module
+    (:func:`analysis.onset.normal_upper_bound`), never below the largest lag the reference itself shows: a
+    lag the system lived with in normal operation is not evidence of a stale input. With fewer, that
+    largest lag; with none, no threshold.
+    """
+    values = reference_max_lags.dropna().astype(float)
+    if values.empty:
+        return None, "none"
+    reference_max = float(values.max())
+    bound = normal_upper_bound(values)
+    if len(reference_max_lags) >= min_reference_chunks and bound is not None:
+        return max(bound, reference_max), "adaptive"
+    return reference_max, "reference_max"
+
+
 def _freshness_verdict(
     feature: str,
     as_of_column: str,
@@ -302,25 +324,16 @@ def _freshness_verdict(
     # A chunk belongs to the reference only when it lies wholly inside it.
     chunk_end = frame["chunk_start"] + CHUNK_LENGTHS[chunk]
     frame["is_reference"] = chunk_end <= reference_end
+    # A current chunk cut by the window's end holds part of a chunk: alone, it is no onset.
+    frame["complete"] = frame["is_reference"] | (chunk_end <= pd.Timestamp(current.end))
     reference_rows = frame.loc[frame["is_reference"]]
     current_rows = frame.loc[frame["chunk_start"] >= reference_end - (chunk_end - frame["chunk_start"])]
     current_rows = current_rows.loc[~current_rows["is_reference"]]
     reference_max = reference_rows["max_lag_hours"].max() if not reference_rows.empty else None
-    if len(reference_rows) >= min_reference_chunks:
-        # The adaptive bound never sits below the largest lag the reference itself shows: a lag that
-        # the system lived with in normal operation is not evidence of a stale input.
-        values = reference_rows["max_lag_hours"].astype(float)
-        threshold = max(float(values.mean() + 3 * values.std(ddof=1)), float(reference_max))
-        kind: Literal["adaptive", "reference_max", "none"] = "adaptive"
-    elif reference_max is not None and not pd.isna(reference_max):
-        threshold, kind = float(reference_max), "reference_max"
-    else:
-        threshold, kind = None, "none"
+    threshold, kind = _freshness_threshold(reference_rows["max_lag_hours"], min_reference_chunks)
     onset = None
     if threshold is not None:
-        past = current_rows.loc[current_rows["max_lag_hours"] > threshold]
-        if not past.empty:
-            onset = past["chunk_start"].iloc[0].to_pydatetime()
+        onset = onset_in_chunks(current_rows, threshold, value="max_lag_hours")
 
     def share(rows: pd.DataFrame) -> float | None:
         total = rows["n_with_previous"].sum()
@@ -386,58 +399,54 @@ class CardDrift:
                 return entry.onset
         return self.sustained_shift(column)[1]
 
+    def column_onsets(self) -> dict[str, ColumnOnset]:
+        """Normal range, sustained shift and onset of every windowed column (:mod:`analysis.onset`).
+
+        The rule of :meth:`sustained_shift`, for all columns at once; the chunks of the current window
+        decide whether a shift is sustained.
+        """
+        if self.windowed is None:
+            return {}
+        return column_onsets(self.windowed.chunks, current_start=self.current.start)
+
     def sustained_shift(self, column: str) -> tuple[bool, datetime | None]:
         """Whether a column's per-chunk statistic left its normal day-to-day range, and from when.
 
         The range is robust to odd reference chunks: the median of the complete reference chunks' statistic
         plus 3 scaled median absolute deviations (1.4826 MAD estimates the standard deviation), or the largest
-        reference value when the deviation is 0. (The windowed drift's adaptive bound, mean + 3 sd, is
-        inflated by a single unusual reference day.) A shift is sustained when the median statistic of the
-        chunks inside the current window is past that range, so a drift verdict that comes from the weekday
-        mix of a short window is not mistaken for a change. Its onset is the first current chunk past the
-        range that the next chunk confirms.
+        reference value when the deviation is 0 (:func:`analysis.onset.normal_upper_bound`; the windowed
+        drift's mean + 3 sd, inflated by a single unusual reference day, is information only). A shift is
+        sustained when the median statistic of the chunks inside the current window is past that range, so a
+        drift verdict that comes from the weekday mix of a short window is not mistaken for a change. Its
+        onset is the first current chunk past the range that the next chunk confirms
+        (:func:`analysis.onset.column_onset`).
         """
         if self.windowed is None or column not in set(self.windowed.chunks["column"]):
             return False, None
-        chunks = self.windowed.chunks.loc[self.windowed.chunks["column"] == column]
-        reference_rows = chunks.loc[chunks["is_reference"]]
-        if "complete" in reference_rows and reference_rows["complete"].any():
-            # days cut by a window edge hold part of a cycle; with no complete day at all, all are used
-            reference_rows = reference_rows.loc[reference_rows["complete"]]
-        reference_values = reference_rows["statistic"].dropna().astype(float)
-        current_rows = chunks.loc[~chunks["is_reference"]].dropna(subset=["statistic"])
-        if reference_values.empty or current_rows.empty:
-            return False, None
-        median = float(reference_values.median())
-        spread = 1.4826 * float((reference_values - median).abs().median())
-        upper = median + 3 * spread if spread > 0 else float(reference_values.max())
-        starts = pd.to_datetime(current_rows["chunk_start"], utc=True)
-        inside = current_rows.loc[starts >= pd.Timestamp(self.current.start).floor("D")]
-        if inside.empty:
-            inside = current_rows
-        sustained = float(inside["statistic"].median()) > upper
-        if not sustained:
-            return False, None
-        # Onset: the first chunk past the range that the next chunk confirms (one noisy day is not an
-        # onset); the same rule as the windowed drift's onset.
-        ordered = current_rows.sort_values("chunk_start", kind="stable")
-        last_complete = bool(ordered["complete"].iloc[-1]) if "complete" in ordered else True
-        onset = confirmed_onset(
-            pd.to_datetime(ordered["chunk_start"], utc=True).to_list(),
-            ordered["statistic"].astype(float).to_list(),
-            upper,
-            2,
-            last_complete=last_complete,
-        )
-        return True, None if pd.isna(onset) else onset.to_pydatetime()
+        result = column_onset(self.windowed.chunks, column, current_start=self.current.start)
+        return result.sustained, result.onset
+
+    def summary_onsets(self) -> dict[str, ColumnOnset]:
+        """Per analysed column, the bound and the onset its summary entry reports.
+
+        The onset is :meth:`onset_of` for a column whose test says drift, else None: what
+        ``to_summary()["columns"][i]["onset"]``, the timeline and the drift-over-time figure show.
+        """
+        ranges = self.column_onsets()
+        onsets = {}
+        for entry in self.drift.columns:
+            normal = ranges.get(entry.column, ColumnOnset(entry.column, None, False, None))
+            onset = self.onset_of(entry.column) if entry.drifted else None
+            onsets[entry.column] = ColumnOnset(entry.column, normal.upper, normal.sustained, onset)
+        return onsets
 
     def to_summary(self, *, incident_id: str) -> dict[str, Any]:
         """The drift section's ``summary.json`` (satisfies ``workbench.sections.DriftSummary``)."""
         columns = []
+        onsets = self.summary_onsets()
         for column in self.drift.columns:
             entry = column.to_summary()
-            sustained, _ = self.sustained_shift(column.column)
-            onset = self.onset_of(column.column) if column.drifted else None
+            sustained, onset = onsets[column.column].sustained, onsets[column.column].onset
             entry.update(
                 confirmed=bool(column.drifted and sustained),
                 sustained_shift=sustained,
@@ -454,9 +463,9 @@ class CardDrift:
             for c in columns
             if c["drifted"] and not c["confirmed"] and c["role"] == "feature" and c["column"] not in stale
         ]
-        stale = self.stale_features
-        onsets = [self.onset_of(name) for name in [*drifted_features, *stale]]
-        onsets = [value for value in onsets if value is not None]
+        first_onsets = [
+            value for name in [*drifted_features, *stale] if (value := self.onset_of(name)) is not None
+        ]
         drifted_features = sorted(
             drifted_features, key=lambda name: (self.onset_of(name) or datetime.max.replace(tzinfo=UTC), name)
         )
@@ -486,7 +495,7 @@ class CardDrift:
             "drift_within_normal_variation": within_variation,
             "stale_features": stale,
             "stale_inputs": [entry.to_summary() for entry in self.freshness],
-            "onset": min(onsets).isoformat() if onsets else None,
+            "onset": min(first_onsets).isoformat() if first_onsets else None,
             "windowed": self.windowed.to_summary() if self.windowed is not None else None,
             "multivariate_auc": (
                 {
@@ -511,7 +520,10 @@ class CardDrift:
         if self.windowed is not None:
             shown = self.drifted_columns or [c.column for c in self.drift.columns[:4]]
             shown = [c for c in shown if c in set(self.windowed.thresholds["column"])][:8]
-            figures["drift_over_time"] = drift_over_time_figure(self.windowed, columns=shown or None)
+            # the figure marks the summary's onsets against the same bound (one rule: analysis.onset)
+            figures["drift_over_time"] = drift_over_time_figure(
+                self.windowed, columns=shown or None, onsets=self.summary_onsets()
+            )
         if self.freshness:
             figures["input_freshness"] = freshness_figure(self.freshness)
         return figures
@@ -573,6 +585,8 @@ def _labels_at_equal_maturity(
     """
     columns = card.columns
     label = columns.label
+    if not label:
+        raise AnalysisError("the data card must name a label column to compare labels. Got none instead.")
     if not columns.label_observed_at:
         labelled = table.mutate(**{label: label_as_of(table, card, as_of=as_of)})
         return labelled, "labels as of as_of (the data card has no label_observed_at: maturity not checked)"
@@ -639,6 +653,47 @@ def _week_floor(value: datetime) -> datetime:
     return (day - pd.Timedelta(days=day.weekday())).to_pydatetime()
 
 
+def _card_roles(card: DataCard, table: ir.Table) -> dict[str, str]:
+    """The role of each column the data card names (feature, score, prediction, label), all in the log."""
+    roles_cols = card.columns
+    roles: dict[str, str] = dict.fromkeys(roles_cols.features, "feature")
+    for role, name in (
+        ("score", roles_cols.score),
+        ("prediction", roles_cols.prediction),
+        ("label", roles_cols.label),
+    ):
+        if name and name not in roles:
+            roles[name] = role
+    missing = [name for name in [*roles, roles_cols.event_time] if name not in table.columns]
+    if missing:
+        raise AnalysisError(
+            f"the log lacks columns the data card names: {missing}. Fix the data card or the log."
+        )
+    return roles
+
+
+def _domain_drift(
+    table: ir.Table,
+    card: DataCard,
+    reference: Window,
+    current: Window,
+    sample_size: int,
+    random_state: int,
+) -> DomainClassifierResult:
+    """The domain classifier on the data card's features, with 3 permutation repeats."""
+    return domain_classifier_drift(
+        table,
+        columns=list(card.columns.features),
+        categorical=list(card.columns.categorical_features),
+        time_column=card.columns.event_time,
+        reference_window=reference,
+        current_window=current,
+        sample_size=sample_size,
+        random_state=random_state,
+        n_repeats=3,
+    )
+
+
 def drift_for_card(
     log: LogTable | ir.Table,
     card: DataCard,
@@ -680,19 +735,7 @@ def drift_for_card(
     table = log.table if isinstance(log, LogTable) else log
     as_of = as_utc(as_of) if as_of is not None else windows.as_of
     roles_cols = card.columns
-    roles: dict[str, str] = dict.fromkeys(roles_cols.features, "feature")
-    for role, name in (
-        ("score", roles_cols.score),
-        ("prediction", roles_cols.prediction),
-        ("label", roles_cols.label),
-    ):
-        if name and name not in roles:
-            roles[name] = role
-    missing = [name for name in [*roles, roles_cols.event_time] if name not in table.columns]
-    if missing:
-        raise AnalysisError(
-            f"the log lacks columns the data card names: {missing}. Fix the data card or the log."
-        )
+    roles = _card_roles(card, table)
     reference, current = windows.reference, windows.incident
     notes: list[str] = []
     if roles_cols.label and roles_cols.label in table.columns:
@@ -728,20 +771,9 @@ def drift_for_card(
             memory_limit=memory_limit,
         )
     domain = None
-    features = list(roles_cols.features)
-    if features:
+    if roles_cols.features:
         try:
-            domain = domain_classifier_drift(
-                table,
-                columns=features,
-                categorical=list(roles_cols.categorical_features),
-                time_column=roles_cols.event_time,
-                reference_window=reference,
-                current_window=current,
-                sample_size=sample_size,
-                random_state=random_state,
-                n_repeats=3,
-            )
+            domain = _domain_drift(table, card, reference, current, sample_size, random_state)
         except AnalysisError as exc:
             notes.append(f"domain classifier not run: {exc}")
     freshness = tuple(

@@ -316,4 +316,4 @@ def test_figures_hold_aggregates() -> None:
     )
     over_time = drift_over_time_figure(windowed)
     names = [trace.name for trace in over_time.data]
-    assert "x" in names and "x onset" in names and "x adaptive (mean + 3 sd)" in names
+    assert "x" in names and "x onset" in names and "x normal range (median + 3 MAD)" in names

@@ -424,7 +424,11 @@ def test_import_aiid_export(reg_path: str, tmp_path: Path, capsys: pytest.Captur
 
 @pytest.mark.parametrize(
     ("name", "content"),
-    [("empty.yaml", ""), ("null.json", "null"), ("no_records.json", "{\"format\": \"workbench-bundle\", \"version\": 1, \"incidents\": []}")],
+    [
+        ("empty.yaml", ""),
+        ("null.json", "null"),
+        ("no_records.json", '{"format": "workbench-bundle", "version": 1, "incidents": []}'),
+    ],
 )
 def test_empty_import_says_so_and_allow_empty_accepts_it(
     reg_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str

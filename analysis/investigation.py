@@ -1,18 +1,9 @@
-"""What an investigation notebook calls: typed parameters, drift of a whole data card, input freshness.
+"""What the drift notebook calls: drift of a whole data card, and input freshness.
 
-The section notebooks stay thin: they validate their parameters into :class:`AnalysisParameters`, load the
-incident and the data card from the register, and make one call per section. The logic that maps a data
-card's roles onto the drift functions (which features, the score, the prediction, the label as of a time)
-and that checks inputs fed by upstream jobs for staleness lives here, where it is tested.
-
-Examples
---------
->>> params = AnalysisParameters(incident_id="INC-2026-0001", register_url="register.sqlite",
-...                             as_of="2026-03-01T00:00:00Z", chunk="day")
->>> params.as_of_time().isoformat()
-'2026-03-01T00:00:00+00:00'
->>> params.window_overrides()
-{}
+The section notebooks stay thin: they load the investigation context (:mod:`analysis.context`) and make
+one call per section. The logic that maps a data card's roles onto the drift functions (which features,
+the score, the prediction, the label as of a time) and that checks inputs fed by upstream jobs for
+staleness lives here, where it is tested.
 """
 
 from __future__ import annotations
@@ -28,7 +19,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from ibis.expr import types as ir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from analysis.data import (
     CHUNK_LENGTHS,
@@ -38,7 +28,6 @@ from analysis.data import (
     LogTable,
     Window,
     label_as_of,
-    windows_for_incident,
 )
 from analysis.drift import (
     DomainClassifierResult,
@@ -50,87 +39,14 @@ from analysis.drift import (
 )
 from analysis.errors import AnalysisError, InvalidParameterError
 from analysis.onset import ColumnOnset, column_onset, column_onsets, normal_upper_bound, onset_in_chunks
-from register.schema import DataCard, Incident, as_utc
+from register.schema import DataCard, as_utc
 
 __all__ = [
-    "AnalysisParameters",
     "CardDrift",
     "InputFreshness",
     "drift_for_card",
     "input_freshness",
 ]
-
-
-class AnalysisParameters(BaseModel):
-    """The parameters every section notebook takes, validated before any work runs.
-
-    Times are ISO-8601 strings or datetimes (naive means UTC). A window is overridden by giving both its
-    start and end; otherwise it is derived from the incident's timestamps (see
-    :func:`analysis.data.incident_windows`).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    incident_id: str = Field(min_length=1)
-    register_url: str = Field(min_length=1)
-    as_of: datetime | None = None
-    reference_start: datetime | None = None
-    reference_end: datetime | None = None
-    incident_start: datetime | None = None
-    incident_end: datetime | None = None
-    recent_start: datetime | None = None
-    recent_end: datetime | None = None
-    chunk: Chunk = "day"
-    min_cell_size: int = Field(default=10, ge=1)
-    sample_size: int = Field(default=10_000, ge=100)
-    random_state: int = 0
-
-    @model_validator(mode="after")
-    def _pairs(self) -> AnalysisParameters:
-        for name in ("reference", "incident", "recent"):
-            start, end = getattr(self, f"{name}_start"), getattr(self, f"{name}_end")
-            if (start is None) != (end is None):
-                raise ValueError(f"{name}_start and {name}_end must be given together. Got only one of them.")
-            if start is not None and as_utc(start) >= as_utc(end):
-                raise ValueError(f"{name}_start must be before {name}_end. Got {start} >= {end}.")
-        return self
-
-    @classmethod
-    def parse(cls, **values: Any) -> AnalysisParameters:
-        """Validate notebook parameters, raising :class:`InvalidParameterError` with every problem.
-
-        Examples
-        --------
-        >>> AnalysisParameters.parse(incident_id="INC-1", register_url="r.sqlite", chunk="month")
-        Traceback (most recent call last):
-        ...
-        analysis.errors.InvalidParameterError: invalid parameters: chunk: Input should be ...
-        """
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc']) or 'parameters'}: {error['msg']}"
-                for error in exc.errors()
-            )
-            raise InvalidParameterError(f"invalid parameters: {problems}") from None
-
-    def as_of_time(self) -> datetime:
-        """The analysis time: ``as_of`` in UTC, or now when it was not given."""
-        return as_utc(self.as_of) if self.as_of is not None else datetime.now(UTC)
-
-    def window_overrides(self) -> dict[str, Window]:
-        """Explicit windows given as parameters, as keyword arguments of ``incident_windows``."""
-        overrides: dict[str, Window] = {}
-        for name in ("reference", "incident", "recent"):
-            start = getattr(self, f"{name}_start")
-            if start is not None:
-                overrides[name] = Window(as_utc(start), as_utc(getattr(self, f"{name}_end")), name)
-        return overrides
-
-    def windows_for(self, incident: Incident) -> IncidentWindows:
-        """Reference, incident and recent windows for ``incident`` with these parameters' overrides."""
-        return windows_for_incident(incident, as_of=self.as_of_time(), **self.window_overrides())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from analysis.context import window_overrides
 from analysis.data import Window, incident_windows, open_logs
 from analysis.errors import InvalidParameterError
 from analysis.investigation import (
-    AnalysisParameters,
     _labels_at_equal_maturity,
     drift_for_card,
     input_freshness,
@@ -26,22 +26,22 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 # ------------------------------------------------------------------------------------------ parameters
-def test_parameters_validate_window_pairs_and_chunk() -> None:
+def test_window_overrides_validate_pairs() -> None:
     with pytest.raises(
         InvalidParameterError, match="reference_start and reference_end must be given together"
     ):
-        AnalysisParameters.parse(incident_id="INC-2026-0001", register_url="r", reference_start=T0)
+        window_overrides(reference=(T0, None))
     with pytest.raises(InvalidParameterError, match="must be before"):
-        AnalysisParameters.parse(
-            incident_id="INC-2026-0001", register_url="r", incident_start=T0, incident_end=T0
-        )
-    with pytest.raises(InvalidParameterError, match="chunk"):
-        AnalysisParameters.parse(incident_id="INC-2026-0001", register_url="r", chunk="month")
-    with pytest.raises(InvalidParameterError, match="unknown_option"):
-        AnalysisParameters.parse(incident_id="INC-2026-0001", register_url="r", unknown_option=1)
+        window_overrides(incident=(T0, T0))
+    with pytest.raises(InvalidParameterError, match="window must be one of"):
+        window_overrides(unknown_window=(T0, T0 + timedelta(days=1)))
+    with pytest.raises(InvalidParameterError, match="must be a datetime"):
+        window_overrides(recent=("yesterday", "today"))
 
 
 def test_parameters_override_only_the_windows_given() -> None:
+    from analysis.data import windows_for_incident
+
     incident = Incident(
         id="INC-2026-0001",
         title="t",
@@ -51,19 +51,19 @@ def test_parameters_override_only_the_windows_given() -> None:
         aware_at=T0 + timedelta(days=41),
         contained_at=T0 + timedelta(days=43),
     )
-    params = AnalysisParameters.parse(
-        incident_id=incident.id,
-        register_url="r",
-        as_of="2026-03-01T00:00:00+01:00",
-        reference_start="2026-01-01T00:00:00Z",
-        reference_end="2026-01-15T00:00:00Z",
-    )
-    windows = params.windows_for(incident)
-    assert params.as_of_time() == datetime(2026, 2, 28, 23, tzinfo=UTC)
+    overrides = window_overrides(reference=("2026-01-01T00:00:00Z", "2026-01-15T00:00:00Z"))
+    windows = windows_for_incident(incident, as_of=datetime(2026, 2, 28, 23, tzinfo=UTC), **overrides)
     assert (windows.reference.start, windows.reference.end) == (T0, T0 + timedelta(days=14))
     assert windows.incident.start == incident.occurred_at
     assert windows.incident.end == incident.contained_at
     assert "reference" not in windows.defaults and "incident" in windows.defaults
+    # an incident window override does not collide with the incident record (positional-only)
+    moved = windows_for_incident(
+        incident,
+        as_of=datetime(2026, 2, 28, 23, tzinfo=UTC),
+        **window_overrides(incident=("2026-02-10T00:00Z", "2026-02-12T00:00Z")),
+    )
+    assert moved.incident.start == datetime(2026, 2, 10, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------------------------------------- freshness

@@ -98,10 +98,15 @@ _TIMESTAMP_MESSAGE = "{} must be a datetime. Got {!r} instead."
 # --------------------------------------------------------------------------------------------------
 
 
-def _utc(value: datetime, name: str) -> datetime:
+def _utc(value: object, name: str, *, parse_text: bool = False) -> datetime:
+    """``value`` as an aware UTC datetime, or :class:`InvalidParameterError` naming ``name``.
+
+    ISO-8601 text is parsed only with ``parse_text`` (the ``from_value`` constructors reading JSON); a
+    :class:`Window` built directly takes datetimes.
+    """
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
-    if isinstance(value, str):
+    if parse_text and isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
@@ -167,7 +172,7 @@ class Window:
                 f"a window must be a mapping with 'start' and 'end'. Got {value!r} instead."
             )
         label = name or str(value.get("name") or "window")
-        return cls(_utc(value["start"], f"{label}.start"), _utc(value["end"], f"{label}.end"), label)
+        return cls(_utc(value["start"], f"{label}.start", parse_text=True), _utc(value["end"], f"{label}.end", parse_text=True), label)
 
     # One window type everywhere: pydantic models (section summaries, the investigation context) hold a
     # Window as a field; it validates from {"start", "end"[, "name"]} and serialises as :meth:`to_dict`.
@@ -239,7 +244,7 @@ class IncidentWindows:
             reference=Window.from_value(value["reference"], "reference"),
             incident=Window.from_value(value["incident"], "incident"),
             recent=Window.from_value(value["recent"], "recent"),
-            as_of=_utc(value["as_of"], "as_of"),
+            as_of=_utc(value["as_of"], "as_of", parse_text=True),
             defaults=tuple(value.get("defaults") or ()),
             notes=tuple(value.get("notes") or ()),
         )

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis.stats import wilson_interval
+from analysis.stats import Bound, FloatArray, wilson_interval
 
 if TYPE_CHECKING:
     from analysis.impact import ImpactResult
@@ -60,86 +60,10 @@ def impact_over_time_figure(result: ImpactResult, *, title: str | None = None) -
     frame = result.over_time
     x = frame["chunk_start"].dt.tz_convert("UTC").dt.tz_localize(None)
     figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=frame["failure_rate_upper"],
-            mode="lines",
-            line={"width": 0},
-            name="upper bound",
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    )
-    confidence = result.definition["confidence"]
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=frame["failure_rate_lower"],
-            mode="lines",
-            line={"width": 0},
-            fill="tonexty",
-            fillcolor="rgba(214, 39, 40, 0.2)",
-            name=f"{confidence:.0%} interval (Wilson)",
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=frame["failure_rate"],
-            mode="lines+markers",
-            line={"color": "rgb(214, 39, 40)"},
-            name="failure rate",
-            customdata=np.stack([frame["n_failures"], frame["n_decided"], frame["n_decisions"]], axis=-1),
-            hovertemplate="%{x}<br>rate %{y:.2%}<br>%{customdata[0]} failed of %{customdata[1]} decided "
-            "(%{customdata[2]} decisions)<extra></extra>",
-        )
-    )
-    figure.add_trace(
-        go.Bar(
-            x=x,
-            y=frame["n_failures"],
-            name="failed decisions",
-            yaxis="y2",
-            opacity=0.25,
-            marker={"color": "grey"},
-        )
-    )
-    if frame["label_completeness"].notna().any():
-        figure.add_trace(
-            go.Scatter(
-                x=x,
-                y=frame["label_completeness"],
-                mode="lines",
-                line={"color": "rgb(44, 160, 44)", "dash": "dot"},
-                name="labels observed (share of decisions)",
-                hovertemplate="%{x}<br>labels observed for %{y:.0%} of decisions<extra></extra>",
-            )
-        )
-    windows = {
-        "reference": result.reference.window,
-        "incident": result.incident.window,
-        "recent": result.recent.window,
-    }
-    for name, window in windows.items():
-        figure.add_vrect(
-            x0=pd.Timestamp(window.start).tz_localize(None),
-            x1=pd.Timestamp(window.end).tz_localize(None),
-            fillcolor=_WINDOW_COLOURS.get(name, _RECENT_COLOUR),
-            line_width=0,
-            layer="below",
-            annotation_text=name,
-            annotation_position="top left",
-        )
-    baseline = result.reference.failure_rate
-    if not np.isnan(baseline):
-        figure.add_hline(
-            y=baseline,
-            line_dash="dash",
-            line_color="rgb(31, 119, 180)",
-            annotation_text=f"baseline {baseline:.2%}",
-            annotation_position="bottom right",
-        )
+    for trace in _over_time_traces(frame, x, confidence=result.definition["confidence"]):
+        figure.add_trace(trace)
+    _shade_windows(figure, result)
+    _add_baseline(figure, result.reference.failure_rate)
     figure.update_layout(
         title=title or f"Failure rate over time — {result.definition['signal_description']}",
         xaxis_title="time (UTC)",
@@ -157,6 +81,98 @@ def impact_over_time_figure(result: ImpactResult, *, title: str | None = None) -
         template="plotly_white",
     )
     return figure
+
+
+def _over_time_traces(frame: pd.DataFrame, x: pd.Series, *, confidence: float) -> list[go.Scatter | go.Bar]:
+    """Interval band (upper, lower), failure rate, failed decisions (bars), label completeness if any."""
+    traces: list[go.Scatter | go.Bar] = []
+    traces.append(
+        go.Scatter(
+            x=x,
+            y=frame["failure_rate_upper"],
+            mode="lines",
+            line={"width": 0},
+            name="upper bound",
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    traces.append(
+        go.Scatter(
+            x=x,
+            y=frame["failure_rate_lower"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(214, 39, 40, 0.2)",
+            name=f"{confidence:.0%} interval (Wilson)",
+        )
+    )
+    traces.append(
+        go.Scatter(
+            x=x,
+            y=frame["failure_rate"],
+            mode="lines+markers",
+            line={"color": "rgb(214, 39, 40)"},
+            name="failure rate",
+            customdata=np.stack([frame["n_failures"], frame["n_decided"], frame["n_decisions"]], axis=-1),
+            hovertemplate="%{x}<br>rate %{y:.2%}<br>%{customdata[0]} failed of %{customdata[1]} decided "
+            "(%{customdata[2]} decisions)<extra></extra>",
+        )
+    )
+    traces.append(
+        go.Bar(
+            x=x,
+            y=frame["n_failures"],
+            name="failed decisions",
+            yaxis="y2",
+            opacity=0.25,
+            marker={"color": "grey"},
+        )
+    )
+    if frame["label_completeness"].notna().any():
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=frame["label_completeness"],
+                mode="lines",
+                line={"color": "rgb(44, 160, 44)", "dash": "dot"},
+                name="labels observed (share of decisions)",
+                hovertemplate="%{x}<br>labels observed for %{y:.0%} of decisions<extra></extra>",
+            )
+        )
+    return traces
+
+
+def _shade_windows(figure: go.Figure, result: ImpactResult) -> None:
+    """Shade and name the reference, incident and recent windows on ``figure``."""
+    windows = {
+        "reference": result.reference.window,
+        "incident": result.incident.window,
+        "recent": result.recent.window,
+    }
+    for name, window in windows.items():
+        figure.add_vrect(
+            x0=pd.Timestamp(window.start).tz_localize(None),
+            x1=pd.Timestamp(window.end).tz_localize(None),
+            fillcolor=_WINDOW_COLOURS.get(name, _RECENT_COLOUR),
+            line_width=0,
+            layer="below",
+            annotation_text=name,
+            annotation_position="top left",
+        )
+
+
+def _add_baseline(figure: go.Figure, baseline: float) -> None:
+    """A dashed line at the baseline (reference-window) failure rate, unless it is undefined."""
+    if not np.isnan(baseline):
+        figure.add_hline(
+            y=baseline,
+            line_dash="dash",
+            line_color="rgb(31, 119, 180)",
+            annotation_text=f"baseline {baseline:.2%}",
+            annotation_position="bottom right",
+        )
 
 
 def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) -> go.Figure:
@@ -182,18 +198,7 @@ def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) ->
     min_cell_size = result.definition["min_cell_size"]
     confidence = result.definition["confidence"]
     rate = frame["failure_rate"].to_numpy(float)
-    text = [
-        f"suppressed (n < {min_cell_size})"
-        if s
-        else f"{int(f)} of {int(d)} failed"
-        if not (np.isnan(f) or np.isnan(d)) and d > 0
-        else "no decided decisions"
-        for s, f, d in zip(suppressed, frame["n_failures"], frame["n_decided"], strict=True)
-    ]
-    labels = [
-        f"{attribute} = {group}<br><sup>{note}</sup>"
-        for attribute, group, note in zip(frame["attribute"], frame["group"], text, strict=True)
-    ]
+    text, labels = _group_labels(frame, min_cell_size)
     reference_decided = np.nan_to_num(frame["reference_n_decided"].to_numpy(float))
     reference_failures = np.nan_to_num(frame["reference_n_failures"].to_numpy(float))
     reference_rate = frame["reference_failure_rate"].to_numpy(float)
@@ -201,7 +206,7 @@ def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) ->
         reference_failures, reference_decided, confidence=confidence
     )
 
-    def bars(values, lower, upper, name, colour):
+    def bars(values: FloatArray, lower: Bound, upper: Bound, name: str, colour: str) -> go.Bar:
         return go.Bar(
             y=labels,
             x=np.where(suppressed, 0.0, np.nan_to_num(values)),
@@ -251,3 +256,21 @@ def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) ->
         height=max(320, 55 * len(labels) + 150),
     )
     return figure
+
+
+def _group_labels(frame: pd.DataFrame, min_cell_size: int) -> tuple[list[str], list[str]]:
+    """Per group: a note (``k of n failed``, suppressed, or nothing decided) and the axis label with it."""
+    suppressed = frame["suppressed"].to_numpy(bool)
+    text = [
+        f"suppressed (n < {min_cell_size})"
+        if s
+        else f"{int(f)} of {int(d)} failed"
+        if not (np.isnan(f) or np.isnan(d)) and d > 0
+        else "no decided decisions"
+        for s, f, d in zip(suppressed, frame["n_failures"], frame["n_decided"], strict=True)
+    ]
+    labels = [
+        f"{attribute} = {group}<br><sup>{note}</sup>"
+        for attribute, group, note in zip(frame["attribute"], frame["group"], text, strict=True)
+    ]
+    return text, labels

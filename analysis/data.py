@@ -38,14 +38,15 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+from ibis.backends import BaseBackend
 
 from analysis.errors import DataValidationError, InvalidParameterError
 from register.schema import (
@@ -56,8 +57,13 @@ from register.schema import (
     Incident,
     LabelErrorSignal,
     PredictionConditionSignal,
+    SensitiveSource,
     as_utc,
 )
+
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+    from pydantic_core import CoreSchema
 
 __all__ = [
     "CHUNKS",
@@ -98,10 +104,15 @@ _TIMESTAMP_MESSAGE = "{} must be a datetime. Got {!r} instead."
 # --------------------------------------------------------------------------------------------------
 
 
-def _utc(value: datetime, name: str) -> datetime:
+def _utc(value: object, name: str, *, parse_text: bool = False) -> datetime:
+    """``value`` as an aware UTC datetime, or :class:`InvalidParameterError` naming ``name``.
+
+    ISO-8601 text is parsed only with ``parse_text`` (the ``from_value`` constructors reading JSON); a
+    :class:`Window` built directly takes datetimes.
+    """
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
-    if isinstance(value, str):
+    if parse_text and isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
@@ -167,12 +178,18 @@ class Window:
                 f"a window must be a mapping with 'start' and 'end'. Got {value!r} instead."
             )
         label = name or str(value.get("name") or "window")
-        return cls(_utc(value["start"], f"{label}.start"), _utc(value["end"], f"{label}.end"), label)
+        return cls(
+            _utc(value["start"], f"{label}.start", parse_text=True),
+            _utc(value["end"], f"{label}.end", parse_text=True),
+            label,
+        )
 
     # One window type everywhere: pydantic models (section summaries, the investigation context) hold a
     # Window as a field; it validates from {"start", "end"[, "name"]} and serialises as :meth:`to_dict`.
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:  # noqa: D105
+    def __get_pydantic_core_schema__(  # noqa: D105
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
         from pydantic_core import core_schema
 
         return core_schema.no_info_plain_validator_function(
@@ -181,7 +198,9 @@ class Window:
         )
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:  # noqa: D105
+    def __get_pydantic_json_schema__(  # noqa: D105
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
         return {
             "type": "object",
             "title": "Window",
@@ -206,7 +225,7 @@ class IncidentWindows:
     defaults: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
-    def __iter__(self):  # noqa: D105
+    def __iter__(self) -> Iterator[Window]:  # noqa: D105
         return iter((self.reference, self.incident, self.recent))
 
     def to_dict(self) -> dict[str, Any]:
@@ -239,13 +258,15 @@ class IncidentWindows:
             reference=Window.from_value(value["reference"], "reference"),
             incident=Window.from_value(value["incident"], "incident"),
             recent=Window.from_value(value["recent"], "recent"),
-            as_of=_utc(value["as_of"], "as_of"),
+            as_of=_utc(value["as_of"], "as_of", parse_text=True),
             defaults=tuple(value.get("defaults") or ()),
             notes=tuple(value.get("notes") or ()),
         )
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:  # noqa: D105
+    def __get_pydantic_core_schema__(  # noqa: D105
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
         from pydantic_core import core_schema
 
         return core_schema.no_info_plain_validator_function(
@@ -254,7 +275,9 @@ class IncidentWindows:
         )
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:  # noqa: D105
+    def __get_pydantic_json_schema__(  # noqa: D105
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
         window = {"type": "object", "properties": {"start": {"type": "string"}, "end": {"type": "string"}}}
         return {
             "type": "object",
@@ -497,7 +520,7 @@ def _check_exists(location: str) -> None:
         )
 
 
-def _read_source(con: Any, source: DataSource, backend: str, *, given_con: bool) -> ir.Table:
+def _read_source(con: BaseBackend, source: DataSource, backend: str, *, given_con: bool) -> ir.Table:
     location = source.location
     if source.format == "connection" or (source.format == "duckdb" and given_con):
         return con.table(source.table)
@@ -520,7 +543,7 @@ def _read_source(con: Any, source: DataSource, backend: str, *, given_con: bool)
     return con.read_csv(path)
 
 
-def _as_table(data: Any, name: str) -> ir.Table:
+def _as_table(data: pd.DataFrame | ir.Table, name: str) -> ir.Table:
     if isinstance(data, ir.Table):
         return data
     if isinstance(data, pd.DataFrame):
@@ -535,7 +558,7 @@ def open_logs(
     *,
     data: pd.DataFrame | ir.Table | None = None,
     sensitive_data: pd.DataFrame | ir.Table | None = None,
-    con: Any = None,
+    con: BaseBackend | None = None,
     base_dir: str | os.PathLike[str] | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     threads: int | None = None,
@@ -594,17 +617,7 @@ def open_logs(
     if base_dir is not None:
         card = card.with_base(base_dir)
     given_con = con is not None
-    if con is None and isinstance(data, ir.Table):
-        con = data._find_backend(use_default=True)
-    needs_reader = data is None or (card.sensitive_source is not None and sensitive_data is None)
-    if con is None and needs_reader:
-        if data is None and card.source.format == "connection":
-            con = ibis.connect(card.source.location)
-        else:
-            config: dict[str, Any] = {"memory_limit": memory_limit}
-            if threads is not None:
-                config["threads"] = threads
-            con = ibis.duckdb.connect(**config)
+    con = _connection(card, data, sensitive_data, con, memory_limit=memory_limit, threads=threads)
     backend = str(getattr(con, "name", "duckdb")) if con is not None else "duckdb"
     if data is not None:
         table = _as_table(data, "data")
@@ -621,38 +634,7 @@ def open_logs(
             attributes_table = _as_table(sensitive_data, "sensitive_data")
         else:
             attributes_table = _read_source(con, sensitive.source, backend, given_con=given_con)
-        problems = []
-        for key in sensitive.keys:
-            for name, tbl in (("log", table), ("sensitive table", attributes_table)):
-                if key not in tbl.columns:
-                    problems.append(
-                        {"column": key, "check": "join_key_present", "failure_case": name, "count": None}
-                    )
-        for attribute in sensitive.attributes:
-            if attribute not in attributes_table.columns:
-                problems.append(
-                    {
-                        "column": attribute,
-                        "check": "column_present",
-                        "failure_case": "sensitive table",
-                        "count": None,
-                    }
-                )
-            elif attribute in table.columns and attribute not in sensitive.keys:
-                problems.append(
-                    {
-                        "column": attribute,
-                        "check": "attribute_not_in_log",
-                        "failure_case": "log",
-                        "count": None,
-                    }
-                )
-        if problems:
-            raise DataValidationError(
-                f"The sensitive-attribute table does not match the data card: {len(problems)} problem(s). "
-                "Fix the data card's sensitive_source (keys and attributes) or the table.",
-                problems,
-            )
+        _check_sensitive_table(table, attributes_table, sensitive)
         keys = tuple(sensitive.keys)
         keys_table = attributes_table.select(*keys, *sensitive.attributes)
         joined = table.left_join(keys_table, list(keys))
@@ -668,6 +650,68 @@ def open_logs(
         _keys_table=keys_table,
         _raw_table=raw_table,
     )
+
+
+def _connection(
+    card: DataCard,
+    data: pd.DataFrame | ir.Table | None,
+    sensitive_data: pd.DataFrame | ir.Table | None,
+    con: BaseBackend | None,
+    *,
+    memory_limit: str,
+    threads: int | None,
+) -> BaseBackend | None:
+    """The backend to read from: ``con``, the backend of an Ibis ``data``, or a new one if anything is read.
+
+    A new connection is ``ibis.connect(location)`` for a ``connection`` source, else an embedded DuckDB
+    with ``memory_limit`` (and ``threads``). None when nothing needs reading (in-memory data only).
+    """
+    if con is None and isinstance(data, ir.Table):
+        con = data._find_backend(use_default=True)
+    needs_reader = data is None or (card.sensitive_source is not None and sensitive_data is None)
+    if con is not None or not needs_reader:
+        return con
+    if data is None and card.source.format == "connection":
+        return ibis.connect(card.source.location)
+    config: dict[str, str | int] = {"memory_limit": memory_limit}
+    if threads is not None:
+        config["threads"] = threads
+    return ibis.duckdb.connect(**config)
+
+
+def _check_sensitive_table(table: ir.Table, attributes_table: ir.Table, sensitive: SensitiveSource) -> None:
+    """Raise one :class:`DataValidationError` listing every mismatch of the sensitive table with the card.
+
+    Join keys missing from either table, attributes missing from the sensitive table, and attributes the
+    log already holds (they would be ambiguous after the join).
+    """
+    problems: list[Failure] = []
+    for key in sensitive.keys:
+        for name, tbl in (("log", table), ("sensitive table", attributes_table)):
+            if key not in tbl.columns:
+                problems.append(
+                    {"column": key, "check": "join_key_present", "failure_case": name, "count": None}
+                )
+    for attribute in sensitive.attributes:
+        if attribute not in attributes_table.columns:
+            problems.append(
+                {
+                    "column": attribute,
+                    "check": "column_present",
+                    "failure_case": "sensitive table",
+                    "count": None,
+                }
+            )
+        elif attribute in table.columns and attribute not in sensitive.keys:
+            problems.append(
+                {"column": attribute, "check": "attribute_not_in_log", "failure_case": "log", "count": None}
+            )
+    if problems:
+        raise DataValidationError(
+            f"The sensitive-attribute table does not match the data card: {len(problems)} problem(s). "
+            "Fix the data card's sensitive_source (keys and attributes) or the table.",
+            problems,
+        )
 
 
 def _normalise_event_time(table: ir.Table, card: DataCard) -> ir.Table:
@@ -856,28 +900,7 @@ def failure_expression(
     signal = card.failure_signal if signal is None else signal
     columns = card.columns
     if isinstance(signal, LabelErrorSignal):
-        if columns.prediction is None or columns.label is None:
-            raise InvalidParameterError(
-                "A label-error failure signal needs the prediction and label columns in the data card. "
-                f"Got prediction={columns.prediction!r}, label={columns.label!r}."
-            )
-        prediction, label = table[columns.prediction], table[columns.label]
-        known = label_known(table, card, as_of=as_of) & prediction.notnull()
-        if card.task == "regression":
-            if signal.tolerance is None:
-                raise InvalidParameterError(
-                    "A regression label-error signal needs a tolerance. Got None; e.g. tolerance: 5.0."
-                )
-            error = (prediction - label).abs()
-            limit = label.abs() * signal.tolerance if signal.relative else ibis.literal(signal.tolerance)
-            failed = error > limit
-        else:
-            if prediction.type().is_string() != label.type().is_string():
-                prediction, label = prediction.cast("string"), label.cast("string")
-            elif prediction.type().is_boolean() != label.type().is_boolean():
-                prediction, label = prediction.cast("int64"), label.cast("int64")
-            failed = prediction != label
-        return ibis.ifelse(known, failed, ibis.null().cast("boolean"))
+        return _label_error(table, card, signal, as_of=as_of)
     if isinstance(signal, DataQualitySignal):
         _check_signal_column(table, signal.column)
         if signal.condition == "null":
@@ -895,6 +918,35 @@ def failure_expression(
         _check_signal_column(table, signal.column)
         return _OPS[signal.op](table[signal.column], ibis.literal(signal.value))
     raise InvalidParameterError(f"signal must be a FailureSignal. Got {type(signal).__name__} instead.")
+
+
+def _label_error(
+    table: ir.Table, card: DataCard, signal: LabelErrorSignal, *, as_of: datetime
+) -> ir.BooleanValue:
+    """Label error of each decision; NULL where the label is not known by ``as_of`` (failure_expression)."""
+    columns = card.columns
+    if columns.prediction is None or columns.label is None:
+        raise InvalidParameterError(
+            "A label-error failure signal needs the prediction and label columns in the data card. "
+            f"Got prediction={columns.prediction!r}, label={columns.label!r}."
+        )
+    prediction, label = table[columns.prediction], table[columns.label]
+    known = label_known(table, card, as_of=as_of) & prediction.notnull()
+    if card.task == "regression":
+        if signal.tolerance is None:
+            raise InvalidParameterError(
+                "A regression label-error signal needs a tolerance. Got None; e.g. tolerance: 5.0."
+            )
+        error = (prediction - label).abs()
+        limit = label.abs() * signal.tolerance if signal.relative else ibis.literal(signal.tolerance)
+        failed = error > limit
+    else:
+        if prediction.type().is_string() != label.type().is_string():
+            prediction, label = prediction.cast("string"), label.cast("string")
+        elif prediction.type().is_boolean() != label.type().is_boolean():
+            prediction, label = prediction.cast("int64"), label.cast("int64")
+        failed = prediction != label
+    return ibis.ifelse(known, failed, ibis.null().cast("boolean"))
 
 
 def _check_signal_column(table: ir.Table, column: str) -> None:
@@ -946,6 +998,30 @@ class ValidationReport:
 
 _FAILURE_COLUMNS = ["column", "check", "failure_case", "count"]
 
+Failure = dict[str, str | int | None]
+"""One validation problem: ``column``, ``check`` (reason code), ``failure_case`` (what was found), ``count``.
+"""
+
+
+@dataclass
+class _Findings:
+    """The checks run and the problems found by :func:`validate_logs`, in the order they were found."""
+
+    failures: list[Failure] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+
+    def fail(self, column: str | None, check: str, failure_case: str, count: int | None = None) -> None:
+        """Record one problem."""
+        self.failures.append({"column": column, "check": check, "failure_case": failure_case, "count": count})
+
+
+class _WindowCheck(NamedTuple):
+    """A window :func:`validate_logs` counts rows (and labels) in, and what it must hold."""
+
+    window: Window
+    must_have_rows: bool
+    must_have_labels: bool
+
 
 def _role_columns(card: DataCard) -> list[tuple[str, str]]:
     columns = card.columns
@@ -964,6 +1040,198 @@ def _role_columns(card: DataCard) -> list[tuple[str, str]]:
             seen.add(name)
             unique.append((role, name))
     return unique
+
+
+def _check_column_types(card: DataCard, schema: ibis.Schema, findings: _Findings) -> list[str]:
+    """Checks ``column_present``, ``numeric`` and ``timestamp``; returns the time columns stored as text."""
+    present = set(schema.names)
+    findings.checks.append("column_present")
+    for role, name in _role_columns(card):
+        if name not in present:
+            findings.fail(name, "column_present", f"{role} column missing from the log")
+
+    columns = card.columns
+    findings.checks += ["numeric", "timestamp"]
+    numeric_names = list(columns.numeric_features) + ([columns.score] if columns.score else [])
+    if card.task == "regression":
+        numeric_names += [n for n in (columns.prediction, columns.label) if n]
+    for name in dict.fromkeys(numeric_names):
+        if name in present and not schema[name].is_numeric():
+            findings.fail(name, "numeric", f"expected a numeric type, found {schema[name]}")
+    time_names = [columns.event_time, columns.label_observed_at, *columns.input_as_of.values()]
+    string_times: list[str] = []
+    for name in dict.fromkeys(n for n in time_names if n):
+        if name not in present:
+            continue
+        dtype = schema[name]
+        if dtype.is_string():
+            string_times.append(name)
+        elif not dtype.is_timestamp():
+            findings.fail(name, "timestamp", f"expected a timestamp, found {dtype}")
+    return string_times
+
+
+def _check_signal_needs(
+    signal: FailureSignal, card: DataCard, schema: ibis.Schema, findings: _Findings
+) -> None:
+    """Checks ``signal_column`` and ``signal_config``: what the failure signal needs from the card and log."""
+    present = set(schema.names)
+    columns = card.columns
+    findings.checks += ["signal_column", "signal_config"]
+    if isinstance(signal, LabelErrorSignal):
+        for role in ("prediction", "label"):
+            if getattr(columns, role) is None:
+                findings.fail(
+                    role, "signal_config", f"a label-error signal needs a {role} column in the data card"
+                )
+        if card.task == "regression" and signal.tolerance is None:
+            findings.fail(columns.label, "signal_config", "a regression label-error signal needs a tolerance")
+    elif isinstance(signal, DataQualitySignal | PredictionConditionSignal):
+        if signal.column not in present:
+            findings.fail(
+                signal.column, "signal_column", "the failure signal's column is missing from the log"
+            )
+        if isinstance(signal, DataQualitySignal) and signal.condition == "stale":
+            as_of_column = columns.input_as_of.get(signal.column)
+            if as_of_column is None:
+                findings.fail(
+                    signal.column, "signal_config", "a stale-input signal needs the column's input_as_of"
+                )
+        if isinstance(signal, PredictionConditionSignal) and signal.column in present:
+            dtype = schema[signal.column]
+            if isinstance(signal.value, int | float) and not isinstance(signal.value, bool):
+                if not dtype.is_numeric():
+                    findings.fail(signal.column, "signal_config", f"a numeric condition on a {dtype} column")
+            elif isinstance(signal.value, str) and not dtype.is_string():
+                findings.fail(signal.column, "signal_config", f"a string condition on a {dtype} column")
+
+
+def _check_label_prediction(card: DataCard, schema: ibis.Schema, findings: _Findings) -> None:
+    """Check ``label_prediction_comparable`` (classifiers) when the log holds both columns."""
+    columns = card.columns
+    present = set(schema.names)
+    if not (columns.label in present and columns.prediction and columns.prediction in present):
+        return
+    findings.checks.append("label_prediction_comparable")
+    label_type, prediction_type = schema[columns.label], schema[columns.prediction]
+    comparable = (label_type.is_numeric() or label_type.is_boolean()) == (
+        prediction_type.is_numeric() or prediction_type.is_boolean()
+    )
+    if not comparable and card.task != "regression":
+        findings.fail(
+            columns.label,
+            "label_prediction_comparable",
+            f"label is {label_type} but prediction {columns.prediction!r} is {prediction_type}",
+        )
+
+
+def _windows_to_check(
+    windows: IncidentWindows | Sequence[Window] | Window | None, needs_labels: bool
+) -> list[_WindowCheck]:
+    """The windows to count in: for :class:`IncidentWindows` the recent window may be empty."""
+    if isinstance(windows, IncidentWindows):
+        return [
+            _WindowCheck(windows.reference, True, needs_labels),
+            _WindowCheck(windows.incident, True, False),
+            _WindowCheck(windows.recent, False, False),
+        ]
+    if isinstance(windows, Window):
+        return [_WindowCheck(windows, True, needs_labels)]
+    if windows is not None:
+        return [_WindowCheck(w, True, needs_labels) for w in windows]
+    return []
+
+
+def _window_aggregates(
+    expr: ir.Table,
+    schema: ibis.Schema,
+    card: DataCard,
+    window_checks: list[_WindowCheck],
+    *,
+    string_times: list[str],
+    as_of: datetime | None,
+) -> dict[str, ir.Scalar]:
+    """Rows (and labels known by ``as_of``) per window: aggregates ``window_rows_<i>``/``window_labels_<i>``.
+
+    Labels are counted when a window must have them. Empty when there is no window or no usable
+    event-time column.
+    """
+    columns = card.columns
+    present = set(schema.names)
+    needs_labels = any(check.must_have_labels for check in window_checks)
+    time_ok = columns.event_time in present and (
+        schema[columns.event_time].is_timestamp() or columns.event_time in string_times
+    )
+    if not window_checks or not time_ok:
+        return {}
+    event_time = expr[columns.event_time]
+    if columns.event_time in string_times:
+        event_time = event_time.try_cast("timestamp")
+    known = None
+    if needs_labels and not (columns.label_observed_at and columns.label_observed_at not in present):
+        observed_ok = not columns.label_observed_at or schema[columns.label_observed_at].is_timestamp()
+        if as_of is not None and observed_ok:
+            known = label_known(expr, card, as_of=as_of)
+        else:
+            known = expr[columns.label].notnull()
+    aggregates: dict[str, ir.Scalar] = {}
+    for i, (window, _, _) in enumerate(window_checks):
+        inside = (event_time >= time_literal(event_time, window.start)) & (
+            event_time < time_literal(event_time, window.end)
+        )
+        aggregates[f"window_rows_{i}"] = inside.cast("int64").sum()
+        if known is not None:
+            aggregates[f"window_labels_{i}"] = (inside & known).cast("int64").sum()
+    return aggregates
+
+
+def _report_windows(
+    counts: Mapping[str, Any], window_checks: list[_WindowCheck], card: DataCard, findings: _Findings
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Checks ``window_not_empty`` and ``window_has_labels`` on the counts; rows and labels per window."""
+    columns = card.columns
+    window_rows: dict[str, int] = {}
+    window_labels: dict[str, int] = {}
+    for i, (window, must_have_rows, must_have_labels) in enumerate(window_checks):
+        if f"window_rows_{i}" not in counts:
+            continue
+        rows = int(counts[f"window_rows_{i}"] or 0)
+        window_rows[window.name] = rows
+        if must_have_rows and rows == 0:
+            findings.fail(
+                columns.event_time,
+                "window_not_empty",
+                f"no decisions in window {window.name!r} "
+                f"[{window.start.isoformat()}, {window.end.isoformat()}); give other dates "
+                f"(`workbench investigate --{window.name}-start ... --{window.name}-end ...`, "
+                f"or the notebook's {window.name}_start/{window.name}_end)",
+                0,
+            )
+        if f"window_labels_{i}" in counts:
+            labels = int(counts[f"window_labels_{i}"] or 0)
+            window_labels[window.name] = labels
+            if must_have_labels and rows > 0 and labels == 0:
+                findings.fail(
+                    columns.label, "window_has_labels", f"no labels observed in window {window.name!r}", 0
+                )
+    return window_rows, window_labels
+
+
+def _check_binary_labels(values: list[Any], card: DataCard, findings: _Findings) -> None:
+    """Check ``label_values``: at most two label values, the positive label among them."""
+    label = card.columns.label
+    if len(values) > 2:
+        findings.fail(label, "label_values", f"more than two label values, e.g. {values}")
+    elif values and card.positive_label is not None:
+        as_text = {str(v).lower() for v in values}
+        positive = str(card.positive_label).lower()
+        numeric_match = any(_same_number(v, card.positive_label) for v in values)
+        if positive not in as_text and not numeric_match and len(values) == 2:
+            findings.fail(
+                label,
+                "label_values",
+                f"positive label {card.positive_label!r} not among the label values {values}",
+            )
 
 
 def validate_logs(
@@ -1036,190 +1304,64 @@ def validate_logs(
     signal = card.failure_signal if signal is None else signal
     if isinstance(windows, IncidentWindows) and as_of is None:
         as_of = windows.as_of
-    failures: list[dict[str, Any]] = []
-    checks: list[str] = []
-
-    def fail(column: str | None, check: str, failure_case: Any, count: int | None = None) -> None:
-        failures.append({"column": column, "check": check, "failure_case": failure_case, "count": count})
-
-    schema = expr.schema()
-    present = set(expr.columns)
-    checks.append("column_present")
-    for role, name in _role_columns(card):
-        if name not in present:
-            fail(name, "column_present", f"{role} column missing from the log")
-
     columns = card.columns
-    checks += ["numeric", "timestamp"]
-    numeric_names = list(columns.numeric_features) + ([columns.score] if columns.score else [])
-    if card.task == "regression":
-        numeric_names += [n for n in (columns.prediction, columns.label) if n]
-    for name in dict.fromkeys(numeric_names):
-        if name in present and not schema[name].is_numeric():
-            fail(name, "numeric", f"expected a numeric type, found {schema[name]}")
-    time_names = [columns.event_time, columns.label_observed_at, *columns.input_as_of.values()]
-    string_times: list[str] = []
-    for name in dict.fromkeys(n for n in time_names if n):
-        if name not in present:
-            continue
-        dtype = schema[name]
-        if dtype.is_string():
-            string_times.append(name)
-        elif not dtype.is_timestamp():
-            fail(name, "timestamp", f"expected a timestamp, found {dtype}")
+    schema = expr.schema()
+    findings = _Findings()
 
+    # Schema checks need no query; the counts below run as one aggregate (plus the distinct label values).
+    string_times = _check_column_types(card, schema, findings)
     aggregates: dict[str, ir.Scalar] = {"n_rows": expr.count()}
     if string_times:
-        checks.append("timestamp_parseable")
+        findings.checks.append("timestamp_parseable")
         for i, name in enumerate(string_times):
             raw = expr[name]
             aggregates[f"bad_time_{i}"] = (raw.notnull() & raw.try_cast("timestamp").isnull()).sum()
-
-    # Failure signal requirements.
-    checks += ["signal_column", "signal_config"]
-    if isinstance(signal, LabelErrorSignal):
-        for role in ("prediction", "label"):
-            if getattr(columns, role) is None:
-                fail(role, "signal_config", f"a label-error signal needs a {role} column in the data card")
-        if card.task == "regression" and signal.tolerance is None:
-            fail(columns.label, "signal_config", "a regression label-error signal needs a tolerance")
-    elif isinstance(signal, DataQualitySignal | PredictionConditionSignal):
-        if signal.column not in present:
-            fail(signal.column, "signal_column", "the failure signal's column is missing from the log")
-        if isinstance(signal, DataQualitySignal) and signal.condition == "stale":
-            as_of_column = columns.input_as_of.get(signal.column)
-            if as_of_column is None:
-                fail(signal.column, "signal_config", "a stale-input signal needs the column's input_as_of")
-        if isinstance(signal, PredictionConditionSignal) and signal.column in present:
-            dtype = schema[signal.column]
-            if isinstance(signal.value, int | float) and not isinstance(signal.value, bool):
-                if not dtype.is_numeric():
-                    fail(signal.column, "signal_config", f"a numeric condition on a {dtype} column")
-            elif isinstance(signal.value, str) and not dtype.is_string():
-                fail(signal.column, "signal_config", f"a string condition on a {dtype} column")
-
-    # Labels.
-    label_ok = columns.label is not None and columns.label in present
-    if label_ok and columns.prediction and columns.prediction in present:
-        checks.append("label_prediction_comparable")
-        label_type, prediction_type = schema[columns.label], schema[columns.prediction]
-        comparable = (label_type.is_numeric() or label_type.is_boolean()) == (
-            prediction_type.is_numeric() or prediction_type.is_boolean()
-        )
-        if not comparable and card.task != "regression":
-            fail(
-                columns.label,
-                "label_prediction_comparable",
-                f"label is {label_type} but prediction {columns.prediction!r} is {prediction_type}",
-            )
-
-    window_list: list[tuple[Window, bool, bool]] = []  # window, must have rows, must have labels
-    needs_labels = isinstance(signal, LabelErrorSignal) and label_ok
-    if isinstance(windows, IncidentWindows):
-        window_list = [
-            (windows.reference, True, needs_labels),
-            (windows.incident, True, False),
-            (windows.recent, False, False),
-        ]
-    elif isinstance(windows, Window):
-        window_list = [(windows, True, needs_labels)]
-    elif windows is not None:
-        window_list = [(w, True, needs_labels) for w in windows]
-    time_ok = columns.event_time in present and (
-        schema[columns.event_time].is_timestamp() or columns.event_time in string_times
+    _check_signal_needs(signal, card, schema, findings)
+    _check_label_prediction(card, schema, findings)
+    label_ok = columns.label is not None and columns.label in schema.names
+    window_checks = _windows_to_check(windows, needs_labels=isinstance(signal, LabelErrorSignal) and label_ok)
+    window_aggregates = _window_aggregates(
+        expr, schema, card, window_checks, string_times=string_times, as_of=as_of
     )
-    if window_list and time_ok:
-        checks += ["window_not_empty", "window_has_labels"]
-        event_time = expr[columns.event_time]
-        if columns.event_time in string_times:
-            event_time = event_time.try_cast("timestamp")
-        known = None
-        if needs_labels and not (columns.label_observed_at and columns.label_observed_at not in present):
-            observed_ok = not columns.label_observed_at or schema[columns.label_observed_at].is_timestamp()
-            if as_of is not None and observed_ok:
-                known = label_known(expr, card, as_of=as_of)
-            else:
-                known = expr[columns.label].notnull()
-        for i, (window, _, _) in enumerate(window_list):
-            inside = (event_time >= time_literal(event_time, window.start)) & (
-                event_time < time_literal(event_time, window.end)
-            )
-            aggregates[f"window_rows_{i}"] = inside.cast("int64").sum()
-            if known is not None:
-                aggregates[f"window_labels_{i}"] = (inside & known).cast("int64").sum()
-
+    if window_aggregates:
+        findings.checks += ["window_not_empty", "window_has_labels"]
+        aggregates.update(window_aggregates)
     binary_values: list[Any] | None = None
     if label_ok and card.task == "binary_classification":
-        checks.append("label_values")
+        findings.checks.append("label_values")
         distinct = expr.select(value=expr[columns.label]).filter(lambda t: t.value.notnull()).distinct()
         binary_values = distinct.limit(3).execute()["value"].tolist()
 
     counts = expr.aggregate(**aggregates).execute().iloc[0].to_dict()
-    n_rows = int(counts["n_rows"])
     for i, name in enumerate(string_times):
         bad = int(counts[f"bad_time_{i}"] or 0)
         if bad:
-            fail(name, "timestamp_parseable", f"{bad} value(s) do not parse as timestamps", bad)
-    window_rows: dict[str, int] = {}
-    window_labels: dict[str, int] = {}
-    for i, (window, must_have_rows, must_have_labels) in enumerate(window_list):
-        if f"window_rows_{i}" not in counts:
-            continue
-        rows = int(counts[f"window_rows_{i}"] or 0)
-        window_rows[window.name] = rows
-        if must_have_rows and rows == 0:
-            fail(
-                columns.event_time,
-                "window_not_empty",
-                f"no decisions in window {window.name!r} "
-                f"[{window.start.isoformat()}, {window.end.isoformat()}); give other dates "
-                f"(`workbench investigate --{window.name}-start ... --{window.name}-end ...`, "
-                f"or the notebook's {window.name}_start/{window.name}_end)",
-                0,
-            )
-        if f"window_labels_{i}" in counts:
-            labels = int(counts[f"window_labels_{i}"] or 0)
-            window_labels[window.name] = labels
-            if must_have_labels and rows > 0 and labels == 0:
-                fail(columns.label, "window_has_labels", f"no labels observed in window {window.name!r}", 0)
+            findings.fail(name, "timestamp_parseable", f"{bad} value(s) do not parse as timestamps", bad)
+    window_rows, window_labels = _report_windows(counts, window_checks, card, findings)
     if binary_values is not None:
-        if len(binary_values) > 2:
-            fail(columns.label, "label_values", f"more than two label values, e.g. {binary_values}")
-        elif binary_values and card.positive_label is not None:
-            as_text = {str(v).lower() for v in binary_values}
-            positive = str(card.positive_label).lower()
-            numeric_match = any(_same_number(v, card.positive_label) for v in binary_values)
-            if positive not in as_text and not numeric_match and len(binary_values) == 2:
-                fail(
-                    columns.label,
-                    "label_values",
-                    f"positive label {card.positive_label!r} not among the label values {binary_values}",
-                )
+        _check_binary_labels(binary_values, card, findings)
 
-    n_missing = 0
-    if logs is not None and logs.sensitive_keys:
-        n_missing = logs.entities_without_sensitive()
-
-    failure_table = pd.DataFrame(failures, columns=_FAILURE_COLUMNS)
     report = ValidationReport(
-        n_rows=n_rows,
-        checks=tuple(dict.fromkeys(checks)),
-        failures=failure_table,
+        n_rows=int(counts["n_rows"]),
+        checks=tuple(dict.fromkeys(findings.checks)),
+        failures=pd.DataFrame(findings.failures, columns=_FAILURE_COLUMNS),
         window_rows=window_rows,
         window_labels=window_labels,
-        n_entities_without_sensitive=n_missing,
+        n_entities_without_sensitive=(
+            logs.entities_without_sensitive() if logs is not None and logs.sensitive_keys else 0
+        ),
     )
     if raise_on_error and not report.ok:
         raise DataValidationError(
-            f"The prediction log does not match its data card: {len(failures)} problem(s).\n"
-            + _failure_lines(failures)
+            f"The prediction log does not match its data card: {len(findings.failures)} problem(s).\n"
+            + _failure_lines(findings.failures)
             + "\nFix the data card's column roles or the data, then run again.",
-            failures,
+            findings.failures,
         )
     return report
 
 
-def _failure_lines(failures: list[dict[str, Any]]) -> str:
+def _failure_lines(failures: Sequence[Mapping[str, object]]) -> str:
     lines = []
     for failure in failures:
         count = f" ({failure['count']} rows)" if failure.get("count") else ""
@@ -1227,8 +1369,8 @@ def _failure_lines(failures: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _same_number(value: Any, positive: Any) -> bool:
+def _same_number(value: object, positive: object) -> bool:
     try:
-        return float(value) == float(positive)
+        return float(value) == float(positive)  # type: ignore[arg-type]  # anything float() takes
     except (TypeError, ValueError):
         return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 __all__ = ["AnalysisError", "DataValidationError", "EmptyWindowError", "InvalidParameterError"]
 
 
@@ -19,9 +21,9 @@ class DataValidationError(AnalysisError, ValueError):
     ``failures`` holds one row per problem (column, check, failure case, row) in the pandera style.
     """
 
-    def __init__(self, message: str, failures: list[dict[str, object]] | None = None) -> None:
+    def __init__(self, message: str, failures: Sequence[Mapping[str, object]] | None = None) -> None:
         super().__init__(message)
-        self.failures = list(failures or [])
+        self.failures: list[dict[str, object]] = [dict(failure) for failure in failures or ()]
 
 
 class EmptyWindowError(AnalysisError, ValueError):

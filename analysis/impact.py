@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -429,6 +430,35 @@ def _span(windows: IncidentWindows) -> Window:
     return Window(start, end, "span")
 
 
+_BY_GROUP_COLUMNS = [
+    "attribute",
+    "group",
+    "n_decisions",
+    "n_decided",
+    "n_failures",
+    "n_affected_entities",
+    "n_labelled",
+    "label_completeness",
+    "failure_rate",
+    "failure_rate_lower",
+    "failure_rate_upper",
+    "reference_n_decided",
+    "reference_n_failures",
+    "reference_failure_rate",
+    "excess_failures",
+    "excess_failures_lower",
+    "excess_failures_upper",
+    "suppressed",
+]
+"""Columns of :attr:`ImpactResult.by_group`, in order."""
+
+
+def _rate(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` where the denominator is positive, NaN elsewhere (no warning)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
 def _by_group(
     prepared: ir.Table,
     card: DataCard,
@@ -437,29 +467,32 @@ def _by_group(
     min_cell_size: int,
     confidence: float,
 ) -> pd.DataFrame:
+    """Incident- and reference-window counts per group of each sensitive attribute, rates and excess.
+
+    One row per (attribute, group) in :data:`_BY_GROUP_COLUMNS`; groups with fewer than ``min_cell_size``
+    decisions in the incident window are kept with ``suppressed`` true and every number NaN.
+    """
     attributes = [a for a in card.sensitive_attributes if a in prepared.columns]
-    columns = [
-        "attribute",
-        "group",
-        "n_decisions",
-        "n_decided",
-        "n_failures",
-        "n_affected_entities",
-        "n_labelled",
-        "label_completeness",
-        "failure_rate",
-        "failure_rate_lower",
-        "failure_rate_upper",
-        "reference_n_decided",
-        "reference_n_failures",
-        "reference_failure_rate",
-        "excess_failures",
-        "excess_failures_lower",
-        "excess_failures_upper",
-        "suppressed",
-    ]
     if not attributes:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=_BY_GROUP_COLUMNS)
+    frame = _group_counts(prepared, card, windows, attributes)
+    return _group_rates(
+        frame,
+        has_labels=_LABELLED in prepared.columns,
+        min_cell_size=min_cell_size,
+        confidence=confidence,
+    )
+
+
+def _group_counts(
+    prepared: ir.Table, card: DataCard, windows: IncidentWindows, attributes: list[str]
+) -> pd.DataFrame:
+    """One engine query: counts per (attribute, group), ordered by attribute then group.
+
+    Incident-window counts as :func:`_count_metrics`, plus ``reference_n_decided`` and
+    ``reference_n_failures``; NULL attribute values form the group ``(missing)``. Counts are int64;
+    ``n_labelled`` is NaN when the log has no label column.
+    """
     event_time = prepared[card.columns.event_time]
     span = _span(windows)
     scoped = prepared.filter(span.contains(event_time))
@@ -488,29 +521,24 @@ def _by_group(
     frame["group"] = frame["group"].astype(object)
     order = {name: i for i, name in enumerate(attributes)}
     frame = frame.assign(_order=frame["attribute"].map(order)).sort_values(["_order", "group"])
-    frame = frame.drop(columns="_order").reset_index(drop=True)
+    return frame.drop(columns="_order").reset_index(drop=True)
 
+
+def _group_rates(
+    frame: pd.DataFrame, *, has_labels: bool, min_cell_size: int, confidence: float
+) -> pd.DataFrame:
+    """Rates, Wilson intervals, excess failures (Newcombe) and suppression on :func:`_group_counts`."""
     n_decided = frame["n_decided"].to_numpy(float)
     n_failures = frame["n_failures"].to_numpy(float)
     ref_decided = frame["reference_n_decided"].to_numpy(float)
     ref_failures = frame["reference_n_failures"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame["failure_rate"] = np.where(
-            n_decided > 0, n_failures / np.where(n_decided > 0, n_decided, 1), np.nan
-        )
-        frame["reference_failure_rate"] = np.where(
-            ref_decided > 0, ref_failures / np.where(ref_decided > 0, ref_decided, 1), np.nan
-        )
-        n_decisions = frame["n_decisions"].to_numpy(float)
-        frame["label_completeness"] = (
-            np.where(
-                n_decisions > 0,
-                frame["n_labelled"].to_numpy(float) / np.where(n_decisions > 0, n_decisions, 1),
-                np.nan,
-            )
-            if _LABELLED in prepared.columns
-            else np.nan
-        )
+    frame["failure_rate"] = _rate(n_failures, n_decided)
+    frame["reference_failure_rate"] = _rate(ref_failures, ref_decided)
+    frame["label_completeness"] = (
+        _rate(frame["n_labelled"].to_numpy(float), frame["n_decisions"].to_numpy(float))
+        if has_labels
+        else np.nan
+    )
     lower, upper = wilson_interval(n_failures, n_decided, confidence=confidence)
     frame["failure_rate_lower"], frame["failure_rate_upper"] = lower, upper
     difference, diff_lower, diff_upper = newcombe_interval(
@@ -520,12 +548,12 @@ def _by_group(
     frame["excess_failures_lower"] = n_decided * np.asarray(diff_lower)
     frame["excess_failures_upper"] = n_decided * np.asarray(diff_upper)
     frame["suppressed"] = frame["n_decisions"] < min_cell_size
-    numeric = [c for c in columns if c not in ("attribute", "group", "suppressed")]
+    numeric = [c for c in _BY_GROUP_COLUMNS if c not in ("attribute", "group", "suppressed")]
     frame[numeric] = frame[numeric].astype("float64")
     frame.loc[frame["suppressed"], numeric] = np.nan
-    if _LABELLED not in prepared.columns:
+    if not has_labels:
         frame["n_labelled"] = np.nan
-    return frame[columns]
+    return frame[_BY_GROUP_COLUMNS]
 
 
 def _to_utc(values: pd.Series) -> pd.Series:
@@ -566,19 +594,10 @@ def _over_time(
     frame["chunk_end"] = (frame["chunk_start"] + step).astype("datetime64[us, UTC]")
     n_decided = frame["n_decided"].to_numpy(float)
     n_decisions = frame["n_decisions"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame["failure_rate"] = np.where(
-            n_decided > 0, frame["n_failures"].to_numpy(float) / np.where(n_decided > 0, n_decided, 1), np.nan
-        )
-        frame["label_completeness"] = (
-            np.where(
-                n_decisions > 0,
-                frame["n_labelled"].to_numpy(float) / np.where(n_decisions > 0, n_decisions, 1),
-                np.nan,
-            )
-            if has_labels
-            else np.nan
-        )
+    frame["failure_rate"] = _rate(frame["n_failures"].to_numpy(float), n_decided)
+    frame["label_completeness"] = (
+        _rate(frame["n_labelled"].to_numpy(float), n_decisions) if has_labels else np.nan
+    )
     lower, upper = wilson_interval(frame["n_failures"].to_numpy(float), n_decided, confidence=confidence)
     frame["failure_rate_lower"], frame["failure_rate_upper"] = lower, upper
     if not has_labels:
@@ -625,7 +644,8 @@ def _check_share(min_label_completeness: float) -> None:
         raise InvalidParameterError(f"min_label_completeness must be between 0 and 1. Got {value!r} instead.")
 
 
-def _check_windows(windows: Any) -> IncidentWindows:
+def _check_windows(windows: IncidentWindows | Sequence[Window]) -> IncidentWindows:
+    """``windows`` if they are :class:`IncidentWindows`; a list of windows (as drift takes) is an error."""
     if not isinstance(windows, IncidentWindows):
         raise InvalidParameterError(
             f"windows must be IncidentWindows (see incident_windows). Got {type(windows).__name__} instead."
@@ -855,23 +875,7 @@ def assess_impact(
     prepared = _prepare(table, card, signal, as_of)
     counts = _window_counts(prepared, card, list(windows), confidence)
     incident, reference = counts["incident"], counts["reference"]
-    excess = excess_all = None
-    if incident.n_decided and reference.n_decided:
-        excess = excess_interval(
-            incident.n_failures,
-            incident.n_decided,
-            reference.n_failures,
-            reference.n_decided,
-            confidence=confidence,
-        )
-        excess_all = excess_interval(
-            incident.n_failures,
-            incident.n_decided,
-            reference.n_failures,
-            reference.n_decided,
-            n=incident.n_decisions,
-            confidence=confidence,
-        )
+    excess, excess_all = _excess_failures(incident, reference, confidence=confidence)
     still = _still_happening(
         counts,
         labels_used=uses_labels(signal),
@@ -882,25 +886,17 @@ def assess_impact(
     )
     by_group = _by_group(prepared, card, windows, min_cell_size=min_cell_size, confidence=confidence)
     over_time = _over_time(prepared, card, windows, chunk=chunk, confidence=confidence)
-    definition = {
-        "signal": signal.model_dump(mode="json"),
-        "signal_description": describe_signal(signal, card),
-        "uses_labels": uses_labels(signal),
-        "windows": windows.to_dict(),
-        "as_of": pd.Timestamp(as_of).tz_localize("UTC").isoformat()
-        if pd.Timestamp(as_of).tzinfo is None
-        else pd.Timestamp(as_of).tz_convert("UTC").isoformat(),
-        "chunk": chunk,
-        "confidence": confidence,
-        "min_cell_size": min_cell_size,
-        "label_rule": LABEL_RULE,
-        "suppression_rule": SUPPRESSION_RULE,
-        "excess_method": (excess.method if excess else None),
-        "affected_entities": f"distinct {card.columns.entity_id!r} with at least one failed decision",
-        "sensitive_attributes": list(card.sensitive_attributes),
-        "backend": table.backend if isinstance(table, LogTable) else None,
-        "source": table.source if isinstance(table, LogTable) else None,
-    }
+    definition = _definition(
+        table,
+        card,
+        signal,
+        windows,
+        as_of=as_of,
+        chunk=chunk,
+        confidence=confidence,
+        min_cell_size=min_cell_size,
+        excess=excess,
+    )
     return ImpactResult(
         definition=definition,
         incident=incident,
@@ -913,3 +909,63 @@ def assess_impact(
         over_time=over_time,
         n_entities_without_sensitive=n_missing,
     )
+
+
+def _excess_failures(
+    incident: WindowCounts, reference: WindowCounts, *, confidence: float
+) -> tuple[ExcessEstimate | None, ExcessEstimate | None]:
+    """Excess failures over the baseline among decided decisions, and scaled to all decisions.
+
+    Both None when the incident or the reference window has no decided decision.
+    """
+    if not (incident.n_decided and reference.n_decided):
+        return None, None
+    excess = excess_interval(
+        incident.n_failures,
+        incident.n_decided,
+        reference.n_failures,
+        reference.n_decided,
+        confidence=confidence,
+    )
+    excess_all = excess_interval(
+        incident.n_failures,
+        incident.n_decided,
+        reference.n_failures,
+        reference.n_decided,
+        n=incident.n_decisions,
+        confidence=confidence,
+    )
+    return excess, excess_all
+
+
+def _definition(
+    table: LogTable | ir.Table | pd.DataFrame,
+    card: DataCard,
+    signal: FailureSignal,
+    windows: IncidentWindows,
+    *,
+    as_of: datetime,
+    chunk: Chunk,
+    confidence: float,
+    min_cell_size: int,
+    excess: ExcessEstimate | None,
+) -> dict[str, Any]:
+    """What :func:`assess_impact` measured, in JSON-serialisable form (:attr:`ImpactResult.definition`)."""
+    stamp = pd.Timestamp(as_of)
+    return {
+        "signal": signal.model_dump(mode="json"),
+        "signal_description": describe_signal(signal, card),
+        "uses_labels": uses_labels(signal),
+        "windows": windows.to_dict(),
+        "as_of": (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).isoformat(),
+        "chunk": chunk,
+        "confidence": confidence,
+        "min_cell_size": min_cell_size,
+        "label_rule": LABEL_RULE,
+        "suppression_rule": SUPPRESSION_RULE,
+        "excess_method": (excess.method if excess else None),
+        "affected_entities": f"distinct {card.columns.entity_id!r} with at least one failed decision",
+        "sensitive_attributes": list(card.sensitive_attributes),
+        "backend": table.backend if isinstance(table, LogTable) else None,
+        "source": table.source if isinstance(table, LogTable) else None,
+    }

@@ -30,9 +30,10 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import overload
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from analysis.errors import InvalidParameterError
@@ -47,6 +48,11 @@ __all__ = [
     "wilson_interval",
 ]
 
+FloatArray = NDArray[np.float64]
+"""An array of floats (counts broadcast together, one interval bound per cell)."""
+Bound = float | FloatArray
+"""An interval bound: a float for scalar counts (or 0-d arrays), an array otherwise."""
+
 _CONFIDENCE_MESSAGE = "confidence must be a number strictly between 0 and 1. Got {!r} instead."
 _COUNTS_MESSAGE = "{} must be non-negative counts no larger than their totals. Got {!r} of {!r} instead."
 
@@ -57,7 +63,7 @@ def _z(confidence: float) -> float:
     return float(special.ndtri(1 - (1 - confidence) / 2))
 
 
-def _counts(k: Any, n: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _counts(k: ArrayLike, n: ArrayLike, name: str) -> tuple[FloatArray, FloatArray]:
     k_arr = np.asarray(k, dtype=float)
     n_arr = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore"):
@@ -67,11 +73,15 @@ def _counts(k: Any, n: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     return k_arr, n_arr
 
 
-def _out(value: np.ndarray) -> Any:
+def _out(value: FloatArray) -> Bound:
     return float(value) if np.ndim(value) == 0 else value
 
 
-def wilson_interval(k: Any, n: Any, *, confidence: float = 0.95) -> tuple[Any, Any]:
+@overload
+def wilson_interval(k: float, n: float, *, confidence: float = ...) -> tuple[float, float]: ...
+@overload
+def wilson_interval(k: ArrayLike, n: ArrayLike, *, confidence: float = ...) -> tuple[Bound, Bound]: ...
+def wilson_interval(k: ArrayLike, n: ArrayLike, *, confidence: float = 0.95) -> tuple[Bound, Bound]:
     """Wilson score interval for a binomial proportion ``k / n``.
 
     Parameters
@@ -111,7 +121,13 @@ def wilson_interval(k: Any, n: Any, *, confidence: float = 0.95) -> tuple[Any, A
     return _out(lower), _out(upper)
 
 
-def clopper_pearson_interval(k: Any, n: Any, *, confidence: float = 0.95) -> tuple[Any, Any]:
+@overload
+def clopper_pearson_interval(k: float, n: float, *, confidence: float = ...) -> tuple[float, float]: ...
+@overload
+def clopper_pearson_interval(
+    k: ArrayLike, n: ArrayLike, *, confidence: float = ...
+) -> tuple[Bound, Bound]: ...
+def clopper_pearson_interval(k: ArrayLike, n: ArrayLike, *, confidence: float = 0.95) -> tuple[Bound, Bound]:
     """Exact (Clopper-Pearson) interval for a binomial proportion ``k / n``.
 
     Parameters
@@ -145,9 +161,17 @@ def clopper_pearson_interval(k: Any, n: Any, *, confidence: float = 0.95) -> tup
     return _out(lower), _out(upper)
 
 
+@overload
 def newcombe_interval(
-    k1: Any, n1: Any, k0: Any, n0: Any, *, confidence: float = 0.95
-) -> tuple[Any, Any, Any]:
+    k1: float, n1: float, k0: float, n0: float, *, confidence: float = ...
+) -> tuple[float, float, float]: ...
+@overload
+def newcombe_interval(
+    k1: ArrayLike, n1: ArrayLike, k0: ArrayLike, n0: ArrayLike, *, confidence: float = ...
+) -> tuple[Bound, Bound, Bound]: ...
+def newcombe_interval(
+    k1: ArrayLike, n1: ArrayLike, k0: ArrayLike, n0: ArrayLike, *, confidence: float = 0.95
+) -> tuple[Bound, Bound, Bound]:
     """Newcombe's hybrid score interval for the difference of two proportions ``k1/n1 - k0/n0``.
 
     Method 10 of Newcombe (1998), built from the Wilson intervals of each proportion, without
@@ -187,7 +211,17 @@ def newcombe_interval(
     return _out(difference), _out(lower), _out(upper)
 
 
-def katz_interval(k1: Any, n1: Any, k0: Any, n0: Any, *, confidence: float = 0.95) -> tuple[Any, Any, Any]:
+@overload
+def katz_interval(
+    k1: float, n1: float, k0: float, n0: float, *, confidence: float = ...
+) -> tuple[float, float, float]: ...
+@overload
+def katz_interval(
+    k1: ArrayLike, n1: ArrayLike, k0: ArrayLike, n0: ArrayLike, *, confidence: float = ...
+) -> tuple[Bound, Bound, Bound]: ...
+def katz_interval(
+    k1: ArrayLike, n1: ArrayLike, k0: ArrayLike, n0: ArrayLike, *, confidence: float = 0.95
+) -> tuple[Bound, Bound, Bound]:
     """Katz log interval for the ratio of two proportions ``(k1/n1) / (k0/n0)``.
 
     ``log(ratio) +/- z * sqrt(1/k1 - 1/n1 + 1/k0 - 1/n0)``. When ``k1`` or ``k0`` is 0 the
@@ -234,7 +268,11 @@ def katz_interval(k1: Any, n1: Any, k0: Any, n0: Any, *, confidence: float = 0.9
     )
 
 
-def poisson_interval(k: Any, *, confidence: float = 0.95) -> tuple[Any, Any]:
+@overload
+def poisson_interval(k: float, *, confidence: float = ...) -> tuple[float, float]: ...
+@overload
+def poisson_interval(k: ArrayLike, *, confidence: float = ...) -> tuple[Bound, Bound]: ...
+def poisson_interval(k: ArrayLike, *, confidence: float = 0.95) -> tuple[Bound, Bound]:
     """Exact (Garwood) interval for the mean of a Poisson count ``k``.
 
     Parameters

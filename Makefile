@@ -8,7 +8,7 @@ OUT    ?= demo
 
 help:
 	@echo "make demo   - set up .venv and run the workbench end to end on the embedded tabletop scenarios"
-	@echo "make test   - set up .venv (with the spark extra) and run the whole test suite (ruff, slow tests)"
+	@echo "make test   - set up .venv (with the spark extra) and run the whole test suite (ruff, mypy, slow tests)"
 	@echo "make bench  - run the benchmarks in bench/ (peers in their own .venv-bench)"
 
 $(BIN)/python:
@@ -30,9 +30,11 @@ demo: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	scripts/with-test-services.sh $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test

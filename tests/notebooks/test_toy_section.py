@@ -87,8 +87,11 @@ def tiny_register(tmp_path: Path) -> str:
 def test_toy_section_is_found_run_validated_rendered_and_listed(
     toy_installed, tiny_register: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from workbench.runner import check_section_notebook
+
     sections = {section.key: section for section in available_sections()}
     assert list(sections)[-1] == "toy"  # after the built-in ones (its declared order)
+    assert check_section_notebook(sections["toy"], tmp_path) == []  # its notebook keeps the contract
     outline = [entry.key for entry in report_outline()]
     assert outline.index("drift") < outline.index("toy") < outline.index("root_cause")
 

@@ -269,12 +269,14 @@ def _validate_block(
     context: dict[str, Any],
     problems: list[dict[str, object]],
 ) -> PlacedBlock:
-    """Validate one block into its model (once); a section model given already validated is kept."""
+    """Validate one block into its model (once); a section summary given already validated is kept."""
     unavailable = str(block.unavailable) if block.unavailable else None
     if block.data is None:
         return PlacedBlock(entry, None, None, figures, unavailable or "no data")
     model_type = sections[entry.key].summary_model if entry.kind == "section" else PART_MODELS[entry.key]
-    if isinstance(block.data, model_type):
+    if entry.kind == "section" and isinstance(block.data, model_type):
+        # a section summary validated when it was read (it holds no text to redact); a part model is
+        # validated again below, so its free text is redacted with the policy's rules and checked
         model: BaseModel = block.data
     else:
         raw = block.data.model_dump(mode="python") if isinstance(block.data, BaseModel) else block.data

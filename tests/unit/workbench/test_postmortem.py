@@ -19,7 +19,6 @@ from workbench.report import (
     postmortem_blocks,
     postmortem_content,
     render_html,
-    render_markdown,
     report_path,
     run_postmortem,
 )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from register import open_register
+from register.policy import load_policy
 from workbench.errors import WorkbenchError
-from workbench.investigate import NOTEBOOKS_DIR, absolute_register_url
-from workbench.postmortem import run_postmortem
+from workbench.report import run_postmortem
 from workbench.runner import latest_run, new_run_id
 
 __all__ = ["render_postmortem"]
@@ -37,7 +38,7 @@ def render_postmortem(
     incident_id : str
         The incident.
     reports_dir : str or Path
-        Root of the run folders.
+        Root of the run folders (relative: from the working directory).
     run_id : str, optional
         The run to render (default: the latest; when the incident has no run, a new run folder whose
         analysis sections say they have not run).
@@ -57,11 +58,28 @@ def render_postmortem(
     Returns
     -------
     dict
-        Format -> path of the report written.
+        Format -> absolute path of the report written.
     """
-    register_url = absolute_register_url(register_url)
     with open_register(register_url) as register:
-        register.get_incident(incident_id)  # unknown incident: NotFoundError before any work
+        register.get_incident(incident_id)  # unknown incident: NotFoundError before any folder is made
+        folder = _run_folder(reports_dir, incident_id, run_id=run_id, run_dir=run_dir)
+        if as_of is None:
+            as_of = _run_as_of(folder)
+        result = run_postmortem(
+            folder, register, incident_id, policy=load_policy(), as_of=as_of, formats=formats, strict=strict
+        )
+        if on_flag is not None:
+            for flag in sorted(result.content.flags, key=lambda flag: (str(flag.field), flag.phrase)):
+                on_flag(f'{flag.field}: "{flag.phrase}" -> {flag.suggestion}')
+        for evidence in result.evidence(incident_id):
+            register.add_evidence(evidence, by=by)
+    return {fmt: result.run_dir / report.path.name for fmt, report in result.reports.items()}
+
+
+def _run_folder(
+    reports_dir: str | Path, incident_id: str, *, run_id: str | None, run_dir: str | Path | None
+) -> Path:
+    """The run folder to report on: given, named, the latest, or a new one when no analysis has run."""
     if run_dir is not None:
         folder = Path(run_dir)
     elif run_id is not None:
@@ -79,32 +97,11 @@ def render_postmortem(
             # It gets a run folder of its own, and its analysis sections say they have not run.
             folder = Path(reports_dir) / incident_id / new_run_id()
             folder.mkdir(parents=True)
-    parameters: dict[str, object] = {"incident_id": incident_id, "register_url": register_url}
-    if as_of is None:
-        as_of = _run_as_of(folder)
-    if as_of is not None:
-        parameters["as_of"] = as_of.isoformat()
-    result = run_postmortem(
-        folder, parameters=parameters, notebooks_dir=NOTEBOOKS_DIR, formats=formats, strict=strict
-    )
-    flags = {
-        (flag.field, flag.phrase, flag.suggestion)
-        for report in result.reports.values()
-        for flag in report.flags
-    }
-    if on_flag is not None:
-        for field, phrase, suggestion in sorted(flags, key=lambda item: (str(item[0]), item[1])):
-            on_flag(f'{field}: "{phrase}" -> {suggestion}')
-    with open_register(register_url) as register:
-        for evidence in result.evidence(incident_id):
-            register.add_evidence(evidence, by=by)
-    return {fmt: report.path for fmt, report in result.reports.items()}
+    return folder
 
 
 def _run_as_of(folder: Path) -> datetime | None:
     """The ``as_of`` the run's analyses used (from its manifest), so the report judges the same time."""
-    import json
-
     manifest = folder / "manifest.json"
     if not manifest.is_file():
         return None

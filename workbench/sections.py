@@ -251,14 +251,3 @@ def report_outline(sections: Sequence[Section] | None = None) -> tuple[OutlineEn
                 )
             )
     return tuple(entries)
-
-
-def __getattr__(name: str) -> Any:
-    """``SECTIONS``: every available section (read on use, never at import time)."""
-    if name == "SECTIONS":
-        return available_sections()
-    if name in ("Section", "SummaryValidationError", "FigureSpec"):  # the contract's types, read on use
-        import analysis.contract
-
-        return getattr(analysis.contract, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

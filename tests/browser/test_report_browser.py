@@ -1,6 +1,6 @@
 """The rendered post-mortem in a real browser, offline: headless Chromium with every network request blocked.
 
-Opens the HTML report rendered from the fixture notebook (whose register texts hold the XSS battery),
+Opens the HTML report rendered from the fixture blocks (whose register texts hold the XSS battery),
 and checks: no request leaves the page, no console error, every plotly figure drawn (an SVG with at
 least one trace in each figure div, as many figures as the declared sections promise), TOC links
 resolve, no payload executes (``window.__xss`` stays undefined) and the page is not broken. A screenshot
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from workbench.render import CHROMIUM_FLAGS, render_html
-from workbench.sections import SECTIONS
+from workbench.report import CHROMIUM_FLAGS, render_html
+from workbench.sections import available_sections
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +63,7 @@ def browser() -> Iterator[Any]:
 def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     fixture = _fixture_module()
     path = tmp_path_factory.mktemp("browser-report") / "postmortem.html"
-    render_html(fixture.fixture_notebook(), path)
+    render_html(fixture.fixture_content(), path)
     return path
 
 
@@ -140,8 +140,8 @@ def test_every_figure_is_drawn(opened: dict[str, Any]) -> None:
             data: (div._fullData || []).length,
         }))"""
     )
-    promised = sum(len(section.figures) for section in SECTIONS)
-    assert len(figures) == promised + 1  # the sections' figures plus the fixture's loose plotly output
+    promised = sum(len(section.figures) for section in available_sections())
+    assert len(figures) == promised
     for figure in figures:
         assert figure["rendered"] == "true", figure
         assert figure["error"] is None, figure

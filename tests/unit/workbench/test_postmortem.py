@@ -3,22 +3,32 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
 from register.api import open_register
-from workbench.postmortem import postmortem_blocks, run_postmortem
-from workbench.render import BLOCK_MIMETYPE, collect_report, render_html
-from workbench.runner import UnknownParameterError, sha256_file
-from workbench.sections import report_outline
+from register.policy import load_policy
+from register.redact import RedactionRule
+from workbench.errors import WorkbenchError
+from workbench.postmortem_cli import render_postmortem
+from workbench.report import (
+    postmortem_blocks,
+    postmortem_content,
+    render_html,
+    report_path,
+    run_postmortem,
+)
+from workbench.runner import artefact_evidence, sha256_file
+from workbench.sections import available_sections, report_outline
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).parent / "fixtures"
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
+RUN_ID = "20261120T000000000Z-abcdef"
 
 
 def _fixture_module() -> Any:
@@ -78,35 +88,29 @@ def register_path(tmp_path: Path) -> Path:
 def run_dir(tmp_path: Path) -> Path:
     """A run folder with the fixture's impact and drift summaries and figures."""
     fx = _fixture_module()
-    run = tmp_path / "reports" / "INC-2026-0001" / "20261120T000000000Z-abcdef"
-    for cell in fx.fixture_notebook().cells:
-        for output in cell.get("outputs", []):
-            payload = output.get("data", {}).get(BLOCK_MIMETYPE)
-            if payload and payload["key"] in {"impact", "drift"}:
-                folder = run / payload["key"]
-                (folder / "figures").mkdir(parents=True)
-                summary = dict(payload["data"], incident_id="INC-2026-0001")
-                (folder / "summary.json").write_text(json.dumps(summary))
-                for figure in payload["figures"]:
-                    (folder / "figures" / f"{figure['id']}.json").write_text(json.dumps(figure["figure"]))
+    run = tmp_path / "reports" / "INC-2026-0001" / RUN_ID
+    for block in fx.fixture_blocks():
+        if block.key in {"impact", "drift"}:
+            folder = run / block.key
+            (folder / "figures").mkdir(parents=True)
+            summary = dict(block.data, incident_id="INC-2026-0001")
+            (folder / "summary.json").write_text(json.dumps(summary))
+            for figure in block.figures:
+                (folder / "figures" / f"{figure['id']}.json").write_text(json.dumps(figure["figure"]))
     (run / "manifest.json").write_text(json.dumps({"run_id": run.name}))
     return run
 
 
-def _blocks(register_path: Path, run_dir: Path | None) -> dict[str, Any]:
+def _content(register_path: Path, run_dir: Path | None, **options: Any) -> Any:
     with open_register(register_path) as register:
-        return postmortem_blocks(register, "INC-2026-0001", run_dir=run_dir, as_of=AS_OF)
+        return postmortem_content(register, "INC-2026-0001", run_dir=run_dir, as_of=AS_OF, **options)
 
 
 def test_blocks_follow_the_outline_and_render(register_path: Path, run_dir: Path, tmp_path: Path) -> None:
-    blocks = _blocks(register_path, run_dir)
+    with open_register(register_path) as register:
+        blocks = postmortem_blocks(register, "INC-2026-0001", run_dir=run_dir, as_of=AS_OF)
     assert list(blocks) == [entry.key for entry in report_outline()]
-    notebook = nbformat.v4.new_notebook()
-    for block in blocks.values():
-        cell = nbformat.v4.new_code_cell("display(block)")
-        cell.outputs = [nbformat.v4.new_output("display_data", data=block._repr_mimebundle_())]
-        notebook.cells.append(cell)
-    content, _ = collect_report(notebook)
+    content = _content(register_path, run_dir)
     assert content.blocks["impact"].unavailable is None
     timeline = content.blocks["timeline"].data
     # the drift onset the analysis saw is on the timeline, and the detection delay is measured from it
@@ -120,85 +124,139 @@ def test_blocks_follow_the_outline_and_render(register_path: Path, run_dir: Path
         "Freshness checks belong in the pipeline",
         "Drift alerts need an owner",
     ]
-    # the executed notebook would hold no personal data: redacted at composition already
-    assert "ops@example.com" not in json.dumps(blocks["summary"].payload())
+    # the content (what postmortem.json records) holds no personal data
+    assert "ops@example.com" not in json.dumps(content.to_json())
     flags = {flag.rule for flag in content.flags}
     assert {"human_error", "failed_to"} <= flags
-    html = render_html(notebook, tmp_path / "postmortem.html").path.read_text()
+    html = render_html(content, tmp_path / "postmortem.html").path.read_text()
     assert "<strong>4,321</strong>" in html
     assert "Credit scoring" in html
 
 
 def test_without_a_run_the_sections_say_they_did_not_run(register_path: Path) -> None:
-    blocks = _blocks(register_path, None)
-    assert "has not run" in blocks["impact"].unavailable
-    assert "has not run" in blocks["drift"].unavailable
+    content = _content(register_path, None)
+    assert "has not run" in content.blocks["impact"].unavailable
+    assert "has not run" in content.blocks["drift"].unavailable
 
 
-def test_committed_notebook_shape() -> None:
-    notebook = nbformat.read(ROOT / "notebooks" / "postmortem.ipynb", as_version=4)
-    assert notebook.metadata["kernelspec"]["language"] == "python"
-    assert any("parameters" in cell.metadata.get("tags", []) for cell in notebook.cells)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert not cell.outputs
-            assert "def " not in cell.source and "class " not in cell.source
+def test_an_unreadable_summary_marks_its_section_unavailable(register_path: Path, run_dir: Path) -> None:
+    (run_dir / "impact" / "summary.json").write_text(json.dumps({"section": "impact", "incident_id": "x"}))
+    content = _content(register_path, run_dir)
+    assert content.blocks["impact"].unavailable.startswith("its summary could not be read")
+    assert content.blocks["drift"].unavailable is None
 
 
-def test_unknown_parameter_refused(run_dir: Path) -> None:
-    with pytest.raises(UnknownParameterError, match="colour"):
-        run_postmortem(run_dir, parameters={"colour": "red"}, notebooks_dir=ROOT / "notebooks")
+def test_redaction_once_per_value_and_one_validation_per_summary(
+    register_path: Path, run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workbench.report._blocks as blocks_module
+
+    redacted: list[str] = []
+    original_redact = blocks_module.redact
+
+    def counting_redact(text: Any, *args: Any, **kwargs: Any) -> Any:
+        redacted.append(text)
+        return original_redact(text, *args, **kwargs)
+
+    monkeypatch.setattr(blocks_module, "redact", counting_redact)
+    validations: Counter[str] = Counter()
+    for section in available_sections():
+        original = section.summary_model.model_validate
+
+        def counting_validate(cls: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            validations[cls.__name__] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(section.summary_model, "model_validate", classmethod(counting_validate))
+    checked: list[str] = []
+    original_check = blocks_module.check_blameless
+
+    def counting_check(text: Any, *args: Any, **kwargs: Any) -> Any:
+        checked.append(text)
+        return original_check(text, *args, **kwargs)
+
+    monkeypatch.setattr(blocks_module, "check_blameless", counting_check)
+
+    with open_register(register_path) as register:
+        result = run_postmortem(run_dir, register, "INC-2026-0001", as_of=AS_OF, formats=("html", "md"))
+
+    assert validations == {section.summary_model.__name__: 1 for section in available_sections()}
+    counts = Counter(redacted)
+    # every register text went through redaction exactly once for html, md and postmortem.json together
+    for text in (
+        "Credit model declined applicants",
+        "Bureau feed switched vendor endpoint",
+        "No freshness check on the feed",
+        "The incident was caused by human error",
+        "Freshness checks belong in the pipeline",
+        "The on-call engineer failed to notice the first alert",
+        "Add a freshness check",
+        "Data platform",
+        "Credit scoring",
+    ):
+        assert counts[text] == 1, text
+    assert counts["Sam Rivera"] == 2  # the facilitator is in two places: the summary and the sign-off
+    assert sum(1 for text in redacted if text.startswith("Stale bureau features")) == 1
+    # narrative text is checked for blame phrasing once, after redaction
+    assert Counter(checked)["The on-call engineer failed to notice the first alert"] == 1
+    assert all(text in redacted or "[redacted" in text for text in checked)
+    assert set(result.reports) == {"html", "md"}
 
 
-@pytest.mark.notebooks
-def test_run_postmortem_executes_and_renders(register_path: Path, run_dir: Path) -> None:
-    result = run_postmortem(
-        run_dir,
-        parameters={
-            "incident_id": "INC-2026-0001",
-            "register_url": str(register_path),
-            "as_of": AS_OF.isoformat(),
-        },
-        notebooks_dir=ROOT / "notebooks",
-        formats=["html", "md"],
-    )
-    executed = nbformat.read(result.notebook, as_version=4)
-    errors = [
-        o for cell in executed.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"
-    ]
-    assert errors == []
+def test_run_postmortem_writes_content_and_reports(register_path: Path, run_dir: Path) -> None:
+    with open_register(register_path) as register:
+        result = run_postmortem(run_dir, register, "INC-2026-0001", as_of=AS_OF, formats=["html", "md"])
     html = result.reports["html"].path.read_text()
     assert "<strong>4,321</strong>" in html
-    assert {row["kind"] for row in result.artefacts} == {
-        "executed_notebook",
-        "report_html",
-        "report_markdown",
-    }
-    summary = json.loads((run_dir / "postmortem_summary.json").read_text())
-    assert summary["unavailable"] == {}
-    assert summary["blameless_flags"] >= 2
+    assert {row["kind"] for row in result.artefacts} == {"report_content", "report_html", "report_markdown"}
+    content = json.loads((run_dir / "postmortem.json").read_text())
+    assert content["unavailable"] == {}
+    assert len(content["blameless_flags"]) >= 2
+    assert content["min_cell_size"] == 10
+    assert content["blocks"]["impact"]["data"]["n_affected_decisions"] == 4321
+    assert "ops@example.com" not in json.dumps(content)
+    assert "[redacted email]" in content["blocks"]["summary"]["data"]["summary"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     recorded = {row["path"]: row["sha256"] for row in manifest["postmortem"]["artefacts"]}
-    assert set(recorded) == {"postmortem.ipynb", "postmortem.html", "postmortem.md"}
+    assert set(recorded) == {"postmortem.json", "postmortem.html", "postmortem.md"}
     assert recorded["postmortem.html"] == sha256_file(run_dir / "postmortem.html")
+    assert manifest["postmortem"]["parameters"]["as_of"] == AS_OF.isoformat()
     records = result.evidence("INC-2026-0001")
-    assert {record.kind for record in records} == {"executed_notebook", "report_html", "report_markdown"}
+    assert {record.kind for record in records} == {"report_content", "report_html", "report_markdown"}
     assert all(
         record.run_id == run_dir.name and record.sha256 == sha256_file(record.uri) for record in records
     )
+    assert not list(Path(run_dir).glob("*.ipynb"))  # no notebook is executed for the post-mortem
+
+
+def test_run_postmortem_refuses_unknown_formats_and_strict_flags(register_path: Path, run_dir: Path) -> None:
+    from workbench.report import BlamelessFlagsError
+
+    with open_register(register_path) as register:
+        with pytest.raises(WorkbenchError, match="formats must be among html, md, pdf. Got docx"):
+            run_postmortem(run_dir, register, "INC-2026-0001", as_of=AS_OF, formats=["docx"])
+        with pytest.raises(BlamelessFlagsError):
+            run_postmortem(run_dir, register, "INC-2026-0001", as_of=AS_OF, strict=True)
+    assert not (run_dir / "postmortem.json").exists()
+    assert not (run_dir / "postmortem.html").exists()
+
+
+def test_the_policys_redaction_rules_apply(register_path: Path, run_dir: Path) -> None:
+    policy = load_policy()
+    rule = RedactionRule(name="people", pattern="Sam Rivera", replacement="[redacted name]")
+    custom = policy.model_copy(update={"reports": policy.reports.model_copy(update={"redaction": [rule]})})
+    content = _content(register_path, run_dir, policy=custom)
+    assert content.blocks["summary"].data["facilitator"] == "[redacted name]"
+    assert content.redaction_counts["people"] == 2
+    # the policy's rules replace the defaults: the e-mail address is not a rule of this policy
+    assert "ops@example.com" in content.blocks["summary"].data["summary"]
 
 
 def test_a_changed_summary_number_reaches_the_report(
     register_path: Path, run_dir: Path, tmp_path: Path
 ) -> None:
     def render(name: str) -> str:
-        blocks = _blocks(register_path, run_dir)
-        notebook = nbformat.v4.new_notebook()
-        for block in blocks.values():
-            cell = nbformat.v4.new_code_cell("display(block)")
-            cell.outputs = [nbformat.v4.new_output("display_data", data=block._repr_mimebundle_())]
-            notebook.cells.append(cell)
-        return render_html(notebook, tmp_path / name).path.read_text()
+        return render_html(_content(register_path, run_dir), tmp_path / name).path.read_text()
 
     assert "<strong>4,321</strong>" in render("before.html")
     path = run_dir / "impact" / "summary.json"
@@ -208,3 +266,121 @@ def test_a_changed_summary_number_reaches_the_report(
     after = render("after.html")
     assert "<strong>5,555</strong>" in after
     assert "4,321" not in after
+
+
+# ---------------------------------------------------------------- paths relative to the run folder ---
+
+
+def test_evidence_paths_are_relative_to_the_run_folder(register_path: Path, run_dir: Path) -> None:
+    rows = [
+        {"path": "impact/summary.json", "kind": "summary", "sha256": "a" * 64},
+        {"path": "impact/figures/impact_over_time.json", "kind": "figure", "sha256": "b" * 64},
+    ]
+    when = datetime(2026, 11, 20, tzinfo=UTC)
+    with open_register(register_path) as register:
+        for record in artefact_evidence("INC-2026-0001", run_dir, rows, captured_at=when, run_id=RUN_ID):
+            register.add_evidence(record)  # absolute paths, as this machine recorded them
+        register.add_evidence(  # a relative path recorded from another working directory
+            {
+                "incident_id": "INC-2026-0001",
+                "kind": "manifest",
+                "uri": f"elsewhere/reports/INC-2026-0001/{RUN_ID}/manifest.json",
+                "captured_at": when,
+                "run_id": RUN_ID,
+            }
+        )
+        register.add_evidence(  # outside any run folder
+            {
+                "incident_id": "INC-2026-0001",
+                "kind": "data",
+                "uri": "/home/analyst/exports/prediction_logs.parquet",
+                "captured_at": when,
+            }
+        )
+    content = _content(register_path, run_dir)
+    uris = [item["uri"] for item in content.blocks["root_cause"].data["evidence"]]
+    assert uris == [
+        "impact/summary.json",
+        "impact/figures/impact_over_time.json",
+        "manifest.json",
+        "prediction_logs.parquet",
+    ]
+    html = render_html(content, run_dir / "postmortem.html").path.read_text()
+    assert str(run_dir) not in html
+    assert "/home/analyst" not in html
+    assert "<code>impact/summary.json</code>" in html
+
+
+def test_report_path_keeps_urls_and_names_outside_files(tmp_path: Path) -> None:
+    run = tmp_path / "reports" / "INC-2026-0001" / RUN_ID
+    assert report_path(str(run / "drift" / "drift.ipynb"), run) == "drift/drift.ipynb"
+    assert report_path((run / "manifest.json").as_uri(), run) == "manifest.json"
+    assert report_path("s3://bucket/logs/part-0.parquet", run) == "s3://bucket/logs/part-0.parquet"
+    assert report_path(str(tmp_path / "other" / "notes.txt"), run) == "notes.txt"
+    assert report_path(str(run / "impact" / "summary.json"), None) == "summary.json"
+
+
+# ---------------------------------------------------------------- notifications by record id ---------
+
+
+def test_notifications_sharing_regime_and_type_keep_their_own_reference(register_path: Path) -> None:
+    with open_register(register_path) as register:
+        for audience, reference in (
+            ("executive", "EXEC-REF-1"),
+            ("customers", "CUST-REF-2"),
+            ("board", "BOARD-REF-3"),
+        ):
+            register.add_notification(
+                {
+                    "incident_id": "INC-2026-0001",
+                    "audience": audience,
+                    "reference": reference,
+                    "sent_at": datetime(2026, 11, 6, tzinfo=UTC),
+                }
+            )
+    content = _content(register_path, None)
+    rows = [row for row in content.blocks["notifications"].data["rows"] if row["reference"]]
+    assert [(row["audience"], row["reference"]) for row in rows] == [
+        ("Executive", "EXEC-REF-1"),
+        ("Customers", "CUST-REF-2"),
+        ("Board", "BOARD-REF-3"),
+    ]
+    assert {row["regime"] for row in rows} == {None}
+    assert {row["report_type"] for row in rows} == {"initial"}
+    assert {row["status"] for row in rows} == {"sent"}
+
+
+# ---------------------------------------------------------------- the CLI path, from any directory ---
+
+
+@pytest.mark.parametrize("formats", [("html", "md"), ("pdf",)], ids=["html_md", "pdf"])
+def test_relative_reports_dir_from_another_working_directory(
+    register_path: Path, run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, formats: tuple
+) -> None:
+    if "pdf" in formats:
+        from workbench.report import find_chromium
+
+        if find_chromium() is None:
+            pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    monkeypatch.chdir(tmp_path)
+    written = render_postmortem(
+        "register.sqlite", "INC-2026-0001", reports_dir="reports", formats=formats, as_of=AS_OF
+    )
+    expected = {"html", "md"} if "md" in formats else {"html", "pdf"}
+    assert set(written) == expected
+    for path in written.values():
+        assert path.is_absolute() and path.is_file() and path.parent == run_dir.resolve()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert {row["path"] for row in manifest["postmortem"]["artefacts"]} == {"postmortem.json"} | {
+        f"postmortem.{'md' if fmt == 'md' else fmt}" for fmt in expected
+    }
+    if "pdf" in formats:
+        assert written["pdf"].read_bytes().startswith(b"%PDF")
+    with open_register(register_path) as register:
+        kinds = {item.kind for item in register.evidence("INC-2026-0001")}
+    assert "report_content" in kinds
+    # the report renders the evidence just recorded by an earlier run relative to the run folder
+    render_postmortem("register.sqlite", "INC-2026-0001", reports_dir="reports", formats=("md",), as_of=AS_OF)
+    markdown = (run_dir / "postmortem.md").read_text()
+    assert "| report_content | postmortem.json |" in markdown.replace("\\", "")
+    assert str(tmp_path) not in markdown

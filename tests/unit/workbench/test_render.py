@@ -8,15 +8,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
+from register.policy import load_policy
+from register.redact import RedactionRule
 from workbench.errors import WorkbenchError
-from workbench.render import (
-    BLOCK_MIMETYPE,
+from workbench.report import (
     BlamelessFlagsError,
     ChromiumNotFound,
-    collect_report,
+    ReportBlock,
+    assemble_report,
     figure_payload,
     render_html,
     render_markdown,
@@ -24,7 +25,9 @@ from workbench.render import (
     render_report,
     report_block,
 )
-from workbench.sections import SECTIONS, get_section
+from workbench.report._filters import html_env
+from workbench.report._html import report_notebook
+from workbench.sections import available_sections, get_section
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -75,21 +78,21 @@ def _parse(html: str) -> _Elements:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Any]:
     path = tmp_path_factory.mktemp("report") / "postmortem.html"
-    report = render_html(fx.fixture_notebook(), path)
+    report = render_html(fx.fixture_content(), path)
     return path.read_text(encoding="utf-8"), report
 
 
 @pytest.fixture(scope="module")
 def markdown(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("report") / "postmortem.md"
-    render_markdown(fx.fixture_notebook(), path)
+    render_markdown(fx.fixture_content(), path)
     return path.read_text(encoding="utf-8")
 
 
-def test_committed_fixture_is_up_to_date() -> None:
-    built = fx.build_fixture_notebook()
-    committed = fx.fixture_notebook()
-    assert json.dumps(built, sort_keys=True) == json.dumps(committed, sort_keys=True)
+def _replaced(key: str, block: ReportBlock | None) -> list[ReportBlock]:
+    """The fixture's blocks with the block ``key`` replaced (``None``: left out)."""
+    blocks = [other if other.key != key else block for other in fx.fixture_blocks()]
+    return [other for other in blocks if other is not None]
 
 
 # ---------------------------------------------------------------- offline and self-contained --------
@@ -147,11 +150,11 @@ def test_figures_match_the_declared_sections(rendered: tuple[str, Any]) -> None:
         for tag, attrs in _parse(html).elements
         if tag == "div" and "wb-plotly" in (attrs.get("class") or "")
     ]
-    promised = sum(len(section.figures) for section in SECTIONS)
-    assert len(divs) == promised + 1  # plus the loose plotly output of the fixture
+    promised = sum(len(section.figures) for section in available_sections())
+    assert len(divs) == promised
     assert len(report.figure_ids) == len(divs)
     figure_ids = [attrs["data-figure-id"] for tag, attrs in _parse(html).elements if tag == "figure"]
-    for section in SECTIONS:
+    for section in available_sections():
         assert [fid for fid in figure_ids if fid in section.figure_ids] == list(section.figure_ids)
     # each figure's data is valid JSON with at least one trace
     data_scripts = [text for attrs, text in _parse(html).scripts if attrs.get("type") == "application/json"]
@@ -248,12 +251,12 @@ def test_markdown_has_every_part_in_order(markdown: str) -> None:
 
 
 def test_changed_summary_value_shows_up_and_old_value_is_gone(tmp_path: Path) -> None:
-    first = render_html(fx.build_fixture_notebook(n_affected=4321), tmp_path / "a.html").path.read_text()
-    second = render_html(fx.build_fixture_notebook(n_affected=9876), tmp_path / "b.html").path.read_text()
+    first = render_html(fx.fixture_content(n_affected=4321), tmp_path / "a.html").path.read_text()
+    second = render_html(fx.fixture_content(n_affected=9876), tmp_path / "b.html").path.read_text()
     assert "<strong>4,321</strong>" in first
     assert "<strong>9,876</strong>" in second
     assert "4,321" not in second
-    md = render_markdown(fx.build_fixture_notebook(n_affected=9876), tmp_path / "b.md").path.read_text()
+    md = render_markdown(fx.fixture_content(n_affected=9876), tmp_path / "b.md").path.read_text()
     assert "**9,876**" in md and "4,321" not in md
 
 
@@ -272,11 +275,11 @@ def test_blameless_flags_reach_the_review_box(rendered: tuple[str, Any]) -> None
 
 def test_strict_refuses_to_render_with_flags(tmp_path: Path) -> None:
     with pytest.raises(BlamelessFlagsError) as excinfo:
-        render_html(fx.fixture_notebook(), tmp_path / "x.html", strict=True)
+        render_html(fx.fixture_content(), tmp_path / "x.html", strict=True)
     assert {row["phrase"] for row in excinfo.value.failures} == {"failed to", "human error"}
     assert not (tmp_path / "x.html").exists()
     with pytest.raises(BlamelessFlagsError, match="render without --strict") as excinfo:
-        render_markdown(fx.fixture_notebook(), tmp_path / "x.md", strict=True)
+        render_markdown(fx.fixture_content(), tmp_path / "x.md", strict=True)
     assert {row["phrase"] for row in excinfo.value.failures} == {"failed to", "human error"}
     assert not (tmp_path / "x.md").exists()
 
@@ -284,18 +287,9 @@ def test_strict_refuses_to_render_with_flags(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- block contract ---------------------
 
 
-def _notebook_with(blocks: list[Any]) -> nbformat.NotebookNode:
-    notebook = nbformat.v4.new_notebook()
-    for block in blocks:
-        cell = nbformat.v4.new_code_cell("block")
-        cell.outputs = [nbformat.v4.new_output("display_data", data=block._repr_mimebundle_())]
-        notebook.cells.append(cell)
-    return notebook
-
-
 def test_unknown_block_key_is_refused() -> None:
     with pytest.raises(WorkbenchError, match="report block key must be one of"):
-        collect_report(_notebook_with([report_block("fairness", {"x": 1})]), require_complete=False)
+        assemble_report([report_block("fairness", {"x": 1})], require_complete=False)
 
 
 def test_blocks_out_of_outline_order_are_refused() -> None:
@@ -304,46 +298,33 @@ def test_blocks_out_of_outline_order_are_refused() -> None:
         report_block("summary", {"incident_id": "INC-2026-0001", "title": "t", "severity": "SEV-3"}),
     ]
     with pytest.raises(WorkbenchError, match="must follow the report outline"):
-        collect_report(_notebook_with(blocks), require_complete=False)
+        assemble_report(blocks, require_complete=False)
 
 
 def test_missing_parts_are_named() -> None:
     with pytest.raises(WorkbenchError, match="Got none for summary, severity"):
-        collect_report(_notebook_with([report_block("lessons", {"items": []})]))
+        assemble_report([report_block("lessons", {"items": []})])
 
 
 def test_duplicate_block_is_refused() -> None:
     block = report_block("lessons", {"items": []})
     with pytest.raises(WorkbenchError, match="must appear once"):
-        collect_report(_notebook_with([block, block]), require_complete=False)
+        assemble_report([block, block], require_complete=False)
 
 
 def test_section_block_must_match_schema_and_carry_promised_figures() -> None:
     with pytest.raises(WorkbenchError, match="impact.n_decisions") as excinfo:
-        collect_report(
-            _notebook_with([report_block("impact", {"incident_id": "INC-2026-0001"})]), require_complete=False
-        )
+        assemble_report([report_block("impact", {"incident_id": "INC-2026-0001"})], require_complete=False)
     assert any(row["location"] == "n_decisions" for row in excinfo.value.failures)
-    notebook = fx.fixture_notebook()
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            payload = output.get("data", {}).get(BLOCK_MIMETYPE)
-            if payload and payload["key"] == "drift":
-                payload["figures"] = payload["figures"][:1]
+    drift = next(block for block in fx.fixture_blocks() if block.key == "drift")
+    one_figure = report_block("drift", drift.data, figures=drift.figures[:1])
     with pytest.raises(WorkbenchError, match="drift.figures: must be exactly"):
-        collect_report(notebook)
+        assemble_report(_replaced("drift", one_figure))
 
 
 def test_unavailable_section_is_placed_with_its_reason(tmp_path: Path) -> None:
-    notebook = fx.fixture_notebook()
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            payload = output.get("data", {}).get(BLOCK_MIMETYPE)
-            if payload and payload["key"] == "drift":
-                output["data"] = report_block(
-                    "drift", None, unavailable="no data card <b>x</b>"
-                )._repr_mimebundle_()
-    html = render_html(notebook, tmp_path / "r.html").path.read_text()
+    blocks = _replaced("drift", report_block("drift", None, unavailable="no data card <b>x</b>"))
+    html = render_html(assemble_report(blocks), tmp_path / "r.html").path.read_text()
     section = html[html.index('id="section-drift"') : html.index('id="part-root_cause"')]
     assert "Not available: no data card &lt;b&gt;x&lt;/b&gt;" in section
     assert "wb-plotly" not in section
@@ -355,15 +336,8 @@ def test_report_block_requires_data_or_reason() -> None:
 
 
 def test_section_list_drives_the_outline(tmp_path: Path) -> None:
-    notebook = fx.fixture_notebook()
-    notebook.cells = [
-        cell
-        for cell in notebook.cells
-        if not any(
-            o.get("data", {}).get(BLOCK_MIMETYPE, {}).get("key") == "drift" for o in cell.get("outputs", [])
-        )
-    ]
-    html = render_html(notebook, tmp_path / "r.html", sections=[get_section("impact")]).path.read_text()
+    content = assemble_report(_replaced("drift", None), sections=[get_section("impact")])
+    html = render_html(content, tmp_path / "r.html").path.read_text()
     assert 'href="#section-impact"' in html
     assert "section-drift" not in html
 
@@ -372,9 +346,9 @@ def test_section_list_drives_the_outline(tmp_path: Path) -> None:
 
 
 def test_pdf_without_chromium_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import workbench.render as render_module
+    import workbench.report._pdf as pdf_module
 
-    monkeypatch.setattr(render_module, "find_chromium", lambda *args, **kwargs: None)
+    monkeypatch.setattr(pdf_module, "find_chromium", lambda *args, **kwargs: None)
     html = tmp_path / "r.html"
     html.write_text("<html></html>")
     with pytest.raises(ChromiumNotFound, match="apt-get install chromium"):
@@ -383,22 +357,23 @@ def test_pdf_without_chromium_says_how_to_install(tmp_path: Path, monkeypatch: p
 
 def test_render_report_refuses_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(WorkbenchError, match="formats must be among html, md, pdf. Got docx"):
-        render_report(FIXTURES / "postmortem_fixture.ipynb", tmp_path, formats=["docx"])
+        render_report(fx.fixture_content(), tmp_path, formats=["docx"])
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_render_report_html_and_markdown(tmp_path: Path) -> None:
-    written = render_report(FIXTURES / "postmortem_fixture.ipynb", tmp_path, formats=["html", "md"])
+    written = render_report(fx.fixture_content(), tmp_path, formats=["html", "md"])
     assert written["html"].path == tmp_path / "postmortem.html"
     assert written["md"].path.read_text().startswith("# Post-incident review INC-2026-0042")
 
 
 @pytest.mark.browser
 def test_pdf_is_printed_with_chromium(tmp_path: Path) -> None:
-    from workbench.render import find_chromium
+    from workbench.report import find_chromium
 
     if find_chromium() is None:
         pytest.skip("headless Chromium is not installed (apt-get install chromium)")
-    written = render_report(FIXTURES / "postmortem_fixture.ipynb", tmp_path, formats=["pdf"])
+    written = render_report(fx.fixture_content(), tmp_path, formats=["pdf"])
     pdf = written["pdf"].path.read_bytes()
     assert pdf.startswith(b"%PDF")
     assert len(pdf) > 50_000
@@ -416,7 +391,9 @@ def test_markdown_renders_to_html_without_payload_markup(markdown: str) -> None:
     assert links, "the figure links are missing"
     # only our figure links and the renderer's own heading anchors
     assert all(link.startswith(("postmortem.html#fig-", "#")) for link in links), links
-    assert sum(link.startswith("postmortem.html#fig-") for link in links) == 5
+    assert sum(link.startswith("postmortem.html#fig-") for link in links) == sum(
+        len(section.figures) for section in available_sections()
+    )
     assert "evil.example" not in " ".join(links)
     for _, attrs in parsed.elements:
         assert not any(name.startswith("on") for name in attrs)
@@ -424,24 +401,19 @@ def test_markdown_renders_to_html_without_payload_markup(markdown: str) -> None:
 
 
 def test_evidence_uris_keep_run_paths_but_lose_query_strings(tmp_path: Path) -> None:
-    notebook = fx.fixture_notebook()
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            payload = output.get("data", {}).get(BLOCK_MIMETYPE)
-            if payload and payload["key"] == "root_cause":
-                payload["data"]["evidence"] = [
-                    {
-                        "kind": "executed_notebook",
-                        "sha256": "b" * 64,
-                        "uri": "/srv/reports/INC-2026-0042/20261123T163605125Z-a39cd2/impact/impact.ipynb",
-                    },
-                    {
-                        "kind": "data",
-                        "uri": "https://bucket.example/log.parquet?X-Amz-Signature=deadbeef1234",
-                    },
-                    {"kind": "note", "uri": "mailto:jane.doe@example.com"},
-                ]
-    html = render_html(notebook, tmp_path / "r.html").path.read_text()
+    root_cause = next(block for block in fx.fixture_blocks() if block.key == "root_cause")
+    data = dict(root_cause.data)
+    data["evidence"] = [
+        {
+            "kind": "executed_notebook",
+            "sha256": "b" * 64,
+            "uri": "/srv/reports/INC-2026-0042/20261123T163605125Z-a39cd2/impact/impact.ipynb",
+        },
+        {"kind": "data", "uri": "https://bucket.example/log.parquet?X-Amz-Signature=deadbeef1234"},
+        {"kind": "note", "uri": "mailto:jane.doe@example.com"},
+    ]
+    content = assemble_report(_replaced("root_cause", report_block("root_cause", data)))
+    html = render_html(content, tmp_path / "r.html").path.read_text()
     assert "/srv/reports/INC-2026-0042/20261123T163605125Z-a39cd2/impact/impact.ipynb" in html
     assert "X-Amz-Signature" not in html
     assert "https://bucket.example/log.parquet?[redacted query]" in html
@@ -455,3 +427,47 @@ def test_figure_that_is_not_plotly_json_says_what_was_found(tmp_path: Path) -> N
         figure_payload(listed, id="f")
     with pytest.raises(WorkbenchError, match="with a 'data' list. Got 'data' as int instead"):
         figure_payload({"data": 3}, id="f")
+
+
+# ---------------------------------------------------------------- the policy decides -----------------
+
+
+def test_min_cell_size_comes_from_the_policy_not_the_impact_block(tmp_path: Path) -> None:
+    policy = load_policy()
+    strict_policy = policy.model_copy(
+        update={"reports": policy.reports.model_copy(update={"min_cell_size": 5500})}
+    )
+    content = fx.fixture_content(policy=strict_policy)
+    assert content.min_cell_size == 5500
+    assert content.blocks["impact"].data["min_cell_size"] == 10  # what the impact summary says
+    html = render_html(content, tmp_path / "r.html").path.read_text()
+    rows = re.findall(r'<tr class="wb-suppressed">(.*?)</tr>', html, flags=re.S)
+    assert len(rows) == 3  # the 5,000-decision group is now suppressed too
+    assert all("fewer than 5500 decisions" in row for row in rows)
+    assert ">5,000<" not in html
+    markdown = render_markdown(content, tmp_path / "r.md").path.read_text()
+    assert markdown.count("suppressed (fewer than 5,500)") == 3
+
+
+def test_free_text_is_redacted_with_the_policys_rules(tmp_path: Path) -> None:
+    policy = load_policy()
+    rule = RedactionRule(name="vendor", pattern=r"(?i)vendor endpoint", replacement="[redacted vendor]")
+    custom = policy.model_copy(
+        update={"reports": policy.reports.model_copy(update={"redaction": [rule]})}
+    )
+    content = fx.fixture_content(policy=custom)
+    assert content.redaction_counts["vendor"] == 2  # the trigger and the first timeline event
+    html = render_html(content, tmp_path / "r.html").path.read_text()
+    assert "vendor endpoint" not in html.lower()
+    assert "[redacted vendor]" in html
+
+
+def test_the_page_is_made_of_the_blocks_only() -> None:
+    """The notebook given to nbconvert holds one cell per block whose only output is its trusted HTML."""
+    content = fx.fixture_content()
+    from workbench.report._filters import DEFAULT_TEMPLATES_DIR
+
+    node = report_notebook(content, html_env(str(DEFAULT_TEMPLATES_DIR)))
+    assert [cell.id for cell in node.cells] == [f"block-{key}" for key in content.blocks]
+    assert all(cell.source == "" and len(cell.outputs) == 1 for cell in node.cells)
+    assert all(cell.outputs[0].metadata == {"workbench_trusted": True} for cell in node.cells)

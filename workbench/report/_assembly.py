@@ -1,0 +1,470 @@
+"""Build the post-mortem's raw blocks from the register, the policy and a run's section summaries.
+
+:func:`postmortem_blocks` gathers the record (incident, system, timeline, actions, notifications,
+evidence), the policy's requirements and the run's sections (each ``summary.json`` validated once
+against its section's ``summary_model``, and its figures); :func:`postmortem_content` hands those blocks
+to :func:`~workbench.report.assemble_report`, which redacts their free text once with the policy's
+rules and checks it once for blame phrasing. Numbers of the analysis sections come from their
+``summary.json`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pandas as pd
+from pydantic import BaseModel
+
+from analysis.contract import Section, SummaryValidationError
+from register.blameless import NARRATIVE_FIELDS, BlamelessRules
+from register.policy import Policy, load_policy
+from register.schema import Evidence, Incident, Role, as_utc
+from workbench.report._blocks import ReportBlock, figure_payload, report_block
+from workbench.report._content import ReportContent, assemble_report
+from workbench.report._timeline import timeline_data
+from workbench.sections import available_sections, report_outline
+
+__all__ = ["postmortem_blocks", "postmortem_content", "report_path"]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
+
+
+def postmortem_content(
+    register: Any,
+    incident_id: str,
+    *,
+    run_dir: str | Path | None = None,
+    policy: Policy | None = None,
+    as_of: datetime | None = None,
+    sections: Sequence[Section] | None = None,
+    blameless_rules: BlamelessRules | None = None,
+) -> ReportContent:
+    """The post-mortem of an incident, assembled in-process: validated, redacted, blameless-checked.
+
+    Parameters
+    ----------
+    register, incident_id, run_dir, policy, as_of, sections
+        As in :func:`postmortem_blocks`.
+    blameless_rules : BlamelessRules or None
+        The blameless phrase list (default: the packaged one).
+
+    Returns
+    -------
+    ReportContent
+        Free text redacted with ``policy.reports.redaction`` (else the default rules); every section
+        block rendered with ``policy.reports.min_cell_size``.
+    """
+    policy = policy if policy is not None else load_policy()
+    blocks = postmortem_blocks(
+        register, incident_id, run_dir=run_dir, policy=policy, as_of=as_of, sections=sections
+    )
+    return assemble_report(blocks, policy=policy, sections=sections, blameless_rules=blameless_rules)
+
+
+def postmortem_blocks(
+    register: Any,
+    incident_id: str,
+    *,
+    run_dir: str | Path | None = None,
+    policy: Policy | None = None,
+    as_of: datetime | None = None,
+    sections: Sequence[Section] | None = None,
+) -> dict[str, ReportBlock]:
+    """Build every raw block of an incident's post-mortem, in outline order.
+
+    Register text is put into the blocks as recorded: :func:`~workbench.report.assemble_report`
+    redacts it (once) when it validates the blocks. Section summaries are validated here, once, and
+    carried as their typed model. This function is long because it lists every part's fields in one
+    place, in report order.
+
+    Parameters
+    ----------
+    register : register.api.Register
+        The open register.
+    incident_id : str
+        The incident.
+    run_dir : str or Path or None
+        The analysis run folder (``reports/<incident>/<run id>/``) holding ``<section>/summary.json`` and
+        ``<section>/figures/<id>.json``; ``None``: the analysis sections are marked unavailable.
+    policy : Policy or None
+        The severity/notification policy (default: the shipped one).
+    as_of : datetime or None
+        When clocks are judged (default: now).
+    sections : sequence of Section or None
+        The analysis sections (default: every available section).
+
+    Returns
+    -------
+    dict
+        Outline key to :class:`~workbench.report.ReportBlock`, in outline order.
+    """
+    policy = policy if policy is not None else load_policy()
+    when = as_utc(as_of) if as_of is not None else datetime.now(UTC)
+    placed_sections = tuple(sections) if sections is not None else available_sections()
+
+    incident: Incident = register.get_incident(incident_id)
+    system = register.get_system(incident.system_id) if incident.system_id else None
+    level = policy.level(incident.severity)
+    metrics = register.metrics_frame(as_of=when, policy=policy, incident_ids=[incident_id]).iloc[0]
+    events = register.timeline(incident_id)
+    actions = register.action_items(incident_id)
+    run = Path(run_dir) if run_dir is not None else None
+    manifest = _manifest(run)
+
+    section_blocks: dict[str, ReportBlock] = {}
+    summaries: dict[str, BaseModel] = {}
+    for section in placed_sections:
+        block = _section_block(section, run)
+        section_blocks[section.key] = block
+        if isinstance(block.data, BaseModel):
+            summaries[section.key] = block.data
+
+    sign_off = level.postmortem.sign_off
+    blocks: dict[str, ReportBlock] = {
+        "summary": report_block(
+            "summary",
+            {
+                "incident_id": incident.id,
+                "title": incident.title,
+                "summary": incident.summary,
+                "system": system.name if system is not None else incident.system_id,
+                "category": _label(incident.category),
+                "kind": incident.kind,
+                "severity": str(incident.severity),
+                "status": _label(incident.status),
+                "occurred_at": incident.occurred_at,
+                "aware_at": incident.aware_at,
+                "contained_at": incident.contained_at,
+                "resolved_at": incident.resolved_at,
+                "affected_count": incident.affected_count,
+                "ongoing": incident.ongoing,
+                "postmortem_status": _label(incident.postmortem_status),
+                "facilitator": incident.postmortem_facilitator,
+                "run_id": manifest.get("run_id"),
+                "as_of": when,
+            },
+        ),
+        "severity": report_block(
+            "severity",
+            {
+                "severity": str(incident.severity),
+                "label": level.label,
+                "response_sla": _span(level.response_sla),
+                "team": [_label(role) for role in level.response_team],
+                "communication": level.communication_mandate,
+                "postmortem_requirement": level.postmortem.requirement
+                + (f"; sign-off: {sign_off}" if sign_off else ""),
+                "postmortem_deadline": _time(metrics.get("postmortem_due_at")),
+            },
+        ),
+        "timeline": report_block("timeline", timeline_data(
+                incident, events, summaries, {section.key: section for section in placed_sections}
+            )),
+        **section_blocks,
+        "root_cause": report_block(
+            "root_cause",
+            {
+                "root_cause_category": incident.root_cause_category,
+                "trigger": incident.trigger,
+                "contributing_factors": list(incident.contributing_factors),
+                "resolution": incident.resolution,
+                "evidence": _evidence_rows(register.evidence(incident_id), run, manifest.get("run_id")),
+            },
+        ),
+        "response": report_block("response", _response(incident, level, metrics)),
+        "notifications": report_block(
+            "notifications", {"rows": _notification_rows(register, incident, policy, when)}
+        ),
+        "lessons": report_block("lessons", {"items": _lessons(incident.lessons_learned)}),
+        "actions": report_block(
+            "actions",
+            {
+                "items": [
+                    {
+                        "id": item.id,
+                        "title": item.title,
+                        "owner": item.owner,
+                        "team": item.team,
+                        "kind": _label(item.kind),
+                        "priority": item.priority,
+                        "due_at": item.due_at,
+                        "status": _label(item.status),
+                    }
+                    for item in actions
+                ]
+            },
+        ),
+        "signoff": report_block(
+            "signoff",
+            {
+                "requirement": f"{incident.severity}: {level.postmortem.requirement}."
+                + (f" Signed off by: {sign_off}." if sign_off else " No sign-off required."),
+                "rows": [
+                    {"role": _label(Role.POSTMORTEM_FACILITATOR), "name": incident.postmortem_facilitator}
+                ]
+                + ([{"role": sign_off}] if sign_off else []),
+            },
+        ),
+        # the flags are those the validation of the narrative fields finds (assemble_report adds them)
+        "blameless_review": report_block(
+            "blameless_review",
+            {"flags": [], "checked_fields": [*NARRATIVE_FIELDS, "timeline", "action_items"]},
+        ),
+    }
+    return {entry.key: blocks[entry.key] for entry in report_outline(placed_sections)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Sections of the run
+# --------------------------------------------------------------------------------------------------
+
+
+def _manifest(run: Path | None) -> dict[str, Any]:
+    if run is None or not (run / "manifest.json").is_file():
+        return {}
+    data = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def _section_block(section: Section, run: Path | None) -> ReportBlock:
+    """The section's block: its summary validated once (a typed model) and its figures, or why not."""
+    not_run = (
+        f"the {section.title.lower()} analysis has not run for this incident "
+        "(run `workbench investigate` first)"
+    )
+    if run is None or not (run / section.key / "summary.json").is_file():
+        return report_block(section.key, None, unavailable=not_run)
+    path = run / section.key / "summary.json"
+    try:
+        summary = section.validate_summary(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+    except (json.JSONDecodeError, SummaryValidationError) as exc:
+        return report_block(section.key, None, unavailable=f"its summary could not be read: {exc}")
+    figures = []
+    for spec in section.figures:
+        figure_path = run / section.key / "figures" / f"{spec.id}.json"
+        if not figure_path.is_file():
+            return report_block(section.key, None, unavailable=f"figure {spec.id} is missing from the run")
+        figures.append(figure_payload(figure_path, id=spec.id, title=spec.title))
+    return report_block(section.key, summary, figures=figures)
+
+
+# --------------------------------------------------------------------------------------------------
+# Evidence: newest record per artefact, paths relative to the run folder
+# --------------------------------------------------------------------------------------------------
+
+
+def report_path(uri: str, run_dir: Path | None) -> str:
+    """How an evidence URI appears in the report: relative to the run folder, else its file name.
+
+    URLs (``https://``, ``s3://``, ``mailto:``...) are kept (their query string is dropped when the block
+    is validated). A local path inside the run folder is shown relative to it, whatever the working
+    directory it was recorded from (the run folder's name identifies it); any other local path shows its
+    file name only, so no report carries the layout of the machine that produced it.
+
+    Examples
+    --------
+    >>> run = Path("/srv/reports/INC-2026-0001/20261123T163605125Z-a39cd2")
+    >>> report_path("/srv/reports/INC-2026-0001/20261123T163605125Z-a39cd2/impact/summary.json", run)
+    'impact/summary.json'
+    >>> report_path("reports/INC-2026-0001/20261123T163605125Z-a39cd2/manifest.json", run)
+    'manifest.json'
+    >>> report_path("/home/ana/exports/logs.parquet", run)
+    'logs.parquet'
+    >>> report_path("https://bucket.example/logs.parquet", run)
+    'https://bucket.example/logs.parquet'
+    """
+    if _URL.match(uri) and not uri.lower().startswith("file:"):
+        return uri
+    path = Path(unquote(urlparse(uri).path)) if uri.lower().startswith("file:") else Path(uri)
+    if run_dir is not None:
+        try:
+            return path.resolve().relative_to(run_dir.resolve()).as_posix()
+        except ValueError:
+            pass
+        if run_dir.name in path.parts:
+            parts = path.parts
+            inside = parts[len(parts) - parts[::-1].index(run_dir.name) :]
+            if inside:
+                return PurePosixPath(*inside).as_posix()
+    return path.name or uri
+
+
+def _evidence_rows(
+    evidence: Sequence[Evidence], run: Path | None, run_id: str | None
+) -> list[dict[str, Any]]:
+    """The newest record per artefact of this run (or of no run), its path as :func:`report_path` says."""
+    latest: dict[str, Evidence] = {}
+    for item in evidence:
+        current = latest.get(item.uri)
+        if current is None or item.captured_at >= current.captured_at:
+            latest[item.uri] = item
+    return [
+        {
+            "kind": item.kind,
+            "uri": report_path(item.uri, run),
+            "sha256": item.sha256,
+            "run_id": item.run_id,
+            "captured_at": item.captured_at,
+        }
+        for item in latest.values()
+        if run is None or item.run_id in (None, run_id)
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Response and notifications
+# --------------------------------------------------------------------------------------------------
+
+
+def _response(incident: Incident, level: Any, metrics: Mapping[str, Any]) -> dict[str, Any]:
+    def row(milestone: str, target: timedelta | None, took: Any, met: Any) -> dict[str, Any]:
+        target_hours = target.total_seconds() / 3600 if target is not None else None
+        actual = _hours(took)
+        return {
+            "milestone": milestone,
+            "target": _span(target),
+            "target_hours": target_hours,
+            "actual_hours": actual,
+            "met": _boolean(met) if target is not None else None,
+            "margin_hours": (target_hours - actual)
+            if target_hours is not None and actual is not None
+            else None,
+        }
+
+    return {
+        "severity": str(incident.severity),
+        "rows": [
+            row("detect (occurred to aware)", None, metrics.get("time_to_detect_hours"), None),
+            row(
+                "acknowledge",
+                level.response_sla,
+                metrics.get("time_to_acknowledge_hours"),
+                metrics.get("response_sla_met"),
+            ),
+            row(
+                "contain",
+                level.contain_target,
+                metrics.get("time_to_contain_hours"),
+                metrics.get("contain_target_met"),
+            ),
+            row(
+                "resolve",
+                level.resolve_target,
+                metrics.get("time_to_resolve_hours"),
+                metrics.get("resolve_target_met"),
+            ),
+        ],
+    }
+
+
+def _notification_rows(
+    register: Any, incident: Incident, policy: Policy, when: datetime
+) -> list[dict[str, Any]]:
+    """One row per recorded notification (keyed by its record id) and per report the policy still owes.
+
+    ``notification_status`` returns no record id, and several notifications may share a regime and a
+    report type (one to the executive, one to customers): each recorded notification's status is read
+    from a table of that record alone, so its reference and audience are its own.
+    """
+    from register.metrics import notification_status
+
+    incidents = register.incidents_frame(incident_ids=[incident.id])
+    recorded = register.notifications_frame(incident.id)
+    records = {item.id: item for item in register.notifications(incident.id)}
+    audience_by_regime = {regime.id: _label(regime.audience) for regime in policy.regimes}
+    owed = notification_status(incidents, policy=policy, as_of=when, notifications=recorded)
+    keyed: list[tuple[dict[str, Any], str | None, str | None]] = [
+        (status, None, None) for status in owed.to_dict("records") if not bool(status.get("recorded"))
+    ]
+    for record_id in recorded["id"] if len(recorded) else []:
+        one = notification_status(
+            incidents, policy=policy, as_of=when, notifications=recorded[recorded["id"] == record_id]
+        )
+        status = next(row for row in one.to_dict("records") if bool(row.get("recorded")))
+        item = records.get(record_id)
+        keyed.append((status, item.reference if item else None, _label(item.audience) if item else None))
+    rows = []
+    for status, reference, audience in keyed:
+        # A notification outside any regime (e.g. to the executive) has no regime: NaN in the frame.
+        regime = None if pd.isna(status.get("regime")) else status.get("regime")
+        report_type = None if pd.isna(status.get("report_type")) else str(status.get("report_type"))
+        sent = _time(status.get("sent_at"))
+        if sent is not None:
+            state = "sent late" if _boolean(status.get("late")) else "sent"
+        else:
+            state = "overdue" if _boolean(status.get("overdue")) else "due"
+        rows.append(
+            {
+                "regime": regime,
+                "audience": audience or (audience_by_regime.get(regime) if regime else None) or "—",
+                "report_type": report_type,
+                "due_at": _time(status.get("due_at")),
+                "sent_at": sent,
+                "status": state,
+                "reference": reference or None,
+            }
+        )
+    # the order of the status table: by regime (none last), then report type; records in register order
+    rows.sort(key=lambda row: (row["regime"] is None, row["regime"] or "", row["report_type"] or ""))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# Small conversions
+# --------------------------------------------------------------------------------------------------
+
+
+def _lessons(text: str | None) -> list[str]:
+    if not text:
+        return []
+    lines = [line.strip().lstrip("-*• ").strip() for line in text.splitlines()]
+    return [line for line in lines if line]
+
+
+def _hours(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timedelta, timedelta)):
+        return value.total_seconds() / 3600
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _span(value: timedelta | None) -> str | None:
+    if value is None:
+        return None
+    minutes = round(value.total_seconds() / 60)
+    if minutes < 60:
+        return f"< {minutes} min"
+    if minutes < 48 * 60:
+        return f"< {minutes / 60:g} h"
+    return f"< {minutes / 1440:g} days"
+
+
+def _boolean(value: Any) -> bool | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return bool(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    return as_utc(value) if isinstance(value, datetime) else None
+
+
+def _label(value: Any) -> str | None:
+    if value is None:
+        return None
+    return getattr(value, "label", None) or str(value)

@@ -62,6 +62,8 @@ __all__ = [
     "RunResult",
     "UnknownParameterError",
     "artefact_evidence",
+    "artefact_kind",
+    "artefact_row",
     "check_parameters",
     "check_section_notebook",
     "execute_notebooks",
@@ -945,33 +947,60 @@ def _check_section_outputs(section: Section, outcome: NotebookOutcome) -> Notebo
     return replace(outcome, summary=data, typed_summary=typed)
 
 
-def _artefacts(run_dir: Path) -> list[dict[str, Any]]:
-    artefacts = []
-    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
-        relative = path.relative_to(run_dir).as_posix()
-        if relative == "manifest.json":
-            continue
-        artefacts.append(
-            {
-                "path": relative,
-                "kind": _artefact_kind(path),
-                "bytes": path.stat().st_size,
-                "sha256": sha256_file(path),
-            }
-        )
-    return artefacts
+def artefact_kind(path: Path) -> str:
+    """The evidence kind of a run's file (executed notebook, summary, figure, report...).
 
-
-def _artefact_kind(path: Path) -> str:
+    Examples
+    --------
+    >>> [artefact_kind(Path(name)) for name in ("impact/impact.ipynb", "context.json", "postmortem.json")]
+    ['executed_notebook', 'investigation_context', 'report_content']
+    """
     if path.suffix == ".ipynb":
         return "executed_notebook"
-    if path.name == "summary.json":
-        return "summary"
+    named = {
+        "summary.json": "summary",
+        "context.json": "investigation_context",
+        "postmortem.json": "report_content",
+    }
+    if path.name in named:
+        return named[path.name]
     if path.parent.name == "figures":
         return "figure"
     return {".html": "report_html", ".md": "report_markdown", ".pdf": "report_pdf"}.get(
         path.suffix, "artefact"
     )
+
+
+def artefact_row(run_dir: Path, path: Path, kind: str | None = None) -> dict[str, Any]:
+    r"""The manifest row of a file in a run folder: relative POSIX ``path``, ``kind``, ``bytes``, ``sha256``.
+
+    Both paths are resolved first, so a relative run folder and an absolute file path (or the reverse)
+    agree. ``kind`` defaults to :func:`artefact_kind`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> run = Path(tempfile.mkdtemp())
+    >>> _ = (run / "postmortem.md").write_text("# x\n")
+    >>> row = artefact_row(run, run / "postmortem.md")
+    >>> row["path"], row["kind"], row["bytes"], row["sha256"][:8]
+    ('postmortem.md', 'report_markdown', 4, '253b610b')
+    """
+    resolved = path.resolve()
+    return {
+        "path": resolved.relative_to(run_dir.resolve()).as_posix(),
+        "kind": kind or artefact_kind(resolved),
+        "bytes": resolved.stat().st_size,
+        "sha256": sha256_file(resolved),
+    }
+
+
+def _artefacts(run_dir: Path) -> list[dict[str, Any]]:
+    return [
+        artefact_row(run_dir, path)
+        for path in sorted(p for p in run_dir.rglob("*") if p.is_file())
+        if path.relative_to(run_dir).as_posix() != "manifest.json"
+    ]
 
 
 def _stage(stages: dict[str, float], hooks: RunHooks, name: str, start: float) -> None:

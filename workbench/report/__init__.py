@@ -50,7 +50,7 @@ from workbench.report._filters import DEFAULT_TEMPLATES_DIR
 from workbench.report._html import render_html
 from workbench.report._markdown import render_markdown
 from workbench.report._pdf import CHROMIUM_FLAGS, ChromiumNotFound, find_chromium, render_pdf
-from workbench.report._run import FORMATS, PostmortemRun, artefact_row, render_report, run_postmortem
+from workbench.report._run import FORMATS, PostmortemRun, render_report, run_postmortem
 from workbench.report._timeline import section_events, timeline_data
 
 __all__ = [
@@ -66,7 +66,6 @@ __all__ = [
     "ReportBlock",
     "ReportContent",
     "ReportFigure",
-    "artefact_row",
     "assemble_report",
     "figure_payload",
     "find_chromium",

@@ -26,44 +26,12 @@ from workbench.report._content import RenderedReport, ReportContent
 from workbench.report._html import render_html
 from workbench.report._markdown import render_markdown
 from workbench.report._pdf import render_pdf
-from workbench.runner import artefact_evidence, sha256_file
+from workbench.runner import artefact_evidence, artefact_row
 
-__all__ = ["FORMATS", "PostmortemRun", "artefact_row", "render_report", "run_postmortem"]
+__all__ = ["FORMATS", "PostmortemRun", "render_report", "run_postmortem"]
 
 FORMATS: tuple[str, ...] = ("html", "md", "pdf")
 """Report formats; ``pdf`` is printed from the HTML report, so it implies ``html``."""
-
-_KINDS = {
-    "postmortem.json": "report_content",
-    "postmortem.html": "report_html",
-    "postmortem.md": "report_markdown",
-    "postmortem.pdf": "report_pdf",
-}
-
-
-def artefact_row(run_dir: Path, path: Path, kind: str) -> dict[str, Any]:
-    r"""The manifest row of a file in a run folder: relative POSIX ``path``, ``kind``, ``bytes``, ``sha256``.
-
-    Both paths are resolved first, so a relative run folder and an absolute file path (or the reverse)
-    agree.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> run = Path(tempfile.mkdtemp())
-    >>> _ = (run / "postmortem.md").write_text("# x\n")
-    >>> row = artefact_row(run, run / "postmortem.md", "report_markdown")
-    >>> row["path"], row["bytes"], row["sha256"][:8]
-    ('postmortem.md', 4, '253b610b')
-    """
-    resolved = path.resolve()
-    return {
-        "path": resolved.relative_to(run_dir.resolve()).as_posix(),
-        "kind": kind,
-        "bytes": resolved.stat().st_size,
-        "sha256": sha256_file(resolved),
-    }
-
 
 def render_report(
     content: ReportContent,
@@ -197,7 +165,7 @@ def run_postmortem(
     reports = render_report(content, folder, formats=formats, templates_dir=templates_dir)
     rendered_s = time.perf_counter() - started - assembled_s
     written = [content_path, *(report.path for report in reports.values())]
-    artefacts = [artefact_row(folder, path, _KINDS.get(Path(path).name, "artefact")) for path in written]
+    artefacts = [artefact_row(folder, path) for path in written]
     parameters = {"incident_id": incident_id, "as_of": when.isoformat(), "formats": list(formats)}
     _record_in_manifest(folder, parameters, artefacts, {"assemble": assembled_s, "render": rendered_s})
     return PostmortemRun(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -253,3 +253,50 @@ def test_report_names_the_planted_features_and_onset_day(
     assert len(named - expected) <= 1
     onset_day = planted["onset"][:10]
     assert f"The earliest drift onset seen is **{onset_day}" in markdown.replace("\\", "")
+
+
+@pytest.mark.parametrize("prefix", ["a_", "b_"], ids=["stale_input", "covariate_drift"])
+def test_one_onset_per_column_in_table_figure_and_timeline(
+    scenario_register, tmp_path: Path, prefix: str
+) -> None:
+    """The drift table, the drift-over-time figure and the report's timeline give each column one onset."""
+    from workbench.report import postmortem_content
+
+    _, url, truth = scenario_register
+    incident_id = _incident(truth, prefix)
+    run = investigate(url, incident_id, as_of=_as_of(truth), reports_dir=tmp_path / "reports")
+    summary = run.typed_summaries["drift"]
+    table = {c.column: c.onset for c in summary.columns if c.drifted and c.onset is not None}
+    stale = {s.feature: s.onset for s in summary.stale_inputs if s.stale and s.onset is not None}
+    assert table or stale, "the planted scenario must show at least one onset"
+
+    # the figure marks exactly the table's onsets
+    figure = json.loads((run.run_dir / "drift" / "figures" / "drift_over_time.json").read_text())
+    markers = {
+        trace["name"].removesuffix(" onset"): datetime.fromisoformat(trace["x"][0]).astimezone(UTC)
+        for trace in figure["data"]
+        if str(trace.get("name", "")).endswith(" onset")
+    }
+    assert markers, "the figure marks the onsets"
+    for column, at in markers.items():
+        assert table[column] == at, column
+
+    # the timeline lists every named column's onset at the table's time, covering its chunk
+    with open_register(url) as register:
+        content = postmortem_content(register, incident_id, run_dir=run.run_dir, as_of=_as_of(truth))
+    events = [e for e in content.blocks["timeline"].data["events"] if e["source"] == "analysis"]
+    listed: dict[str, datetime] = {}
+    for event in events:
+        assert event["until"] - event["at"] == timedelta(days=1)  # a daily chunk is the day
+        names = event["description"].split(": ", 1)[1] if ": " in event["description"] else ""
+        for name in names.split(", "):
+            listed[name.split(" (")[0]] = event["at"]
+        for feature in stale:
+            if feature in event["description"]:
+                listed[feature] = event["at"]
+    for column in summary.drifted_features:
+        assert listed[column] == table[column], column
+    for feature, at in stale.items():
+        assert listed[feature] == at, feature
+    earliest = min([*table.values(), *stale.values()])
+    assert content.blocks["timeline"].data["drift_onset"] == min([earliest, *listed.values()])

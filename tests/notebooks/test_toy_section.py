@@ -1,4 +1,4 @@
-"""A section from a test-only package, added with no edit under ``workbench/``: found, run, validated, rendered.
+"""A section from a test-only package, added with no edit under `workbench/`: found, run, rendered.
 
 ``tests/toy_section`` holds one module (``section.py``), its notebook and its two templates; this test
 declares it through a ``workbench.sections`` entry point (a dist-info folder on ``sys.path``, as an

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import pandas as pd
@@ -30,13 +30,16 @@ from workbench.report._content import ReportContent, assemble_report
 from workbench.report._timeline import timeline_data
 from workbench.sections import available_sections, report_outline
 
+if TYPE_CHECKING:
+    from register.api import Register
+
 __all__ = ["postmortem_blocks", "postmortem_content", "report_path"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
 
 
 def postmortem_content(
-    register: Any,
+    register: Register,
     incident_id: str,
     *,
     run_dir: str | Path | None = None,
@@ -68,7 +71,7 @@ def postmortem_content(
 
 
 def postmortem_blocks(
-    register: Any,
+    register: Register,
     incident_id: str,
     *,
     run_dir: str | Path | None = None,
@@ -364,7 +367,7 @@ def _response(incident: Incident, level: Any, metrics: Mapping[str, Any]) -> dic
 
 
 def _notification_rows(
-    register: Any, incident: Incident, policy: Policy, when: datetime
+    register: Register, incident: Incident, policy: Policy, when: datetime
 ) -> list[dict[str, Any]]:
     """One row per recorded notification (keyed by its record id) and per report the policy still owes.
 

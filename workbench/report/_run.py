@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.contract import Section
 from register.blameless import BlamelessRules
@@ -27,6 +27,9 @@ from workbench.report._html import render_html
 from workbench.report._markdown import render_markdown
 from workbench.report._pdf import render_pdf
 from workbench.runner import artefact_evidence, artefact_row
+
+if TYPE_CHECKING:
+    from register.api import Register
 
 __all__ = ["FORMATS", "PostmortemRun", "render_report", "run_postmortem"]
 
@@ -97,7 +100,7 @@ class PostmortemRun:
 
 def run_postmortem(
     run_dir: str | Path,
-    register: Any,
+    register: Register,
     incident_id: str,
     *,
     policy: Policy | None = None,

@@ -85,7 +85,9 @@ def test_wheel_runs_an_investigation_and_post_mortem_outside_the_source_tree(tmp
     names = set(zipfile.ZipFile(wheel).namelist())
     for shipped in (
         "workbench/notebooks/drift.ipynb",
-        "workbench/notebooks/postmortem.ipynb",
+        "workbench/notebooks/investigate.ipynb",
+        "analysis/sections/drift.py",
+        "workbench/report/_html.py",
         "workbench/report_templates/postmortem/index.html.j2",
         "workbench/report_templates/parts/summary.html.j2",
         "workbench/py.typed",

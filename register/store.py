@@ -44,6 +44,8 @@ __all__ = [
     "MIGRATIONS_FOLDER",
     "UTCDateTime",
     "current_revision",
+    "HEAD_REVISION",
+    "alembic_head_revision",
     "head_revision",
     "is_sqlite",
     "locked",
@@ -234,8 +236,20 @@ def _alembic_config(connection: Connection | None = None) -> Any:
     return config
 
 
+HEAD_REVISION = "0002"
+"""The newest migration shipped with the package (``tests/unit/register`` checks it against Alembic's head).
+
+A register is opened by comparing its revision with this constant, so opening one imports no Alembic
+(about 0.1 s); Alembic runs only to create or upgrade a schema."""
+
+
 def head_revision() -> str:
-    """Return the newest migration shipped with the package."""
+    """Return the newest migration shipped with the package (:data:`HEAD_REVISION`)."""
+    return HEAD_REVISION
+
+
+def alembic_head_revision() -> str:
+    """The newest migration as Alembic reads it from the migration scripts (tests and upgrades)."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
@@ -245,11 +259,20 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """Return the migration a register is at (``None`` for an empty database)."""
-    from alembic.migration import MigrationContext
+    """Return the migration a register is at (``None`` for an empty database).
 
+    Reads Alembic's ``alembic_version`` table directly (what ``MigrationContext.get_current_revision``
+    does), without importing Alembic.
+    """
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        versions = [row[0] for row in connection.execute(sa.text("SELECT version_num FROM alembic_version"))]
+    if len(versions) > 1:
+        raise RegisterError(
+            f"the register has several schema heads ({', '.join(sorted(versions))}); it must have one."
+        )
+    return versions[0] if versions else None
 
 
 def upgrade_schema(location: str | os.PathLike[str], *, revision: str = "head") -> str | None:

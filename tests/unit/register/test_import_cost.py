@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("pandas", "numpy", "scipy", "ibis", "duckdb", "pyarrow")
+HEAVY = ("pandas", "numpy", "scipy", "ibis", "duckdb", "pyarrow", "alembic")
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -38,10 +38,14 @@ def test_importing_the_register_imports_no_data_stack() -> None:
 
 
 def test_register_commands_without_frames_import_no_data_stack(tmp_path: Path) -> None:
-    # add, update, event, show and list: the Register methods behind those CLI commands
+    # add, update, event, show and list: the Register methods behind those CLI commands, on an existing
+    # register (creating one runs the Alembic migrations; opening one does not import Alembic)
+    from register import open_register
+
+    open_register(tmp_path / "r.sqlite", create=True).close()
     code = f"""
 from register import open_register
-with open_register({str(tmp_path / "r.sqlite")!r}, create=True) as reg:
+with open_register({str(tmp_path / "r.sqlite")!r}) as reg:
     incident = reg.add_incident({{"title": "Drift", "category": "performance_degradation",
                                  "severity": "SEV-3", "aware_at": "2026-05-04T10:00:00Z"}}, by="ana")
     reg.update_incident(incident.id, {{"affected_count": 3}}, by="ana")

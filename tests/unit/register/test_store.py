@@ -144,3 +144,26 @@ def test_a_file_that_is_not_a_register_is_refused(tmp_path) -> None:
     path.write_text("these are not the tables you are looking for\n" * 100)
     with pytest.raises(RegisterError, match="cannot open the register"):
         Register(path)
+
+
+def test_head_revision_constant_is_alembics_head() -> None:
+    from register.store import HEAD_REVISION, alembic_head_revision
+
+    assert alembic_head_revision() == HEAD_REVISION
+
+
+def test_current_revision_without_alembic_matches_alembic(tmp_path) -> None:
+    from alembic.migration import MigrationContext
+
+    from register import open_register
+    from register.store import current_revision, make_engine
+
+    path = tmp_path / "r.sqlite"
+    open_register(path, create=True).close()
+    engine = make_engine(str(path))
+    with engine.connect() as connection:
+        assert current_revision(engine) == MigrationContext.configure(connection).get_current_revision()
+    engine.dispose()
+    empty = make_engine(str(tmp_path / "empty.sqlite"))
+    assert current_revision(empty) is None
+    empty.dispose()

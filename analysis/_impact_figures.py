@@ -100,8 +100,9 @@ def impact_over_time_figure(
             "tickformat": ",d",
             "rangemode": "tozero",
         },
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        margin={"t": 110},
+        # below the plot: with the sparse chunks' entry the legend takes three rows, over the title if on top
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        margin={"t": 80, "b": 140},
         template="plotly_white",
     )
     return figure
@@ -154,7 +155,7 @@ def _over_time_traces(
             mode="lines+markers",
             line={"color": "rgb(214, 39, 40)"},
             marker={"size": sizes, "sizemode": "diameter"},
-            name=f"failure rate (marker size: decided decisions, >= {min_decided} per chunk)",
+            name="failure rate (marker area: decided decisions)",
             customdata=customdata,
             hovertemplate=hover,
         ),
@@ -183,7 +184,7 @@ def _over_time_traces(
                     "arrayminus": (rate - lower)[sparse],
                     "color": "rgba(214, 39, 40, 0.5)",
                 },
-                name=f"chunks with fewer than {min_decided} decided decisions ({confidence:.0%} interval)",
+                name=f"chunks with < {min_decided} decided: rate and {confidence:.0%} interval",
                 customdata=customdata[sparse],
                 hovertemplate=hover,
             )

@@ -437,8 +437,14 @@ class CardDrift:
             shown = self.drifted_columns or [c.column for c in self.drift.columns[:4]]
             shown = [c for c in shown if c in set(self.windowed.thresholds["column"])][:8]
             # the figure marks the summary's onsets against the same bound (one rule: analysis.onset)
+            # the drift table's test per column is named beside the windowed statistic the figure draws;
+            # the shaded window is the summary's current window
             figures["drift_over_time"] = drift_over_time_figure(
-                self.windowed, columns=shown or None, onsets=self.summary_onsets()
+                self.windowed,
+                columns=shown or None,
+                onsets=self.summary_onsets(),
+                table_tests={column.column: column.test for column in self.drift.columns},
+                current_window=(self.current.start, self.current.end),
             )
         if self.freshness:
             figures["input_freshness"] = freshness_figure(self.freshness)
@@ -550,8 +556,8 @@ def _labels_at_equal_maturity(
     if n_used == n_observed:
         return labelled, (
             f"label compared on the labels observed by as_of, as impact counts them ({n_used[0]} reference, "
-            f"{n_used[1]} current): each arrived within {days:.1f} days of its decision and every decision of "
-            "both windows is at least that old, so both windows are at an equal maturity"
+            f"{n_used[1]} current): each arrived within {days:.1f} days of its decision and every decision "
+            "of both windows is at least that old, so both windows are at an equal maturity"
         )
     return labelled, (
         f"label compared at an equal maturity of {days:.1f} days: a label counts when observed within that "

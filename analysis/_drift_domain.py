@@ -42,52 +42,100 @@ def _delong_interval(y_true: np.ndarray, scores: np.ndarray, confidence: float) 
 def _sample_windows(
     labelled: ir.Table, columns: Sequence[str], *, sample_size: int, random_state: int
 ) -> pd.DataFrame:
-    """Up to ``sample_size`` rows per window, with ``__is_current``; repeatable for a ``random_state``.
+    """The same number of rows from each window, with ``__is_current``; repeatable for a ``random_state``.
 
-    A hash of the row's values (salted with the seed) picks about 1.5 ``sample_size`` rows in the engine:
-    unlike the engine's own sampling, it does not depend on how many threads scanned the files in which
-    order. The rows are sorted (they arrive in scan order) and trimmed by a seeded permutation.
+    Both windows are sampled alike: ``n = min(sample_size, rows of the smaller window)`` rows each, so the
+    classes are balanced whatever the windows' sizes. In the engine, a window larger than ``n`` keeps the
+    rows whose seeded hash falls under a cut-off that leaves about ``1.5 n`` of them; unlike the engine's
+    own sampling this does not depend on how many threads scanned the files in which order. The hash
+    covers the row's values *and its occurrence number among identical rows*, so it draws rows, not value
+    combinations: hashing the values alone keeps all copies of a combination or none, and with a different
+    cut-off per window (25 days against 6) whole combinations of low-cardinality features (age, schooling)
+    appeared in one window only, which a classifier told apart (AUC 0.82 on one distribution). The rows are
+    sorted (they arrive in scan order) and trimmed to ``n`` by a seeded permutation.
     """
     counts = labelled.group_by(eng.IS_CURRENT).aggregate(n=labelled.count()).to_pyarrow().to_pylist()
     n_side = {bool(r[eng.IS_CURRENT]): int(r["n"]) for r in counts}
-    frames = []
-    rng = np.random.default_rng(random_state)
     for is_current in (False, True):
-        total = n_side.get(is_current, 0)
-        if total == 0:
+        if n_side.get(is_current, 0) == 0:
             raise EmptyWindowError(
                 f"the {'current' if is_current else 'reference'} window must hold rows. Got 0 rows instead."
             )
+    n_rows = min(sample_size, n_side[False], n_side[True])
+    fetched = {}
+    for is_current in (False, True):
         side = labelled.filter(labelled[eng.IS_CURRENT] == is_current)
-        if total > sample_size:
-            fraction = min(1.0, 1.5 * sample_size / total)
-            key = ibis.literal(str(random_state))
-            for column in columns:
-                key = key.concat("|", side[column].cast("string").fill_null("<null>"))
-            side = side.filter((key.hash() % _SAMPLE_BUCKETS).abs() < int(fraction * _SAMPLE_BUCKETS))
+        if n_side[is_current] > n_rows:
+            side = _hash_sample(side, columns, fraction=1.5 * n_rows / n_side[is_current], seed=random_state)
         frame = side.select(*columns).to_pandas()
-        frame = frame.sort_values(list(columns), kind="stable", na_position="last").reset_index(drop=True)
-        frame[eng.IS_CURRENT] = is_current
-        if len(frame) > sample_size:
-            frame = frame.iloc[np.sort(rng.permutation(len(frame))[:sample_size])]
-        frames.append(frame)
+        fetched[is_current] = frame.sort_values(list(columns), kind="stable", na_position="last")
+    n_rows = min(n_rows, *(len(frame) for frame in fetched.values()))
+    rng = np.random.default_rng(random_state)
+    frames = []
+    for is_current, frame in fetched.items():
+        frame = frame.reset_index(drop=True)
+        if len(frame) > n_rows:
+            frame = frame.iloc[np.sort(rng.permutation(len(frame))[:n_rows])]
+        frames.append(frame.assign(**{eng.IS_CURRENT: is_current}))
     return pd.concat(frames, ignore_index=True)
+
+
+def _hash_sample(side: ir.Table, columns: Sequence[str], *, fraction: float, seed: int) -> ir.Table:
+    """The rows whose seeded hash of (values, occurrence number among identical rows) is under ``fraction``.
+
+    Identical rows are interchangeable, so which copy gets which occurrence number does not change what
+    is drawn; each row is then kept with probability ``fraction``, independently of its values.
+    """
+    if fraction >= 1:
+        return side
+    keys = [side[column] for column in columns]
+    occurrence = ibis.row_number().over(ibis.window(group_by=keys, order_by=keys))
+    key = ibis.literal(str(seed))
+    for column in columns:
+        key = key.concat("|", side[column].cast("string").fill_null("<null>"))
+    key = key.concat("#", occurrence.cast("string"))
+    return side.filter((key.hash() % _SAMPLE_BUCKETS).abs() < int(fraction * _SAMPLE_BUCKETS))
+
+
+MAX_CLASSIFIER_CATEGORIES = 255
+"""Most categories one feature may take in the classifier (scikit-learn's histogram boosting ``max_bins``)."""
 
 
 def _features(
     data: pd.DataFrame, columns: Sequence[str], kinds: Mapping[str, ColumnKind]
-) -> tuple[pd.DataFrame, list[bool]]:
-    """The classifier's features (categories as pandas categories, numbers as float) and the category mask."""
+) -> tuple[pd.DataFrame, list[bool], list[str]]:
+    """The classifier's features, the category mask and notes on grouped categories.
+
+    Categories become pandas categories, numbers floats. A categorical feature with more than
+    ``MAX_CLASSIFIER_CATEGORIES`` values in the sample (an occupation code with 504) keeps its
+    ``MAX_CLASSIFIER_CATEGORIES - 1`` most frequent values of both windows together (ties by value) and
+    groups the rest as ``"(other)"``: the classifier takes at most that many, and the per-column tests keep
+    the exact counts of every value.
+    """
     features = data[list(columns)].copy()
     categorical_mask = []
+    notes = []
     for column in columns:
         if kinds[column] == "categorical":
-            features[column] = features[column].astype("string").astype("category")
+            values = features[column].astype("string")
+            frequency = values.value_counts(dropna=True)
+            if len(frequency) > MAX_CLASSIFIER_CATEGORIES:
+                ranked = frequency.rename("n").rename_axis("value").reset_index()
+                ranked = ranked.sort_values(["n", "value"], ascending=[False, True], kind="stable")
+                kept = set(ranked["value"].iloc[: MAX_CLASSIFIER_CATEGORIES - 1])
+                values = values.where(~values.notna() | values.isin(kept), "(other)")
+                notes.append(
+                    f"{column}: {len(frequency)} values in the sample; the classifier keeps the "
+                    f"{MAX_CLASSIFIER_CATEGORIES - 1} most frequent and groups the other "
+                    f"{len(frequency) - MAX_CLASSIFIER_CATEGORIES + 1} as '(other)' (the per-column tests "
+                    "count every value)"
+                )
+            features[column] = values.astype("category")
             categorical_mask.append(True)
         else:
             features[column] = pd.to_numeric(features[column], errors="coerce").astype("float64")
             categorical_mask.append(False)
-    return features, categorical_mask
+    return features, categorical_mask, notes
 
 
 def domain_classifier_drift(
@@ -109,13 +157,16 @@ def domain_classifier_drift(
 ) -> DomainClassifierResult:
     """Multivariate drift: how well a classifier tells reference rows from current rows.
 
-    Up to ``sample_size`` rows per side are drawn in the engine (a seeded hash of the row's values, then
-    trimmed with a seeded numpy permutation; both recorded), split stratified into train/test
-    (``test_size``), and a ``HistGradientBoostingClassifier`` (native categorical support, missing values
-    allowed, early stopping on a seeded fifth of the training part so that small samples do not overfit)
-    is fitted. Reported: ROC AUC on the held-out part with a DeLong interval, drift when the
-    interval's lower end exceeds ``auc_threshold``, and permutation importances (drop in AUC) on the
-    held-out part. ``n_threads`` caps the classifier's OpenMP threads during the call (default 1: on a
+    The same number of rows, up to ``sample_size``, is drawn from each window in the engine (a seeded hash
+    of the row's values and occurrence number, then trimmed with a seeded numpy permutation; both recorded:
+    :func:`_sample_windows`), so the classes are balanced whatever the windows' sizes. The sample is split
+    stratified into train/test (``test_size``), and a ``HistGradientBoostingClassifier`` (native
+    categorical support, missing values allowed, early stopping on a seeded fifth of the training part so
+    that small samples do not overfit, balanced class weights) is fitted. A categorical feature with more
+    than ``MAX_CLASSIFIER_CATEGORIES`` values keeps its most frequent ones and groups the rest as
+    ``"(other)"`` (``notes`` says so). Reported: ROC AUC on the held-out part with a DeLong interval, drift
+    when the interval's lower end exceeds ``auc_threshold``, and permutation importances (drop in AUC) on
+    the held-out part. ``n_threads`` caps the classifier's OpenMP threads during the call (default 1: on a
     sample this size extra threads gain little and, on a shared machine, oversubscription made a fit 20x
     slower here); ``None`` leaves the library's default.
 
@@ -149,7 +200,7 @@ def domain_classifier_drift(
     kinds = column_kinds(source.schema(), columns, categorical)
     data = _sample_windows(labelled, columns, sample_size=sample_size, random_state=random_state)
     target = data[eng.IS_CURRENT].astype(int).to_numpy()
-    features, categorical_mask = _features(data, columns, kinds)
+    features, categorical_mask, notes = _features(data, columns, kinds)
     x_train, x_test, y_train, y_test = train_test_split(
         features, target, test_size=test_size, random_state=random_state, stratify=target
     )
@@ -161,6 +212,7 @@ def domain_classifier_drift(
         validation_fraction=0.2,
         n_iter_no_change=10,
         min_samples_leaf=40,
+        class_weight="balanced",
     )
     with threadpool_limits(limits=n_threads, user_api="openmp"):
         model.fit(x_train, y_train)
@@ -191,4 +243,5 @@ def domain_classifier_drift(
         sample_size=sample_size,
         model="HistGradientBoostingClassifier(max_iter=200, early stopping on 20 % of the training part)",
         importances=importances,
+        notes=tuple(notes),
     )

@@ -3,8 +3,9 @@
 - :func:`drift_table_figure` -- one row per column: name, test, statistic, threshold, verdict, BH q, PSI,
   and a sparkline of the reference vs current distribution on the frozen reference bins.
 - :func:`distribution_figure` -- reference vs current shares per frozen bin for one column.
-- :func:`drift_over_time_figure` -- the windowed statistic per chunk and column, with the fixed threshold,
-  each column's normal range (the bound of :mod:`analysis.onset`) and the onset it decides marked.
+- :func:`drift_over_time_figure` -- the windowed statistic per chunk and column (each chunk drawn over the
+  interval it covers, the statistic named on the axis), with the fixed threshold, each column's normal
+  range (the bound of :mod:`analysis.onset`) and the onset it decides marked.
 
 Figures hold aggregates only (shares per bin, statistics per chunk), never rows.
 """
@@ -14,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis._drift_results import ColumnDrift, DriftResult, WindowedDriftResult
+from analysis.data import CHUNK_LENGTHS
 from analysis.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -238,13 +241,35 @@ def _bound_and_onset(
     )
 
 
+STATISTIC_NAMES = {"jensenshannon": "Jensen-Shannon distance", "psi": "PSI"}
+"""How the figures name the windowed statistics."""
+TEST_NAMES = {
+    "ks": "Kolmogorov-Smirnov",
+    "chisquare": "chi-square",
+    "z": "z-test",
+    "wasserstein": "normed Wasserstein distance",
+    "jensenshannon": "Jensen-Shannon distance",
+    "psi": "PSI",
+}
+"""How the figures name the per-column tests of the drift table."""
+
+
 def drift_over_time_figure(
     result: WindowedDriftResult,
     *,
     columns: list[str] | None = None,
     onsets: Mapping[str, ColumnOnset] | None = None,
+    table_tests: Mapping[str, str | None] | None = None,
+    current_window: tuple[object, object] | None = None,
 ) -> go.Figure:
     """The windowed statistic per chunk with the fixed threshold, the normal range and the onset per column.
+
+    Each chunk is drawn as the interval it covers: a segment from its start to its end at its value, with a
+    marker at its middle whose hover gives the span and the rows. The statistic is the windowed one
+    (``result.statistic``, Jensen-Shannon by default, on frozen reference bins): the one every onset is
+    decided on. The drift table tests each column over the whole window with its own test (numeric columns
+    with the normed Wasserstein distance above 1,000 reference rows); the axis title names the statistic
+    drawn and, given ``table_tests``, a caption names the columns whose table test differs.
 
     Parameters
     ----------
@@ -255,7 +280,13 @@ def drift_over_time_figure(
     onsets : mapping of column to :class:`analysis.onset.ColumnOnset`, optional
         The bound to draw and the onset to mark per column, as a report states them (e.g.
         ``CardDrift.summary_onsets()``): the figure then shows exactly the onsets of the summary. Default:
-        the result's own, decided by the same rule (``thresholds``: ``normal_upper`` and ``onset``).
+        the result's own, decided by the same rule (``thresholds``: ``normal_upper`` and ``onset``). The
+        onset is marked at the start of its chunk, the time the summary gives.
+    table_tests : mapping of column to test name, optional
+        The drift table's test per column (``ColumnDrift.test``), named in the hover and the caption.
+    current_window : (start, end), optional
+        The window shaded as "current window" (e.g. the summary's); default: from the start of the first
+        chunk after the reference to the end of the last chunk.
 
     Returns
     -------
@@ -270,33 +301,25 @@ def drift_over_time_figure(
     >>> result = windowed_drift(logs, columns=["x"], time_column="ts", chunk="hour",
     ...     reference_window=(times[0], times[96]), current_window=(times[96], times[-1]))
     >>> fig = drift_over_time_figure(result)
-    >>> fig.data[0].name
-    'x'
+    >>> fig.data[0].name, fig.layout.yaxis.title.text
+    ('x', 'Jensen-Shannon distance per hour')
     """
     chosen = columns or list(result.thresholds["column"])
+    statistic_name = STATISTIC_NAMES.get(result.statistic, result.statistic)
+    length = CHUNK_LENGTHS[result.chunk]
     fig = go.Figure()
     palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
     for k, column in enumerate(chosen):
         colour = palette[k % len(palette)]
         data = result.chunks[result.chunks["column"] == column]
-        complete = data["complete"] if "complete" in data else pd.Series(True, index=data.index)
-        fig.add_scatter(
-            x=data["chunk_start"],
-            y=data["statistic"],
-            mode="lines+markers",
-            name=column,
-            line={"color": colour},
-            # an open marker: a chunk cut by a window's edge (part of a day), left out of the threshold
-            marker={"symbol": ["circle" if whole else "circle-open" for whole in complete], "size": 7},
-            text=["" if whole else "part of the chunk (cut by a window edge)" for whole in complete],
-            hovertemplate="%{x}: %{y:.3g} %{text}<extra>%{fullData.name}</extra>",
-            legendgroup=column,
-        )
+        test = (table_tests or {}).get(column)
+        _add_chunk_traces(fig, data, column, colour, length, statistic_name, test)
         bound, onset = _bound_and_onset(result, column, onsets)
-        if bound is not None:
+        starts = pd.to_datetime(data["chunk_start"], utc=True)
+        if bound is not None and not data.empty:
             fig.add_scatter(
-                x=data["chunk_start"],
-                y=[bound] * len(data),
+                x=[starts.min(), starts.max() + length],
+                y=[bound, bound],
                 mode="lines",
                 line={"color": colour, "dash": "dot"},
                 name=f"{column} normal range (median + 3 MAD)",
@@ -304,8 +327,7 @@ def drift_over_time_figure(
                 showlegend=False,
             )
         if onset is not None:
-            chunk_starts = pd.to_datetime(data["chunk_start"], utc=True)
-            onset_value = data.loc[(chunk_starts == onset) & ~data["is_reference"], "statistic"]
+            onset_value = data.loc[(starts == onset) & ~data["is_reference"], "statistic"]
             fig.add_scatter(
                 x=[onset],
                 y=list(onset_value[:1]),
@@ -314,6 +336,7 @@ def drift_over_time_figure(
                 marker={"symbol": "x", "size": 12, "color": colour},
                 name=f"{column} onset",
                 showlegend=False,
+                hovertemplate=f"{column} onset: from %{{x}}<extra></extra>",
             )
     fig.add_hline(
         y=result.fixed_threshold,
@@ -321,20 +344,109 @@ def drift_over_time_figure(
         line_color="#333",
         annotation_text=f"fixed threshold {result.fixed_threshold:g}",
     )
-    current = result.chunks.loc[~result.chunks["is_reference"], "chunk_start"]
-    if not current.empty:
-        fig.add_vrect(
-            x0=current.min(),
-            x1=current.max(),
-            fillcolor="#c0392b",
-            opacity=0.06,
-            line_width=0,
-            annotation_text="current window",
-            annotation_position="top left",
-        )
+    _shade_current(fig, result, length, current_window)
     fig.update_layout(
-        title=f"{result.statistic} per {result.chunk} against frozen reference bins",
-        xaxis_title=f"{result.chunk} (UTC)",
-        yaxis_title=result.statistic,
+        title=f"{statistic_name} per {result.chunk} against frozen reference bins (the statistic onsets are "
+        "decided on)",
+        xaxis_title=f"{result.chunk} (UTC); each chunk drawn over the interval it covers",
+        yaxis_title=f"{statistic_name} per {result.chunk}",
     )
+    caption = _table_test_caption(chosen, table_tests, result.statistic, statistic_name)
+    if caption:
+        fig.add_annotation(
+            text=caption, xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False
+        )
     return fig
+
+
+def _add_chunk_traces(
+    fig: go.Figure,
+    data: pd.DataFrame,
+    column: str,
+    colour: str,
+    length: pd.Timedelta,
+    statistic_name: str,
+    test: str | None,
+) -> None:
+    """One column's chunks: a marker at each chunk's middle (hover: span, rows) and its span as a segment."""
+    starts = pd.to_datetime(data["chunk_start"], utc=True)
+    complete = data["complete"] if "complete" in data else pd.Series(True, index=data.index)
+    values = data["statistic"].to_numpy(float)
+    spans = [f"{start:%Y-%m-%d %H:%M} – {start + length:%Y-%m-%d %H:%M}" for start in starts]
+    notes = ["" if whole else " (part of the chunk: cut by a window edge)" for whole in complete]
+    table_note = f"<br>drift table: {TEST_NAMES.get(test, test)} over the whole window" if test else ""
+    fig.add_scatter(
+        x=starts + length / 2,
+        y=values,
+        mode="markers",
+        name=column,
+        # an open marker: a chunk cut by a window's edge (part of a day), left out of the threshold
+        marker={
+            "symbol": ["circle" if whole else "circle-open" for whole in complete],
+            "size": 7,
+            "color": colour,
+        },
+        customdata=np.stack([np.asarray(spans, dtype=object), data["n"].to_numpy(), notes], axis=-1)
+        if len(data)
+        else None,
+        hovertemplate=f"%{{customdata[0]}}: {statistic_name} %{{y:.3g}} (n = %{{customdata[1]}})"
+        f"%{{customdata[2]}}{table_note}<extra>%{{fullData.name}}</extra>",
+        legendgroup=column,
+    )
+    segment_x: list[object] = []
+    segment_y: list[float | None] = []
+    for start, value in zip(starts, values, strict=True):
+        segment_x += [start, start + length, None]
+        segment_y += [value, value, None]
+    fig.add_scatter(
+        x=segment_x,
+        y=segment_y,
+        mode="lines",
+        line={"color": colour, "width": 2},
+        name=f"{column} chunk spans",
+        legendgroup=column,
+        showlegend=False,
+        hoverinfo="skip",
+    )
+
+
+def _shade_current(
+    fig: go.Figure, result: WindowedDriftResult, length: pd.Timedelta, window: tuple[object, object] | None
+) -> None:
+    """Shade the current window: the one given, else the span of the chunks after the reference."""
+    if window is not None:
+        start, end = (pd.Timestamp(bound) for bound in window)
+    else:
+        current = pd.to_datetime(result.chunks.loc[~result.chunks["is_reference"], "chunk_start"], utc=True)
+        if current.empty:
+            return
+        start, end = current.min(), current.max() + length
+    fig.add_vrect(
+        x0=start,
+        x1=end,
+        fillcolor="#c0392b",
+        opacity=0.06,
+        line_width=0,
+        annotation_text="current window",
+        annotation_position="top left",
+    )
+
+
+def _table_test_caption(
+    columns: list[str], table_tests: Mapping[str, str | None] | None, statistic: str, statistic_name: str
+) -> str | None:
+    """A sentence naming the columns whose drift-table test is not the statistic drawn, or None."""
+    if not table_tests:
+        return None
+    differing: dict[str, list[str]] = {}
+    for column in columns:
+        test = table_tests.get(column)
+        if test and test != statistic:
+            differing.setdefault(TEST_NAMES.get(test, test), []).append(column)
+    if not differing:
+        return None
+    parts = "; ".join(f"{', '.join(names)} with the {test}" for test, names in differing.items())
+    return (
+        f"<sup>The drift table tests {parts} over the whole window; each chunk here shows the "
+        f"{statistic_name}.</sup>"
+    )

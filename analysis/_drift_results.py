@@ -225,10 +225,12 @@ class DomainClassifierResult:
     sample_size: int
     model: str
     importances: pd.DataFrame
+    notes: tuple[str, ...] = ()
 
     def to_summary(self) -> dict[str, Any]:
-        """JSON-serialisable summary (AUC, interval, sample record, top features)."""
-        summary = {k: v for k, v in asdict(self).items() if k != "importances"}
+        """JSON-serialisable summary (AUC, interval, sample record, top features, notes)."""
+        summary = {k: v for k, v in asdict(self).items() if k not in ("importances", "notes")}
+        summary["notes"] = list(self.notes)
         summary["importances"] = [
             {"feature": str(r["feature"]), "importance": float(r["importance"]), "std": float(r["std"])}
             for r in self.importances.to_dict("records")

@@ -41,8 +41,25 @@ _WINDOW_COLOURS = {"reference": "rgba(31, 119, 180, 0.10)", "incident": "rgba(21
 _RECENT_COLOUR = "rgba(255, 127, 14, 0.18)"
 
 
-def impact_over_time_figure(result: ImpactResult, *, title: str | None = None) -> go.Figure:
+MIN_CHUNK_DECIDED = 30
+"""Fewest decided decisions for a chunk's failure rate to join the line; sparser chunks stand apart."""
+
+_LABEL_ROW_HEIGHT = 0.075
+"""Height of one row of window labels, as a share of the plot's height."""
+_LABEL_CHAR_WIDTH = 0.016
+"""Estimated width of one label character, as a share of the x axis (12 px type on a 540 px plot)."""
+
+
+def impact_over_time_figure(
+    result: ImpactResult, *, title: str | None = None, min_decided: int = MIN_CHUNK_DECIDED
+) -> go.Figure:
     """Failure rate per chunk with its Wilson band, the baseline rate, and the windows shaded.
+
+    Each chunk is drawn at its middle, and its hover names the interval it covers and its counts; the
+    marker's area grows with the chunk's decided decisions. A chunk with fewer than ``min_decided`` decided
+    decisions (a sparse day, whose rate swings between 0 and 100 %) is left out of the line and the band
+    and drawn apart, as an open marker with its Wilson interval as an error bar. The windows' names are
+    placed in rows so that no two overlap, also when windows are adjacent or short.
 
     Parameters
     ----------
@@ -50,19 +67,26 @@ def impact_over_time_figure(result: ImpactResult, *, title: str | None = None) -
         From :func:`analysis.impact.assess_impact`.
     title : str, optional
         Figure title; a default states the failure signal.
+    min_decided : int, default ``MIN_CHUNK_DECIDED``
+        Decided decisions a chunk needs for its rate to join the line.
 
     Returns
     -------
     plotly.graph_objects.Figure
-        Traces: interval band (upper, lower), failure rate, failed decisions (bars, right axis), and the
-        share of decisions with an observed label when the log has labels.
+        Traces: interval band (upper, lower), failure rate, failed decisions (bars spanning each chunk,
+        right axis), the sparse chunks (only when there are some), and the share of decisions with an
+        observed label when the log has labels.
     """
     frame = result.over_time
-    x = frame["chunk_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+    start = frame["chunk_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+    end = frame["chunk_end"].dt.tz_convert("UTC").dt.tz_localize(None)
     figure = go.Figure()
-    for trace in _over_time_traces(frame, x, confidence=result.definition["confidence"]):
+    traces = _over_time_traces(
+        frame, start, end, confidence=result.definition["confidence"], min_decided=min_decided
+    )
+    for trace in traces:
         figure.add_trace(trace)
-    _shade_windows(figure, result)
+    _shade_windows(figure, result, x_range=(start.min(), end.max()))
     _add_baseline(figure, result.reference.failure_rate)
     figure.update_layout(
         title=title or f"Failure rate over time — {result.definition['signal_description']}",
@@ -76,91 +100,157 @@ def impact_over_time_figure(result: ImpactResult, *, title: str | None = None) -
             "tickformat": ",d",
             "rangemode": "tozero",
         },
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        margin={"t": 110},
+        # below the plot: with the sparse chunks' entry the legend takes three rows, over the title if on top
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        margin={"t": 80, "b": 140},
         template="plotly_white",
     )
     return figure
 
 
-def _over_time_traces(frame: pd.DataFrame, x: pd.Series, *, confidence: float) -> list[go.Scatter | go.Bar]:
-    """Interval band (upper, lower), failure rate, failed decisions (bars), label completeness if any."""
-    traces: list[go.Scatter | go.Bar] = []
-    traces.append(
+def _over_time_traces(
+    frame: pd.DataFrame, start: pd.Series, end: pd.Series, *, confidence: float, min_decided: int
+) -> list[go.Scatter | go.Bar]:
+    """Interval band (upper, lower), rate, failed decisions (bars), sparse chunks, label completeness."""
+    middle = start + (end - start) / 2
+    n_decided = frame["n_decided"].to_numpy(float)
+    dense = n_decided >= min_decided
+    sparse = (n_decided > 0) & ~dense
+    span = [f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M}" for a, b in zip(start, end, strict=True)]
+    customdata = np.stack(
+        [frame["n_failures"], frame["n_decided"], frame["n_decisions"], np.asarray(span, dtype=object)],
+        axis=-1,
+    )
+    hover = (
+        "%{customdata[3]}<br>rate %{y:.2%}<br>%{customdata[0]} failed of %{customdata[1]} decided "
+        "(%{customdata[2]} decisions)<extra></extra>"
+    )
+    rate = frame["failure_rate"].to_numpy(float)
+    lower = frame["failure_rate_lower"].to_numpy(float)
+    upper = frame["failure_rate_upper"].to_numpy(float)
+    largest = max(float(n_decided.max(initial=0.0)), 1.0)
+    sizes = 4 + 10 * np.sqrt(n_decided / largest)
+    traces: list[go.Scatter | go.Bar] = [
         go.Scatter(
-            x=x,
-            y=frame["failure_rate_upper"],
+            x=middle,
+            y=np.where(dense, upper, np.nan),
             mode="lines",
             line={"width": 0},
             name="upper bound",
             showlegend=False,
             hoverinfo="skip",
-        )
-    )
-    traces.append(
+        ),
         go.Scatter(
-            x=x,
-            y=frame["failure_rate_lower"],
+            x=middle,
+            y=np.where(dense, lower, np.nan),
             mode="lines",
             line={"width": 0},
             fill="tonexty",
             fillcolor="rgba(214, 39, 40, 0.2)",
             name=f"{confidence:.0%} interval (Wilson)",
-        )
-    )
-    traces.append(
+        ),
         go.Scatter(
-            x=x,
-            y=frame["failure_rate"],
+            x=middle,
+            y=np.where(dense, rate, np.nan),
             mode="lines+markers",
             line={"color": "rgb(214, 39, 40)"},
-            name="failure rate",
-            customdata=np.stack([frame["n_failures"], frame["n_decided"], frame["n_decisions"]], axis=-1),
-            hovertemplate="%{x}<br>rate %{y:.2%}<br>%{customdata[0]} failed of %{customdata[1]} decided "
-            "(%{customdata[2]} decisions)<extra></extra>",
-        )
-    )
-    traces.append(
+            marker={"size": sizes, "sizemode": "diameter"},
+            name="failure rate (marker area: decided decisions)",
+            customdata=customdata,
+            hovertemplate=hover,
+        ),
         go.Bar(
-            x=x,
+            x=middle,
             y=frame["n_failures"],
+            width=[(b - a).total_seconds() * 1000 for a, b in zip(start, end, strict=True)],
             name="failed decisions",
             yaxis="y2",
             opacity=0.25,
             marker={"color": "grey"},
+            customdata=customdata,
+            hovertemplate="%{customdata[3]}<br>%{y} failed decisions<extra></extra>",
+        ),
+    ]
+    if sparse.any():
+        traces.append(
+            go.Scatter(
+                x=middle[sparse],
+                y=rate[sparse],
+                mode="markers",
+                marker={"symbol": "circle-open", "size": sizes[sparse], "color": "rgb(214, 39, 40)"},
+                error_y={
+                    "type": "data",
+                    "array": (upper - rate)[sparse],
+                    "arrayminus": (rate - lower)[sparse],
+                    "color": "rgba(214, 39, 40, 0.5)",
+                },
+                name=f"chunks with < {min_decided} decided: rate and {confidence:.0%} interval",
+                customdata=customdata[sparse],
+                hovertemplate=hover,
+            )
         )
-    )
     if frame["label_completeness"].notna().any():
         traces.append(
             go.Scatter(
-                x=x,
+                x=middle,
                 y=frame["label_completeness"],
                 mode="lines",
                 line={"color": "rgb(44, 160, 44)", "dash": "dot"},
                 name="labels observed (share of decisions)",
-                hovertemplate="%{x}<br>labels observed for %{y:.0%} of decisions<extra></extra>",
+                customdata=customdata,
+                hovertemplate="%{customdata[3]}<br>labels observed for %{y:.0%} of decisions<extra></extra>",
             )
         )
     return traces
 
 
-def _shade_windows(figure: go.Figure, result: ImpactResult) -> None:
-    """Shade and name the reference, incident and recent windows on ``figure``."""
+def _shade_windows(
+    figure: go.Figure, result: ImpactResult, *, x_range: tuple[pd.Timestamp, pd.Timestamp]
+) -> int:
+    """Shade the reference, incident and recent windows on ``figure``, name them without overlap.
+
+    A window's name sits at its start, in the first row (from the top) where it does not run into a name
+    already placed; a name's width is estimated from its length (``_LABEL_CHAR_WIDTH`` of the x axis per
+    character, generous for a plot 540 px wide or more). Returns the rows of names used.
+    """
     windows = {
         "reference": result.reference.window,
         "incident": result.incident.window,
         "recent": result.recent.window,
     }
-    for name, window in windows.items():
+    low, high = (pd.Timestamp(value) for value in x_range)
+    for window in windows.values():
+        low = min(low, pd.Timestamp(window.start).tz_localize(None))
+        high = max(high, pd.Timestamp(window.end).tz_localize(None))
+    width = max((high - low).total_seconds(), 1.0)
+    row_ends: list[float] = []
+    for name, window in sorted(windows.items(), key=lambda item: pd.Timestamp(item[1].start)):
+        x0 = pd.Timestamp(window.start).tz_localize(None)
         figure.add_vrect(
-            x0=pd.Timestamp(window.start).tz_localize(None),
+            x0=x0,
             x1=pd.Timestamp(window.end).tz_localize(None),
             fillcolor=_WINDOW_COLOURS.get(name, _RECENT_COLOUR),
             line_width=0,
             layer="below",
-            annotation_text=name,
-            annotation_position="top left",
         )
+        left = (x0 - low).total_seconds() / width
+        right = left + _LABEL_CHAR_WIDTH * (len(name) + 1)
+        row = next((k for k, row_end in enumerate(row_ends) if row_end <= left), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(right)
+        row_ends[row] = right
+        figure.add_annotation(
+            x=x0,
+            y=1 - row * _LABEL_ROW_HEIGHT,
+            xref="x",
+            yref="paper",
+            xanchor="left",
+            yanchor="top",
+            text=name,
+            showarrow=False,
+            name="window label",
+        )
+    return len(row_ends)
 
 
 def _add_baseline(figure: go.Figure, baseline: float) -> None:

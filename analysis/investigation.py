@@ -437,8 +437,14 @@ class CardDrift:
             shown = self.drifted_columns or [c.column for c in self.drift.columns[:4]]
             shown = [c for c in shown if c in set(self.windowed.thresholds["column"])][:8]
             # the figure marks the summary's onsets against the same bound (one rule: analysis.onset)
+            # the drift table's test per column is named beside the windowed statistic the figure draws;
+            # the shaded window is the summary's current window
             figures["drift_over_time"] = drift_over_time_figure(
-                self.windowed, columns=shown or None, onsets=self.summary_onsets()
+                self.windowed,
+                columns=shown or None,
+                onsets=self.summary_onsets(),
+                table_tests={column.column: column.test for column in self.drift.columns},
+                current_window=(self.current.start, self.current.end),
             )
         if self.freshness:
             figures["input_freshness"] = freshness_figure(self.freshness)
@@ -492,11 +498,23 @@ def _labels_at_equal_maturity(
 ) -> tuple[ir.Table, str]:
     """Replace the label by its value at one maturity horizon, the same in both windows.
 
-    Labels arrive late, and the ones that arrive early are not a random subset (a default shows up before
-    a repayment does): comparing every label observed by ``as_of`` would compare a mature reference with
-    an immature current window and report label drift that is only a reporting delay. A label counts when
-    its decision is at least ``horizon`` old at ``as_of`` and the label was observed within ``horizon`` of
-    its decision, with ``horizon`` half the age of the current window's start. Without a
+    The labels start from the ones impact counts: observed by ``as_of`` (:func:`analysis.data.label_known`,
+    ``label_observed_at <= as_of``). Labels arrive late, and the ones that arrive early are not a random
+    subset (a default shows up before a repayment does): comparing a mature reference with an immature
+    current window would report label drift that is only a reporting delay. So a label counts when it was
+    observed within ``horizon`` of its decision and the decision is at least ``horizon`` old at ``as_of``.
+    Two horizons are tried, and the one that keeps more labels in the window with fewer is used (the first
+    on a tie):
+
+    1. the age at ``as_of`` of the current window's youngest decision (``as_of`` minus the window's end):
+       every decision of both windows is that old, so none is dropped for its age. When every label
+       observed by ``as_of`` arrived within it -- labels two years late, ``as_of`` after them -- the labels
+       are exactly those impact counts, and the note says so;
+    2. half the age of the current window's start (the older part of the current window): for an
+       ``as_of`` right after the window, when the first leaves too few labels.
+
+    The note states the horizon and both counts (labels used, labels observed by ``as_of``). With fewer
+    than ``MIN_LABELS_PER_WINDOW`` labels in a window the label is left out. Without a
     ``label_observed_at`` column the labels observed by ``as_of`` are used as they are.
     """
     columns = card.columns
@@ -506,31 +524,62 @@ def _labels_at_equal_maturity(
     if not columns.label_observed_at:
         labelled = table.mutate(**{label: label_as_of(table, card, as_of=as_of)})
         return labelled, "labels as of as_of (the data card has no label_observed_at: maturity not checked)"
-    horizon_seconds = (as_of - current.start).total_seconds() / 2
+    youngest = min(as_utc(current.end), as_of)
+    horizons = [(as_of - youngest).total_seconds(), (as_of - as_utc(current.start)).total_seconds() / 2]
     event_seconds = table[columns.event_time].epoch_seconds()
-    observed_seconds = table[columns.label_observed_at].epoch_seconds()
-    matured = (
-        label_as_of(table, card, as_of=as_of).notnull()
-        & (observed_seconds - event_seconds <= horizon_seconds)
-        & (as_of.timestamp() - event_seconds >= horizon_seconds)
-    ).fill_null(False)
-    typed_null = ibis.null().cast(table[label].type())
-    labelled = table.mutate(**{label: ibis.ifelse(matured, table[label], typed_null)})
-    counts = {}
-    for window in (reference, current):
-        inside = labelled.filter(window.contains(labelled[columns.event_time]))
-        counts[window.name] = int(inside[label].count().execute())
-    days = horizon_seconds / 86400
-    if min(counts.values()) < MIN_LABELS_PER_WINDOW:
+    delay_seconds = table[columns.label_observed_at].epoch_seconds() - event_seconds
+    observed = label_as_of(table, card, as_of=as_of).notnull()
+
+    def matured(horizon: float) -> ir.BooleanValue:
+        ripe = observed & (delay_seconds <= horizon) & (as_of.timestamp() - event_seconds >= horizon)
+        return ripe.fill_null(False)
+
+    counts = _label_counts(
+        table, columns.event_time, (reference, current), observed, [matured(h) for h in horizons]
+    )
+    n_observed = counts[0]
+    best = max(range(len(horizons)), key=lambda k: (min(counts[k + 1]), -k))
+    horizon, n_used = horizons[best], counts[best + 1]
+    days = horizon / 86400
+    observed_text = (
+        f"{n_observed[0]} reference and {n_observed[1]} current labels were observed by as_of "
+        "(label_observed_at <= as_of, as impact counts them)"
+    )
+    if min(n_used) < MIN_LABELS_PER_WINDOW:
         return table, (
             f"label left out of the drift analysis: at an equal maturity of {days:.1f} days only "
-            f"{counts[reference.name]} reference and {counts[current.name]} current labels were observed "
-            f"(at least {MIN_LABELS_PER_WINDOW} each are needed); labels arrive late"
+            f"{n_used[0]} reference and {n_used[1]} current labels were observed "
+            f"(at least {MIN_LABELS_PER_WINDOW} each are needed; {observed_text}); labels arrive late"
+        )
+    typed_null = ibis.null().cast(table[label].type())
+    labelled = table.mutate(**{label: ibis.ifelse(matured(horizon), table[label], typed_null)})
+    if n_used == n_observed:
+        return labelled, (
+            f"label compared on the labels observed by as_of, as impact counts them ({n_used[0]} reference, "
+            f"{n_used[1]} current): each arrived within {days:.1f} days of its decision and every decision "
+            "of both windows is at least that old, so both windows are at an equal maturity"
         )
     return labelled, (
         f"label compared at an equal maturity of {days:.1f} days: a label counts when observed within that "
-        f"long of its decision ({counts[reference.name]} reference, {counts[current.name]} current labels)"
+        f"long of its decision ({n_used[0]} reference, {n_used[1]} current labels; {observed_text})"
     )
+
+
+def _label_counts(
+    table: ir.Table,
+    event_time: str,
+    windows: tuple[Window, Window],
+    observed: ir.BooleanValue,
+    conditions: list[ir.BooleanValue],
+) -> list[tuple[int, int]]:
+    """Per condition (``observed`` first, then each of ``conditions``): rows meeting it in each window."""
+    aggregates = {}
+    for w, window in enumerate(windows):
+        inside = window.contains(table[event_time])
+        for k, condition in enumerate([observed, *conditions]):
+            aggregates[f"n_{k}_{w}"] = (inside & condition).fill_null(False).cast("int64").sum()
+    row = table.aggregate(**aggregates).to_pyarrow().to_pylist()[0]
+    return [(int(row[f"n_{k}_0"] or 0), int(row[f"n_{k}_1"] or 0)) for k in range(len(conditions) + 1)]
 
 
 def _aligned_windows(

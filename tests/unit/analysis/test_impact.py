@@ -339,7 +339,10 @@ def test_summary_is_json_and_matches_the_section_schema(result):
 def test_figures(result):
     over_time = impact_over_time_figure(result)
     by_group = impact_by_group_figure(result)
-    assert len(over_time.data) == 5  # band (2), rate, failed decisions, label completeness
+    # band (2), rate, failed decisions, sparse chunks (the last day: labels arriving), label completeness
+    assert len(over_time.data) == 6
+    sparse = result.over_time["n_decided"].between(1, 29)
+    assert sparse.sum() == 1 and len(over_time.data[4].y) == 1
     assert len(over_time.layout.shapes) >= 3  # the three windows shaded (+ baseline line)
     bar = by_group.data[0]
     assert len(bar.y) == len(result.by_group)

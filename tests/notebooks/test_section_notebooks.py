@@ -300,3 +300,23 @@ def test_one_onset_per_column_in_table_figure_and_timeline(
         assert listed[feature] == at, feature
     earliest = min([*table.values(), *stale.values()])
     assert content.blocks["timeline"].data["drift_onset"] == min([earliest, *listed.values()])
+
+
+def test_section_notebook_runs_stand_alone_from_an_incident_id(scenario_register, tmp_path: Path) -> None:
+    """In JupyterLab a section notebook builds the same context from an incident id (no run folder)."""
+    import papermill
+
+    _, url, truth = scenario_register
+    output = tmp_path / "impact.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS_DIR / "impact.ipynb"),
+        str(output),
+        parameters={"incident_id": _incident(truth, "b_"), "register_url": url, "as_of": truth["as_of"]},
+        kernel_name="python3",
+        progress_bar=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["incident_id"] == _incident(truth, "b_")
+    assert summary["n_decisions"] > 0
+    assert (tmp_path / "figures" / "impact_by_group.json").is_file()

@@ -20,7 +20,7 @@ from register import open_register
 from register.errors import NotFoundError
 from workbench.errors import WorkbenchError
 from workbench.resources import notebooks_dir
-from workbench.runner import RunHooks, RunResult, run_sections
+from workbench.runner import RunHooks, RunResult, checked_reports_dir, run_sections
 from workbench.sections import resolve_sections
 
 __all__ = [
@@ -133,6 +133,7 @@ def investigate(
     from register.policy import load_policy
 
     register_url = absolute_register_url(register_url)
+    checked_reports_dir(reports_dir)
     chosen = resolve_sections(sections)
     parameters = section_parameters(chosen, given=parameters_by_section)
     cell_size = min_cell_size if min_cell_size is not None else load_policy().reports.min_cell_size

@@ -11,7 +11,13 @@ from register import open_register
 from register.policy import load_policy
 from workbench.errors import WorkbenchError
 from workbench.report import run_postmortem
-from workbench.runner import latest_run, new_run_id
+from workbench.runner import (
+    checked_incident_id,
+    checked_reports_dir,
+    checked_run_id,
+    latest_run,
+    new_run_id,
+)
 
 __all__ = ["render_postmortem"]
 
@@ -80,10 +86,12 @@ def _run_folder(
     reports_dir: str | Path, incident_id: str, *, run_id: str | None, run_dir: str | Path | None
 ) -> Path:
     """The run folder to report on: given, named, the latest, or a new one when no analysis has run."""
+    root = checked_reports_dir(reports_dir)
     if run_dir is not None:
         folder = Path(run_dir)
     elif run_id is not None:
-        folder = Path(reports_dir) / incident_id / run_id
+        # a run id is a name, never a path: nothing is written outside --reports-dir
+        folder = root / checked_incident_id(incident_id) / checked_run_id(run_id, option="--run")
         if not folder.is_dir():
             raise WorkbenchError(
                 f"--run must name a run of {incident_id} in {Path(reports_dir) / incident_id}. "
@@ -91,11 +99,11 @@ def _run_folder(
             )
     else:
         try:
-            folder = latest_run(reports_dir, incident_id)
+            folder = latest_run(root, incident_id)
         except WorkbenchError:
             # No analysis has run (e.g. a system without prediction logs): the post-mortem is still owed.
             # It gets a run folder of its own, and its analysis sections say they have not run.
-            folder = Path(reports_dir) / incident_id / new_run_id()
+            folder = root / checked_incident_id(incident_id) / new_run_id()
             folder.mkdir(parents=True)
     return folder
 
@@ -106,6 +114,9 @@ def _run_as_of(folder: Path) -> datetime | None:
     if not manifest.is_file():
         return None
     data = json.loads(manifest.read_text(encoding="utf-8"))
+    recorded = (data.get("context") or {}).get("as_of")
+    if recorded:
+        return datetime.fromisoformat(str(recorded).replace("Z", "+00:00"))
     for parameters in (data.get("parameters") or {}).values():
         if isinstance(parameters, dict) and parameters.get("as_of"):
             return datetime.fromisoformat(str(parameters["as_of"]).replace("Z", "+00:00"))

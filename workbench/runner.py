@@ -66,6 +66,9 @@ __all__ = [
     "artefact_row",
     "check_parameters",
     "check_section_notebook",
+    "checked_incident_id",
+    "checked_reports_dir",
+    "checked_run_id",
     "execute_notebooks",
     "inspect_parameters",
     "latest_run",
@@ -546,7 +549,7 @@ def latest_run(reports_dir: str | Path, incident_id: str) -> Path:
     WorkbenchError
         When the incident has no run yet.
     """
-    incident_dir = Path(reports_dir) / _checked_incident_id(incident_id)
+    incident_dir = Path(reports_dir) / checked_incident_id(incident_id)
     runs = (
         sorted(path for path in incident_dir.iterdir() if path.is_dir() and _RUN_ID_PATTERN.match(path.name))
         if incident_dir.is_dir()
@@ -691,7 +694,7 @@ def execute_notebooks(
     RunResult
     """
     hooks = hooks or RunHooks()
-    incident_id = _checked_incident_id(incident_id)
+    incident_id = checked_incident_id(incident_id)
     if not jobs:
         raise WorkbenchError("jobs must hold at least one notebook to run. Got none instead.")
     keys = [job.key for job in jobs]
@@ -701,8 +704,7 @@ def execute_notebooks(
         if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
             raise WorkbenchError(f"job key must be a lower-case identifier. Got {key!r} instead.")
     run_id = run_id or new_run_id()
-    if not _RUN_ID_PATTERN.match(run_id):
-        raise WorkbenchError(f"run id must look like 20261123T160501250Z-a1b2c3. Got {run_id!r} instead.")
+    checked_run_id(run_id)
 
     stages: dict[str, float] = {}
     started_at = datetime.now(UTC)
@@ -712,7 +714,7 @@ def execute_notebooks(
     declared = {job.key: check_parameters(job.notebook, job.parameters) for job in jobs}
     _stage(stages, hooks, "check_parameters", stage_start)
 
-    run_dir = Path(reports_dir) / incident_id / run_id
+    run_dir = checked_reports_dir(reports_dir) / incident_id / run_id
     if run_dir.exists():
         raise WorkbenchError(f"run folder must not exist yet. Got existing {run_dir} instead.")
     run_dir.mkdir(parents=True)
@@ -1028,10 +1030,44 @@ def _git_state(directory: Path) -> dict[str, Any] | None:
     return {"commit": commit, "dirty": bool(status.strip())}
 
 
-def _checked_incident_id(incident_id: str) -> str:
-    if not isinstance(incident_id, str) or not re.match(INCIDENT_ID_PATTERN, incident_id):
+def checked_incident_id(incident_id: str) -> str:
+    """An incident id safe to use as a folder name (``INC-YYYY-NNNN``), or a clear error.
+
+    Examples
+    --------
+    >>> checked_incident_id("../etc")
+    Traceback (most recent call last):
+    ...
+    workbench.errors.WorkbenchError: incident id must look like INC-2026-0001. Got '../etc' instead.
+    """
+    if not isinstance(incident_id, str) or not re.fullmatch(INCIDENT_ID_PATTERN.rstrip("$"), incident_id):
         raise WorkbenchError(f"incident id must look like INC-2026-0001. Got {incident_id!r} instead.")
     return incident_id
+
+
+def checked_reports_dir(reports_dir: str | Path) -> Path:
+    """The reports folder (it may not exist yet), or a clear error when the path is a file."""
+    root = Path(reports_dir)
+    if root.exists() and not root.is_dir():
+        raise WorkbenchError(f"--reports-dir must be a folder. Got {root}, which is a file.")
+    return root
+
+
+def checked_run_id(run_id: str, *, option: str = "run id") -> str:
+    """A run id (a folder name such as ``20261123T160501250Z-a1b2c3``, never a path), or a clear error.
+
+    Examples
+    --------
+    >>> checked_run_id("../../outside", option="--run")
+    Traceback (most recent call last):
+    ...
+    workbench.errors.WorkbenchError: --run must be a run id such as 20261123T160501250Z-a1b2c3. Got ...
+    """
+    if not isinstance(run_id, str) or not _RUN_ID_PATTERN.match(run_id):
+        raise WorkbenchError(
+            f"{option} must be a run id such as 20261123T160501250Z-a1b2c3. Got {run_id!r} instead."
+        )
+    return run_id
 
 
 def _relative_paths(parameters: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:

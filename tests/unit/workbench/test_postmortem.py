@@ -384,3 +384,26 @@ def test_relative_reports_dir_from_another_working_directory(
     markdown = (run_dir / "postmortem.md").read_text()
     assert "| report_content | postmortem.json |" in markdown.replace("\\", "")
     assert str(tmp_path) not in markdown
+
+
+@pytest.mark.parametrize(
+    "run", ["../../outside", "", ".", "INC-2025-0001", "20261123T160501250Z-a1b2c3/../x"]
+)
+def test_run_option_is_a_run_id_never_a_path(tmp_path: Path, run: str) -> None:
+    from workbench.errors import WorkbenchError
+    from workbench.postmortem_cli import _run_folder
+
+    with pytest.raises(WorkbenchError, match="--run must be a run id"):
+        _run_folder(tmp_path / "reports", "INC-2026-0001", run_id=run, run_dir=None)
+    assert not (tmp_path / "outside").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reports_dir_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    from workbench.errors import WorkbenchError
+    from workbench.postmortem_cli import _run_folder
+
+    file = tmp_path / "reports"
+    file.write_text("not a folder")
+    with pytest.raises(WorkbenchError, match="--reports-dir must be a folder"):
+        _run_folder(file, "INC-2026-0001", run_id=None, run_dir=None)

@@ -199,12 +199,33 @@ def md_escape(value: Any) -> str:
     return _MD_LINE_START.sub(lambda match: match.group(1) + "\\" + match.group(2), text)
 
 
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutralise_bidi(value: Any) -> Any:
+    """Show bidirectional control characters as ``[U+202E]`` so text cannot display as other text.
+
+    A right-to-left override in a file name or a description would make the page show something else
+    than what is stored (``invoice\u202efdp.exe`` displays as ``invoiceexe.pdf``).
+
+    Examples
+    --------
+    >>> neutralise_bidi("invoice\u202efdp.exe")
+    'invoice[U+202E]fdp.exe'
+    >>> neutralise_bidi(3)
+    3
+    """
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _BIDI_CONTROLS.sub(lambda match: f"[U+{ord(match.group()):04X}]", value)
+    return value
+
+
 def _md_finalize(value: Any) -> Any:
     if isinstance(value, Markup):
         return str(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return md_escape(_fmt_num(value))
-    return md_escape(value)
+    return md_escape(neutralise_bidi(value))
 
 
 def _add_filters(env: jinja2.Environment) -> jinja2.Environment:
@@ -238,6 +259,7 @@ def html_env(templates_dir: str, section_templates: tuple[tuple[str, str], ...] 
         jinja2.Environment(
             loader=_loader(templates_dir, section_templates),
             autoescape=True,
+            finalize=neutralise_bidi,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

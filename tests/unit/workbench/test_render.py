@@ -471,3 +471,17 @@ def test_the_page_is_made_of_the_blocks_only() -> None:
     assert [cell.id for cell in node.cells] == [f"block-{key}" for key in content.blocks]
     assert all(cell.source == "" and len(cell.outputs) == 1 for cell in node.cells)
     assert all(cell.outputs[0].metadata == {"workbench_trusted": True} for cell in node.cells)
+
+
+def test_bidi_overrides_are_neutralised_in_html_and_markdown(tmp_path: Path) -> None:
+    from workbench.report import assemble_report, render_html, render_markdown, report_block
+
+    content = assemble_report(
+        [report_block("lessons", {"items": ["see invoice\u202efdp.exe and \u2067x\u2069"]})],
+        require_complete=False,
+    )
+    html = render_html(content, tmp_path / "r.html").path.read_text(encoding="utf-8")
+    markdown = render_markdown(content, tmp_path / "r.md").path.read_text(encoding="utf-8")
+    for text in (html, markdown):
+        assert "\u202e" not in text and "\u2067" not in text and "\u2069" not in text
+        assert "U+202E" in text

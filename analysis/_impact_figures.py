@@ -306,13 +306,20 @@ def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) ->
                 "type": "data",
                 "array": np.nan_to_num(np.asarray(upper) - values),
                 "arrayminus": np.nan_to_num(values - np.asarray(lower)),
+                "color": "#444",
             },
             text=text,
             textposition="none",
             hovertemplate="%{y}: %{x:.2%}<extra>" + name + "</extra>",
             marker={
                 "color": ["lightgrey" if s else colour for s in suppressed],
-                "pattern": {"shape": ["/" if s else "" for s in suppressed]},
+                # "replace": with the template's "overlay" fill mode plotly.js takes the pattern's colour
+                # from the marker, an array here, and logs "Invalid color specifier" once per bar
+                "pattern": {
+                    "shape": ["/" if s else "" for s in suppressed],
+                    "fillmode": "replace",
+                    "fgcolor": "#555",
+                },
             },
         )
 

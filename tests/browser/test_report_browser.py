@@ -124,9 +124,17 @@ def test_the_harness_sees_requests_and_xss(browser: Any, tmp_path: Path) -> None
         page.close()
 
 
-def test_no_console_errors(opened: dict[str, Any]) -> None:
-    errors = [line for line in opened["console"] if line.startswith(("error", "pageerror"))]
-    assert errors == []
+def console_problems(lines: list[str]) -> list[str]:
+    """Console lines that mean something is wrong: errors, warnings, and plotly.js's ``WARN:`` traces."""
+    return [
+        line
+        for line in lines
+        if line.startswith(("error", "pageerror", "warning")) or "WARN" in line or "Invalid" in line
+    ]
+
+
+def test_no_console_errors_or_warnings(opened: dict[str, Any]) -> None:
+    assert console_problems(opened["console"]) == []
 
 
 def test_every_figure_is_drawn(opened: dict[str, Any]) -> None:

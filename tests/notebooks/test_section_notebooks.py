@@ -320,3 +320,46 @@ def test_section_notebook_runs_stand_alone_from_an_incident_id(scenario_register
     assert summary["incident_id"] == _incident(truth, "b_")
     assert summary["n_decisions"] > 0
     assert (tmp_path / "figures" / "impact_by_group.json").is_file()
+
+
+@pytest.mark.browser
+def test_real_report_draws_without_console_warnings(scenario_register, tmp_path: Path) -> None:
+    """A post-mortem of a real run (the library's own figures) opens offline with a clean console."""
+    import tempfile
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    from workbench.postmortem_cli import render_postmortem
+    from workbench.report import CHROMIUM_FLAGS
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    _, url, truth = scenario_register
+    incident_id = _incident(truth, "b_")
+    run = investigate(url, incident_id, as_of=_as_of(truth), reports_dir=tmp_path / "reports")
+    html = render_postmortem(url, incident_id, run_dir=run.run_dir, formats=("html",))["html"]
+    console: list[str] = []
+    with tempfile.TemporaryDirectory() as profile, playwright_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(chromium), args=list(CHROMIUM_FLAGS), headless=True
+        )
+        page = context.new_page()
+        page.route(
+            "**/*",
+            lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort(),
+        )
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+        page.goto(Path(html).resolve().as_uri())
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.wb-plotly')).every("
+            "d => d.getAttribute('data-rendered') || d.getAttribute('data-error'))",
+            timeout=60_000,
+        )
+        drawn = page.evaluate("() => document.querySelectorAll('.wb-plotly[data-rendered]').length")
+        context.close()
+    assert drawn >= 4
+    problems = [
+        line for line in console if line.startswith(("error", "pageerror", "warning")) or "WARN" in line
+    ]
+    assert problems == []

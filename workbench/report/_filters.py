@@ -84,6 +84,25 @@ def fmt_span(start: Any, end: Any = None) -> str:
     return f"{fmt_dt(first)} to {fmt_dt(last)}"
 
 
+_CHUNK_LENGTHS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
+
+
+def fmt_chunk(start: Any, chunk: str | None = None) -> str:
+    """The chunk starting at ``start`` as the interval it covers (an onset day is the day, not 00:00).
+
+    Examples
+    --------
+    >>> fmt_chunk("2025-09-18T00:00:00Z", "day")
+    '2025-09-18 (day)'
+    >>> fmt_chunk(None, "day")
+    '—'
+    """
+    first = _as_datetime(start)
+    if first is None or chunk not in _CHUNK_LENGTHS:
+        return fmt_dt(start)
+    return fmt_span(first, first + _CHUNK_LENGTHS[chunk])
+
+
 def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, str):
         try:
@@ -232,6 +251,7 @@ def _add_filters(env: jinja2.Environment) -> jinja2.Environment:
     env.filters.update(
         fmt_dt=fmt_dt,
         fmt_span=fmt_span,
+        fmt_chunk=fmt_chunk,
         fmt_num=_fmt_num,
         fmt_pct=_fmt_pct,
         fmt_hours=_fmt_hours,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from register import open_register
+from register import Register, open_register
 from register.policy import load_policy
 from workbench.errors import WorkbenchError
 from workbench.report import run_postmortem
@@ -68,7 +68,10 @@ def render_postmortem(
     """
     with open_register(register_url) as register:
         register.get_incident(incident_id)  # unknown incident: NotFoundError before any folder is made
-        folder = _run_folder(reports_dir, incident_id, run_id=run_id, run_dir=run_dir)
+        recorded = _recorded_runs(register, incident_id) if run_id is None and run_dir is None else []
+        folder = _run_folder(
+            reports_dir, incident_id, run_id=run_id, run_dir=run_dir, recorded_runs=recorded
+        )
         if as_of is None:
             as_of = _run_as_of(folder)
         result = run_postmortem(
@@ -82,10 +85,26 @@ def render_postmortem(
     return {fmt: result.run_dir / report.path.name for fmt, report in result.reports.items()}
 
 
+def _recorded_runs(register: Register, incident_id: str) -> list[Path]:
+    """Run folders the register's evidence records for the incident (manifests), newest first."""
+    manifests = [item for item in register.evidence(incident_id) if item.kind == "run_manifest"]
+    manifests.sort(key=lambda item: item.captured_at, reverse=True)
+    return [Path(item.uri).parent for item in manifests]
+
+
 def _run_folder(
-    reports_dir: str | Path, incident_id: str, *, run_id: str | None, run_dir: str | Path | None
+    reports_dir: str | Path,
+    incident_id: str,
+    *,
+    run_id: str | None,
+    run_dir: str | Path | None,
+    recorded_runs: Sequence[Path] = (),
 ) -> Path:
-    """The run folder to report on: given, named, the latest, or a new one when no analysis has run."""
+    """The run folder to report on: given, named, the latest in ``reports_dir``, or recorded.
+
+    When ``reports_dir`` holds no run (e.g. the command runs from another folder), the latest run the
+    register's evidence records is used; a new folder only when no analysis has run.
+    """
     root = checked_reports_dir(reports_dir)
     if run_dir is not None:
         folder = Path(run_dir)
@@ -101,6 +120,15 @@ def _run_folder(
         try:
             folder = latest_run(root, incident_id)
         except WorkbenchError:
+            existing = [path for path in recorded_runs if (path / "manifest.json").is_file()]
+            if existing:
+                return existing[0]
+            if recorded_runs:
+                raise WorkbenchError(
+                    f"incident {incident_id} has no run in {root.resolve() / incident_id}, and the runs the "
+                    f"register records are not on this machine ({recorded_runs[0]}); give --reports-dir "
+                    "(the folder `workbench investigate` wrote into) or --run."
+                ) from None
             # No analysis has run (e.g. a system without prediction logs): the post-mortem is still owed.
             # It gets a run folder of its own, and its analysis sections say they have not run.
             folder = root / checked_incident_id(incident_id) / new_run_id()

@@ -230,7 +230,7 @@ class RunResult:
             Evidence(
                 incident_id=self.incident_id,
                 kind="run_manifest",
-                uri=str(self.manifest_path),
+                uri=str(self.manifest_path.resolve()),
                 sha256=sha256_file(self.manifest_path),
                 captured_at=when,
                 run_id=self.run_id,
@@ -344,14 +344,14 @@ def artefact_evidence(
     >>> rows = [{"path": "impact/impact.ipynb", "kind": "executed_notebook", "sha256": "0" * 64}]
     >>> records = artefact_evidence("INC-2026-0001", Path("run"), rows,
     ...                             captured_at=datetime(2026, 11, 23, tzinfo=UTC), run_id="run")
-    >>> records[0].kind, Path(records[0].uri).as_posix()
-    ('executed_notebook', 'run/impact/impact.ipynb')
+    >>> records[0].kind, Path(records[0].uri).as_posix().endswith("/run/impact/impact.ipynb")
+    ('executed_notebook', True)
     """
     return [
         Evidence(
             incident_id=incident_id,
             kind=artefact["kind"],
-            uri=str(run_dir / artefact["path"]),
+            uri=str((run_dir / artefact["path"]).resolve()),
             sha256=artefact["sha256"],
             captured_at=captured_at,
             run_id=run_id,

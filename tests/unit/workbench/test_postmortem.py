@@ -407,3 +407,18 @@ def test_reports_dir_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     file.write_text("not a folder")
     with pytest.raises(WorkbenchError, match="--reports-dir must be a folder"):
         _run_folder(file, "INC-2026-0001", run_id=None, run_dir=None)
+
+
+def test_run_is_found_through_the_register_when_the_reports_dir_holds_none(tmp_path: Path) -> None:
+    from workbench.errors import WorkbenchError
+    from workbench.postmortem_cli import _run_folder
+
+    run = tmp_path / "elsewhere" / "INC-2026-0001" / "20261123T160501250Z-a1b2c3"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text("{}")
+    here = tmp_path / "reports"
+    assert _run_folder(here, "INC-2026-0001", run_id=None, run_dir=None, recorded_runs=[run]) == run
+    gone = tmp_path / "gone" / "INC-2026-0001" / "20261123T160501250Z-000000"
+    with pytest.raises(WorkbenchError, match="not on this machine"):
+        _run_folder(here, "INC-2026-0001", run_id=None, run_dir=None, recorded_runs=[gone])
+    assert not here.exists()

@@ -56,8 +56,11 @@ class GroupImpact(_Part):
     attribute: str
     group: str
     n_decisions: int | None = Field(default=None, ge=0)
+    n_decided: int | None = Field(
+        default=None, ge=0, description="decisions the failure signal could judge: the rate's denominator"
+    )
     n_affected: int | None = Field(default=None, ge=0)
-    rate: float | None = Field(default=None, ge=0, le=1)
+    rate: float | None = Field(default=None, ge=0, le=1, description="n_affected / n_decided")
     suppressed: bool = False
 
 
@@ -84,6 +87,9 @@ class ImpactSummary(SectionSummary):
     windows: dict[str, Window] = Field(description="reference, incident and recent windows used")
     n_decisions: int = Field(ge=0, description="decisions in the incident window")
     n_affected_decisions: int = Field(ge=0, description="decisions where the failure signal holds")
+    n_undecided_decisions: int | None = Field(
+        default=None, ge=0, description="decisions the signal could not judge yet (e.g. no label by as_of)"
+    )
     n_affected_entities: int | None = Field(default=None, ge=0, description="distinct entities affected")
     incident_rate: float | None = Field(default=None, ge=0, le=1)
     baseline_rate: float | None = Field(default=None, ge=0, le=1)
@@ -115,11 +121,34 @@ def summarise(impact: ImpactResult, context: InvestigationContext) -> ImpactSumm
 
 
 def headline(summary: ImpactSummary) -> str:
-    """One sentence: affected decisions and entities, and whether it is still happening."""
-    entities = summary.n_affected_entities or 0
+    r"""One sentence: the effect (excess failures with their interval), what was observed, still happening.
+
+    Examples
+    --------
+    >>> summary = ImpactSummary(incident_id="INC-2026-0001", definition="label error", windows={},
+    ...     n_decisions=1000, n_affected_decisions=260, n_undecided_decisions=0, baseline_rate=0.25,
+    ...     excess_failures={"estimate": 10.0, "low": -20.0, "high": 40.0},
+    ...     still_happening={"verdict": "subsided"})
+    >>> print(headline(summary).replace("; ", ";\n"))
+    excess failures over the baseline 10 (95 % interval -20 to 40: indistinguishable from zero);
+    260 of 1,000 judged decisions failed, normal rate 25.0 %;
+    still happening: subsided
+    """
+    judged = summary.n_decisions - (summary.n_undecided_decisions or 0)
+    excess = summary.excess_failures
+    if excess is None:
+        effect = "excess failures over the baseline could not be estimated"
+    else:
+        interval = ""
+        if excess.low is not None and excess.high is not None:
+            zero = ": indistinguishable from zero" if excess.low <= 0 <= excess.high else ""
+            level = round(100 * excess.level)
+            interval = f" ({level} % interval {excess.low:,.0f} to {excess.high:,.0f}{zero})"
+        effect = f"excess failures over the baseline {excess.estimate:,.0f}{interval}"
+    normal = f", normal rate {100 * summary.baseline_rate:.1f} %" if summary.baseline_rate is not None else ""
     return (
-        f"{summary.n_affected_decisions:,} of {summary.n_decisions:,} decisions failed "
-        f"({entities:,} entities); still happening: {summary.still_happening.verdict}"
+        f"{effect}; {summary.n_affected_decisions:,} of {judged:,} judged decisions failed{normal}; "
+        f"still happening: {summary.still_happening.verdict}"
     )
 
 

@@ -129,7 +129,7 @@ def test_blocks_follow_the_outline_and_render(register_path: Path, run_dir: Path
     flags = {flag.rule for flag in content.flags}
     assert {"human_error", "failed_to"} <= flags
     html = render_html(content, tmp_path / "postmortem.html").path.read_text()
-    assert "<strong>4,321</strong>" in html
+    assert "Observed: 4,321 of" in html
     assert "Credit scoring" in html
 
 
@@ -207,7 +207,7 @@ def test_run_postmortem_writes_content_and_reports(register_path: Path, run_dir:
     with open_register(register_path) as register:
         result = run_postmortem(run_dir, register, "INC-2026-0001", as_of=AS_OF, formats=["html", "md"])
     html = result.reports["html"].path.read_text()
-    assert "<strong>4,321</strong>" in html
+    assert "Observed: 4,321 of" in html
     assert {row["kind"] for row in result.artefacts} == {"report_content", "report_html", "report_markdown"}
     content = json.loads((run_dir / "postmortem.json").read_text())
     assert content["unavailable"] == {}
@@ -258,13 +258,13 @@ def test_a_changed_summary_number_reaches_the_report(
     def render(name: str) -> str:
         return render_html(_content(register_path, run_dir), tmp_path / name).path.read_text()
 
-    assert "<strong>4,321</strong>" in render("before.html")
+    assert "Observed: 4,321 of" in render("before.html")
     path = run_dir / "impact" / "summary.json"
     summary = json.loads(path.read_text())
     summary["n_affected_decisions"] = 5555
     path.write_text(json.dumps(summary))
     after = render("after.html")
-    assert "<strong>5,555</strong>" in after
+    assert "Observed: 5,555 of" in after
     assert "4,321" not in after
 
 

@@ -253,11 +253,11 @@ def test_markdown_has_every_part_in_order(markdown: str) -> None:
 def test_changed_summary_value_shows_up_and_old_value_is_gone(tmp_path: Path) -> None:
     first = render_html(fx.fixture_content(n_affected=4321), tmp_path / "a.html").path.read_text()
     second = render_html(fx.fixture_content(n_affected=9876), tmp_path / "b.html").path.read_text()
-    assert "<strong>4,321</strong>" in first
-    assert "<strong>9,876</strong>" in second
+    assert "Observed: 4,321 of" in first
+    assert "Observed: 9,876 of" in second
     assert "4,321" not in second
     md = render_markdown(fx.fixture_content(n_affected=9876), tmp_path / "b.md").path.read_text()
-    assert "**9,876**" in md and "4,321" not in md
+    assert "Observed: 9,876 of" in md and "4,321" not in md
 
 
 # ---------------------------------------------------------------- blameless review and strict --------

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from analysis.contract import Section, SummaryValidationError
 from register.blameless import NARRATIVE_FIELDS, BlamelessRules
 from register.policy import Policy, load_policy
-from register.schema import Evidence, Incident, Role, as_utc
+from register.schema import Evidence, Incident, PostmortemStatus, Role, as_utc
 from workbench.report._blocks import ReportBlock, figure_payload, report_block
 from workbench.report._content import ReportContent, assemble_report
 from workbench.report._timeline import timeline_data
@@ -167,7 +167,11 @@ def postmortem_blocks(
             },
         ),
         "timeline": report_block("timeline", timeline_data(
-                incident, events, summaries, {section.key: section for section in placed_sections}
+                incident,
+                events,
+                summaries,
+                {section.key: section for section in placed_sections},
+                as_of=when,
             )),
         **section_blocks,
         "root_cause": report_block(
@@ -209,9 +213,17 @@ def postmortem_blocks(
                 "requirement": f"{incident.severity}: {level.postmortem.requirement}."
                 + (f" Signed off by: {sign_off}." if sign_off else " No sign-off required."),
                 "rows": [
-                    {"role": _label(Role.POSTMORTEM_FACILITATOR), "name": incident.postmortem_facilitator}
+                    {
+                        "role": _label(Role.POSTMORTEM_FACILITATOR),
+                        "name": incident.postmortem_facilitator,
+                        "state": _signoff_state(incident, facilitator=True),
+                    }
                 ]
-                + ([{"role": sign_off}] if sign_off else []),
+                + (
+                    [{"role": sign_off, "state": _signoff_state(incident, facilitator=False)}]
+                    if sign_off
+                    else []
+                ),
             },
         ),
         # the flags are those the validation of the narrative fields finds (assemble_report adds them)
@@ -221,6 +233,27 @@ def postmortem_blocks(
         ),
     }
     return {entry.key: blocks[entry.key] for entry in report_outline(placed_sections)}
+
+
+def _signoff_state(incident: Incident, *, facilitator: bool) -> str:
+    """What the register says of a sign-off: the post-mortem's status, never an invented signature.
+
+    Examples
+    --------
+    >>> from register.schema import Incident
+    >>> base = dict(id="INC-2026-0001", title="t", category="data_quality", severity="SEV-2",
+    ...             aware_at="2026-01-01T00:00:00Z")
+    >>> _signoff_state(Incident(**base, postmortem_status="published"), facilitator=False)
+    'signed off: the post-mortem is published (the register records no date of signature)'
+    >>> _signoff_state(Incident(**base, postmortem_status="in_review"), facilitator=False)
+    'pending: the post-mortem is in review'
+    """
+    status = PostmortemStatus(incident.postmortem_status)
+    if status == PostmortemStatus.PUBLISHED:
+        return "signed off: the post-mortem is published (the register records no date of signature)"
+    if facilitator and status != PostmortemStatus.NOT_STARTED:
+        return f"facilitating: the post-mortem is {status.label.lower()}"
+    return f"pending: the post-mortem is {status.label.lower()}"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -171,6 +171,10 @@ class TimelineBlock(_Block):
     """``timeline``: register events plus the onset the analysis saw, and the detection delay."""
 
     events: list[TimelineEntry] = Field(default_factory=list)
+    later_events: list[TimelineEntry] = Field(
+        default_factory=list, description="recorded after the report's as_of (not known at that time)"
+    )
+    as_of: datetime | None = None
     drift_onset: datetime | None = None
     occurred_at: datetime | None = None
     aware_at: datetime | None = None
@@ -265,6 +269,7 @@ class SignoffRow(_Block):
 
     role: str
     name: RedactedText | None = None
+    state: str | None = Field(default=None, description="what the register says of this sign-off")
     signed_at: datetime | None = None
 
 

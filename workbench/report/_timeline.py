@@ -73,6 +73,7 @@ def timeline_data(
     events: Sequence[TimelineEvent],
     summaries: Mapping[str, BaseModel],
     sections: Mapping[str, Section],
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """The timeline block's data: register events and section events by time, and the detection delay.
 
@@ -86,6 +87,9 @@ def timeline_data(
         Section key to its validated summary, for the sections that ran.
     sections : mapping
         Section key to the section (whose contract gives its timeline events).
+    as_of : datetime or None
+        The time the report judges as of: events recorded after it (e.g. the analysis run itself, done
+        later) are listed apart, as not known at that time.
 
     Returns
     -------
@@ -107,6 +111,8 @@ def timeline_data(
     ]
     rows.extend(contributed)
     rows.sort(key=lambda row: row["at"])
+    later = [row for row in rows if as_of is not None and as_utc(row["at"]) > as_utc(as_of)]
+    rows = [row for row in rows if row not in later]
     onset: datetime | None = min((row["at"] for row in contributed), default=None)
     aware = incident.aware_at
     if onset is not None and onset <= aware:
@@ -118,6 +124,8 @@ def timeline_data(
         delay, basis = None, None
     return {
         "events": rows,
+        "later_events": later,
+        "as_of": as_of,
         "drift_onset": onset,
         "occurred_at": incident.occurred_at,
         "aware_at": incident.aware_at,

@@ -422,3 +422,37 @@ def test_run_is_found_through_the_register_when_the_reports_dir_holds_none(tmp_p
     with pytest.raises(WorkbenchError, match="not on this machine"):
         _run_folder(here, "INC-2026-0001", run_id=None, run_dir=None, recorded_runs=[gone])
     assert not here.exists()
+
+
+def test_timeline_lists_events_after_as_of_apart() -> None:
+    from datetime import UTC, datetime
+
+    from register.schema import Incident, TimelineEvent
+    from workbench.report import timeline_data
+
+    incident = Incident(
+        id="INC-2026-0001", title="t", category="data_quality", severity="SEV-2",
+        occurred_at="2026-01-01T06:00:00Z", aware_at="2026-01-02T00:00:00Z",
+    )
+    events = [
+        TimelineEvent(
+            incident_id=incident.id, at="2026-01-02T00:00:00Z", kind="detection", description="seen"
+        ),
+        TimelineEvent(incident_id=incident.id, at="2026-12-04T06:00:00Z", kind="evidence", description="run"),
+    ]
+    data = timeline_data(incident, events, {}, {}, as_of=datetime(2026, 1, 31, tzinfo=UTC))
+    assert [row["description"] for row in data["events"]] == ["seen"]
+    assert [row["description"] for row in data["later_events"]] == ["run"]
+
+
+def test_signoff_states_follow_the_post_mortem_status() -> None:
+    from register.schema import Incident
+    from workbench.report._assembly import _signoff_state
+
+    published = Incident(
+        id="INC-2026-0001", title="t", category="data_quality", severity="SEV-2",
+        aware_at="2026-01-02T00:00:00Z", postmortem_status="published",
+    )
+    assert _signoff_state(published, facilitator=False).startswith("signed off")
+    draft = published.model_copy(update={"postmortem_status": "draft"})
+    assert _signoff_state(draft, facilitator=False).startswith("pending")

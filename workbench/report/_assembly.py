@@ -147,6 +147,7 @@ def postmortem_blocks(
                 "resolved_at": incident.resolved_at,
                 "affected_count": incident.affected_count,
                 "ongoing": incident.ongoing,
+                "still_happening": still_happening_sentence(incident, summaries.get("impact")),
                 "postmortem_status": _label(incident.postmortem_status),
                 "facilitator": incident.postmortem_facilitator,
                 "run_id": manifest.get("run_id"),
@@ -233,6 +234,49 @@ def postmortem_blocks(
         ),
     }
     return {entry.key: blocks[entry.key] for entry in report_outline(placed_sections)}
+
+
+def still_happening_sentence(incident: Incident, impact: BaseModel | None) -> str:
+    """One sentence reconciling the register's status with what the data's recent window says.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from register.schema import Incident
+    >>> closed = Incident(id="INC-2026-0001", title="t", category="data_quality", severity="SEV-2",
+    ...                   aware_at="2026-01-02T00:00:00Z", ongoing=False, status="closed")
+    >>> data = SimpleNamespace(
+    ...     still_happening=SimpleNamespace(verdict="inconclusive", explanation="too few labels"))
+    >>> still_happening_sentence(closed, data)
+    'The register records it as over (status Closed); the data cannot tell yet: too few labels.'
+    """
+    status = _label(incident.status) or "unknown"
+    if incident.ongoing is None:
+        register_says = f"records no ongoing flag (status {status})"
+        register_over: bool | None = None
+    else:
+        register_over = not incident.ongoing
+        register_says = f"records it as {'over' if register_over else 'still happening'} (status {status})"
+    verdict = getattr(getattr(impact, "still_happening", None), "verdict", None)
+    explanation = getattr(getattr(impact, "still_happening", None), "explanation", None)
+    if verdict is None:
+        return f"The register {register_says}; no analysis of recent data was run."
+    if verdict == "inconclusive":
+        why = f": {explanation.rstrip('.')}" if explanation else ""
+        return f"The register {register_says}; the data cannot tell yet{why}."
+    data_over = verdict == "subsided"
+    if register_over is None or register_over == data_over:
+        agreed = "is over" if data_over else "is still happening"
+        return f"The register {register_says} and the data's recent window agree: it {agreed}."
+    if register_over:
+        return (
+            f"The register {register_says}, but the data's recent window still shows failures above the "
+            "baseline: check the containment."
+        )
+    return (
+        f"The register {register_says}, while the data's recent window is back at the baseline: "
+        "update the register if it is over."
+    )
 
 
 def _signoff_state(incident: Incident, *, facilitator: bool) -> str:

@@ -138,6 +138,9 @@ class SummaryBlock(_Block):
     affected_count: int | None = Field(default=None, ge=0)
     ongoing: bool | None = None
     postmortem_status: str | None = None
+    still_happening: str | None = Field(
+        default=None, description="the register's status and the data's recent window, in one sentence"
+    )
     facilitator: RedactedText | None = None
     run_id: str | None = None
     as_of: datetime | None = None

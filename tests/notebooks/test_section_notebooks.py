@@ -358,7 +358,7 @@ def test_real_report_draws_without_console_warnings(scenario_register, tmp_path:
         )
         drawn = page.evaluate("() => document.querySelectorAll('.wb-plotly[data-rendered]').length")
         context.close()
-    assert drawn >= 4
+    assert drawn >= 3  # impact over time, impact by group, drift over time
     problems = [
         line for line in console if line.startswith(("error", "pageerror", "warning")) or "WARN" in line
     ]

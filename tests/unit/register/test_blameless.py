@@ -13,9 +13,33 @@ from register.blameless import (
 )
 from register.errors import ValidationFailed
 
-SENTENCES = yaml.safe_load(
-    (Path(__file__).parent / "fixtures" / "blameless_sentences.yaml").read_text(encoding="utf-8")
-)
+FIXTURES = Path(__file__).parent / "fixtures"
+SENTENCES = yaml.safe_load((FIXTURES / "blameless_sentences.yaml").read_text(encoding="utf-8"))
+LABELLED = yaml.safe_load((FIXTURES / "blameless_labelled.yaml").read_text(encoding="utf-8"))
+ISSUE_20 = [item for item in LABELLED["tuning"] if item.get("source") == "issue-20"]
+
+
+def _precision_recall(items: list[dict[str, object]]) -> tuple[float, float, str]:
+    """Precision and recall of the check on labelled sentences, with a line naming every error."""
+    true_positives = false_positives = false_negatives = 0
+    errors: list[str] = []
+    for item in items:
+        flagged = bool(check_blameless(str(item["text"])))
+        if flagged and item["blame"]:
+            true_positives += 1
+        elif flagged:
+            false_positives += 1
+            errors.append(f"false positive: {item['text']}")
+        elif item["blame"]:
+            false_negatives += 1
+            errors.append(f"missed: {item['text']}")
+    precision = true_positives / max(true_positives + false_positives, 1)
+    recall = true_positives / max(true_positives + false_negatives, 1)
+    summary = (
+        f"precision {precision:.3f} ({true_positives}/{true_positives + false_positives}), "
+        f"recall {recall:.3f} ({true_positives}/{true_positives + false_negatives}) on {len(items)} sentences"
+    )
+    return precision, recall, "\n".join([summary, *errors])
 
 
 def test_fixture_has_enough_sentences_both_ways() -> None:
@@ -139,3 +163,117 @@ def test_packaged_rules_cover_the_issue_phrases() -> None:
         "failed_to",
         "forgot",
     } <= ids
+
+
+# ---------------------------------------------------------------- measured on labelled sentences --------
+
+
+def test_labelled_set_is_large_and_balanced() -> None:
+    tuning = LABELLED["tuning"]
+    n_blame = sum(bool(item["blame"]) for item in tuning)
+    assert len(tuning) >= 100
+    assert 0.4 <= n_blame / len(tuning) <= 0.6
+    assert len(LABELLED["held_out"]) >= 20
+    # the issue's 6 quoted false positives and 3 misses are in the set verbatim
+    texts = " ".join(item["text"] for item in ISSUE_20)
+    for fragment in (
+        "due to Riak",
+        "caused by Postgres",
+        "due to I/O issues",
+        "Auto Scaling Groups failed to come online",
+        "this job mistakenly targeted",
+        "only one should have existed",
+        "a technician failed to copy the new code",
+        "root cause was a developer executing a test suite",
+        "performed by a developer",
+    ):
+        assert fragment in texts, fragment
+
+
+def test_precision_and_recall_on_the_labelled_set() -> None:
+    precision, recall, report = _precision_recall(LABELLED["tuning"])
+    print(f"blameless check, tuning set: {report}")
+    assert precision >= 0.90 and recall >= 0.90, report
+
+
+def test_held_out_set_is_reported() -> None:
+    """The held-out sentences were written with the tuning set but not tuned on: figures are reported only."""
+    precision, recall, report = _precision_recall(LABELLED["held_out"])
+    print(f"blameless check, held-out set (no threshold): {report}")
+    assert 0.0 <= precision <= 1.0 and 0.0 <= recall <= 1.0
+
+
+@pytest.mark.parametrize("item", ISSUE_20, ids=lambda item: item["text"][:50])
+def test_issue_20_sentences(item: dict[str, object]) -> None:
+    assert bool(check_blameless(str(item["text"]))) is item["blame"]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "phrase"),
+    [
+        ("Someone forgot the flag.", "forgot", "forgot"),
+        ("The root cause was a developer running tests.", "root_cause_person", "root cause was a developer"),
+        ("It was triggered by Sarah Jones deploying.", "caused_by_person", "triggered by Sarah Jones"),
+        ("It happened because an operator mistyped a host.", "because_person", "because an operator"),
+        ("The technician who replaced the disk failed to log it.", "failed_to", "failed to"),
+        ("The engineer on call at the time failed to notice.", "failed_to", "failed to"),
+        ("The file was mistakenly deleted by an engineer.", "mistakenly", "mistakenly"),
+        ("The engineer restarted the node and failed to check the logs.", "failed_to", "failed to"),
+    ],
+)
+def test_people_are_flagged(text: str, rule: str, phrase: str) -> None:
+    flags = check_blameless(text)
+    assert [(flag.rule, flag.phrase) for flag in flags] == [(rule, phrase)]
+    assert all(text[flag.start : flag.end] == flag.phrase for flag in flags)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Errors were due to I/O timeouts.",  # "I/O" is not the pronoun "I"
+        "The script written by an engineer failed to start.",  # the subject is the script
+        "The page to the on-call engineer failed to send.",  # the engineer is not the agent
+        "The Kubernetes operator failed to reconcile.",  # "operator" after a product name
+        "Microsoft Teams failed to deliver the page.",  # a product in Title Case
+        "The replicas lost quorum and they failed to recover.",  # "they" are the replicas
+        "We should have better alerting on queue depth.",  # possession, not hindsight
+        "This was not human error; the console allowed it.",  # negated
+        "We ran git blame on the file.",
+        "The root cause was identified by the on-call engineer.",
+        "The rollback was performed by the on-call engineer after the root cause was identified.",
+        "Latency doubled due to user traffic.",
+        "No single person was at fault.",
+    ],
+)
+def test_systems_and_neutral_mentions_are_not_flagged(text: str) -> None:
+    assert check_blameless(text) == []
+
+
+def test_context_and_guess_names_are_data(tmp_path: Path) -> None:
+    custom = tmp_path / "rules.yaml"
+    custom.write_text(
+        yaml.safe_dump(
+            {
+                "person_words": ["engineer"],
+                "guess_names": True,
+                "rules": [
+                    {
+                        "id": "done_by",
+                        "kind": "person_after",
+                        "pattern": r"\bdone by\b",
+                        "context": r"\boutage\b",
+                        "reason": "names who did it",
+                        "suggestion": "say what let it happen",
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    rules = load_blameless_rules(custom)
+    assert [flag.phrase for flag in check_blameless("The outage fix was done by Zorblax.", rules=rules)] == [
+        "done by Zorblax"
+    ]
+    # without the context word nothing is flagged; without guess_names an unknown capitalised word is no name
+    assert check_blameless("The fix was done by Zorblax.", rules=rules) == []
+    assert check_blameless("The outage was caused by Zorblax.") == []

@@ -111,7 +111,11 @@ def impact_over_time_figure(
 def _over_time_traces(
     frame: pd.DataFrame, start: pd.Series, end: pd.Series, *, confidence: float, min_decided: int
 ) -> list[go.Scatter | go.Bar]:
-    """Interval band (upper, lower), rate, failed decisions (bars), sparse chunks, label completeness."""
+    """Interval band (upper, lower), rate, failed decisions (bars), sparse chunks, label completeness.
+
+    Long because it declares the figure's traces one after the other (plotly keyword lists); no logic is
+    repeated.
+    """
     middle = start + (end - start) / 2
     n_decided = frame["n_decided"].to_numpy(float)
     dense = n_decided >= min_decided

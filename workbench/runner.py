@@ -689,6 +689,9 @@ def execute_notebooks(
     ``prepare`` receives the new run folder before any notebook runs (to write files the notebooks read),
     ``context`` is recorded in the manifest.
 
+    Long because it is the run's sequence of timed stages (check, execute, validate, hash, manifest,
+    record), each a call, kept in one place so the manifest's stage timings read as the code does.
+
     Returns
     -------
     RunResult
@@ -697,12 +700,7 @@ def execute_notebooks(
     incident_id = checked_incident_id(incident_id)
     if not jobs:
         raise WorkbenchError("jobs must hold at least one notebook to run. Got none instead.")
-    keys = [job.key for job in jobs]
-    if len(set(keys)) != len(keys):
-        raise WorkbenchError(f"job keys must be unique. Got {keys} instead.")
-    for key in keys:
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
-            raise WorkbenchError(f"job key must be a lower-case identifier. Got {key!r} instead.")
+    _check_job_keys(jobs)
     run_id = run_id or new_run_id()
     checked_run_id(run_id)
 
@@ -729,15 +727,7 @@ def execute_notebooks(
     _stage(stages, hooks, "execute", stage_start)
 
     stage_start = time.perf_counter()
-    validated: dict[str, NotebookOutcome] = {}
-    for job in jobs:
-        outcome = outcomes[job.key]
-        if outcome.status == "succeeded" and job.section is not None:
-            try:
-                outcome = _check_section_outputs(job.section, outcome)
-            except (WorkbenchError, SummaryValidationError) as exc:
-                outcome = replace(outcome, status="failed", error=str(exc), exception=exc)
-        validated[job.key] = outcome
+    validated = _validated_outcomes(jobs, outcomes)
     _stage(stages, hooks, "validate_outputs", stage_start)
 
     stage_start = time.perf_counter()
@@ -768,22 +758,7 @@ def execute_notebooks(
             "notebooks": {key: round(o.duration_s, 6) for key, o in validated.items()},
             "stages": stages,
         },
-        "notebooks": {
-            key: {
-                "input": o.input_path.name,
-                "input_sha256": sha256_file(o.input_path),
-                "output": o.output_path.relative_to(run_dir).as_posix(),
-                "section": key if jobs[keys.index(key)].section is not None else None,
-                "status": o.status,
-                "error": o.error,
-            }
-            for key, o in validated.items()
-        },
-        "summaries": {
-            key: (o.workdir / "summary.json").relative_to(run_dir).as_posix()
-            for key, o in validated.items()
-            if o.summary is not None
-        },
+        **_outcome_entries(jobs, validated, run_dir),
         "artefacts": artefacts,
     }
     manifest_path = run_dir / "manifest.json"
@@ -808,6 +783,56 @@ def execute_notebooks(
         failed.sort(key=lambda o: not isinstance(o.exception, NotebookExecutionError))
         raise failed[0].exception or WorkbenchError(failed[0].error or f"notebook {failed[0].key} failed")
     return result
+
+
+def _check_job_keys(jobs: Sequence[NotebookJob]) -> None:
+    keys = [job.key for job in jobs]
+    if len(set(keys)) != len(keys):
+        raise WorkbenchError(f"job keys must be unique. Got {keys} instead.")
+    for key in keys:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            raise WorkbenchError(f"job key must be a lower-case identifier. Got {key!r} instead.")
+
+
+def _validated_outcomes(
+    jobs: Sequence[NotebookJob], outcomes: Mapping[str, NotebookOutcome]
+) -> dict[str, NotebookOutcome]:
+    """Each section's outputs checked against its contract (once); a failed check fails its notebook."""
+    validated: dict[str, NotebookOutcome] = {}
+    for job in jobs:
+        outcome = outcomes[job.key]
+        if outcome.status == "succeeded" and job.section is not None:
+            try:
+                outcome = _check_section_outputs(job.section, outcome)
+            except (WorkbenchError, SummaryValidationError) as exc:
+                outcome = replace(outcome, status="failed", error=str(exc), exception=exc)
+        validated[job.key] = outcome
+    return validated
+
+
+def _outcome_entries(
+    jobs: Sequence[NotebookJob], outcomes: Mapping[str, NotebookOutcome], run_dir: Path
+) -> dict[str, Any]:
+    """The manifest's ``notebooks`` (input, output, status per job) and ``summaries`` entries."""
+    sections = {job.key: job.section is not None for job in jobs}
+    return {
+        "notebooks": {
+            key: {
+                "input": o.input_path.name,
+                "input_sha256": sha256_file(o.input_path),
+                "output": o.output_path.relative_to(run_dir).as_posix(),
+                "section": key if sections[key] else None,
+                "status": o.status,
+                "error": o.error,
+            }
+            for key, o in outcomes.items()
+        },
+        "summaries": {
+            key: (o.workdir / "summary.json").relative_to(run_dir).as_posix()
+            for key, o in outcomes.items()
+            if o.summary is not None
+        },
+    }
 
 
 def _execute_one(

@@ -106,6 +106,8 @@ def postmortem_blocks(
     -------
     dict
         Outline key to :class:`~workbench.report.ReportBlock`, in outline order.
+
+    Long because it is one literal: the raw data of every fixed part of the report, in outline order.
     """
     policy = policy if policy is not None else load_policy()
     when = as_utc(as_of) if as_of is not None else datetime.now(UTC)

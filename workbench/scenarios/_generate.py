@@ -437,6 +437,11 @@ def _ground_truth(
     entities: dict[str, np.ndarray],
     rows_per_system: dict[str, int],
 ) -> dict[str, object]:
+    """The ground truth of the planted scenarios.
+
+    Long because it is data: the ground truth of every planted scenario written out as one document
+    (its schema is documented above).
+    """
     plan, eff = ctx.plan, ctx.effects
 
     def windows(key: str) -> dict[str, object]:

@@ -386,6 +386,11 @@ def _calibrate_credit(ctx: Context) -> None:
 
 
 def _credit_day(ctx: Context, day: int, rng: np.random.Generator, times: np.ndarray) -> DayResult:
+    """One day of one system's prediction log.
+
+    Long because it is one day of one system's log drawn column by column from one seeded generator:
+    the draw order is the data.
+    """
     plan, eff = ctx.plan, ctx.effects
     pool = ctx.pools["credit_scoring"]
     n = len(times)
@@ -726,6 +731,11 @@ def _snapshot_at(ctx: Context, day: int, t: np.ndarray) -> np.ndarray:
 
 
 def _pricing_day(ctx: Context, day: int, rng: np.random.Generator, times: np.ndarray) -> DayResult:
+    """One day of one system's prediction log.
+
+    Long because it is one day of one system's log drawn column by column from one seeded generator:
+    the draw order is the data.
+    """
     plan, eff = ctx.plan, ctx.effects
     pool = ctx.pools["dynamic_pricing"]
     n = len(times)

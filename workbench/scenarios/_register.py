@@ -279,6 +279,11 @@ def _background_draft(
     system: str,
     recent: bool = False,
 ) -> _Draft:
+    """A background incident of the scenario register.
+
+    Long because it is one declaration: each field of a background incident drawn from the seeded
+    generator in turn; split, the draw order (and so the data of a seed) would be harder to keep.
+    """
     as_of = plan.as_of
     start = as_of - timedelta(days=730)
     occurred = start + timedelta(days=float(730 * rng.random() ** 0.85))
@@ -428,6 +433,10 @@ def _background_draft(
 
 
 def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft]:
+    """The planted incidents of the scenario register.
+
+    Long because it is data: the planted incidents written out as records, one literal per scenario.
+    """
     def t(us: int | None) -> datetime:
         if us is None:
             raise ValueError("a planted scenario's onset and end must be set. Got None instead.")
@@ -735,7 +744,11 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
 
 
 def build_register(plan: Plan, ai_systems: list[AiSystem], stale_max_lag: timedelta) -> RegisterSeed:
-    """Return the register records of the scenario (background incidents plus the planted ones)."""
+    """Return the register records of the scenario (background incidents plus the planted ones).
+
+    Long because it assembles every entity of the scenario register in one place, in the order the ids are
+    allocated.
+    """
     rng = np.random.default_rng(np.random.SeedSequence([plan.seed, 50, 0]))
     categories = list(IncidentCategory)
     systems = list(SYSTEMS)

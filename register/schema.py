@@ -41,6 +41,7 @@ __all__ = [
     "HistoryEntry",
     "INCIDENT_ID_PATTERN",
     "MAX_INCIDENT_ID_LENGTH",
+    "MAX_INCIDENT_NUMBER",
     "MAX_INTEGER",
     "MAX_ITEM_LENGTH",
     "MAX_KEY_LENGTH",
@@ -291,7 +292,7 @@ def check_control_characters(value: object) -> object:
         if match is not None:
             raise ValueError(
                 f"text must not contain control characters. Got U+{ord(match.group()):04X} at position "
-                f"{match.start()}; remove it (tab, line feed and carriage return are allowed)."
+                f"{match.start()}; remove it (tab, line feed and carriage return are allowed)"
             )
     return value
 
@@ -486,6 +487,9 @@ def utc_now() -> datetime:
 INCIDENT_ID_PATTERN = r"^INC-\d{4}-\d{4,18}$"
 """Incident ids: ``INC-YYYY-NNNN``, four to 18 digits (growing past 9999; the number is kept in a
 64-bit counter, so it stays below :data:`MAX_INTEGER`)."""
+
+MAX_INCIDENT_NUMBER = 10**18 - 1
+"""The largest number an incident id holds (18 digits, see :data:`INCIDENT_ID_PATTERN`)."""
 
 MAX_INTEGER = 2**63 - 1
 """The largest integer a register field holds: both backends store integers in 64 bits (SQLite

@@ -371,7 +371,7 @@ def _print_failures(failures: list[dict[str, object]]) -> None:
     for column in columns:
         table.add_column(str(column))
     for row in failures[:50]:
-        table.add_row(*(escape(str(row.get(column, ""))) for column in columns))
+        table.add_row(*(escape(_printable(str(row.get(column, "")))) for column in columns))
     err_console.print(table)
     if len(failures) > 50:
         err_console.print(f"... and {len(failures) - 50} more problems.")
@@ -441,9 +441,18 @@ def _is_file_error(exc: BaseException) -> bool:
 
 
 def _one_line(text: str, *, limit: int = 2_000) -> str:
-    """``text`` on one line (whitespace runs collapsed), cut at ``limit`` characters."""
-    line = " ".join(text.split())
+    r"""``text`` on one line (whitespace runs collapsed), cut at ``limit`` characters, printable as UTF-8.
+
+    An argument the shell could not decode reaches Python as lone surrogates (``\udcff``); echoed back
+    in a message they would make writing to the terminal fail, so they are shown escaped.
+    """
+    line = _printable(" ".join(text.split()))
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _printable(text: str) -> str:
+    r"""``text`` with lone surrogates escaped (``\udcff``), so it can be written as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _report_user_error(exc: Exception) -> None:

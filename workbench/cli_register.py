@@ -337,7 +337,12 @@ def add_command(
 def update_command(
     incident_id: Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-0001.")],
     set_: Annotated[
-        list[str], typer.Option("--set", help="field=value to change (repeatable); null clears.")
+        list[str],
+        typer.Option(
+            "--set",
+            help="field=value to change (repeatable); null clears. Lists take a JSON array or commas, the "
+            "failure signal takes JSON, every other field the text as given.",
+        ),
     ],
     expect: Annotated[
         list[str] | None,

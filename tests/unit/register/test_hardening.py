@@ -349,3 +349,14 @@ def test_bundle_round_trip_keeps_working(reg: Register, incident_data, tmp_path:
     for name in ("b.json", "b.yaml"):
         assert read_bundle(write_bundle(reg.export_bundle(), tmp_path / name)) == reg.export_bundle()
     assert Bundle().counts()["incidents"] == 0
+
+
+def test_aiid_files_over_the_size_limit_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import register.io._aiid
+    from register.io import read_aiid_incidents
+
+    path = _write(tmp_path, "incidents.csv", "incident_id,date,title\n1,2016-03-24,x\n" + " " * 2048)
+    monkeypatch.setattr(register.io._aiid, "MAX_DOCUMENT_BYTES", 1024)
+    with pytest.raises(ValidationFailed) as caught:
+        read_aiid_incidents(path)
+    assert caught.value.failures[0]["problem"] == "too_large"

@@ -21,6 +21,8 @@ from sqlalchemy.engine import Connection
 from register import _tables as t
 from register.errors import ValidationFailed
 from register.schema import (
+    MAX_INTEGER,
+    STORED,
     ActionItem,
     AiSystem,
     Classification,
@@ -151,7 +153,7 @@ def from_db(row: Mapping[Any, Any], table: sa.Table, model: type[R]) -> R:
         if name in json_columns and value is not None:
             value = json.loads(value)
         data[name] = value
-    return model.model_validate(data)
+    return model.model_validate(data, context={STORED: True})
 
 
 def _failures_from_pydantic(exc: PydanticValidationError, *, row: object = None) -> list[dict[str, object]]:
@@ -200,7 +202,9 @@ def as_list(value: str | enum.Enum | Sequence[str] | None) -> list[str] | None:
 
 
 def exists(connection: Connection, table: sa.Table, key: object) -> bool:
-    """Return whether ``table`` holds a row with id ``key``."""
+    """Return whether ``table`` holds a row with id ``key`` (an integer beyond 64 bits is never held)."""
+    if isinstance(key, int) and not -MAX_INTEGER - 1 <= key <= MAX_INTEGER:
+        return False
     query = sa.select(table.c.id).where(table.c.id == key)
     return connection.execute(query).first() is not None
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from register import _tables as t
 from register._entities import bulk_insert, canonical_text, entity_name
-from register.schema import HistoryEntry
+from register.schema import STORED, HistoryEntry
 
 __all__ = ["CREATED_FIELD", "history_query", "read_history", "record_changes", "record_created"]
 
@@ -98,4 +98,5 @@ def read_history(
     query = history_query(entity).where(t.history.c.entity_id == str(entity_id))
     if field is not None:
         query = query.where(t.history.c.field == field)
-    return [HistoryEntry.model_validate(dict(row)) for row in connection.execute(query).mappings()]
+    rows = connection.execute(query).mappings()
+    return [HistoryEntry.model_validate(dict(row), context={STORED: True}) for row in rows]

@@ -17,6 +17,8 @@ from sqlalchemy.engine import Connection
 
 from register import _tables as t
 from register._entities import exists
+from register.errors import ValidationFailed
+from register.schema import MAX_INCIDENT_NUMBER
 from register.store import is_sqlite
 
 __all__ = [
@@ -50,8 +52,16 @@ def _upsert(connection: Connection, scope: str, last_value: int, on_conflict: An
 
 def next_incident_number(connection: Connection, scope: str) -> int:
     """Return the next number of ``scope`` (``incident:<year>``), counting from 1."""
-    statement = _upsert(connection, scope, 1, t.id_counters.c.last_value + 1)
-    return int(connection.execute(statement.returning(t.id_counters.c.last_value)).scalar_one())
+    column = t.id_counters.c.last_value
+    highest = connection.execute(sa.select(column).where(t.id_counters.c.scope == scope)).scalar()
+    if highest is not None and int(highest) >= MAX_INCIDENT_NUMBER:
+        year = scope.rsplit(":", 1)[-1]
+        raise ValidationFailed(
+            f"an allocated incident number must have at most 18 digits. Got none left for {year} (the "
+            f"last is INC-{year}-{MAX_INCIDENT_NUMBER}); give the incident an explicit id that is not taken."
+        )
+    statement = _upsert(connection, scope, 1, column + 1)
+    return int(connection.execute(statement.returning(column)).scalar_one())
 
 
 def raise_counter_to(connection: Connection, incident_ids: Iterable[str]) -> None:

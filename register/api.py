@@ -44,6 +44,7 @@ from register._entities import (
     ENTITY_TABLES,
     INCIDENT_TIME_FIELDS,
     R,
+    as_list,
     canonical_text,
     exists,
     from_db,
@@ -58,6 +59,7 @@ from register._ids import SENTINEL_ID, next_child_id, next_incident_number, rais
 from register.errors import ConflictError, EmptyImportError, NotFoundError, RegisterError, ValidationFailed
 from register.lifecycle import check_times, find_transition
 from register.schema import (
+    MAX_INTEGER,
     ActionItem,
     ActionItemStatus,
     AiSystem,
@@ -79,6 +81,7 @@ from register.store import (
     locked,
     make_engine,
     normalise_url,
+    parse_url,
     read_transaction,
     upgrade_schema,
     write_transaction,
@@ -177,8 +180,8 @@ class Register(FrameReaders):
     """
 
     def __init__(self, location: str | os.PathLike[str]) -> None:
+        url = parse_url(location)
         self.url = normalise_url(location)
-        url = sa.engine.make_url(self.url)
         database = url.database or ""
         if (
             url.get_backend_name() == "sqlite"
@@ -558,8 +561,12 @@ class Register(FrameReaders):
         """Return incidents matching every filter given, by became-aware time then id.
 
         ``since``/``until`` select incidents whose ``aware_at`` lies in ``[since, until)``; ``open_only``
-        leaves out closed ones. A filter may be one value or a list of values.
+        leaves out closed ones. A filter may be one value or a list of values. An AI system the register
+        does not hold raises :class:`NotFoundError` (a misspelt id is not "no incidents"); ``limit``
+        must lie in ``1..MAX_INTEGER``.
         """
+        if limit is not None and not 1 <= limit <= MAX_INTEGER:
+            raise ValidationFailed(f"limit must be between 1 and {MAX_INTEGER}. Got {limit} instead.")
         query = incident_query(
             system=system,
             severity=severity,
@@ -573,6 +580,8 @@ class Register(FrameReaders):
         if limit is not None:
             query = query.limit(limit)
         with self._read() as connection:
+            for system_id in as_list(system) or []:
+                self._require_system(connection, system_id)
             rows = connection.execute(query).mappings()
             return [from_db(row, t.incidents, Incident) for row in rows]
 
@@ -780,6 +789,8 @@ class Register(FrameReaders):
         """Return the ``model`` record with id ``key`` (``lock``: for update), or raise NotFoundError."""
         entity = ENTITY_OF_MODEL[model]
         table, _ = ENTITY_TABLES[entity]
+        if isinstance(key, int) and not 0 <= key <= MAX_INTEGER:  # beyond 64 bits: never stored
+            raise NotFoundError(self._not_found_message(entity, key))
         query = sa.select(table).where(table.c.id == key)
         if lock:
             query = locked(query, connection)
@@ -873,6 +884,18 @@ class Register(FrameReaders):
         return counts
 
     def export_bundle(self, *, incident_ids: Sequence[str] | None = None) -> Bundle:
-        """Return the register (or some incidents with their children and systems) as a :class:`Bundle`."""
+        """Return the register (or some incidents with their children and systems) as a :class:`Bundle`.
+
+        Raises
+        ------
+        NotFoundError
+            One of ``incident_ids`` is not in the register (nothing is exported).
+        """
         with self._read() as connection:
+            for incident_id in incident_ids or []:
+                if not exists(connection, t.incidents, incident_id):
+                    raise NotFoundError(
+                        f"unknown incident {incident_id!r}: the register holds no such incident, so "
+                        "nothing was exported; `workbench register list` shows the ids."
+                    )
             return read_bundle_from(connection, incident_ids=incident_ids)

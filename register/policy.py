@@ -40,9 +40,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from register._parsing import check_size, load_yaml
 from register.errors import ValidationFailed
 from register.redact import RedactionRule
 from register.schema import (
+    MAX_INTEGER,
     AiSystem,
     Incident,
     IncidentCategory,
@@ -121,7 +123,9 @@ class TriageAnswers(BaseModel):
     kind: Literal["incident", "near_miss"] = "incident"
     harm_ongoing: bool | None = Field(default=None, description="is anyone harmed now?")
     reversible: bool | None = Field(default=None, description="can the harm be reversed?")
-    affected_count: int | None = Field(default=None, ge=0, description="how many people are affected?")
+    affected_count: int | None = Field(
+        default=None, ge=0, le=MAX_INTEGER, description="how many people are affected?"
+    )
     regulatory_obligation: bool | None = Field(
         default=None, description="does a regulatory obligation apply?"
     )
@@ -582,7 +586,9 @@ def _failure(source: str, problem: str, value: object) -> dict[str, object]:
 
 def _parse_yaml(text: str, source: str) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text, what=source)
+    except ValidationFailed as exc:  # nested too deeply, aliases expanding too far
+        raise ValidationFailed(str(exc), [_failure(source, "malformed_file", str(exc))]) from exc
     except yaml.YAMLError as exc:
         raise ValidationFailed(
             f"{source} must be valid YAML. Got a parse error: {exc}",
@@ -634,6 +640,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     source = "policy.yaml (default)"
     if path is not None:
         source = str(path)
+        check_size(path, what="a policy file")
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

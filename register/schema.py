@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
     "AiSystem",
@@ -40,11 +41,14 @@ __all__ = [
     "HistoryEntry",
     "INCIDENT_ID_PATTERN",
     "MAX_INCIDENT_ID_LENGTH",
+    "MAX_INCIDENT_NUMBER",
+    "MAX_INTEGER",
     "MAX_ITEM_LENGTH",
     "MAX_KEY_LENGTH",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
     "MAX_TITLE_LENGTH",
+    "STORED",
     "TEXT_LIMITS",
     "Incident",
     "Notification",
@@ -70,6 +74,7 @@ __all__ = [
     "Severity",
     "TimelineEventKind",
     "as_utc",
+    "check_control_characters",
     "utc_now",
 ]
 
@@ -251,8 +256,60 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+STORED = "stored"
+"""Validation-context key marking a row read back from the register: ``model_validate(row,
+context={STORED: True})`` skips the input-only checks (control characters), so rows written before a
+check existed stay readable."""
+
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def check_control_characters(value: object) -> object:
+    r"""Return ``value`` unless a text in it holds NUL or another C0 control character (see TEXT_LIMITS).
+
+    Tab, line feed and carriage return are allowed; ``value`` may be a text, a list of texts or a
+    mapping of texts (other values pass unchanged).
+
+    Examples
+    --------
+    >>> check_control_characters(["line one\nline two", "a\tb"])
+    ['line one\nline two', 'a\tb']
+    >>> check_control_characters("a\x00b")
+    Traceback (most recent call last):
+    ...
+    ValueError: text must not contain control characters. Got U+0000 at position 1; remove it ...
+    """
+    if isinstance(value, str):
+        texts: list[object] = [value]
+    elif isinstance(value, list | tuple):
+        texts = list(value)
+    elif isinstance(value, dict):
+        texts = [*value.keys(), *value.values()]
+    else:
+        return value
+    for text in texts:
+        match = _CONTROL_CHARACTERS.search(text) if isinstance(text, str) else None
+        if match is not None:
+            raise ValueError(
+                f"text must not contain control characters. Got U+{ord(match.group()):04X} at position "
+                f"{match.start()}; remove it (tab, line feed and carriage return are allowed)"
+            )
+    return value
+
+
+def _checked_text(value: object, info: ValidationInfo) -> object:
+    if isinstance(info.context, dict) and info.context.get(STORED):
+        return value
+    return check_control_characters(value)
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object, info: ValidationInfo) -> object:
+        return _checked_text(value, info)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -427,8 +484,18 @@ def utc_now() -> datetime:
 # Times are aware UTC datetimes (naive input is taken as UTC, offsets are converted).
 # --------------------------------------------------------------------------------------------------
 
-INCIDENT_ID_PATTERN = r"^INC-\d{4}-\d{4,}$"
-"""Incident ids: ``INC-YYYY-NNNN``, at least four digits, growing past 9999."""
+INCIDENT_ID_PATTERN = r"^INC-\d{4}-\d{4,18}$"
+"""Incident ids: ``INC-YYYY-NNNN``, four to 18 digits (growing past 9999; the number is kept in a
+64-bit counter, so it stays below :data:`MAX_INTEGER`)."""
+
+MAX_INCIDENT_NUMBER = 10**18 - 1
+"""The largest number an incident id holds (18 digits, see :data:`INCIDENT_ID_PATTERN`)."""
+
+MAX_INTEGER = 2**63 - 1
+"""The largest integer a register field holds: both backends store integers in 64 bits (SQLite
+INTEGER, PostgreSQL BIGINT). ``affected_count`` lies in ``0..MAX_INTEGER``, integer ids (timeline
+events, evidence, classifications) in ``0..MAX_INTEGER``; larger values are refused when a record is
+validated, before any database sees them."""
 
 # --------------------------------------------------------------------------------------------------
 # Text length limits of register records.
@@ -475,6 +542,15 @@ text          20,000   narrative text: ``summary``, ``trigger``, ``resolution``,
 
 The history keeps whole records as JSON and is not limited; nor is the data card (column names and
 locations are checked where the logs are read).
+
+Control characters: no text of a record (nor of a data card or failure signal) may hold NUL or any
+other C0 control character (U+0000..U+001F) except tab, line feed and carriage return. They are
+refused, not stripped, with the same message on SQLite and PostgreSQL (PostgreSQL cannot store NUL in
+text; SQLite could, and the two backends would disagree). Rows read back from the register are not
+re-checked (see :data:`STORED`).
+
+Integers lie within :data:`MAX_INTEGER`; JSON and YAML input is nested at most 32 lists/mappings
+deep and an import file is at most 50 MB (``register._parsing``).
 """
 
 Key = Annotated[str, Field(max_length=MAX_KEY_LENGTH)]
@@ -494,6 +570,11 @@ class _MutableRecord(BaseModel):
         if isinstance(value, datetime):
             return as_utc(value)
         return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object, info: ValidationInfo) -> object:
+        return _checked_text(value, info)
 
 
 class AiSystem(_MutableRecord):
@@ -531,7 +612,7 @@ class Incident(_MutableRecord):
     contained_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
-    affected_count: int | None = Field(default=None, ge=0)
+    affected_count: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     affected_groups: list[Item] = Field(default_factory=list)
     ongoing: bool = False
     reversible: bool | None = None
@@ -560,7 +641,7 @@ class Incident(_MutableRecord):
 class TimelineEvent(_MutableRecord):
     """One dated event in an incident's timeline."""
 
-    id: int | None = None
+    id: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     incident_id: IncidentId
     at: datetime
     kind: TimelineEventKind
@@ -601,7 +682,7 @@ class Notification(_MutableRecord):
 class Evidence(_MutableRecord):
     """An artefact kept as evidence for an incident (executed notebook, report, data fingerprint...)."""
 
-    id: int | None = None
+    id: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     incident_id: IncidentId
     kind: Name = Field(min_length=1)
     uri: Item = Field(min_length=1)
@@ -613,7 +694,7 @@ class Evidence(_MutableRecord):
 class Classification(_MutableRecord):
     """A taxonomy label on an incident: (namespace, attribute, value), e.g. CSET, MIT, AVID."""
 
-    id: int | None = None
+    id: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     incident_id: IncidentId
     namespace: Name = Field(min_length=1)
     attribute: Name = Field(min_length=1)
@@ -623,7 +704,7 @@ class Classification(_MutableRecord):
 class HistoryEntry(_MutableRecord):
     """One append-only audit row: a field of an entity changed from ``old_value`` to ``new_value``."""
 
-    id: int | None = None
+    id: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     entity: str
     entity_id: str
     field: str

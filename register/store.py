@@ -51,6 +51,7 @@ __all__ = [
     "locked",
     "make_engine",
     "normalise_url",
+    "parse_url",
     "read_transaction",
     "upgrade_schema",
     "write_transaction",
@@ -118,6 +119,29 @@ def normalise_url(location: str | os.PathLike[str]) -> str:
     return text
 
 
+def parse_url(location: str | os.PathLike[str]) -> sa.engine.URL:
+    """Return the SQLAlchemy URL of a register location, or raise RegisterError if it cannot be parsed.
+
+    Examples
+    --------
+    >>> parse_url("postgresql://u@h/db").get_backend_name()
+    'postgresql'
+    >>> parse_url("://::")
+    Traceback (most recent call last):
+    ...
+    register.errors.RegisterError: a register location must be a file path or a database URL such as ...
+    """
+    text = normalise_url(location)
+    try:
+        return sa.engine.make_url(text)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise RegisterError(
+            "a register location must be a file path or a database URL such as "
+            f"postgresql+psycopg://user@host/db. Got {os.fspath(location)!r}, which is neither; check "
+            "--register or $WORKBENCH_REGISTER_URL."
+        ) from exc
+
+
 def is_sqlite(bind: Engine | Connection) -> bool:
     """Return True when ``bind`` talks to SQLite."""
     return bind.dialect.name == "sqlite"
@@ -146,7 +170,7 @@ def make_engine(
         On SQLite, every transaction opened through :func:`write_transaction` starts with
         ``BEGIN IMMEDIATE``; read transactions start with a plain ``BEGIN``.
     """
-    url = sa.engine.make_url(normalise_url(location))
+    url = parse_url(location)
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database and database != ":memory:":
@@ -286,6 +310,14 @@ def upgrade_schema(location: str | os.PathLike[str], *, revision: str = "head") 
 
     engine = make_engine(location, foreign_keys=False)
     try:
+        try:
+            engine.connect().close()
+        except sa.exc.DBAPIError as exc:
+            shown = engine.url.render_as_string(hide_password=True)
+            raise RegisterError(
+                f"cannot create or open the register at {shown}: {exc.orig}. Check that the location is "
+                "writable (a SQLite file in a folder you may write to) or that the database is reachable."
+            ) from exc
         with write_transaction(engine) as connection:
             if not is_sqlite(connection):
                 connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7301157)")

@@ -256,7 +256,7 @@ def section_parameter_options(values: list[str]) -> dict[str, dict[str, Any]]:
             raise WorkbenchError(f"--param must look like SECTION.NAME=VALUE. Got {value!r} instead.")
         try:
             parsed_value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or absurdly deep): the text itself
             parsed_value = text
         parsed.setdefault(section, {})[parameter] = parsed_value
     return parsed
@@ -371,7 +371,7 @@ def _print_failures(failures: list[dict[str, object]]) -> None:
     for column in columns:
         table.add_column(str(column))
     for row in failures[:50]:
-        table.add_row(*(escape(str(row.get(column, ""))) for column in columns))
+        table.add_row(*(escape(_printable(str(row.get(column, "")))) for column in columns))
     err_console.print(table)
     if len(failures) > 50:
         err_console.print(f"... and {len(failures) - 50} more problems.")
@@ -400,7 +400,13 @@ def user_error_types() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 ok, 1 unexpected failure, 2 user error)."""
+    """Run the CLI; return the exit code (0 ok, 2 user error, 1 unexpected failure, 130 interrupted).
+
+    The one error boundary of the command line: a user error (`user_error_types`, an ``OSError`` on a
+    file, undecodable text) is one line on stderr and exit code 2; any other exception is one line
+    naming it with a hint to ``--verbose`` and exit code 1. Never a bare traceback: ``--verbose`` adds
+    it.
+    """
     args = argv if argv is not None else sys.argv[1:]
     _State.verbose = "--verbose" in args or "-v" in args
     try:
@@ -421,11 +427,32 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("Interrupted.")
         return 130
     except Exception as exc:
-        if not isinstance(exc, user_error_types()):
-            raise
-        _report_user_error(exc)
-        return 2
+        if isinstance(exc, user_error_types()) or _is_file_error(exc):
+            _report_user_error(exc)
+            return 2
+        _report_unexpected(exc)
+        return 1
     return 0
+
+
+def _is_file_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a user's file problem: an ``OSError`` naming a file, or undecodable text."""
+    return (isinstance(exc, OSError) and exc.filename is not None) or isinstance(exc, UnicodeError)
+
+
+def _one_line(text: str, *, limit: int = 2_000) -> str:
+    r"""``text`` on one line (whitespace runs collapsed), cut at ``limit`` characters, printable as UTF-8.
+
+    An argument the shell could not decode reaches Python as lone surrogates (``\udcff``); echoed back
+    in a message they would make writing to the terminal fail, so they are shown escaped.
+    """
+    line = _printable(" ".join(text.split()))
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _printable(text: str) -> str:
+    r"""``text`` with lone surrogates escaped (``\udcff``), so it can be written as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _report_user_error(exc: Exception) -> None:
@@ -434,9 +461,29 @@ def _report_user_error(exc: Exception) -> None:
         err_console.print_exception()
     pydantic = sys.modules.get("pydantic")  # loaded if exc is one of its ValidationErrors
     is_validation = pydantic is not None and isinstance(exc, pydantic.ValidationError)
-    message = _pydantic_message(exc) if is_validation else str(exc)
-    err_console.print("[bold red]Error:[/bold red] " + escape(message), highlight=False)
+    if is_validation:
+        message = _pydantic_message(exc)
+    elif isinstance(exc, OSError) and exc.filename is not None:
+        message = f"cannot use {exc.filename}: {exc.strerror or exc}; check the path and its permissions."
+    elif isinstance(exc, UnicodeError):
+        message = f"a file or value must be UTF-8 text: {exc}"
+    else:
+        message = str(exc) or type(exc).__name__
+    err_console.print("[bold red]Error:[/bold red] " + escape(_one_line(message)), highlight=False)
     _print_failures(getattr(exc, "failures", []))
+
+
+def _report_unexpected(exc: Exception) -> None:
+    """Print an unexpected failure as one line with a hint to ``--verbose`` (which adds the traceback)."""
+    if _State.verbose:
+        err_console.print_exception()
+    detail = _one_line(str(exc), limit=300)
+    hint = "" if _State.verbose else " Run again with --verbose for the traceback;"
+    err_console.print(
+        f"[bold red]Error:[/bold red] unexpected {escape(type(exc).__name__)}"
+        f"{': ' + escape(detail) if detail else ''}.{hint} please report it if it persists.",
+        highlight=False,
+    )
 
 
 def _pydantic_message(exc: BaseException) -> str:

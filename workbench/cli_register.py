@@ -171,10 +171,46 @@ def _field_type(model: type[BaseModel], name: str) -> object:
     return field.annotation
 
 
-def _is_list(annotation: object) -> bool:
-    if typing.get_origin(annotation) is list:
-        return True
-    return any(typing.get_origin(arg) is list for arg in typing.get_args(annotation))
+def _value_kind(annotation: object) -> str:
+    """How a ``--set`` value is read for a field of this type: ``list``, ``json`` or ``text``.
+
+    Lists take a JSON array or comma-separated items; mappings and nested records (the failure signal)
+    take JSON; every other field takes the text as given, which pydantic converts to the field's type
+    (numbers, booleans, times, vocabularies), so free text starting with ``{`` or ``[`` stays text.
+    """
+    pending = [annotation]
+    kinds: set[str] = set()
+    while pending:
+        current = pending.pop()
+        origin = typing.get_origin(current)
+        if origin is list:
+            kinds.add("list")
+        elif origin is dict or current is dict or (isinstance(current, type) and _is_model_class(current)):
+            kinds.add("json")
+        else:
+            pending.extend(typing.get_args(current))
+    if "list" in kinds:
+        return "list"
+    return "json" if "json" in kinds else "text"
+
+
+def _is_model_class(candidate: type) -> bool:
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and issubclass(candidate, pydantic.BaseModel)
+
+
+def _json_value(raw: str, *, option: str, name: str) -> Any:
+    """Parse a ``--set`` value as JSON (nesting bounded); a bad value is a WorkbenchError naming the field."""
+    from register._parsing import load_json
+
+    try:
+        return load_json(raw, what=f"{option} {name}")
+    except json.JSONDecodeError as exc:
+        raise WorkbenchError(
+            f"{option} {name} must be valid JSON. Got {raw[:80]!r}: {exc.msg} (column {exc.colno})."
+        ) from exc
+    except ValueError as exc:  # too deep (ValidationFailed), or an integer of too many digits
+        raise WorkbenchError(str(exc) if option in str(exc) else f"{option} {name}: {exc}") from exc
 
 
 def _assignments(model: type[BaseModel], pairs: Sequence[str], option: str) -> dict[str, Any]:
@@ -182,21 +218,20 @@ def _assignments(model: type[BaseModel], pairs: Sequence[str], option: str) -> d
     changes: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise WorkbenchError(f"{option} must look like field=value. Got {pair!r} instead.")
+            raise WorkbenchError(f"{option} must look like field=value. Got {pair[:80]!r} instead.")
         name, raw = (part.strip() for part in pair.split("=", 1))
-        annotation = _field_type(model, name)
+        kind = _value_kind(_field_type(model, name))
         value: Any = raw
         if raw in ("", "null", "none", "None"):
             value = None
-        elif _is_list(annotation):
+        elif kind == "list":
             value = (
-                json.loads(raw) if raw.startswith("[") else [item.strip() for item in raw.split(",") if item]
+                _json_value(raw, option=option, name=name)
+                if raw.startswith("[")
+                else [item.strip() for item in raw.split(",") if item]
             )
-        elif raw.startswith("{"):
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise WorkbenchError(f"{option} {name}: the value is not valid JSON ({exc}).") from exc
+        elif kind == "json":
+            value = _json_value(raw, option=option, name=name)
         changes[name] = value
     return changes
 
@@ -302,7 +337,12 @@ def add_command(
 def update_command(
     incident_id: Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-0001.")],
     set_: Annotated[
-        list[str], typer.Option("--set", help="field=value to change (repeatable); null clears.")
+        list[str],
+        typer.Option(
+            "--set",
+            help="field=value to change (repeatable); null clears. Lists take a JSON array or commas, the "
+            "failure signal takes JSON, every other field the text as given.",
+        ),
     ],
     expect: Annotated[
         list[str] | None,
@@ -735,19 +775,44 @@ def export_command(
     incident: Annotated[
         list[str] | None, typer.Option("--incident", help="Only this incident (repeatable).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite PATH if it exists (a file, or a folder with files).")
+    ] = False,
     register: RegisterOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Export the register (or some incidents with their children) as a bundle."""
     from register.io import write_bundle
 
+    _refuse_to_overwrite(path, force)
     with _open(register) as reg:
         bundle = reg.export_bundle(incident_ids=incident or None)
-    written = write_bundle(bundle, path, fmt)  # type: ignore[arg-type]
+    try:
+        written = write_bundle(bundle, path, fmt)  # type: ignore[arg-type]
+    except OSError as exc:
+        raise WorkbenchError(
+            f"PATH must be a location you may write to. Got {str(path)!r}: {exc.strerror or exc}; "
+            "choose another path."
+        ) from exc
     if as_json:
         _echo_json({"path": str(written), "counts": bundle.counts()})
     else:
         _out().print(f"Exported to {escape(str(written))}: {_counts_text(bundle.counts())}.")
+
+
+def _refuse_to_overwrite(path: Path, force: bool) -> None:
+    """Refuse an export onto an existing file or a folder holding files, unless ``--force``."""
+    if force or not path.exists():
+        return
+    try:
+        occupied = any(path.iterdir()) if path.is_dir() else True
+    except OSError as exc:
+        raise WorkbenchError(f"PATH must be readable. Got {str(path)!r}: {exc.strerror or exc}.") from exc
+    if occupied:
+        raise WorkbenchError(
+            f"PATH must not exist yet. Got {str(path)!r}, which exists; pass --force to overwrite it, "
+            "or choose another path."
+        )
 
 
 def _tri(help_text: str, name: str) -> Any:
@@ -843,12 +908,17 @@ def _regime_rows(suggestion: Any) -> list[tuple[object, ...]]:
 def _read_answers(path: Path) -> dict[str, Any]:
     import yaml
 
+    from register._parsing import check_size, load_yaml
+
+    check_size(path, what="--answers")
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = load_yaml(path.read_text(encoding="utf-8"), what=f"--answers {path}")
     except FileNotFoundError as exc:
         raise WorkbenchError(
             f"--answers must be an existing YAML/JSON file. Got {str(path)!r}, which does not exist."
         ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkbenchError(f"--answers must be a readable UTF-8 file. Got {str(path)!r}: {exc}.") from exc
     except yaml.YAMLError as exc:
         raise WorkbenchError(f"--answers {path} is not valid YAML/JSON: {exc}") from exc
     if not isinstance(loaded, dict):

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from register._parsing import MAX_DOCUMENT_BYTES
 from register.errors import EmptyImportError
 from register.io._bundle import Bundle
 from register.io._records import Failures, check_incident_times
@@ -106,6 +107,17 @@ def _list_cell(text: str) -> list[str]:
 
 def _csv_rows(path: Path, failures: Failures) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
     try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            failures.add(
+                path.name,
+                None,
+                None,
+                "too_large",
+                f"{size / (1024 * 1024):.1f} MB",
+                f"an import file must be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB; split it",
+            )
+            return None
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         failures.add(path.name, None, None, "missing_file", str(path), "the file does not exist")

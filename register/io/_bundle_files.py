@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from register._parsing import MAX_DOCUMENT_BYTES
 from register.errors import EmptyImportError, ValidationFailed
 from register.io._bundle import ENTITY_ORDER, Bundle
 from register.io._documents import dump_document, load_document, records_payload
@@ -68,6 +69,17 @@ def _format_of(path: Path, failures: Failures, *, file: str) -> FileFormat | Non
 
 def _read_bytes(path: Path, failures: Failures, *, file: str) -> bytes | None:
     try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            failures.add(
+                file,
+                None,
+                None,
+                "too_large",
+                f"{size / (1024 * 1024):.1f} MB",
+                f"an import file must be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB; split it",
+            )
+            return None
         return path.read_bytes()
     except FileNotFoundError:
         failures.add(file, None, None, "missing_file", str(path), "the file does not exist")

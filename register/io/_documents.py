@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel
 
+from register._parsing import load_json, load_yaml
+from register.errors import ValidationFailed
 from register.io._records import Failures
 
 __all__ = ["dump_document", "load_document", "records_payload"]
@@ -37,7 +39,11 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def load_document(data: bytes, fmt: DocumentFormat, *, file: str, failures: Failures) -> Any:
-    """Parse JSON or YAML bytes; on failure add ``malformed_file`` and return ``None``."""
+    """Parse JSON or YAML bytes; on failure add ``malformed_file`` and return ``None``.
+
+    Parsing is bounded (:mod:`register._parsing`): nesting at most 32 deep, YAML aliases expanding
+    to at most 100,000 extra nodes, no recursive aliases.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -47,8 +53,10 @@ def load_document(data: bytes, fmt: DocumentFormat, *, file: str, failures: Fail
         return None
     try:
         if fmt == "json":
-            return json.loads(text)
-        return yaml.safe_load(text)
+            return load_json(text, what=f"{file} (JSON)")
+        return load_yaml(text, what=f"{file} (YAML)")
+    except ValidationFailed as exc:  # too deep, or YAML aliases expanding beyond the bound
+        failures.add(file, None, None, "malformed_file", None, str(exc))
     except json.JSONDecodeError as exc:
         failures.add(
             file,

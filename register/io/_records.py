@@ -4,7 +4,8 @@ Every problem is collected as a failure row ``{file, row, column, problem, value
 stable ``problem`` code, and the import raises one :class:`~register.errors.ValidationFailed` at the
 end (pandera style). Problem codes:
 
-``malformed_file`` (not JSON/YAML/CSV/XLSX, bad encoding, wrong shape), ``missing_file``,
+``malformed_file`` (not JSON/YAML/CSV/XLSX, bad encoding, wrong shape, nested too deeply, YAML aliases
+expanding too far), ``too_large`` (a file over 50 MB), ``missing_file``,
 ``unsupported_format``, ``unknown_entity``, ``missing_sheet``, ``missing_column``, ``unknown_column``,
 ``duplicate_column``, ``wrong_cell_count``, ``missing_value``, ``invalid_value``, ``invalid_time``,
 ``duplicate_id``, ``unknown_reference``, ``inconsistent_times``.
@@ -24,6 +25,7 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ValidationError
 
+from register._parsing import load_json
 from register.errors import ValidationFailed
 from register.io._bundle import ENTITY_ORDER
 from register.schema import (
@@ -269,7 +271,7 @@ def decode_cell(text: object, kind: FieldKind, *, nullable: bool, required: bool
             return []
         return None
     if kind in ("list", "json"):
-        decoded = json.loads(text)  # type: ignore[arg-type]
+        decoded = load_json(text, what="a JSON cell")  # type: ignore[arg-type]
         if kind == "list" and not isinstance(decoded, list):
             raise ValueError(f'must be a JSON array such as ["a", "b"]. Got {text!r} instead.')
         return decoded

@@ -48,8 +48,15 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-# Text: any character but surrogates; XLSX cannot hold control characters, so its bundles use printable text.
-ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+# Text: any character but surrogates and the C0 control characters the records refuse (tab, line feed and
+# carriage return are allowed, see register.schema.TEXT_LIMITS); XLSX cannot hold control characters, so
+# its bundles use printable text.
+_REFUSED_CONTROLS = "".join(chr(code) for code in range(0x20) if chr(code) not in "\t\n\r")
+ANY_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters=_REFUSED_CONTROLS),
+    min_size=1,
+    max_size=30,
+)
 PRINTABLE_TEXT = st.text(
     st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp", "Co", "Cn")), min_size=1, max_size=30
 )

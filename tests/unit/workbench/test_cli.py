@@ -129,13 +129,23 @@ def test_investigate_window_needs_both_ends(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_unexpected_errors_are_not_turned_into_user_errors(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A bug is not a user mistake: exit 1 (not 2), one line naming it and a hint, no bare traceback."""
     import workbench.investigate
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug, not a user mistake")
 
     monkeypatch.setattr(workbench.investigate, "investigate", broken)
-    with pytest.raises(RuntimeError, match="a bug"):
-        main(["investigate", "INC-2026-0001", "-r", str(tmp_path / "r.sqlite")])
+    assert main(["investigate", "INC-2026-0001", "-r", str(tmp_path / "r.sqlite")]) == 1
+    err = capsys.readouterr().err
+    assert "unexpected RuntimeError: a bug, not a user mistake" in err
+    assert "--verbose" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    # --verbose adds the traceback
+    assert main(["--verbose", "investigate", "INC-2026-0001", "-r", str(tmp_path / "r.sqlite")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "unexpected RuntimeError" in err

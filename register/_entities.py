@@ -28,8 +28,10 @@ from register.schema import (
     Classification,
     Evidence,
     Incident,
+    IncidentCategory,
     IncidentStatus,
     Notification,
+    Severity,
     TimelineEvent,
     as_utc,
 )
@@ -221,7 +223,15 @@ def incident_query(
     open_only: bool = False,
     incident_ids: Sequence[str] | None = None,
 ) -> sa.Select[Any]:
-    """Return the query of the incidents matching every filter given, by became-aware time then id."""
+    """Return the query of the incidents matching every filter given, by became-aware time then id.
+
+    A severity, status, category or kind outside its vocabulary is an error (a typo would otherwise
+    silently match nothing).
+    """
+    _check_vocabulary("severity", severity, [member.value for member in Severity])
+    _check_vocabulary("status", status, [member.value for member in IncidentStatus])
+    _check_vocabulary("category", category, [member.value for member in IncidentCategory])
+    _check_vocabulary("kind", kind, ["incident", "near_miss"])
     c = t.incidents.c
     query = sa.select(t.incidents).order_by(c.aware_at, c.id)
     for column, value in (
@@ -242,6 +252,15 @@ def incident_query(
     if open_only:
         query = query.where(c.status != IncidentStatus.CLOSED.value)
     return query
+
+
+def _check_vocabulary(name: str, value: str | Sequence[str] | None, known: Sequence[str]) -> None:
+    values = as_list(value)
+    unknown = [item for item in values or [] if str(item) not in known]
+    if unknown:
+        raise ValidationFailed(
+            f"{name} must be one of {', '.join(known)}. Got {', '.join(map(repr, unknown))} instead."
+        )
 
 
 def bulk_insert(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:

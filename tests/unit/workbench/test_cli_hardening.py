@@ -268,3 +268,19 @@ def test_user_error_messages_are_one_line(
     monkeypatch.setattr(workbench.cli_register, "_open", failing)
     first = _user_error(capsys, main(["register", "list"]))
     assert first == "Error: first line second line third"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--severity", "SEV-9"), ("--status", "nonsense"), ("--category", "typo")]
+)
+def test_list_filter_outside_its_vocabulary_is_an_error(
+    tmp_path, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    from workbench.cli import main
+
+    path = str(tmp_path / "r.sqlite")
+    assert main(["register", "init", "--register", path]) == 0
+    capsys.readouterr()
+    assert main(["register", "list", "--register", path, option, value]) == 2
+    err = capsys.readouterr().err
+    assert "must be one of" in err and value in err and "Traceback" not in err

@@ -107,7 +107,7 @@ def scenario_generate(
     seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, byte-identical files.")] = 7,
     rows_per_day: Annotated[
         int, typer.Option("--rows-per-day", min=100, help="Prediction-log rows per system and day.")
-    ] = 1500,
+    ] = 1000,  # workbench.scenarios.DEFAULT_ROWS_PER_DAY (not imported here: the CLI starts light)
 ) -> None:
     """Generate the tabletop scenarios: register seed files, prediction logs and ground truth."""
     from workbench.scenarios import generate
@@ -136,7 +136,7 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Scenario seed.")] = 7,
     rows_per_day: Annotated[
         int, typer.Option("--rows-per-day", min=100, help="Rows per system and day.")
-    ] = 1000,
+    ] = 1000,  # workbench.scenarios.DEFAULT_ROWS_PER_DAY
 ) -> None:
     """Run every stage that exists on the embedded tabletop scenarios and summarise what it produced."""
     from workbench.demo import run_demo

@@ -48,7 +48,7 @@ def run_demo(
     out: Path | str,
     *,
     seed: int = 7,
-    rows_per_day: int = 1000,
+    rows_per_day: int | None = None,
     progress: Callable[[str], None] | None = None,
     postmortem_formats: tuple[str, ...] = ("html", "md"),
 ) -> DemoResult:
@@ -60,8 +60,9 @@ def run_demo(
         Folder for the scenario data, the register and the reports.
     seed : int
         Scenario seed (same seed, byte-identical data).
-    rows_per_day : int
-        Prediction-log rows per system and day.
+    rows_per_day : int or None
+        Prediction-log rows per logged system and day (default:
+        ``workbench.scenarios.DEFAULT_ROWS_PER_DAY``).
     progress : callable, optional
         Receives one line per step.
     postmortem_formats : tuple of str
@@ -82,6 +83,10 @@ def run_demo(
     started = time.perf_counter()
     stages: list[tuple[str, float]] = []
 
+    if rows_per_day is None:
+        from workbench.scenarios import DEFAULT_ROWS_PER_DAY
+
+        rows_per_day = DEFAULT_ROWS_PER_DAY
     say(f"generating tabletop scenarios into {out} (seed {seed}, {rows_per_day} rows per system and day)")
     with _timed(stages, "scenario"):
         scenario = generate(out, seed=seed, rows_per_day=rows_per_day, progress=say)

@@ -74,10 +74,11 @@ Examples
 
 from __future__ import annotations
 
-from workbench.scenarios._generate import GenerationResult, generate
+from workbench.scenarios._generate import DEFAULT_ROWS_PER_DAY, GenerationResult, generate
 from workbench.scenarios._plan import GENERATOR_VERSION, LOGGED_SYSTEMS, SYSTEM_IDS, ScenarioEffects
 
 __all__ = [
+    "DEFAULT_ROWS_PER_DAY",
     "GENERATOR_VERSION",
     "GenerationResult",
     "LOGGED_SYSTEMS",

@@ -111,11 +111,15 @@ class GenerationResult:
         )
 
 
+DEFAULT_ROWS_PER_DAY = 1000
+"""Prediction-log rows per logged system and day, the same default for `scenario generate` and `demo`."""
+
+
 def generate(
     out: Path | str,
     *,
     seed: int = 7,
-    rows_per_day: int = 1500,
+    rows_per_day: int = DEFAULT_ROWS_PER_DAY,
     effects: ScenarioEffects | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> GenerationResult:

@@ -149,3 +149,13 @@ def test_unexpected_errors_are_not_turned_into_user_errors(
     err = capsys.readouterr().err
     assert "Traceback" in err
     assert "unexpected RuntimeError" in err
+
+
+def test_scenario_and_demo_default_to_the_same_rows_per_day() -> None:
+    import inspect
+
+    from workbench.cli import demo, scenario_generate
+    from workbench.scenarios import DEFAULT_ROWS_PER_DAY
+
+    for command in (demo, scenario_generate):
+        assert inspect.signature(command).parameters["rows_per_day"].default == DEFAULT_ROWS_PER_DAY

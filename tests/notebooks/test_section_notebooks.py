@@ -363,3 +363,59 @@ def test_real_report_draws_without_console_warnings(scenario_register, tmp_path:
         line for line in console if line.startswith(("error", "pageerror", "warning")) or "WARN" in line
     ]
     assert problems == []
+
+
+def _naive_utc(value: str) -> datetime:
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def test_every_planted_report_is_consistent_with_its_summaries(scenario_register, tmp_path: Path) -> None:
+    """Report consistency over every planted scenario's post-mortem: headline numbers are summary.json's,
+    window bands of the figures are the summary's windows, onsets agree between table, figure and timeline."""
+    from workbench.postmortem_cli import render_postmortem
+    from workbench.report import postmortem_content
+
+    _, url, truth = scenario_register
+    planted = [s for s in truth["scenarios"] if s.get("incident_id")]
+    assert len(planted) >= 4
+    for scenario in planted:
+        incident_id = scenario["incident_id"]
+        run = investigate(url, incident_id, as_of=_as_of(truth), reports_dir=tmp_path / "reports")
+        impact = json.loads((run.run_dir / "impact" / "summary.json").read_text())
+        drift = json.loads((run.run_dir / "drift" / "summary.json").read_text())
+        html = render_postmortem(url, incident_id, run_dir=run.run_dir, formats=("html",))["html"].read_text()
+        # headline numbers: the report's are summary.json's
+        judged = impact["n_decisions"] - impact["n_undecided_decisions"]
+        assert f"Observed: {impact['n_affected_decisions']:,} of {judged:,} judged decisions" in html
+        # window bands of the figures: the summary's windows
+        impact_figure = json.loads((run.run_dir / "impact" / "figures" / "impact_over_time.json").read_text())
+        bands = {
+            (_naive_utc(shape["x0"]), _naive_utc(shape["x1"]))
+            for shape in impact_figure["layout"]["shapes"]
+            if shape.get("type") == "rect"
+        }
+        for name in ("reference", "incident", "recent"):
+            window = impact["windows"][name]
+            assert (_naive_utc(window["start"]), _naive_utc(window["end"])) in bands, (incident_id, name)
+        drift_figure = json.loads((run.run_dir / "drift" / "figures" / "drift_over_time.json").read_text())
+        current = drift["current_window"]
+        assert (_naive_utc(current["start"]), _naive_utc(current["end"])) in {
+            (_naive_utc(shape["x0"]), _naive_utc(shape["x1"]))
+            for shape in drift_figure["layout"].get("shapes", [])
+            if shape.get("type") == "rect"
+        }, incident_id
+        # onsets: each column's figure marker is its table onset; the timeline lists every named one
+        table = {c["column"]: _naive_utc(c["onset"]) for c in drift["columns"] if c["drifted"] and c["onset"]}
+        for trace in drift_figure["data"]:
+            if str(trace.get("name", "")).endswith(" onset"):
+                assert table[trace["name"].removesuffix(" onset")] == _naive_utc(trace["x"][0]), incident_id
+        with open_register(url) as register:
+            content = postmortem_content(register, incident_id, run_dir=run.run_dir, as_of=_as_of(truth))
+        timeline = content.blocks["timeline"].data
+        events = [*timeline["events"], *timeline["later_events"]]
+        listed = " | ".join(e["description"] for e in events if e["source"] == "analysis")
+        for column in drift["drifted_features"]:
+            assert column in listed, (incident_id, column)
+            at = next(e["at"] for e in events if e["source"] == "analysis" and column in e["description"])
+            assert at == table[column], (incident_id, column)

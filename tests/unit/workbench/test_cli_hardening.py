@@ -284,3 +284,16 @@ def test_list_filter_outside_its_vocabulary_is_an_error(
     assert main(["register", "list", "--register", path, option, value]) == 2
     err = capsys.readouterr().err
     assert "must be one of" in err and value in err and "Traceback" not in err
+
+
+def test_investigate_reports_dir_that_is_a_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.cli import main
+
+    path = str(tmp_path / "r.sqlite")
+    assert main(["register", "init", "--register", path]) == 0
+    file = tmp_path / "reports"
+    file.write_text("a file")
+    capsys.readouterr()
+    code = main(["investigate", "INC-2026-0001", "--register", path, "--reports-dir", str(file)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--reports-dir must be a folder" in err and "Traceback" not in err

@@ -122,6 +122,14 @@ def _utc(value: object, name: str, *, parse_text: bool = False) -> datetime:
     return as_utc(value)
 
 
+def _plain_schema(validate: Any) -> CoreSchema:
+    """A pydantic schema for a frozen dataclass: validated by ``validate``, serialised by its ``to_dict``."""
+    from pydantic_core import core_schema
+
+    serialise = core_schema.plain_serializer_function_ser_schema(lambda value: value.to_dict())
+    return core_schema.no_info_plain_validator_function(validate, serialization=serialise)
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open time window ``[start, end)`` in UTC.
@@ -190,12 +198,7 @@ class Window:
     def __get_pydantic_core_schema__(  # noqa: D105
         cls, source: type[Any], handler: GetCoreSchemaHandler
     ) -> CoreSchema:
-        from pydantic_core import core_schema
-
-        return core_schema.no_info_plain_validator_function(
-            cls.from_value,
-            serialization=core_schema.plain_serializer_function_ser_schema(lambda window: window.to_dict()),
-        )
+        return _plain_schema(cls.from_value)
 
     @classmethod
     def __get_pydantic_json_schema__(  # noqa: D105
@@ -267,12 +270,7 @@ class IncidentWindows:
     def __get_pydantic_core_schema__(  # noqa: D105
         cls, source: type[Any], handler: GetCoreSchemaHandler
     ) -> CoreSchema:
-        from pydantic_core import core_schema
-
-        return core_schema.no_info_plain_validator_function(
-            cls.from_value,
-            serialization=core_schema.plain_serializer_function_ser_schema(lambda windows: windows.to_dict()),
-        )
+        return _plain_schema(cls.from_value)
 
     @classmethod
     def __get_pydantic_json_schema__(  # noqa: D105

@@ -438,6 +438,25 @@ class DataCard(_Record):
     positive_label: int | str | bool | None = 1
     sensitive_source: SensitiveSource | None = None
     failure_signal: FailureSignal = Field(default_factory=LabelErrorSignal)
+    value_labels: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description=(
+            "labels of coded values, column -> code -> label (e.g. {'ethnic_group': {'3': 'Asian'}}); "
+            "reports show the label beside the code"
+        ),
+    )
+
+    @field_validator("value_labels")
+    @classmethod
+    def _value_labels_fit(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for column, labels in value.items():
+            for code, label in labels.items():
+                if max(len(column), len(code), len(label)) > 200:
+                    raise ValueError(
+                        "value_labels entries must be at most 200 characters. "
+                        f"Got a longer one in {column!r}."
+                    )
+        return value
 
     def with_base(self, base: str | os.PathLike[str]) -> DataCard:
         """Return a copy whose relative file locations are resolved against ``base``, made absolute.

@@ -55,6 +55,9 @@ class GroupImpact(_Part):
 
     attribute: str
     group: str
+    group_label: str | None = Field(
+        default=None, description="the data card's label of a coded group (value_labels), shown beside it"
+    )
     n_decisions: int | None = Field(default=None, ge=0)
     n_decided: int | None = Field(
         default=None, ge=0, description="decisions the failure signal could judge: the rate's denominator"
@@ -114,10 +117,14 @@ class ImpactParameters(SectionParameters):
 
 
 def summarise(impact: ImpactResult, context: InvestigationContext) -> ImpactSummary:
-    """The section's summary of an impact result (validated)."""
-    return ImpactSummary.model_validate(
-        {**impact.to_summary(), "section": "impact", "incident_id": context.incident.id}
-    )
+    """The section's summary of an impact result (validated); coded groups get the data card's labels."""
+    summary = impact.to_summary()
+    labels = context.card.value_labels
+    summary["by_group"] = [
+        {**row, "group_label": labels.get(str(row.get("attribute")), {}).get(str(row.get("group")))}
+        for row in summary.get("by_group", [])
+    ]
+    return ImpactSummary.model_validate({**summary, "section": "impact", "incident_id": context.incident.id})
 
 
 def headline(summary: ImpactSummary) -> str:

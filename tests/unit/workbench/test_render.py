@@ -485,3 +485,18 @@ def test_bidi_overrides_are_neutralised_in_html_and_markdown(tmp_path: Path) -> 
     for text in (html, markdown):
         assert "\u202e" not in text and "\u2067" not in text and "\u2069" not in text
         assert "U+202E" in text
+
+
+def test_coded_groups_show_the_data_cards_labels(tmp_path: Path) -> None:
+    impact = next(block for block in fx.fixture_blocks() if block.key == "impact")
+    data = dict(impact.data)
+    data["by_group"] = [
+        {**row, "group_label": "Asian" if index == 0 else None} for index, row in enumerate(data["by_group"])
+    ]
+    first = data["by_group"][0]
+    labelled = report_block("impact", data, figures=impact.figures)
+    content = assemble_report(_replaced("impact", labelled))
+    html = render_html(content, tmp_path / "r.html").path.read_text(encoding="utf-8")
+    markdown = render_markdown(content, tmp_path / "r.md").path.read_text(encoding="utf-8")
+    assert f'Asian <span class="wb-muted">({first["group"]})</span>' in html
+    assert f"Asian \\({first['group']}\\)" in markdown or f"Asian ({first['group']})" in markdown

@@ -10,7 +10,6 @@ artefact is recorded in the register as evidence, with a timeline event noting t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,31 +24,12 @@ from workbench.sections import resolve_sections
 
 __all__ = [
     "NOTEBOOKS_DIR",
-    "absolute_register_url",
     "investigate",
     "section_parameters",
 ]
 
 NOTEBOOKS_DIR = notebooks_dir()
 """The project's notebooks (the repository's ``notebooks/`` folder)."""
-
-
-def absolute_register_url(register_url: str) -> str:
-    """Return the register as the notebooks must see it.
-
-    The notebooks run inside the run folder, so a relative SQLite path becomes absolute; URLs are left as
-    they are.
-
-    Examples
-    --------
-    >>> absolute_register_url("postgresql+psycopg://db/register")
-    'postgresql+psycopg://db/register'
-    >>> os.path.isabs(absolute_register_url("register.sqlite"))
-    True
-    """
-    if "://" in register_url:
-        return register_url
-    return os.path.abspath(register_url)
 
 
 def section_parameters(
@@ -132,7 +112,6 @@ def investigate(
     from analysis.context import build_context
     from register.policy import load_policy
 
-    register_url = absolute_register_url(register_url)
     checked_reports_dir(reports_dir)
     chosen = resolve_sections(sections)
     parameters = section_parameters(chosen, given=parameters_by_section)

@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,7 +27,7 @@ from analysis.contract import (
     SectionSummary,
     TimelineItem,
 )
-from analysis.data import Window
+from analysis.data import CHUNK_LENGTHS, Window
 
 if TYPE_CHECKING:
     from analysis.context import InvestigationContext
@@ -43,8 +43,6 @@ __all__ = [
     "summarise",
     "timeline_events",
 ]
-
-_CHUNK_LENGTH = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
 
 
 class _Part(BaseModel):
@@ -161,7 +159,7 @@ def timeline_events(summary: DriftSummary) -> list[TimelineItem]:
     events = [
         TimelineItem(
             at=at,
-            until=at + _CHUNK_LENGTH[summary.chunk],
+            until=at + CHUNK_LENGTHS[summary.chunk].to_pytimedelta(),
             description="Drift onset seen by the analysis: " + ", ".join(names),
             subject=", ".join(names),
         )
@@ -172,7 +170,7 @@ def timeline_events(summary: DriftSummary) -> list[TimelineItem]:
             events.append(
                 TimelineItem(
                     at=stale.onset,
-                    until=stale.onset + _CHUNK_LENGTH[summary.chunk],
+                    until=stale.onset + CHUNK_LENGTHS[summary.chunk].to_pytimedelta(),
                     description=f"Input {stale.feature} stopped updating (as-of lag past its normal range)",
                     subject=stale.feature,
                 )
@@ -188,18 +186,6 @@ def headline(summary: DriftSummary) -> str:
     onset = summary.onset.isoformat() if summary.onset else "none"
     moved = f"; score/prediction/label drift: {', '.join(others)}" if others else ""
     return f"drifted features {named}{moved}; stale inputs {stale}; onset {onset}"
-
-
-def onsets(summary: DriftSummary) -> dict[str, datetime]:
-    """The onset of every column and stale input the section reports, by name (one onset per column)."""
-    found: dict[str, datetime] = {}
-    for event_column in summary.columns:
-        if event_column.drifted and event_column.onset is not None:
-            found[event_column.column] = event_column.onset
-    for stale in summary.stale_inputs:
-        if stale.stale and stale.onset is not None:
-            found.setdefault(stale.feature, stale.onset)
-    return found
 
 
 

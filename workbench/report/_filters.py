@@ -17,6 +17,7 @@ from typing import Any, Literal
 import jinja2
 from markupsafe import Markup
 
+from analysis.data import CHUNK_LENGTHS
 from workbench.errors import WorkbenchError
 from workbench.resources import templates_dir
 
@@ -84,9 +85,6 @@ def fmt_span(start: Any, end: Any = None) -> str:
     return f"{fmt_dt(first)} to {fmt_dt(last)}"
 
 
-_CHUNK_LENGTHS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
-
-
 def fmt_chunk(start: Any, chunk: str | None = None) -> str:
     """The chunk starting at ``start`` as the interval it covers (an onset day is the day, not 00:00).
 
@@ -98,9 +96,9 @@ def fmt_chunk(start: Any, chunk: str | None = None) -> str:
     '—'
     """
     first = _as_datetime(start)
-    if first is None or chunk not in _CHUNK_LENGTHS:
+    if first is None or chunk not in CHUNK_LENGTHS:
         return fmt_dt(start)
-    return fmt_span(first, first + _CHUNK_LENGTHS[chunk])
+    return fmt_span(first, first + CHUNK_LENGTHS[chunk].to_pytimedelta())
 
 
 def _as_datetime(value: Any) -> datetime | None:

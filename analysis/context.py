@@ -219,17 +219,13 @@ def build_context(
     from analysis.data import open_logs, validate_logs
 
     when = _as_of(as_of)
-    explicit = {
-        name: value if isinstance(value, Window) else Window.from_value(
-            {"start": value[0], "end": value[1]}, name
-        )
-        for name, value in (windows or {}).items()
-    }
-    unknown = sorted(set(explicit) - {"reference", "incident", "recent"})
-    if unknown:
-        raise InvalidParameterError(
-            f"windows must be among reference, incident, recent. Got {', '.join(unknown)} instead."
-        )
+    # one conversion and check of window edges: window_overrides (names, pairs, start before end)
+    explicit = window_overrides(
+        **{
+            name: (value.start, value.end) if isinstance(value, Window) else value
+            for name, value in (windows or {}).items()
+        }
+    )
     if chunk not in ("hour", "day", "week"):
         raise InvalidParameterError(f"chunk must be one of hour, day, week. Got {chunk!r} instead.")
     resolved = windows_for_incident(incident, as_of=when, **explicit)

@@ -111,8 +111,12 @@ def timeline_data(
     ]
     rows.extend(contributed)
     rows.sort(key=lambda row: row["at"])
-    later = [row for row in rows if as_of is not None and as_utc(row["at"]) > as_utc(as_of)]
-    rows = [row for row in rows if row not in later]
+    # rows are in time order: what was recorded after as_of is the tail
+    cut = next(
+        (index for index, row in enumerate(rows) if as_of is not None and as_utc(row["at"]) > as_utc(as_of)),
+        len(rows),
+    )
+    rows, later = rows[:cut], rows[cut:]
     onset: datetime | None = min((row["at"] for row in contributed), default=None)
     aware = incident.aware_at
     if onset is not None and onset <= aware:

@@ -67,6 +67,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNKS",
+    "MIN_LABELS_PER_WINDOW",
+    "MaturedLabels",
+    "labels_at_equal_maturity",
     "Chunk",
     "IncidentWindows",
     "LogTable",
@@ -797,6 +800,143 @@ def label_as_of(table: ir.Table, card: DataCard, *, as_of: datetime) -> ir.Value
     """
     known = label_known(table, card, as_of=as_of)
     return ibis.ifelse(known, table[card.columns.label], ibis.null().cast(table[card.columns.label].type()))
+
+
+MIN_LABELS_PER_WINDOW = 30
+"""Fewest labels (matured to the same horizon) per window for the label to enter the drift analysis."""
+
+
+@dataclass(frozen=True)
+class MaturedLabels:
+    """Labels at one maturity horizon in two windows (:func:`labels_at_equal_maturity`).
+
+    ``table`` has the label column replaced (or is the input when ``used`` is false), ``note`` says in one
+    sentence what was done, ``used`` whether enough labels matured for a label analysis, ``counts`` the
+    labels used per window (reference, current).
+    """
+
+    table: ir.Table
+    note: str
+    used: bool
+    counts: tuple[int, int] = (0, 0)
+
+
+def labels_at_equal_maturity(
+    table: ir.Table,
+    card: DataCard,
+    reference: Window,
+    current: Window,
+    as_of: datetime,
+    *,
+    analysis: str = "the drift analysis",
+    min_labels: int | None = None,
+) -> MaturedLabels:
+    """Replace the label by its value at one maturity horizon, the same in both windows.
+
+    The labels start from the ones impact counts: observed by ``as_of`` (:func:`analysis.data.label_known`,
+    ``label_observed_at <= as_of``). Labels arrive late, and the ones that arrive early are not a random
+    subset (a default shows up before a repayment does): comparing a mature reference with an immature
+    current window would report label drift that is only a reporting delay. So a label counts when it was
+    observed within ``horizon`` of its decision and the decision is at least ``horizon`` old at ``as_of``.
+    Two horizons are tried, and the one that keeps more labels in the window with fewer is used (the first
+    on a tie):
+
+    1. the age at ``as_of`` of the current window's youngest decision (``as_of`` minus the window's end):
+       every decision of both windows is that old, so none is dropped for its age. When every label
+       observed by ``as_of`` arrived within it -- labels two years late, ``as_of`` after them -- the labels
+       are exactly those impact counts, and the note says so;
+    2. half the age of the current window's start (the older part of the current window): for an
+       ``as_of`` right after the window, when the first leaves too few labels.
+
+    The note states the horizon and both counts (labels used, labels observed by ``as_of``). With fewer
+    than ``min_labels`` (default ``MIN_LABELS_PER_WINDOW``) labels in a window the label is left out of
+    ``analysis`` (named in the note). Without a ``label_observed_at`` column the labels observed by
+    ``as_of`` are used as they are. The drift and fairness analyses both compare windows this way.
+    """
+    minimum = MIN_LABELS_PER_WINDOW if min_labels is None else int(min_labels)
+    columns = card.columns
+    label = columns.label
+    if not label:
+        raise InvalidParameterError(
+            "the data card must name a label column to compare labels. Got none instead."
+        )
+    if not columns.label_observed_at:
+        labelled = table.mutate(**{label: label_as_of(table, card, as_of=as_of)})
+        return MaturedLabels(
+            labelled,
+            "labels as of as_of (the data card has no label_observed_at: maturity not checked)",
+            True,
+        )
+    youngest = min(as_utc(current.end), as_of)
+    horizons = [(as_of - youngest).total_seconds(), (as_of - as_utc(current.start)).total_seconds() / 2]
+    event_seconds = table[columns.event_time].epoch_seconds()
+    delay_seconds = table[columns.label_observed_at].epoch_seconds() - event_seconds
+    observed = label_as_of(table, card, as_of=as_of).notnull()
+
+    def matured(horizon: float) -> ir.BooleanValue:
+        ripe = observed & (delay_seconds <= horizon) & (as_of.timestamp() - event_seconds >= horizon)
+        return ripe.fill_null(False)
+
+    counts = _label_counts(
+        table, columns.event_time, (reference, current), observed, [matured(h) for h in horizons]
+    )
+    n_observed = counts[0]
+    best = max(range(len(horizons)), key=lambda k: (min(counts[k + 1]), -k))
+    horizon, n_used = horizons[best], counts[best + 1]
+    days = horizon / 86400
+    observed_text = (
+        f"{n_observed[0]} reference and {n_observed[1]} current labels were observed by as_of "
+        "(label_observed_at <= as_of, as impact counts them)"
+    )
+    if min(n_used) < minimum:
+        return MaturedLabels(
+            table,
+            f"label left out of {analysis}: at an equal maturity of {days:.1f} days only "
+            f"{n_used[0]} reference and {n_used[1]} current labels were observed "
+            f"(at least {minimum} each are needed; {observed_text}); labels arrive late",
+            False,
+            n_used,
+        )
+    typed_null = ibis.null().cast(table[label].type())
+    labelled = table.mutate(**{label: ibis.ifelse(matured(horizon), table[label], typed_null)})
+    if n_used == n_observed:
+        return MaturedLabels(
+            labelled,
+            (
+                "label compared on the labels observed by as_of, as impact counts them "
+                f"({n_used[0]} reference, {n_used[1]} current): each arrived within {days:.1f} days of its "
+                "decision and every decision of both windows is at least that old, so both windows are at an "
+                "equal maturity"
+            ),
+            True,
+            n_used,
+        )
+    return MaturedLabels(
+        labelled,
+        (
+            f"label compared at an equal maturity of {days:.1f} days: a label counts when observed within "
+            f"that long of its decision ({n_used[0]} reference, {n_used[1]} current labels; {observed_text})"
+        ),
+        True,
+        n_used,
+    )
+
+
+def _label_counts(
+    table: ir.Table,
+    event_time: str,
+    windows: tuple[Window, Window],
+    observed: ir.BooleanValue,
+    conditions: list[ir.BooleanValue],
+) -> list[tuple[int, int]]:
+    """Per condition (``observed`` first, then each of ``conditions``): rows meeting it in each window."""
+    aggregates = {}
+    for w, window in enumerate(windows):
+        inside = window.contains(table[event_time])
+        for k, condition in enumerate([observed, *conditions]):
+            aggregates[f"n_{k}_{w}"] = (inside & condition).fill_null(False).cast("int64").sum()
+    row = table.aggregate(**aggregates).to_pyarrow().to_pylist()[0]
+    return [(int(row[f"n_{k}_0"] or 0), int(row[f"n_{k}_1"] or 0)) for k in range(len(conditions) + 1)]
 
 
 _OPS = {

@@ -13,10 +13,9 @@ import pytest
 import yaml
 
 from analysis.context import window_overrides
-from analysis.data import Window, incident_windows, open_logs
+from analysis.data import Window, incident_windows, labels_at_equal_maturity, open_logs
 from analysis.errors import InvalidParameterError
 from analysis.investigation import (
-    _labels_at_equal_maturity,
     drift_for_card,
     input_freshness,
 )
@@ -162,7 +161,8 @@ def test_equal_maturity_removes_label_drift_that_is_only_a_reporting_delay() -> 
     reference = Window(T0, T0 + timedelta(days=28), "reference")
     current = Window(T0 + timedelta(days=40), as_of, "current")
     table = ibis.memtable(frame)
-    matured, note = _labels_at_equal_maturity(table, card, reference, current, as_of)
+    result = labels_at_equal_maturity(table, card, reference, current, as_of)
+    matured, note = result.table, result.note
     assert note.startswith("label compared at an equal maturity of 10.0 days")
     result = matured.execute()
 
@@ -198,13 +198,13 @@ def test_too_few_matured_labels_leaves_the_label_out() -> None:
         ),
     )
     as_of = T0 + timedelta(days=40)
-    _, note = _labels_at_equal_maturity(
+    note = labels_at_equal_maturity(
         ibis.memtable(frame),
         card,
         Window(T0, T0 + timedelta(days=20), "reference"),
         Window(T0 + timedelta(days=30), as_of, "current"),
         as_of,
-    )
+    ).note
     assert note.startswith("label left out of the drift analysis")
 
 

@@ -12,6 +12,9 @@ from analysis.drift import drift_table_figure as drift_table_figure
 from analysis.drift import windowed_drift as windowed_drift
 
 # isort: split
+from analysis._fairness_figures import fairness_by_group_figure as fairness_by_group_figure  # fairness
+from analysis._fairness_figures import fairness_gap_over_time_figure as fairness_gap_over_time_figure
+from analysis._fairness_figures import fairness_intersections_figure as fairness_intersections_figure
 from analysis._impact_figures import impact_by_group_figure as impact_by_group_figure
 from analysis._impact_figures import impact_over_time_figure as impact_over_time_figure
 from analysis.data import IncidentWindows as IncidentWindows  # data access, impact, intervals
@@ -25,6 +28,8 @@ from analysis.data import label_known as label_known
 from analysis.data import open_logs as open_logs
 from analysis.data import validate_logs as validate_logs
 from analysis.data import windows_for_incident as windows_for_incident
+from analysis.fairness import FairnessResult as FairnessResult
+from analysis.fairness import assess_fairness as assess_fairness
 from analysis.impact import ImpactResult as ImpactResult
 from analysis.impact import StillHappening as StillHappening
 from analysis.impact import WindowCounts as WindowCounts

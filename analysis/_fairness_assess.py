@@ -58,7 +58,7 @@ def assess(
     n_resamples: int,
     seed: int,
 ) -> FairnessResult:
-    """Every table of a :class:`FairnessResult` from the cells (see :func:`analysis.fairness.assess_fairness`)."""
+    """Every table of a :class:`FairnessResult` from the cells (:func:`analysis.fairness.assess_fairness`)."""
     frame = cells.cells
     windowed = frame[frame["window"].isin(WINDOW_NAMES)]
     metrics_parts, disparity_parts, version_parts, composite_rows, four_fifths_parts = [], [], [], [], []
@@ -116,7 +116,8 @@ def assess(
     suppressed = _suppressed_groups(metrics)
     if suppressed:
         limitations.append(
-            f"{len(suppressed)} group(s) have fewer than {min_cell_size} decisions in a window and are suppressed "
+            f"{len(suppressed)} group(s) have fewer than {min_cell_size} decisions in a window and are "
+            "suppressed "
             "(shown, never compared): "
             + ", ".join(suppressed[:8])
             + (" ..." if len(suppressed) > 8 else "")

@@ -100,8 +100,8 @@ def confusion_counts(cells: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     --------
     >>> cells = pd.DataFrame({"g": ["a", "a", "a", "b"], "y_true": [1, 0, np.nan, 1],
     ...                       "y_pred": [1, 1, 0, 0], "count": [3, 2, 5, 4]})
-    >>> confusion_counts(cells, ["g"])[["g", "n", "pp", "labelled", "tp", "fp", "fn"]].to_dict("list")
-    {'g': ['a', 'b'], 'n': [10, 4], 'pp': [5, 0], 'labelled': [5, 4], 'tp': [3, 0], 'fp': [2, 0], 'fn': [0, 4]}
+    >>> confusion_counts(cells, ["g"])[["g", "n", "pp", "labelled", "tp", "fn"]].to_dict("list")
+    {'g': ['a', 'b'], 'n': [10, 4], 'pp': [5, 0], 'labelled': [5, 4], 'tp': [3, 0], 'fn': [0, 4]}
     """
     keys = list(keys)
     y = pd.to_numeric(cells["y_true"], errors="coerce").to_numpy(float)

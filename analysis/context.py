@@ -162,9 +162,7 @@ def window_overrides(**edges: WindowEdges | None) -> dict[str, Window]:
             )
         start, end = pair if pair is not None else (None, None)
         if (start is None) != (end is None):
-            raise InvalidParameterError(
-                f"{name}_start and {name}_end must be given together. Got only one."
-            )
+            raise InvalidParameterError(f"{name}_start and {name}_end must be given together. Got only one.")
         if start is not None and end is not None:
             windows[name] = Window.from_value({"start": start, "end": end}, name)
     return windows
@@ -324,4 +322,3 @@ def data_fingerprint(
         "hashed": hashed,
         "rows": dict(window_rows),
     }
-

@@ -22,9 +22,9 @@ combinations asked for):
   :mod:`analysis.onset`) and the model version it opened with;
 - calibration by group (observed positive rate per score bin) where a score exists.
 
-Labels are compared at an equal maturity between the two windows (:func:`analysis.data.labels_at_equal_maturity`);
-when too few matured, the label metrics are reported as unavailable with the reason and the selection rate
-still runs.
+Labels are compared at an equal maturity between the two windows
+(:func:`analysis.data.labels_at_equal_maturity`); when too few matured, the label metrics are reported
+as unavailable with the reason and the selection rate still runs.
 """
 
 from __future__ import annotations
@@ -153,7 +153,8 @@ def _positive(column: ir.Value, positive: Any, role: str) -> ir.Value:
         hit = column == ibis.literal(number)
     else:
         raise InvalidParameterError(
-            f"The {role} column must hold binary decisions (boolean, number or text). Got type {kind} instead."
+            f"The {role} column must hold binary decisions (boolean, number or text). "
+            f"Got type {kind} instead."
         )
     return ibis.ifelse(column.isnull(), ibis.null().cast("int8"), hit.cast("int8"))
 
@@ -162,8 +163,8 @@ def _check_attributes(table: ir.Table, card: DataCard, attributes: Sequence[str]
     chosen = list(card.sensitive_attributes if attributes is None else attributes)
     if not chosen:
         raise InvalidParameterError(
-            "A fairness analysis needs at least one sensitive attribute. Got none; name them in the data card "
-            "(columns.sensitive or sensitive_source.attributes) or pass attributes=[...]."
+            "A fairness analysis needs at least one sensitive attribute. Got none; name them in the data "
+            "card (columns.sensitive or sensitive_source.attributes) or pass attributes=[...]."
         )
     missing = [name for name in chosen if name not in table.columns]
     if missing:
@@ -222,9 +223,6 @@ def fairness_cells(
     min_labels : int, optional
         Fewest matured labels per window for label metrics (default ``MIN_LABELS_PER_WINDOW``).
     """
-    reason = fairness_not_applicable(card) if attributes is None else None
-    if reason and not card.sensitive_attributes:
-        raise InvalidParameterError(f"A fairness analysis is not possible: {reason}.")
     table = log.table if isinstance(log, LogTable) else log
     attrs = _check_attributes(table, card, attributes)
     columns = card.columns
@@ -272,7 +270,8 @@ def fairness_cells(
     keys = ["window", "chunk", "model_version", *attrs, "y_true", "y_pred"]
     cells = keyed.group_by(keys).aggregate(count=keyed.count()).to_pandas()
     cells = _tidy_cells(cells, attrs)
-    scores, edges = None, ()
+    scores: pd.DataFrame | None = None
+    edges: tuple[float, ...] = ()
     if columns.score and columns.score in scoped.columns and labels_used:
         edges = _score_edges(keyed.filter(keyed.window != "other"), columns.score, score_bins)
         if edges:
@@ -323,18 +322,16 @@ def groupings_for(
 
     Examples
     --------
-    >>> groupings_for(["sex", "age_band", "ethnic_group"])
-    [('sex',), ('age_band',), ('ethnic_group',), ('sex', 'age_band'), ('sex', 'ethnic_group'), ('age_band', 'ethnic_group')]
+    >>> groupings_for(["sex", "age", "race"])
+    [('sex',), ('age',), ('race',), ('sex', 'age'), ('sex', 'race'), ('age', 'race')]
     """
-    singles = [(name,) for name in attributes]
+    singles: list[tuple[str, ...]] = [(name,) for name in attributes]
+    combos: list[tuple[str, ...]] = []
     if intersections is True:
         combos = list(itertools.combinations(attributes, 2))
-    elif intersections is False:
-        combos = []
-    else:
-        combos = []
-        for combo in intersections:
-            combo = tuple(combo)
+    elif intersections is not False:
+        for given in intersections:
+            combo = tuple(given)
             unknown = [name for name in combo if name not in attributes]
             if len(combo) < 2 or unknown or len(set(combo)) != len(combo):
                 raise InvalidParameterError(
@@ -500,7 +497,8 @@ def assess_fairness(
         Groups with fewer decisions are suppressed in reports and never drive a verdict.
     difference_threshold, ratio_threshold, alpha
         A gap is ``significant`` when its interval excludes no-gap, its Benjamini-Hochberg adjusted p-value
-        is below ``alpha`` and it passes a practical threshold (see :func:`analysis._fairness_stats.disparity_table`).
+        is below ``alpha`` and it passes a practical threshold
+        (see :func:`analysis._fairness_stats.disparity_table`).
     n_resamples, seed
         The multinomial resampling of composite metrics (reproducible for one seed).
     """

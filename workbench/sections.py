@@ -53,7 +53,11 @@ __all__ = [
 ENTRY_POINT_GROUP = "workbench.sections"
 """Entry-point group through which other packages declare sections (each entry point is a Section)."""
 
-BUILTIN_SECTIONS: tuple[str, ...] = ("analysis.sections.impact", "analysis.sections.drift")
+BUILTIN_SECTIONS: tuple[str, ...] = (
+    "analysis.sections.impact",
+    "analysis.sections.fairness",
+    "analysis.sections.drift",
+)
 """Modules declaring the built-in sections (each has a module-level ``SECTION``)."""
 
 
@@ -189,10 +193,10 @@ def resolve_sections(keys: Sequence[str] | None = None) -> tuple[Section, ...]:
     --------
     >>> [section.key for section in resolve_sections(["drift", "impact"])]
     ['impact', 'drift']
-    >>> resolve_sections(["fairness"])
+    >>> resolve_sections(["root_cause"])
     Traceback (most recent call last):
     ...
-    workbench.errors.WorkbenchError: --section must be among impact, drift. Got fairness instead.
+    workbench.errors.WorkbenchError: --section must be among impact, fairness, drift. Got root_cause instead.
     """
     sections = available_sections()
     if not keys:

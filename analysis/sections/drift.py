@@ -188,7 +188,6 @@ def headline(summary: DriftSummary) -> str:
     return f"drifted features {named}{moved}; stale inputs {stale}; onset {onset}"
 
 
-
 SECTION = Section(
     key="drift",
     title="Drift findings",

@@ -186,6 +186,10 @@ class FairnessSummary(SectionSummary):
     n_significant: int = Field(default=0, ge=0, description="incident-window gaps judged significant")
     n_opened: int = Field(default=0, ge=0, description="significant gaps that opened during the incident")
     limitations: list[str] = Field(default_factory=list)
+    metric_titles: dict[str, str] = Field(
+        default_factory=lambda: {name: spec.title for name, spec in METRICS.items()},
+        description="metric key -> its name in words (the report's wording)",
+    )
 
 
 class FairnessParameters(SectionParameters):
@@ -199,7 +203,7 @@ class FairnessParameters(SectionParameters):
     )
     reference: str | dict[str, str] = Field(
         default="largest",
-        description="reference group: 'largest', 'best' (highest selection rate), a group, or grouping -> rule",
+        description="reference: 'largest', 'best' (highest selection rate), a group, or grouping -> one",
     )
     min_cell_size: int | None = Field(
         default=None, ge=1, description="suppress smaller groups (default: the policy's minimum cell size)"
@@ -250,8 +254,12 @@ def summarise(result: FairnessResult, context: InvestigationContext) -> Fairness
     )
 
 
+def _group_text(group: str, label: str | None) -> str:
+    return f"{label} ({group})" if label else group
+
+
 def _who(name: str, group: str, label: str | None) -> str:
-    return f"{name}={label + ' (' + group + ')' if label else group}"
+    return f"{name}={_group_text(group, label)}"
 
 
 def _interval(value: Interval | None, digits: int = 2) -> str:
@@ -271,7 +279,8 @@ def headline(summary: FairnessSummary) -> str:
     ...        "ratio": {"estimate": 0.70, "low": 0.66, "high": 0.74},
     ...        "before": {"estimate": -0.02, "low": -0.04, "high": 0.0},
     ...        "change": {"estimate": -0.13, "low": -0.16, "high": -0.10}, "opened": True,
-    ...        "onset": "2025-11-07T00:00:00Z", "model_version": "2.0.0", "deployed_at": "2025-11-07T00:00:00Z"}
+    ...        "onset": "2025-11-07T00:00:00Z", "model_version": "2.0.0",
+    ...        "deployed_at": "2025-11-07T00:00:00Z"}
     >>> summary = FairnessSummary(incident_id="INC-1", attributes=["ethnic_group"], labels_used=True,
     ...     label_note="n", min_cell_size=10, difference_threshold=0.05, ratio_threshold=0.8, alpha=0.05,
     ...     headline_gap=gap, n_compared=12, n_significant=3)
@@ -287,22 +296,25 @@ def headline(summary: FairnessSummary) -> str:
         if not summary.n_compared:
             return "no gap between groups could be compared (see the limitations)"
         return (
-            f"no significant gap between groups: none of the {summary.n_compared} gaps compared in the incident "
-            "window is both distinguishable from noise and past the practical threshold"
+            f"no significant gap between groups: none of the {summary.n_compared} gaps compared in the "
+            "incident window is both distinguishable from noise and past the practical threshold"
         )
     title = METRICS[gap.metric].title if gap.metric in METRICS else gap.metric
     value = f"{gap.value:.2f}" if gap.value is not None else "n/a"
     reference = f"{gap.reference_value:.2f}" if gap.reference_value is not None else "n/a"
     text = (
         f"{title} of {_who(gap.grouping, gap.group, gap.group_label)} {value} vs {reference} for "
-        f"{gap.reference_label + ' (' + gap.reference_group + ')' if gap.reference_label else gap.reference_group} "
+        f"{_group_text(gap.reference_group, gap.reference_label)} "
         f"(difference {gap.difference.estimate:.2f}, {_interval(gap.difference)}"
     )
     if gap.ratio is not None:
         text += f"; ratio {gap.ratio.estimate:.2f}, {_interval(gap.ratio)}"
     text += ")"
     if gap.before is not None and gap.change is not None:
-        text += f"; before the incident {gap.before.estimate:.2f}, change {gap.change.estimate:.2f} ({_interval(gap.change)})"
+        text += (
+            f"; before the incident {gap.before.estimate:.2f}, change {gap.change.estimate:.2f} "
+            f"({_interval(gap.change)})"
+        )
     when = []
     if gap.onset is not None:
         when.append(f"opened {gap.onset:%Y-%m-%d}")
@@ -326,7 +338,10 @@ def timeline_events(summary: FairnessSummary) -> list[TimelineItem]:
         TimelineItem(
             at=gap.onset,
             until=until,
-            description=f"Fairness gap opened: {title} of {gap.grouping}={gap.group} vs {gap.reference_group}{version}",
+            description=(
+                f"Fairness gap opened: {title} of {gap.grouping}={gap.group} "
+                f"vs {gap.reference_group}{version}"
+            ),
             kind="Detection",
             subject=gap.grouping,
         )
@@ -336,7 +351,10 @@ def timeline_events(summary: FairnessSummary) -> list[TimelineItem]:
 SECTION = Section(
     key="fairness",
     title="Fairness findings",
-    description="Metrics by group and intersection, gaps to a reference group before vs during, since when, which model.",
+    description=(
+        "Metrics by group and intersection, gaps to a reference group before vs during, since when, "
+        "which model."
+    ),
     summary_model=FairnessSummary,
     parameters_model=FairnessParameters,
     figures=(

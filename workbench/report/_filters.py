@@ -302,6 +302,8 @@ def markdown_env(
     _add_filters(env)
     # in Markdown, formatted values are escaped by `finalize` too (they are plain str)
     env.filters["md"] = lambda value: Markup(md_escape(value))  # noqa: S704 - escaped for Markdown
+    # the output of a template macro, whose own `{{ }}` were escaped by `finalize` already (not twice)
+    env.filters["escaped"] = lambda value: Markup(str(value))  # noqa: S704 - escaped inside the macro
     return env
 
 

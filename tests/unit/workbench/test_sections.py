@@ -53,7 +53,7 @@ def _impact_summary(**changes: object) -> dict[str, object]:
 
 def test_sections_keys_unique_and_notebooks_named_by_key() -> None:
     keys = [section.key for section in SECTIONS]
-    assert keys == ["impact", "drift"]
+    assert keys == ["impact", "fairness", "drift"]
     assert len(set(keys)) == len(keys)
     for section in SECTIONS:
         assert section.notebook == f"{section.key}.ipynb"
@@ -118,8 +118,8 @@ def test_outline_follows_the_sections_given() -> None:
 
 
 def test_get_section_unknown_key() -> None:
-    with pytest.raises(WorkbenchError, match="must be one of impact, drift. Got 'fairness' instead"):
-        get_section("fairness")
+    with pytest.raises(WorkbenchError, match="must be one of impact, fairness, drift. Got 'root_cause' instead"):
+        get_section("root_cause")
 
 
 def test_valid_impact_summary_keeps_extra_keys() -> None:

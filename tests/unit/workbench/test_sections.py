@@ -118,7 +118,7 @@ def test_outline_follows_the_sections_given() -> None:
 
 
 def test_get_section_unknown_key() -> None:
-    with pytest.raises(WorkbenchError, match="must be one of impact, fairness, drift. Got 'root_cause' instead"):
+    with pytest.raises(WorkbenchError, match="must be one of impact, fairness, drift. Got 'root_cause'"):
         get_section("root_cause")
 
 

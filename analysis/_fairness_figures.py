@@ -150,7 +150,9 @@ def fairness_gap_over_time_figure(summary: FairnessSummary) -> go.Figure:
         )
         return figure
     length = CHUNK_LENGTHS.get(summary.chunk, CHUNK_LENGTHS["day"])
-    points = summary.gap_over_time
+    points = list(summary.gap_over_time)
+    while points and points[-1].gap is None:  # no matured label (or no decision) in the latest chunks
+        points.pop()
     starts = pd.to_datetime([p.chunk_start for p in points], utc=True).tz_convert(None)
     middle = starts + length / 2
     value = np.array([np.nan if p.gap is None else p.gap for p in points])
@@ -202,10 +204,11 @@ def fairness_gap_over_time_figure(summary: FairnessSummary) -> go.Figure:
         figure.add_vline(x=deployed, line_dash="dot", line_color="rgb(44, 160, 44)")
         figure.add_annotation(
             x=deployed,
-            y=0,
+            y=1,
             yref="paper",
+            xanchor="right",
             yanchor="bottom",
-            text=f"model {gap.model_version}",
+            text=f"model {gap.model_version} first seen",
             showarrow=False,
         )
     figure.update_layout(

@@ -218,9 +218,13 @@ def test_free_text_is_redacted(rendered: tuple[str, Any], markdown: str) -> None
     assert "reports/INC-2026-0042/run/impact/impact.ipynb" in html
 
 
+def _impact_block(html: str) -> str:
+    return html.split('id="section-impact"', 1)[1].split("</section>", 1)[0]
+
+
 def test_small_groups_are_suppressed_and_marked(rendered: tuple[str, Any], markdown: str) -> None:
     html, _ = rendered
-    rows = re.findall(r'<tr class="wb-suppressed">(.*?)</tr>', html, flags=re.S)
+    rows = re.findall(r'<tr class="wb-suppressed">(.*?)</tr>', _impact_block(html), flags=re.S)
     assert len(rows) == 2
     assert "85+" in rows[0] and "tiny-region" in rows[1]
     assert "fewer than 10 decisions" in rows[1]
@@ -289,7 +293,7 @@ def test_strict_refuses_to_render_with_flags(tmp_path: Path) -> None:
 
 def test_unknown_block_key_is_refused() -> None:
     with pytest.raises(WorkbenchError, match="report block key must be one of"):
-        assemble_report([report_block("fairness", {"x": 1})], require_complete=False)
+        assemble_report([report_block("trends", {"x": 1})], require_complete=False)
 
 
 def test_blocks_out_of_outline_order_are_refused() -> None:
@@ -336,7 +340,8 @@ def test_report_block_requires_data_or_reason() -> None:
 
 
 def test_section_list_drives_the_outline(tmp_path: Path) -> None:
-    content = assemble_report(_replaced("drift", None), sections=[get_section("impact")])
+    blocks = [block for block in _replaced("drift", None) if block.key != "fairness"]
+    content = assemble_report(blocks, sections=[get_section("impact")])
     html = render_html(content, tmp_path / "r.html").path.read_text()
     assert 'href="#section-impact"' in html
     assert "section-drift" not in html
@@ -441,12 +446,16 @@ def test_min_cell_size_comes_from_the_policy_not_the_impact_block(tmp_path: Path
     assert content.min_cell_size == 5500
     assert content.blocks["impact"].data["min_cell_size"] == 10  # what the impact summary says
     html = render_html(content, tmp_path / "r.html").path.read_text()
-    rows = re.findall(r'<tr class="wb-suppressed">(.*?)</tr>', html, flags=re.S)
+    rows = re.findall(r'<tr class="wb-suppressed">(.*?)</tr>', _impact_block(html), flags=re.S)
     assert len(rows) == 3  # the 5,000-decision group is now suppressed too
     assert all("fewer than 5500 decisions" in row for row in rows)
     assert ">5,000<" not in html
     markdown = render_markdown(content, tmp_path / "r.md").path.read_text()
-    assert markdown.count("suppressed (fewer than 5,500)") == 3
+    impact_md = markdown.split("## Impact assessment", 1)[1].split("\n## ", 1)[0]
+    assert impact_md.count("suppressed (fewer than 5,500)") == 3
+    # the fairness block applies the report's minimum too: its 5,000-decision group is not compared
+    fairness_md = markdown.split("## Fairness findings", 1)[1].split("\n## ", 1)[0]
+    assert "0.69" not in fairness_md and fairness_md.count("suppressed (fewer than 5,500)") == 2
 
 
 def test_free_text_is_redacted_with_the_policys_rules(tmp_path: Path) -> None:

@@ -24,6 +24,8 @@ Examples
 
 from __future__ import annotations
 
+import html
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -269,15 +271,23 @@ def _add_baseline(figure: go.Figure, baseline: float) -> None:
         )
 
 
-def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) -> go.Figure:
+def impact_by_group_figure(
+    result: ImpactResult,
+    *,
+    value_labels: Mapping[str, Mapping[str, str]] | None = None,
+    title: str | None = None,
+) -> go.Figure:
     """Failure rate by group (incident window) with Wilson intervals and each group's baseline rate.
 
-    Suppressed groups (fewer than ``min_cell_size`` decisions) are kept as labelled, empty rows.
+    Suppressed groups (fewer than ``min_cell_size`` decisions) are kept as labelled, empty rows. A coded
+    group that ``value_labels`` names is shown as ``label (code)``, as in the report's table.
 
     Parameters
     ----------
     result : ImpactResult
         From :func:`analysis.impact.assess_impact`.
+    value_labels : mapping, optional
+        Labels of coded groups, attribute -> code -> label (the data card's ``value_labels``).
     title : str, optional
         Figure title.
 
@@ -292,7 +302,7 @@ def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) ->
     min_cell_size = result.definition["min_cell_size"]
     confidence = result.definition["confidence"]
     rate = frame["failure_rate"].to_numpy(float)
-    text, labels = _group_labels(frame, min_cell_size)
+    text, labels = _group_labels(frame, min_cell_size, value_labels or {})
     reference_decided = np.nan_to_num(frame["reference_n_decided"].to_numpy(float))
     reference_failures = np.nan_to_num(frame["reference_n_failures"].to_numpy(float))
     reference_rate = frame["reference_failure_rate"].to_numpy(float)
@@ -359,8 +369,14 @@ def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) ->
     return figure
 
 
-def _group_labels(frame: pd.DataFrame, min_cell_size: int) -> tuple[list[str], list[str]]:
-    """Per group: a note (``k of n failed``, suppressed, or nothing decided) and the axis label with it."""
+def _group_labels(
+    frame: pd.DataFrame, min_cell_size: int, value_labels: Mapping[str, Mapping[str, str]]
+) -> tuple[list[str], list[str]]:
+    """Per group: a note (``k of n failed``, suppressed, or nothing decided) and the axis label with it.
+
+    The axis label is ``attribute = group``, or ``attribute = label (group)`` when ``value_labels`` names
+    the group; codes and labels are HTML-escaped (plotly reads tick text as a little HTML).
+    """
     suppressed = frame["suppressed"].to_numpy(bool)
     text = [
         f"suppressed (n < {min_cell_size})"
@@ -370,8 +386,10 @@ def _group_labels(frame: pd.DataFrame, min_cell_size: int) -> tuple[list[str], l
         else "no decided decisions"
         for s, f, d in zip(suppressed, frame["n_failures"], frame["n_decided"], strict=True)
     ]
-    labels = [
-        f"{attribute} = {group}<br><sup>{note}</sup>"
-        for attribute, group, note in zip(frame["attribute"], frame["group"], text, strict=True)
-    ]
+    labels = []
+    for attribute, group, note in zip(frame["attribute"], frame["group"], text, strict=True):
+        code = html.escape(str(group), quote=False)
+        label = value_labels.get(str(attribute), {}).get(str(group))
+        shown = code if label is None else f"{html.escape(label, quote=False)} ({code})"
+        labels.append(f"{html.escape(str(attribute), quote=False)} = {shown}<br><sup>{note}</sup>")
     return text, labels

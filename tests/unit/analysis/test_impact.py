@@ -369,3 +369,19 @@ def test_validation_runs_before_impact(synthetic_log):
         ("y_pred", "column_present"),
         ("score", "column_present"),
     }
+
+
+def test_by_group_figure_shows_the_data_cards_labels_beside_the_codes(result):
+    groups = result.by_group["group"].astype(str).tolist()
+    attribute = str(result.by_group["attribute"].iloc[0])
+    coded, uncoded = groups[0], groups[1]
+    value_labels = {attribute: {coded: "Asian & <Pacific>"}}
+    figure = impact_by_group_figure(result, value_labels=value_labels)
+    ticks = [label.split("<br>")[0] for label in figure.data[0].y]
+    # the label before its code (escaped: plotly reads tick text as HTML); unlabelled groups keep the code
+    assert ticks[0] == f"{attribute} = Asian &amp; &lt;Pacific&gt; ({coded})"
+    assert ticks[1].endswith(f"= {uncoded}")
+    assert list(figure.data[1].y) == list(figure.data[0].y)  # both bars of a group on one row
+    # without labels every row shows the raw code, as before
+    plain = [label.split("<br>")[0] for label in impact_by_group_figure(result).data[0].y]
+    assert plain[0] == f"{attribute} = {coded}"

@@ -1,7 +1,8 @@
 """Plotly figures of the impact analysis (aggregates only, nothing loaded from the network).
 
 - :func:`impact_over_time_figure` -- failure rate per time chunk with its interval band, the baseline
-  rate, and the reference / incident / recent windows shaded.
+  rate, the reference / incident / recent windows shaded, and the latest chunks whose labels are still
+  incomplete marked.
 - :func:`impact_by_group_figure` -- failure rate per group of each sensitive attribute with intervals and
   the baseline rate of the group; suppressed groups are drawn as labelled placeholders, never dropped.
 
@@ -24,6 +25,8 @@ Examples
 
 from __future__ import annotations
 
+import html
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,6 +42,7 @@ __all__ = ["impact_by_group_figure", "impact_over_time_figure"]
 
 _WINDOW_COLOURS = {"reference": "rgba(31, 119, 180, 0.10)", "incident": "rgba(214, 39, 40, 0.12)"}
 _RECENT_COLOUR = "rgba(255, 127, 14, 0.18)"
+_INCOMPLETE_COLOUR = "rgba(120, 120, 120, 0.22)"
 
 
 MIN_CHUNK_DECIDED = 30
@@ -59,7 +63,10 @@ def impact_over_time_figure(
     marker's area grows with the chunk's decided decisions. A chunk with fewer than ``min_decided`` decided
     decisions (a sparse day, whose rate swings between 0 and 100 %) is left out of the line and the band
     and drawn apart, as an open marker with its Wilson interval as an error bar. The windows' names are
-    placed in rows so that no two overlap, also when windows are adjacent or short.
+    placed in rows so that no two overlap, also when windows are adjacent or short. Each chunk's hover
+    gives its label completeness; when the latest chunks' labels are incomplete
+    (:attr:`~analysis.impact.ImpactResult.labels_incomplete_from`) they are greyed out and marked
+    "labels incomplete from <date>": their rate rests on the labels that came early.
 
     Parameters
     ----------
@@ -86,7 +93,8 @@ def impact_over_time_figure(
     )
     for trace in traces:
         figure.add_trace(trace)
-    _shade_windows(figure, result, x_range=(start.min(), end.max()))
+    n_label_rows = _shade_windows(figure, result, x_range=(start.min(), end.max()))
+    _mark_incomplete_labels(figure, result, x_end=end.max(), y=1 - n_label_rows * _LABEL_ROW_HEIGHT)
     _add_baseline(figure, result.reference.failure_rate)
     figure.update_layout(
         title=title or f"Failure rate over time — {result.definition['signal_description']}",
@@ -121,13 +129,23 @@ def _over_time_traces(
     dense = n_decided >= min_decided
     sparse = (n_decided > 0) & ~dense
     span = [f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M}" for a, b in zip(start, end, strict=True)]
+    completeness = [
+        "" if np.isnan(share) else f"<br>labels observed for {share:.0%} of decisions"
+        for share in frame["label_completeness"].to_numpy(float)
+    ]
     customdata = np.stack(
-        [frame["n_failures"], frame["n_decided"], frame["n_decisions"], np.asarray(span, dtype=object)],
+        [
+            frame["n_failures"],
+            frame["n_decided"],
+            frame["n_decisions"],
+            np.asarray(span, dtype=object),
+            np.asarray(completeness, dtype=object),
+        ],
         axis=-1,
     )
     hover = (
         "%{customdata[3]}<br>rate %{y:.2%}<br>%{customdata[0]} failed of %{customdata[1]} decided "
-        "(%{customdata[2]} decisions)<extra></extra>"
+        "(%{customdata[2]} decisions)%{customdata[4]}<extra></extra>"
     )
     rate = frame["failure_rate"].to_numpy(float)
     lower = frame["failure_rate_lower"].to_numpy(float)
@@ -257,6 +275,41 @@ def _shade_windows(
     return len(row_ends)
 
 
+def _mark_incomplete_labels(
+    figure: go.Figure, result: ImpactResult, *, x_end: pd.Timestamp, y: float
+) -> None:
+    """Grey out the latest chunks whose labels are incomplete; their name ends at the plot's right edge.
+
+    ``y`` (share of the plot's height) is the top of the name: below the rows of window names.
+    """
+    since = result.labels_incomplete_from
+    if since is None:
+        return
+    x0 = pd.Timestamp(since).tz_convert("UTC").tz_localize(None)
+    share = result.definition.get("complete_label_share")
+    below = f" (< {share:.0%} of decisions labelled)" if share is not None else ""
+    figure.add_vrect(  # outlined, dotted: it overlays the windows' shading
+        x0=x0,
+        x1=x_end,
+        fillcolor=_INCOMPLETE_COLOUR,
+        line={"color": "rgb(90, 90, 90)", "width": 1, "dash": "dot"},
+        layer="below",
+        name="labels incomplete",
+    )
+    figure.add_annotation(
+        x=x_end,
+        y=y,
+        xref="x",
+        yref="paper",
+        xanchor="right",
+        yanchor="top",
+        text=f"labels incomplete from {x0:%Y-%m-%d %H:%M}{below}",
+        showarrow=False,
+        name="labels incomplete",
+        bgcolor="rgba(255, 255, 255, 0.7)",
+    )
+
+
 def _add_baseline(figure: go.Figure, baseline: float) -> None:
     """A dashed line at the baseline (reference-window) failure rate, unless it is undefined."""
     if not np.isnan(baseline):
@@ -269,15 +322,23 @@ def _add_baseline(figure: go.Figure, baseline: float) -> None:
         )
 
 
-def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) -> go.Figure:
+def impact_by_group_figure(
+    result: ImpactResult,
+    *,
+    value_labels: Mapping[str, Mapping[str, str]] | None = None,
+    title: str | None = None,
+) -> go.Figure:
     """Failure rate by group (incident window) with Wilson intervals and each group's baseline rate.
 
-    Suppressed groups (fewer than ``min_cell_size`` decisions) are kept as labelled, empty rows.
+    Suppressed groups (fewer than ``min_cell_size`` decisions) are kept as labelled, empty rows. A coded
+    group that ``value_labels`` names is shown as ``label (code)``, as in the report's table.
 
     Parameters
     ----------
     result : ImpactResult
         From :func:`analysis.impact.assess_impact`.
+    value_labels : mapping, optional
+        Labels of coded groups, attribute -> code -> label (the data card's ``value_labels``).
     title : str, optional
         Figure title.
 
@@ -292,7 +353,7 @@ def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) ->
     min_cell_size = result.definition["min_cell_size"]
     confidence = result.definition["confidence"]
     rate = frame["failure_rate"].to_numpy(float)
-    text, labels = _group_labels(frame, min_cell_size)
+    text, labels = _group_labels(frame, min_cell_size, value_labels or {})
     reference_decided = np.nan_to_num(frame["reference_n_decided"].to_numpy(float))
     reference_failures = np.nan_to_num(frame["reference_n_failures"].to_numpy(float))
     reference_rate = frame["reference_failure_rate"].to_numpy(float)
@@ -359,8 +420,14 @@ def impact_by_group_figure(result: ImpactResult, *, title: str | None = None) ->
     return figure
 
 
-def _group_labels(frame: pd.DataFrame, min_cell_size: int) -> tuple[list[str], list[str]]:
-    """Per group: a note (``k of n failed``, suppressed, or nothing decided) and the axis label with it."""
+def _group_labels(
+    frame: pd.DataFrame, min_cell_size: int, value_labels: Mapping[str, Mapping[str, str]]
+) -> tuple[list[str], list[str]]:
+    """Per group: a note (``k of n failed``, suppressed, or nothing decided) and the axis label with it.
+
+    The axis label is ``attribute = group``, or ``attribute = label (group)`` when ``value_labels`` names
+    the group; codes and labels are HTML-escaped (plotly reads tick text as a little HTML).
+    """
     suppressed = frame["suppressed"].to_numpy(bool)
     text = [
         f"suppressed (n < {min_cell_size})"
@@ -370,8 +437,10 @@ def _group_labels(frame: pd.DataFrame, min_cell_size: int) -> tuple[list[str], l
         else "no decided decisions"
         for s, f, d in zip(suppressed, frame["n_failures"], frame["n_decided"], strict=True)
     ]
-    labels = [
-        f"{attribute} = {group}<br><sup>{note}</sup>"
-        for attribute, group, note in zip(frame["attribute"], frame["group"], text, strict=True)
-    ]
+    labels = []
+    for attribute, group, note in zip(frame["attribute"], frame["group"], text, strict=True):
+        code = html.escape(str(group), quote=False)
+        label = value_labels.get(str(attribute), {}).get(str(group))
+        shown = code if label is None else f"{html.escape(label, quote=False)} ({code})"
+        labels.append(f"{html.escape(str(attribute), quote=False)} = {shown}<br><sup>{note}</sup>")
     return text, labels

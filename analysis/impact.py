@@ -85,6 +85,9 @@ SUPPRESSION_RULE = (
     "a group with fewer than min_cell_size decisions in the incident window is suppressed: its row is kept "
     "with suppressed = true and every count and rate set to null"
 )
+COMPLETE_LABEL_SHARE = 0.8
+"""Share of a chunk's decisions with a label observed by ``as_of`` below which its labels are incomplete."""
+
 LABEL_RULE = (
     "a label counts only when it is not null and label_observed_at <= as_of; decisions whose label was not "
     "observed by then are undecided under a label-error signal"
@@ -259,6 +262,11 @@ class ImpactResult:
     n_entities_without_sensitive : int
         Entities of the log missing from the sensitive-attribute table (NULL attributes, group
         ``(missing)``).
+    labels_incomplete_from : pandas.Timestamp or None
+        Start of the trailing run of chunks whose labels are incomplete (labels observed by ``as_of`` for
+        less than ``definition["complete_label_share"]`` of their decisions; chunks without decisions do
+        not break the run), when the failure signal uses labels; None when the latest chunks' labels are
+        complete. The failure rate from then on rests on the labels that came early, and may still move.
     """
 
     definition: dict[str, Any]
@@ -271,6 +279,7 @@ class ImpactResult:
     by_group: pd.DataFrame = field(repr=False)
     over_time: pd.DataFrame = field(repr=False)
     n_entities_without_sensitive: int = 0
+    labels_incomplete_from: pd.Timestamp | None = None
 
     @property
     def n_decisions(self) -> int:
@@ -304,6 +313,8 @@ class ImpactResult:
           ``{estimate, low, high, level, n, method}`` or null;
         - ``still_happening``: :meth:`StillHappening.to_dict`;
         - ``counts``: ``{incident, reference, recent}`` as :meth:`WindowCounts.to_dict`;
+        - ``labels_incomplete_from`` (:attr:`labels_incomplete_from`, or null) and
+          ``complete_label_share`` (its threshold);
         - ``by_group``: rows of :attr:`by_group` plus ``n_affected`` (= ``n_failures``) and ``rate``
           (= ``failure_rate``); ``over_time``: rows of :attr:`over_time`. NaN -> null, times ISO-8601 UTC,
           counts as integers.
@@ -340,6 +351,8 @@ class ImpactResult:
                 self.excess_failures_all_decisions.to_dict() if self.excess_failures_all_decisions else None
             ),
             "still_happening": self.still_happening.to_dict(),
+            "labels_incomplete_from": _clean(self.labels_incomplete_from),
+            "complete_label_share": self.definition.get("complete_label_share"),
             "counts": {
                 "incident": self.incident.to_dict(),
                 "reference": self.reference.to_dict(),
@@ -638,10 +651,9 @@ def _check_common(confidence: float, **counts: int) -> None:
             raise InvalidParameterError(f"{name} must be a non-negative integer. Got {value!r} instead.")
 
 
-def _check_share(min_label_completeness: float) -> None:
-    value = min_label_completeness
+def _check_share(value: float, name: str = "min_label_completeness") -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise InvalidParameterError(f"min_label_completeness must be between 0 and 1. Got {value!r} instead.")
+        raise InvalidParameterError(f"{name} must be between 0 and 1. Got {value!r} instead.")
 
 
 def _check_windows(windows: IncidentWindows | Sequence[Window]) -> IncidentWindows:
@@ -815,6 +827,7 @@ def assess_impact(
     min_decisions: int = 10,
     min_label_completeness: float = 0.5,
     margin: float | None = None,
+    complete_label_share: float = COMPLETE_LABEL_SHARE,
     validate: bool = True,
 ) -> ImpactResult:
     """How many decisions and entities were affected, by group and over time, and is it still happening.
@@ -839,6 +852,10 @@ def assess_impact(
         Level of every interval.
     min_decisions, min_label_completeness, margin
         Verdict settings, see :func:`is_still_happening`.
+    complete_label_share : float, default ``COMPLETE_LABEL_SHARE`` (0.8)
+        A chunk whose decisions have labels observed by ``as_of`` for less than this share has incomplete
+        labels; the latest such chunks give :attr:`ImpactResult.labels_incomplete_from` (label-error
+        signals only).
     validate : bool, default True
         Run :func:`~analysis.data.validate_logs` first (raises one ``DataValidationError`` listing all
         problems).
@@ -863,6 +880,7 @@ def assess_impact(
     windows = _check_windows(windows)
     _check_common(confidence, min_cell_size=min_cell_size, min_decisions=min_decisions)
     _check_share(min_label_completeness)
+    _check_share(complete_label_share, "complete_label_share")
     if chunk not in CHUNKS:
         raise InvalidParameterError(f"chunk must be one of {sorted(CHUNKS)}. Got {chunk!r} instead.")
     as_of = windows.as_of if as_of is None else as_of
@@ -886,6 +904,11 @@ def assess_impact(
     )
     by_group = _by_group(prepared, card, windows, min_cell_size=min_cell_size, confidence=confidence)
     over_time = _over_time(prepared, card, windows, chunk=chunk, confidence=confidence)
+    incomplete_from = (
+        _labels_incomplete_from(over_time, complete_label_share=complete_label_share)
+        if uses_labels(signal)
+        else None
+    )
     definition = _definition(
         table,
         card,
@@ -896,6 +919,7 @@ def assess_impact(
         confidence=confidence,
         min_cell_size=min_cell_size,
         excess=excess,
+        complete_label_share=complete_label_share,
     )
     return ImpactResult(
         definition=definition,
@@ -908,7 +932,26 @@ def assess_impact(
         by_group=by_group,
         over_time=over_time,
         n_entities_without_sensitive=n_missing,
+        labels_incomplete_from=incomplete_from,
     )
+
+
+def _labels_incomplete_from(over_time: pd.DataFrame, *, complete_label_share: float) -> pd.Timestamp | None:
+    """Start of the trailing run of chunks with decisions whose label completeness is below the share.
+
+    Chunks without decisions neither start nor break the run; None when the latest chunk with decisions
+    has complete labels, or the log has no label column.
+    """
+    with_decisions = over_time[over_time["n_decisions"] > 0]
+    completeness = with_decisions["label_completeness"].to_numpy(float)
+    if completeness.size == 0 or np.isnan(completeness).all():
+        return None
+    complete = ~(completeness < complete_label_share)
+    if complete[-1]:
+        return None
+    last_complete = np.flatnonzero(complete)
+    first = int(last_complete[-1]) + 1 if last_complete.size else 0
+    return pd.Timestamp(with_decisions["chunk_start"].iloc[first])
 
 
 def _excess_failures(
@@ -949,6 +992,7 @@ def _definition(
     confidence: float,
     min_cell_size: int,
     excess: ExcessEstimate | None,
+    complete_label_share: float,
 ) -> dict[str, Any]:
     """What :func:`assess_impact` measured, in JSON-serialisable form (:attr:`ImpactResult.definition`)."""
     stamp = pd.Timestamp(as_of)
@@ -962,6 +1006,7 @@ def _definition(
         "confidence": confidence,
         "min_cell_size": min_cell_size,
         "label_rule": LABEL_RULE,
+        "complete_label_share": complete_label_share,
         "suppression_rule": SUPPRESSION_RULE,
         "excess_method": (excess.method if excess else None),
         "affected_entities": f"distinct {card.columns.entity_id!r} with at least one failed decision",

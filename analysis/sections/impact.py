@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -82,7 +83,7 @@ class ImpactSummary(SectionSummary):
     Keys the report reads: ``definition``, ``windows`` (``reference``/``incident``/``recent``),
     ``n_decisions``, ``n_affected_decisions``, ``n_affected_entities``, ``incident_rate``,
     ``baseline_rate``, ``excess_failures``, ``by_group``, ``min_cell_size``, ``still_happening``,
-    ``label_completeness``.
+    ``label_completeness``, ``labels_incomplete_from`` and ``complete_label_share``.
     """
 
     section: Literal["impact"] = "impact"
@@ -105,6 +106,16 @@ class ImpactSummary(SectionSummary):
         ge=0,
         le=1,
         description="share of incident-window decisions with a label observed by as_of",
+    )
+    labels_incomplete_from: datetime | None = Field(
+        default=None,
+        description=(
+            "start of the latest chunks whose decisions have labels observed by as_of for less than "
+            "complete_label_share of them: the failure rate from then on is provisional"
+        ),
+    )
+    complete_label_share: float | None = Field(
+        default=None, ge=0, le=1, description="a chunk's labels are complete from this share of its decisions"
     )
 
 

@@ -398,6 +398,14 @@ def test_every_planted_report_is_consistent_with_its_summaries(scenario_register
         for name in ("reference", "incident", "recent"):
             window = impact["windows"][name]
             assert (_naive_utc(window["start"]), _naive_utc(window["end"])) in bands, (incident_id, name)
+        # late labels: the sentence and the figure's greyed-out chunks start where the summary says
+        incomplete = [s for s in impact_figure["layout"]["shapes"] if s.get("name") == "labels incomplete"]
+        if impact["labels_incomplete_from"] is None:
+            assert not incomplete and "Labels are incomplete" not in html, incident_id
+        else:
+            since = _naive_utc(impact["labels_incomplete_from"])
+            assert f"Labels are incomplete from {since:%Y-%m-%d %H:%M} UTC" in html, incident_id
+            assert [_naive_utc(s["x0"]) for s in incomplete] == [since], incident_id
         drift_figure = json.loads((run.run_dir / "drift" / "figures" / "drift_over_time.json").read_text())
         current = drift["current_window"]
         assert (_naive_utc(current["start"]), _naive_utc(current["end"])) in {

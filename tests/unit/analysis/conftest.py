@@ -275,3 +275,45 @@ def assert_same_engine_frames(
             assert (left.isna() == right.isna()).all(), name
             known = left.notna()
             np.testing.assert_allclose(left[known], right[known], rtol=1e-12, atol=0, err_msg=name)
+
+
+LATE_LABELS_AS_OF = START + timedelta(days=40)
+"""``as_of`` of :func:`make_late_label_log`: midnight after its last day."""
+
+
+def make_late_label_log(*, late: bool) -> tuple[pd.DataFrame, DataCard]:
+    """40 days of decisions, 6 an hour; 10 % fail before day 30, 30 % from then on (deterministic).
+
+    Correct decisions get their label an hour later. With ``late`` the failed ones get theirs 60 hours
+    later (a complaint takes time): as of :data:`LATE_LABELS_AS_OF` the last two days (38 and 39) have
+    labels for about 70 % of their decisions, all from correct ones, so their failure rate looks like it
+    fell to zero; day 37 has 85 %. Without ``late`` every label comes an hour later.
+    """
+    n = 40 * 24 * 6
+    index = np.arange(n)
+    ts = pd.Timestamp(START) + pd.to_timedelta(index * 600, unit="s")
+    failed = np.where(ts < pd.Timestamp(START + timedelta(days=30)), index % 10 < 1, index % 10 < 3)
+    delay = np.where(failed & late, 60.0, 1.0)
+    frame = pd.DataFrame(
+        {
+            "ts": ts,
+            "id": [f"e{i % 97}" for i in index],
+            "x": (index % 7).astype(float),
+            "p": 1,
+            "y": np.where(failed, 0, 1),
+            "seen": ts + pd.to_timedelta(delay, unit="h"),
+        }
+    )
+    card = DataCard(
+        source=DataSource(location="unused.parquet"),
+        task="binary_classification",
+        columns=ColumnRoles(
+            event_time="ts",
+            entity_id="id",
+            features=["x"],
+            prediction="p",
+            label="y",
+            label_observed_at="seen",
+        ),
+    )
+    return frame, card

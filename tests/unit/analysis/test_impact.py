@@ -28,7 +28,7 @@ from register.schema import (
     LabelErrorSignal,
     PredictionConditionSignal,
 )
-from tests.unit.analysis.conftest import make_synthetic_log
+from tests.unit.analysis.conftest import LATE_LABELS_AS_OF, START, make_late_label_log, make_synthetic_log
 
 
 def _windows(log, **kwargs):
@@ -369,3 +369,72 @@ def test_validation_runs_before_impact(synthetic_log):
         ("y_pred", "column_present"),
         ("score", "column_present"),
     }
+
+
+def test_by_group_figure_shows_the_data_cards_labels_beside_the_codes(result):
+    groups = result.by_group["group"].astype(str).tolist()
+    attribute = str(result.by_group["attribute"].iloc[0])
+    coded, uncoded = groups[0], groups[1]
+    value_labels = {attribute: {coded: "Asian & <Pacific>"}}
+    figure = impact_by_group_figure(result, value_labels=value_labels)
+    ticks = [label.split("<br>")[0] for label in figure.data[0].y]
+    # the label before its code (escaped: plotly reads tick text as HTML); unlabelled groups keep the code
+    assert ticks[0] == f"{attribute} = Asian &amp; &lt;Pacific&gt; ({coded})"
+    assert ticks[1].endswith(f"= {uncoded}")
+    assert list(figure.data[1].y) == list(figure.data[0].y)  # both bars of a group on one row
+    # without labels every row shows the raw code, as before
+    plain = [label.split("<br>")[0] for label in impact_by_group_figure(result).data[0].y]
+    assert plain[0] == f"{attribute} = {coded}"
+
+
+def _late_label_impact(*, late: bool, signal=None):
+    frame, card = make_late_label_log(late=late)
+    windows = incident_windows(START + timedelta(days=30), as_of=LATE_LABELS_AS_OF)
+    return assess_impact(frame, card, windows, signal=signal)
+
+
+def test_late_labels_mark_the_latest_chunks_as_provisional():
+    result = _late_label_impact(late=True)
+    last_days = result.over_time.tail(3)
+    # the shape that misleads: the last two days look failure-free because their failures are unlabelled
+    assert last_days["failure_rate"].tolist()[1:] == [0.0, 0.0]
+    assert last_days["label_completeness"].round(2).tolist() == [0.85, 0.70, 0.67]
+    assert result.labels_incomplete_from == pd.Timestamp(START + timedelta(days=38))
+    summary = result.to_summary()
+    assert summary["labels_incomplete_from"] == "2026-02-12T00:00:00+00:00"
+    assert summary["complete_label_share"] == 0.8
+    # a stricter threshold reaches back to day 37 (85 %)
+    strict = assess_impact(
+        *make_late_label_log(late=True),
+        incident_windows(START + timedelta(days=30), as_of=LATE_LABELS_AS_OF),
+        complete_label_share=0.9,
+    )
+    assert strict.labels_incomplete_from == pd.Timestamp(START + timedelta(days=37))
+    # the figure: the chunks greyed out from that day to the end, named, and every hover gives completeness
+    figure = impact_over_time_figure(result)
+    band = next(s for s in figure.layout.shapes if s.name == "labels incomplete")
+    assert pd.Timestamp(band.x0) == pd.Timestamp("2026-02-12")
+    assert pd.Timestamp(band.x1) == pd.Timestamp(LATE_LABELS_AS_OF).tz_localize(None)
+    note = next(a for a in figure.layout.annotations if a.name == "labels incomplete")
+    assert note.text == "labels incomplete from 2026-02-12 00:00 (< 80% of decisions labelled)"
+    rate = next(t for t in figure.data if (t.name or "").startswith("failure rate"))
+    assert "%{customdata[4]}" in rate.hovertemplate
+    assert rate.customdata[-2][4] == "<br>labels observed for 70% of decisions"
+
+
+def test_prompt_labels_or_a_label_free_signal_mark_nothing():
+    prompt = _late_label_impact(late=False)
+    label_free = _late_label_impact(late=True, signal=DataQualitySignal(column="x", condition="null"))
+    for result in (prompt, label_free):
+        assert result.labels_incomplete_from is None
+        assert result.to_summary()["labels_incomplete_from"] is None
+        figure = impact_over_time_figure(result)
+        assert not [s for s in figure.layout.shapes if s.name == "labels incomplete"]
+        assert not [a for a in figure.layout.annotations if a.name == "labels incomplete"]
+    # the last day's labels are not all in (the last hour's come after as_of), but enough are
+    assert prompt.over_time["label_completeness"].iloc[-1] < 1
+
+
+def test_complete_label_share_must_be_a_share(logs, synthetic_log):
+    with pytest.raises(InvalidParameterError, match="complete_label_share must be between 0 and 1"):
+        assess_impact(logs, synthetic_log.card, _windows(synthetic_log), complete_label_share=80)

@@ -509,3 +509,51 @@ def test_coded_groups_show_the_data_cards_labels(tmp_path: Path) -> None:
     markdown = render_markdown(content, tmp_path / "r.md").path.read_text(encoding="utf-8")
     assert f'Asian <span class="wb-muted">({first["group"]})</span>' in html
     assert f"Asian \\({first['group']}\\)" in markdown or f"Asian ({first['group']})" in markdown
+
+
+@pytest.mark.parametrize("late", [True, False])
+def test_incomplete_recent_labels_are_stated_in_words(tmp_path: Path, late: bool) -> None:
+    """The impact summary of a log whose failures are labelled late says so in both formats, from its own
+    numbers; a log whose labels come promptly says nothing of the kind."""
+    from datetime import timedelta
+
+    from analysis import assess_impact, impact_by_group_figure, impact_over_time_figure
+    from analysis.context import build_context
+    from analysis.sections.impact import summarise
+    from register.schema import Incident
+    from tests.unit.analysis.conftest import LATE_LABELS_AS_OF, START, make_late_label_log
+
+    frame, card = make_late_label_log(late=late)
+    incident = Incident(
+        id="INC-2026-0001",
+        title="late labels",
+        category="data_quality",
+        severity="SEV-3",
+        occurred_at=START + timedelta(days=30),
+        aware_at=START + timedelta(days=31),
+    )
+    context = build_context(incident, card, as_of=LATE_LABELS_AS_OF, data=frame)
+    impact = assess_impact(
+        context.open_logs(data=frame), card, context.windows, as_of=context.as_of, signal=context.signal
+    )
+    summary = summarise(impact, context)
+    figures = [
+        figure_payload(impact_over_time_figure(impact), id="impact_over_time"),
+        figure_payload(impact_by_group_figure(impact), id="impact_by_group"),
+    ]
+    content = assemble_report(_replaced("impact", report_block("impact", summary, figures=figures)))
+    html = render_html(content, tmp_path / "r.html").path.read_text(encoding="utf-8")
+    markdown = render_markdown(content, tmp_path / "r.md").path.read_text(encoding="utf-8")
+    sentence = (
+        "Labels are incomplete from 2026-02-12 00:00 UTC: in every time chunk from then on, fewer than 80 % "
+        "of decisions had a label by as_of (2026-02-14 00:00 UTC), so the failure rate there is provisional."
+    )
+    if late:
+        assert summary.labels_incomplete_from == START + timedelta(days=38)
+        assert summary.complete_label_share == 0.8
+        assert sentence in html
+        assert sentence in markdown
+    else:
+        assert summary.labels_incomplete_from is None
+        assert "Labels are incomplete" not in html
+        assert "Labels are incomplete" not in markdown

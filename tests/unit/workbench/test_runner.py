@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import shutil
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from workbench.runner import (
     NotebookJob,
     RunHooks,
     UnknownParameterError,
+    _GracefulKernelManager,
     check_parameters,
     check_section_notebook,
     execute_notebooks,
@@ -309,6 +312,63 @@ def test_notebooks_run_in_parallel_each_in_its_folder(tmp_path: Path) -> None:
         # each kernel ran in its own folder (papermill's `cwd` would chdir the process and race)
         assert Path(summary["workdir"]).resolve() == (result.run_dir / key).resolve()
     assert Path.cwd() == cwd_before
+
+
+def _record_signals(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[str]]:
+    """Signals sent to kernels, and shutdown requests, by the runner's kernel manager (still sent)."""
+    signals: list[int] = []
+    shutdowns: list[str] = []
+    send_signal = _GracefulKernelManager._async_signal_kernel
+    request_shutdown = _GracefulKernelManager._async_request_shutdown
+
+    async def recorded_signal(self: Any, signum: int) -> None:
+        signals.append(signum)
+        await send_signal(self, signum)
+
+    async def recorded_shutdown(self: Any, restart: bool = False) -> None:
+        shutdowns.append(self.kernel_name)
+        await request_shutdown(self, restart=restart)
+
+    monkeypatch.setattr(_GracefulKernelManager, "_async_signal_kernel", recorded_signal)
+    monkeypatch.setattr(_GracefulKernelManager, "_async_request_shutdown", recorded_shutdown)
+    return signals, shutdowns
+
+
+@pytest.mark.notebooks
+def test_kernels_are_shut_down_without_an_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """jupyter_client interrupts (SIGINT) a kernel before shutting it down; the runner's manager does not.
+
+    That SIGINT, landing while ipykernel handled a message, printed "KeyboardInterrupt caught in kernel".
+    """
+    signals, shutdowns = _record_signals(monkeypatch)
+
+    async def start_interrupt_shut_down() -> bool:
+        manager = _GracefulKernelManager(kernel_name="python3")
+        await manager.start_kernel(extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            await manager.interrupt_kernel()  # an explicit interrupt is still sent
+            # and the kernel lives on
+            reply = await client.execute_interactive("1 + 1", timeout=60, output_hook=lambda msg: None)
+            assert reply["content"]["status"] == "ok"
+        finally:
+            client.stop_channels()
+        await manager.shutdown_kernel()
+        return bool(await manager.is_alive())
+
+    assert asyncio.run(start_interrupt_shut_down()) is False
+    assert signals == [signal.SIGINT]  # the explicit one only; the shutdown sent none (nor a kill)
+    assert shutdowns == ["python3"]  # shut down by its shutdown request
+
+
+@pytest.mark.notebooks
+def test_runner_uses_the_graceful_kernel_manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    signals, shutdowns = _record_signals(monkeypatch)
+    execute_notebooks(INCIDENT, [NotebookJob("echo", ECHO, {"value": 1}, section=None)], reports_dir=tmp_path)
+    assert len(shutdowns) == 1
+    assert signals == []
 
 
 @pytest.mark.notebooks

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -909,6 +909,7 @@ def assess_impact(
         if uses_labels(signal)
         else None
     )
+    still = _provisional_if_labels_incomplete(still, incomplete_from, windows, complete_label_share)
     definition = _definition(
         table,
         card,
@@ -934,6 +935,31 @@ def assess_impact(
         n_entities_without_sensitive=n_missing,
         labels_incomplete_from=incomplete_from,
     )
+
+
+def _provisional_if_labels_incomplete(
+    still: StillHappening,
+    incomplete_from: pd.Timestamp | None,
+    windows: IncidentWindows,
+    complete_label_share: float,
+) -> StillHappening:
+    """A "subsided" verdict on a recent window whose chunks all lack labels is inconclusive, not subsided.
+
+    Failures are often labelled later than successes (a default shows up after a repayment would): the
+    labels observed so far in a thinly labelled window under-count failures, so a low recent rate there
+    does not show the failure has stopped. An "ongoing" verdict stands (failures were seen anyway).
+    """
+    if incomplete_from is None or still.verdict != "subsided":
+        return still
+    if pd.Timestamp(incomplete_from) > pd.Timestamp(windows.recent.start):
+        return still
+    reason = (
+        f"the recent window's labels are incomplete (from {pd.Timestamp(incomplete_from):%Y-%m-%d}, "
+        f"fewer than {complete_label_share:.0%} of decisions per chunk had a label by as_of), so its low "
+        "failure rate may only mean that failures are labelled late; judge again when more labels arrive "
+        "or use a label-free failure signal"
+    )
+    return replace(still, verdict="inconclusive", reason=reason)
 
 
 def _labels_incomplete_from(over_time: pd.DataFrame, *, complete_label_share: float) -> pd.Timestamp | None:

@@ -438,3 +438,15 @@ def test_prompt_labels_or_a_label_free_signal_mark_nothing():
 def test_complete_label_share_must_be_a_share(logs, synthetic_log):
     with pytest.raises(InvalidParameterError, match="complete_label_share must be between 0 and 1"):
         assess_impact(logs, synthetic_log.card, _windows(synthetic_log), complete_label_share=80)
+
+
+def test_late_labels_make_a_low_recent_rate_inconclusive_not_subsided():
+    result = _late_label_impact(late=True)
+    # the recent window's chunks all lack labels: its 0 % failure rate only shows failures arrive late
+    assert result.labels_incomplete_from <= pd.Timestamp(result.recent.window.start)
+    assert result.still_happening.verdict == "inconclusive"
+    assert "labelled late" in result.still_happening.reason
+    # with prompt labels the same log's verdict is not turned into "inconclusive" by this rule
+    prompt = _late_label_impact(late=False)
+    assert prompt.labels_incomplete_from is None
+    assert "labelled late" not in prompt.still_happening.reason

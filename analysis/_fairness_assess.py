@@ -95,6 +95,12 @@ def assess(
             confidence=confidence,
             labels_used=cells.labels_used,
         )
+        if gaps.empty:
+            limitations.append(
+                f"{name}: no window holds the reference group ({ref}) and another group, so no gap can be "
+                "measured."
+            )
+            continue
         gaps.insert(0, "grouping", name)
         disparity_parts.append(_with_change(gaps, thresholds, confidence))
         version_parts.append(

@@ -309,6 +309,7 @@ def disparity_table(
                     "ratio_high": r_high,
                     "p_value": _pooled_z_p(k1, n1, k0, n0),
                     "suppressed": others["suppressed"].to_numpy(bool) | bool(ref["suppressed"]),
+                    "reference_suppressed": bool(ref["suppressed"]),
                     "labels_missing": spec.needs_labels and not labels_used,
                 }
             )

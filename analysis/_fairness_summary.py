@@ -72,7 +72,7 @@ def _disparities(frame: pd.DataFrame, level: float, *, window: bool = True) -> l
             "metric": row["metric"],
             "verdict": row["verdict"],
             "value": None if row["suppressed"] else _number(row["value"]),
-            "reference_value": _number(row["reference_value"]),
+            "reference_value": None if row.get("reference_suppressed") else _number(row["reference_value"]),
             "difference": None
             if hidden
             else _interval(row["difference"], row["difference_low"], row["difference_high"], level),

@@ -163,7 +163,7 @@ def _check_attributes(table: ir.Table, card: DataCard, attributes: Sequence[str]
     chosen = list(card.sensitive_attributes if attributes is None else attributes)
     if not chosen:
         raise InvalidParameterError(
-            "A fairness analysis needs at least one sensitive attribute. Got none; name them in the data "
+            "A fairness analysis needs sensitive attributes. Got none; name them in the data "
             "card (columns.sensitive or sensitive_source.attributes) or pass attributes=[...]."
         )
     missing = [name for name in chosen if name not in table.columns]

@@ -74,7 +74,7 @@ def test_investigate_records_the_library_numbers(
     monkeypatch.undo()
     # One register connection and one log check for the whole run; every notebook got only the context.
     assert calls == {"open_register": 1, "validate_logs": 1}
-    assert set(result.manifest["parameters"]) == {"impact", "drift"}
+    assert set(result.manifest["parameters"]) == {"impact", "fairness", "drift"}
     for parameters in result.manifest["parameters"].values():
         assert parameters == {"context_path": "context.json"}
 
@@ -111,6 +111,16 @@ def test_investigate_records_the_library_numbers(
     for column in recorded["columns"]:
         assert column["statistic"] == pytest.approx(by_column[column["column"]]["statistic"])
     assert recorded["multivariate_auc"]["estimate"] == pytest.approx(direct["multivariate_auc"]["estimate"])
+
+    from analysis.fairness import assess_fairness
+
+    fairness = assess_fairness(
+        log, card, windows, as_of=as_of, min_cell_size=context.min_cell_size, chunk=context.chunk
+    ).to_summary()
+    recorded = result.summaries["fairness"]
+    for key in ("references", "n_compared", "n_significant", "n_opened", "label_note"):
+        assert recorded[key] == fairness[key], key
+    assert recorded["headline_gap"] == fairness["headline_gap"]
 
     # Every artefact is evidence with its sha256 and the run id; a timeline event notes the run.
     run_evidence = [item for item in evidence if item.run_id == result.run_id]

@@ -283,10 +283,6 @@ def test_metrics_equal_metricframe_on_edge_cases() -> None:
     assert NOT_RECORDED in set(sex["group"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: assess_fairness raises KeyError 'window' when no window has the reference and another group",
-)
 def test_groups_never_together_in_one_window_do_not_crash() -> None:
     """Found by hypothesis: race=b only in the reference window, race=a only in the incident window."""
     frame = _frame(
@@ -467,10 +463,6 @@ def test_suppressed_small_groups_never_significant_and_blanked() -> None:
     FairnessSummary.model_validate({**summary, "incident_id": "INC-1"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a reference group suppressed in one window still has its reference_value in the summary",
-)
 def test_reference_group_suppressed_in_a_window_is_blanked_in_the_summary() -> None:
     """The reference group is chosen on both windows pooled; in a window where it is below the minimum cell
     size its rate is a small cell and must not appear in the summary."""

@@ -582,7 +582,7 @@ def write_readme(report: dict) -> None:
     if big:
         mf = big["metricframe"]
         where = (
-            f"stopped by its cap ({mf['stopped']}); last stage reached: `{mf['last_stage']}`"
+            f"stopped by its cap ({mf['stopped']}); last stage finished: `{mf['last_stage']}`"
             if "stopped" in mf
             else f"finished in {mf['seconds']:.1f} s"
         )
@@ -599,7 +599,7 @@ def write_readme(report: dict) -> None:
         "",
         "Notes: ours computes far more than the peer -- per model version, Wilson/Newcombe/Katz intervals, "
         "Benjamini-Hochberg, the change of each gap, composites with 1000 multinomial resamples per grouping "
-        "and window, four-fifths, gap over time and calibration -- from one engine aggregate to cells; the "
+        "and window, four-fifths, gap over time and calibration -- from engine aggregates to cells; the "
         "peer computes the metric values and difference()/ratio() only (MetricFrame computes no intervals "
         f"here). The peer ran in {report['peer_environment']} (pandas {report['peer_versions']['pandas']}). "
         f"All runs (s): {runs}. Reproduce with `bash bench/setup_peers.sh && .venv/bin/python "

@@ -354,7 +354,7 @@ def gap_change(
     Examples
     --------
     >>> [round(x, 4) for x in gap_change(0.15, 0.12, 0.18, 0.03, 0.01, 0.05)]
-    [0.12, 0.084, 0.156]
+    [0.12, 0.0839, 0.1561]
     """
     values = np.array([during, during_low, during_high, before, before_low, before_high], dtype=float)
     if np.isnan(values).any():

@@ -15,7 +15,7 @@ Nothing is loaded at import time: the registry is read when a command asks for i
 Examples
 --------
 >>> [section.key for section in available_sections()][:2]
-['impact', 'drift']
+['impact', 'fairness']
 >>> get_section("drift").notebook
 'drift.ipynb'
 >>> [entry.anchor for entry in report_outline()][:4]
@@ -226,7 +226,7 @@ def report_outline(sections: Sequence[Section] | None = None) -> tuple[OutlineEn
     Examples
     --------
     >>> [entry.key for entry in report_outline()][2:6]
-    ['timeline', 'impact', 'drift', 'root_cause']
+    ['timeline', 'impact', 'fairness', 'drift']
     """
     placed = available_sections() if sections is None else _check(sections)
     entries: list[OutlineEntry] = []

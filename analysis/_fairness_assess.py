@@ -19,6 +19,7 @@ from analysis._fairness_stats import (
     composite_intervals,
     confusion_counts,
     disparity_table,
+    judge,
     metric_table,
 )
 from analysis.data import CHUNK_LENGTHS
@@ -30,7 +31,7 @@ from analysis.fairness import (
     _with_group,
     grouping_name,
 )
-from analysis.onset import normal_upper_bound, onset_in_chunks
+from analysis.onset import step_change
 from analysis.stats import katz_interval, newcombe_interval, wilson_interval
 
 __all__ = ["assess"]
@@ -43,8 +44,10 @@ def _rule_for(reference: str | Mapping[str, str], name: str) -> str:
 
 
 def _grouped_counts(cells: pd.DataFrame, grouping: Sequence[str], by: Sequence[str]) -> pd.DataFrame:
-    frame = _with_group(cells, grouping)
-    return confusion_counts(frame, [*by, "group"])
+    """Confusion counts per ``by`` and group of ``grouping`` (summed first, named after: fewer strings)."""
+    counts = confusion_counts(cells, [*by, *grouping])
+    named = _with_group(counts, grouping)
+    return named.drop(columns=[name for name in grouping if name not in by])
 
 
 def assess(
@@ -102,10 +105,11 @@ def assess(
             )
             continue
         gaps.insert(0, "grouping", name)
-        disparity_parts.append(_with_change(gaps, thresholds, confidence))
-        version_parts.append(
-            _by_version(windowed, grouping, name, ref, min_cell_size, confidence, thresholds, cells)
-        )
+        disparity_parts.append(gaps)
+        if len(grouping) == 1:  # per model version: single attributes (what the report shows)
+            version_parts.append(
+                _by_version(windowed, grouping, name, ref, min_cell_size, confidence, thresholds, cells)
+            )
         for window_name, part in counts.groupby("window", sort=True):
             kept = part[part["n"] >= min_cell_size]
             for metric_name, values in composite_intervals(
@@ -116,7 +120,12 @@ def assess(
                 )
             four_fifths_parts.append(_four_fifths(kept, name, str(window_name), confidence, thresholds))
     metrics = pd.concat(metrics_parts, ignore_index=True) if metrics_parts else pd.DataFrame()
-    disparities = pd.concat(disparity_parts, ignore_index=True) if disparity_parts else pd.DataFrame()
+    disparities = pd.DataFrame()
+    if disparity_parts:
+        # one false-discovery family per window over every grouping (intersections multiply the tests)
+        joined = pd.concat(disparity_parts, ignore_index=True)
+        judged = [judge(part, thresholds) for _, part in joined.groupby("window", sort=False)]
+        disparities = _with_change(pd.concat(judged).sort_index(), thresholds, confidence)
     by_version = pd.concat(version_parts, ignore_index=True) if version_parts else pd.DataFrame()
     four_fifths = pd.concat(four_fifths_parts, ignore_index=True) if four_fifths_parts else pd.DataFrame()
     suppressed = _suppressed_groups(metrics)
@@ -157,6 +166,7 @@ def assess(
             "difference_threshold": thresholds.difference,
             "ratio_threshold": thresholds.ratio,
             "alpha": thresholds.alpha,
+            "opened_alpha": thresholds.opened_alpha,
             "n_resamples": n_resamples,
             "seed": seed,
             "reference_rule": reference if isinstance(reference, str) else dict(reference),
@@ -168,10 +178,10 @@ def _with_change(gaps: pd.DataFrame, thresholds: Thresholds, confidence: float) 
     """Incident-window rows get the reference window's gap, the change and whether the gap *opened*.
 
     The change is the difference in differences with its MOVER interval (:func:`gap_change`); its p-value
-    is the normal one implied by that interval, adjusted by Benjamini-Hochberg over the grouping's
-    incident-window rows. A gap ``opened`` when it is significant during the incident, its change is
-    significant after the adjustment, at least the practical difference threshold, and in the direction
-    of the gap (a gap that widened, not one that narrowed).
+    is the normal one implied by that interval, adjusted by Benjamini-Hochberg over the incident-window
+    rows of every grouping. A gap ``opened`` when it is significant during the incident, its change is
+    significant after the adjustment (at ``thresholds.opened_alpha``, 1 % by default), at least the
+    practical difference threshold, and in the direction of the gap (it widened, not narrowed).
     """
     key = ["grouping", "group", "metric"]
     before = gaps[gaps["window"] == "reference"].set_index(key)
@@ -196,7 +206,7 @@ def _with_change(gaps: pd.DataFrame, thresholds: Thresholds, confidence: float) 
     adjusted = benjamini_hochberg(p)
     opened = (
         (joined["verdict"].to_numpy() == "significant")
-        & (adjusted < thresholds.alpha)
+        & (adjusted < thresholds.opened_alpha)
         & (np.abs(change) >= thresholds.difference)
         & (np.sign(change) == np.sign(d1))
     )
@@ -381,12 +391,13 @@ def _plain(value: Any) -> Any:
 def _gap_over_time(
     cells: FairnessCells, headline: dict[str, Any], confidence: float
 ) -> tuple[pd.DataFrame, Any]:
-    """The headline gap per chunk with its Newcombe band, and its onset by the shared onset rule.
+    """The headline gap per chunk with its Newcombe band, and its onset (a step change).
 
-    The statistic tested for the onset is the gap in the direction it took in the incident window (so a
-    widening gap is a rising statistic), the normal range comes from the reference window's chunks
-    (:func:`analysis.onset.normal_upper_bound`) and the onset is the first confirmed crossing after the
-    reference window (:func:`analysis.onset.onset_in_chunks`).
+    The onset is the most likely single step of the per-chunk gap (:func:`analysis.onset.step_change`,
+    each chunk weighted by its precision) between the reference start and the incident end, kept when it
+    falls after the reference window and the gap widened there. A threshold crossing (the drift rule)
+    places a small group's onset days late: one chunk of a small group is too noisy to cross a normal
+    range on its own, while the step uses every chunk on both sides.
     """
     grouping = headline["grouping"].split(" × ")
     spec = METRICS[headline["metric"]]
@@ -418,16 +429,27 @@ def _gap_over_time(
         series["chunk_start"] + length <= reference_end
     )
     direction = 1.0 if (headline["difference"] or 0) >= 0 else -1.0
-    statistic = direction * series["gap"]
-    bound = normal_upper_bound(statistic[series["in_reference"]].to_numpy())
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    se = (series["high"] - series["low"]) / (2 * z)
+    # the most likely single step of the gap from the reference start to the incident end, every chunk
+    # weighted by its precision (a thin chunk counts little); kept when it lies after the reference window
+    # and the gap moved the way it did in the incident window
+    span = series[
+        (series["chunk_start"] >= pd.Timestamp(windows.reference.start))
+        & (series["chunk_start"] < pd.Timestamp(windows.incident.end))
+    ]
+    weights = (1 / se.loc[span.index] ** 2).where(se.loc[span.index] > 0)
     onset = None
-    after = series[series["chunk_start"] >= reference_end].assign(statistic=statistic)
-    if bound is not None and not after.empty:
-        last_end = after["chunk_start"].iloc[-1] + length
-        complete = np.ones(len(after), dtype=bool)
-        complete[-1] = last_end <= pd.Timestamp(max(w.end for w in windows))
-        onset = onset_in_chunks(after.assign(complete=complete), bound)
-    series["bound"] = None if bound is None else direction * bound
+    k = step_change(span["gap"].to_numpy(float), weights.to_numpy(float))
+    if k is not None:
+        at = span["chunk_start"].iloc[k]
+        values, w = span["gap"].to_numpy(float), weights.to_numpy(float)
+        ok = ~np.isnan(values) & ~np.isnan(w)
+        before = np.average(values[:k][ok[:k]], weights=w[:k][ok[:k]]) if ok[:k].any() else np.nan
+        after = np.average(values[k:][ok[k:]], weights=w[k:][ok[k:]]) if ok[k:].any() else np.nan
+        widened = direction * (after - before) > 0
+        if at >= reference_end - length and widened:
+            onset = at.to_pydatetime()
     return series.reset_index(drop=True), onset
 
 

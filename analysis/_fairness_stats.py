@@ -38,6 +38,7 @@ __all__ = [
     "confusion_counts",
     "disparity_table",
     "gap_change",
+    "judge",
     "metric_table",
 ]
 
@@ -209,6 +210,10 @@ class Thresholds:
     difference: float = 0.05
     ratio: float = 0.8
     alpha: float = 0.05
+    opened_alpha: float = 0.01
+    """False-discovery level of the claim that a gap *opened* with the incident (the report's headline):
+    stricter than ``alpha``, because a report that names a group and a model version must not cry wolf
+    (at 5 % a clean control raised an opened intersection gap on one of three seeds)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.difference < 1:
@@ -218,6 +223,11 @@ class Thresholds:
         if not 0 < self.ratio < 1:
             raise InvalidParameterError(
                 f"ratio_threshold must be between 0 and 1. Got {self.ratio!r} instead."
+            )
+        if not 0 < self.opened_alpha <= self.alpha:
+            raise InvalidParameterError(
+                f"opened_alpha must be above 0 and at most alpha ({self.alpha}). "
+                f"Got {self.opened_alpha!r} instead."
             )
         if not 0 < self.alpha < 1:
             raise InvalidParameterError(f"alpha must be between 0 and 1. Got {self.alpha!r} instead.")
@@ -277,69 +287,80 @@ def disparity_table(
         if ref_rows.empty or others.empty:
             continue
         ref = ref_rows.iloc[0]
-        family = []
-        for spec in METRICS.values():
-            k1 = others[spec.numerator].to_numpy(float)
-            n1 = others[spec.denominator].to_numpy(float)
-            k0 = np.full_like(k1, float(ref[spec.numerator]))
-            n0 = np.full_like(n1, float(ref[spec.denominator]))
-            diff, d_low, d_high = (
-                np.asarray(x, float) for x in newcombe_interval(k1, n1, k0, n0, confidence=confidence)
-            )
-            ratio, r_low, r_high = (
-                np.asarray(x, float) for x in katz_interval(k1, n1, k0, n0, confidence=confidence)
-            )
-            frame = pd.DataFrame(
-                {
-                    **{column: others[column].to_numpy() for column in by},
-                    "group": others[group_column].astype(str).to_numpy(),
-                    "reference_group": str(reference),
-                    "metric": spec.name,
-                    "value": _ratio(k1, n1),
-                    "reference_value": _ratio(k0, n0),
-                    "numerator": k1,
-                    "denominator": n1,
-                    "reference_numerator": k0,
-                    "reference_denominator": n0,
-                    "difference": diff,
-                    "difference_low": d_low,
-                    "difference_high": d_high,
-                    "ratio": ratio,
-                    "ratio_low": r_low,
-                    "ratio_high": r_high,
-                    "p_value": _pooled_z_p(k1, n1, k0, n0),
-                    "suppressed": others["suppressed"].to_numpy(bool) | bool(ref["suppressed"]),
-                    "reference_suppressed": bool(ref["suppressed"]),
-                    "labels_missing": spec.needs_labels and not labels_used,
-                }
-            )
-            family.append(frame)
-        block = pd.concat(family, ignore_index=True)
+        specs = list(METRICS.values())
+        g = len(others)
+        # every metric of every group in one vectorised pass (metric-major, groups within)
+        k1 = np.concatenate([others[spec.numerator].to_numpy(float) for spec in specs])
+        n1 = np.concatenate([others[spec.denominator].to_numpy(float) for spec in specs])
+        k0 = np.repeat([float(ref[spec.numerator]) for spec in specs], g)
+        n0 = np.repeat([float(ref[spec.denominator]) for spec in specs], g)
+        diff, d_low, d_high = (
+            np.asarray(x, float) for x in newcombe_interval(k1, n1, k0, n0, confidence=confidence)
+        )
+        ratio, r_low, r_high = (
+            np.asarray(x, float) for x in katz_interval(k1, n1, k0, n0, confidence=confidence)
+        )
+        block = pd.DataFrame(
+            {
+                **{column: np.tile(others[column].to_numpy(), len(specs)) for column in by},
+                "group": np.tile(others[group_column].astype(str).to_numpy(), len(specs)),
+                "reference_group": str(reference),
+                "metric": np.repeat([spec.name for spec in specs], g),
+                "value": _ratio(k1, n1),
+                "reference_value": _ratio(k0, n0),
+                "numerator": k1,
+                "denominator": n1,
+                "reference_numerator": k0,
+                "reference_denominator": n0,
+                "difference": diff,
+                "difference_low": d_low,
+                "difference_high": d_high,
+                "ratio": ratio,
+                "ratio_low": r_low,
+                "ratio_high": r_high,
+                "p_value": _pooled_z_p(k1, n1, k0, n0),
+                "suppressed": np.tile(others["suppressed"].to_numpy(bool), len(specs))
+                | bool(ref["suppressed"]),
+                "reference_suppressed": bool(ref["suppressed"]),
+                "labels_missing": np.repeat([spec.needs_labels and not labels_used for spec in specs], g),
+            }
+        )
         thin = (block["denominator"] < min_cell_size) | (block["reference_denominator"] < min_cell_size)
-        no_data = block["suppressed"] | thin | block["labels_missing"] | block["difference"].isna()
-        p = block["p_value"].to_numpy(float).copy()
-        p[no_data.to_numpy()] = np.nan
-        block["p_adjusted"] = benjamini_hochberg(p)
-        excludes = (block["difference_low"] > 0) | (block["difference_high"] < 0)
-        detected = excludes & (block["p_adjusted"] < thresholds.alpha)
-        practical = (block["difference"].abs() >= thresholds.difference) | (
-            (block["ratio"] <= thresholds.ratio) | (block["ratio"] >= 1 / thresholds.ratio)
-        )
-        verdict = np.where(
-            no_data,
-            "not enough data",
-            np.where(
-                detected & practical,
-                "significant",
-                np.where(detected, "below practical threshold", "not distinguishable from noise"),
-            ),
-        )
-        block["verdict"] = verdict
-        rows.append(block.drop(columns=["labels_missing"]))
+        block["no_data"] = block["suppressed"] | thin | block["labels_missing"] | block["difference"].isna()
+        rows.append(judge(block.drop(columns=["labels_missing"]), thresholds))
         del key
     if not rows:
         return pd.DataFrame()
     return pd.concat(rows, ignore_index=True)
+
+
+def judge(block: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Benjamini-Hochberg over the rows of ``block`` (one family) and each row's verdict.
+
+    ``block`` holds :func:`disparity_table` rows with their ``no_data`` flag; the family is whatever the
+    caller passes: one grouping in one window (:func:`disparity_table`), or every grouping of a window
+    (:func:`analysis.fairness.assess_fairness`, so that many intersections do not multiply false alarms).
+    """
+    block = block.copy()
+    no_data = block["no_data"].to_numpy(bool)
+    p = block["p_value"].to_numpy(float).copy()
+    p[no_data] = np.nan
+    block["p_adjusted"] = benjamini_hochberg(p)
+    excludes = (block["difference_low"] > 0) | (block["difference_high"] < 0)
+    detected = excludes & (block["p_adjusted"] < thresholds.alpha)
+    practical = (block["difference"].abs() >= thresholds.difference) | (
+        (block["ratio"] <= thresholds.ratio) | (block["ratio"] >= 1 / thresholds.ratio)
+    )
+    block["verdict"] = np.where(
+        no_data,
+        "not enough data",
+        np.where(
+            detected & practical,
+            "significant",
+            np.where(detected, "below practical threshold", "not distinguishable from noise"),
+        ),
+    )
+    return block
 
 
 def gap_change(

@@ -142,6 +142,7 @@ def summary_of(result: FairnessResult) -> dict[str, Any]:
         "difference_threshold": float(params["difference_threshold"]),
         "ratio_threshold": float(params["ratio_threshold"]),
         "alpha": float(params["alpha"]),
+        "opened_alpha": float(params["opened_alpha"]),
         "metrics": _metrics(result, level),
         "disparities": _disparities(incident, level) if not incident.empty else [],
         "by_version": _disparities(singles, level, window=False) if not singles.empty else [],

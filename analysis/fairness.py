@@ -39,6 +39,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from ibis.common.exceptions import IbisTypeError
 
 from analysis._fairness_stats import (
     METRICS,
@@ -232,6 +233,38 @@ def fairness_cells(
             f"Got prediction={columns.prediction!r}; name it in the card."
         )
     as_of = as_utc(as_of) if as_of is not None else windows.as_of
+    start = min(as_utc(w.start) for w in windows)
+    end = max(as_utc(w.end) for w in windows)
+    # the rows of the span, the columns the analysis reads: read (and joined) once, then scanned in memory
+    wanted = [columns.event_time, columns.label, columns.label_observed_at, columns.prediction]
+    wanted += [columns.model_version, columns.score, *attrs]
+    keep = list(dict.fromkeys(name for name in wanted if name and name in table.columns))
+    as_text = {*attrs, columns.model_version}  # compared as text anyway; typed even when all NULL
+    narrow = table.select(
+        **{name: table[name].cast("string") if name in as_text else table[name] for name in keep}
+    )
+    narrow = narrow.filter((table[columns.event_time] >= start) & (table[columns.event_time] < end))
+    try:
+        cached = narrow.cache()
+    except IbisTypeError:  # a column typed NULL (e.g. an empty pandas log): aggregate without the cache
+        return _cells_of(narrow, card, windows, attrs, as_of, chunk, score_bins, min_labels)
+    try:
+        return _cells_of(cached, card, windows, attrs, as_of, chunk, score_bins, min_labels)
+    finally:
+        cached.release()
+
+
+def _cells_of(
+    table: ir.Table,
+    card: DataCard,
+    windows: IncidentWindows,
+    attrs: tuple[str, ...],
+    as_of: datetime,
+    chunk: Chunk,
+    score_bins: int,
+    min_labels: int | None,
+) -> FairnessCells:
+    columns = card.columns
     reference, incident = windows.reference, windows.incident
     labels_used, label_note = False, "no label column in the data card: only the selection rate is assessed"
     if columns.label and columns.label in table.columns:
@@ -239,10 +272,7 @@ def fairness_cells(
             table, card, reference, incident, as_of, analysis="the fairness analysis", min_labels=min_labels
         )
         table, label_note, labels_used = matured.table, matured.note, matured.used
-    event_time = table[columns.event_time]
-    start = min(as_utc(w.start) for w in windows)
-    end = max(as_utc(w.end) for w in windows)
-    scoped = table.filter((event_time >= start) & (event_time < end))
+    scoped = table
     event_time = scoped[columns.event_time]
     window = ibis.cases(
         (reference.contains(event_time), "reference"),
@@ -268,15 +298,23 @@ def fairness_cells(
         **{name: scoped[name].cast("string").fill_null(NOT_RECORDED) for name in attrs},
     )
     keys = ["window", "chunk", "model_version", *attrs, "y_true", "y_pred"]
-    cells = keyed.group_by(keys).aggregate(count=keyed.count()).to_pandas()
-    cells = _tidy_cells(cells, attrs)
-    scores: pd.DataFrame | None = None
-    edges: tuple[float, ...] = ()
-    if columns.score and columns.score in scoped.columns and labels_used:
-        edges = _score_edges(keyed.filter(keyed.window != "other"), columns.score, score_bins)
+    score = columns.score if columns.score and columns.score in scoped.columns and labels_used else None
+    if score is None:
+        cells = keyed.group_by(keys).aggregate(count=keyed.count()).to_pandas()
+        return FairnessCells(_tidy_cells(cells, attrs), None, attrs, windows, chunk, label_note, labels_used)
+    # the keys (labels as of, at equal maturity, already decided) are computed once for both aggregates
+    keyed = keyed.select(*keys, score).cache()
+    try:
+        cells = keyed.group_by(keys).aggregate(count=keyed.count()).to_pandas()
+        scores: pd.DataFrame | None = None
+        edges = _score_edges(keyed.filter(keyed.window != "other"), score, score_bins)
         if edges:
-            scores = _score_cells(keyed, columns.score, attrs, edges)
-    return FairnessCells(cells, scores, attrs, windows, chunk, label_note, labels_used, edges)
+            scores = _score_cells(keyed, score, attrs, edges)
+    finally:
+        keyed.release()
+    return FairnessCells(
+        _tidy_cells(cells, attrs), scores, attrs, windows, chunk, label_note, labels_used, edges
+    )
 
 
 def _tidy_cells(cells: pd.DataFrame, attrs: Sequence[str]) -> pd.DataFrame:
@@ -477,6 +515,7 @@ def assess_fairness(
     difference_threshold: float = 0.05,
     ratio_threshold: float = 0.8,
     alpha: float = 0.05,
+    opened_alpha: float = 0.01,
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> FairnessResult:
@@ -510,7 +549,7 @@ def assess_fairness(
         )
     if not 0 < confidence < 1:
         raise InvalidParameterError(f"confidence must be between 0 and 1. Got {confidence!r} instead.")
-    thresholds = Thresholds(difference_threshold, ratio_threshold, alpha)
+    thresholds = Thresholds(difference_threshold, ratio_threshold, alpha, opened_alpha)
     cells = (
         log
         if isinstance(log, FairnessCells)

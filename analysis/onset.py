@@ -34,6 +34,7 @@ __all__ = [
     "normal_upper_bound",
     "onset_in_chunks",
     "reference_statistics",
+    "step_change",
 ]
 
 #: Scale that turns a median absolute deviation into an estimate of the standard deviation (normal data).
@@ -245,3 +246,36 @@ def column_onsets(
         )
         for column in pd.unique(chunks["column"])
     }
+
+
+def step_change(values: Sequence[float], weights: Sequence[float]) -> int | None:
+    """Index of the first chunk after the most likely single step in a weighted series, or ``None``.
+
+    Fits a two-level step (the mean before and the mean from index ``k`` on, each weighted by
+    ``weights``, e.g. ``1 / se**2`` of each chunk's estimate) at every split and returns the ``k`` with the
+    smallest weighted squared error: the least-squares (Gaussian likelihood) change point, exact over every
+    candidate through cumulative sums. Unlike a threshold crossing it uses every chunk on both sides, so a
+    step that is small against one chunk's noise is still placed where it happened. NaN values or
+    non-positive weights are skipped; fewer than two usable chunks give ``None``.
+
+    Examples
+    --------
+    >>> step_change([0.0, 0.1, -0.1, 0.0, -0.2, -0.3, -0.2, -0.25], [1.0] * 8)
+    4
+    >>> step_change([float("nan"), 1.0], [1.0, 1.0]) is None
+    True
+    """
+    x = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    usable = ~np.isnan(x) & ~np.isnan(w) & (w > 0)
+    index = np.flatnonzero(usable)
+    if index.size < 2:
+        return None
+    x, w = x[usable], w[usable]
+    cw, cwx, cwxx = np.cumsum(w), np.cumsum(w * x), np.cumsum(w * x * x)
+    total_w, total_wx, total_wxx = cw[-1], cwx[-1], cwxx[-1]
+    left_w, left_wx, left_wxx = cw[:-1], cwx[:-1], cwxx[:-1]
+    right_w, right_wx = total_w - left_w, total_wx - left_wx
+    right_wxx = total_wxx - left_wxx
+    cost = (left_wxx - left_wx**2 / left_w) + (right_wxx - right_wx**2 / right_w)
+    return int(index[int(np.argmin(cost)) + 1])

@@ -169,6 +169,7 @@ class FairnessSummary(SectionSummary):
     difference_threshold: float = Field(gt=0, lt=1)
     ratio_threshold: float = Field(gt=0, lt=1)
     alpha: float = Field(gt=0, lt=1)
+    opened_alpha: float = Field(default=0.01, gt=0, lt=1, description="false-discovery level of 'opened'")
     metrics: list[GroupMetrics] = Field(default_factory=list)
     disparities: list[Disparity] = Field(default_factory=list)
     by_version: list[Disparity] = Field(default_factory=list)
@@ -211,6 +212,9 @@ class FairnessParameters(SectionParameters):
     difference_threshold: float = Field(default=0.05, gt=0, lt=1, description="practical threshold, absolute")
     ratio_threshold: float = Field(default=0.8, gt=0, lt=1, description="practical threshold, ratio")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="false-discovery level (Benjamini-Hochberg)")
+    opened_alpha: float = Field(
+        default=0.01, gt=0, lt=1, description="false-discovery level of the claim that a gap opened"
+    )
     n_resamples: int = Field(default=1000, ge=100, le=100_000, description="multinomial resamples")
     seed: int = Field(default=0, ge=0, description="seed of the resampling")
 

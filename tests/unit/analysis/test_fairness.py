@@ -652,11 +652,6 @@ def test_other_scenarios_and_control_raise_no_gap(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: on seeds 1-3 (1000 rows/day) the onset is 3-9 days after the planted deploy, and on seed 3 "
-    "f_control raises an opened gap (sex × age_band, selection rate)",
-)
 def test_planted_onset_and_control_across_seeds(tmp_path: Path) -> None:
     """The issue's 'opens on its deploy day (within one chunk)' and 'no gap in the control', other seeds."""
     from workbench.scenarios import generate

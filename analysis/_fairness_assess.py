@@ -12,6 +12,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._fairness_cells import (
+    WINDOW_NAMES,
+    FairnessCells,
+    _reference_group,
+    _with_group,
+    grouping_name,
+)
 from analysis._fairness_stats import (
     METRICS,
     Thresholds,
@@ -22,15 +29,8 @@ from analysis._fairness_stats import (
     judge,
     metric_table,
 )
+from analysis._fairness_summary import FairnessResult
 from analysis.data import CHUNK_LENGTHS
-from analysis.fairness import (
-    WINDOW_NAMES,
-    FairnessCells,
-    FairnessResult,
-    _reference_group,
-    _with_group,
-    grouping_name,
-)
 from analysis.onset import step_change
 from analysis.stats import katz_interval, newcombe_interval, wilson_interval
 

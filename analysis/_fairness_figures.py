@@ -17,9 +17,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analysis._fairness_cells import INTERSECTION
 from analysis._fairness_stats import METRICS
 from analysis.data import CHUNK_LENGTHS
-from analysis.fairness import INTERSECTION
 
 if TYPE_CHECKING:
     from analysis.sections.fairness import FairnessSummary, GroupMetrics

@@ -1,19 +1,42 @@
-"""A fairness result as the JSON summary a report reads: suppressed cells blanked, intervals as objects."""
+"""A fairness result and the JSON summary a report reads: suppressed cells blanked, intervals as objects."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
+from analysis._fairness_cells import FairnessCells
 from analysis._fairness_stats import METRICS
 from analysis.data import CHUNK_LENGTHS
 
-if TYPE_CHECKING:
-    from analysis.fairness import FairnessResult
+__all__ = ["FairnessResult", "summary_of"]
 
-__all__ = ["summary_of"]
+
+@dataclass
+class FairnessResult:
+    """Everything :func:`assess_fairness` found (tables as DataFrames; :meth:`to_summary` for the report)."""
+
+    cells: FairnessCells
+    metrics: pd.DataFrame
+    disparities: pd.DataFrame
+    by_version: pd.DataFrame
+    versions: pd.DataFrame
+    composites: pd.DataFrame
+    four_fifths: pd.DataFrame
+    calibration: pd.DataFrame
+    references: dict[str, str]
+    headline: dict[str, Any] | None
+    persistent: dict[str, Any] | None
+    gap_over_time: pd.DataFrame
+    limitations: list[str]
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def to_summary(self) -> dict[str, Any]:
+        """A JSON-compatible summary (the section's ``FairnessSummary`` validates it)."""
+        return summary_of(self)
 
 
 def _number(value: Any) -> float | None:

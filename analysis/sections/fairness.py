@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from analysis._fairness_cells import INTERSECTION, fairness_not_applicable
+from analysis._fairness_stats import METRICS
 from analysis.contract import FigureSpec, Interval, Section, SectionParameters, SectionSummary, TimelineItem
 from analysis.data import CHUNK_LENGTHS, Window
-from analysis.fairness import INTERSECTION, METRICS, fairness_not_applicable
 
 if TYPE_CHECKING:
+    from analysis._fairness_summary import FairnessResult
     from analysis.context import InvestigationContext
-    from analysis.fairness import FairnessResult
 
 __all__ = [
     "Disparity",

@@ -159,7 +159,12 @@ def fairness_gap_over_time_figure(summary: FairnessSummary) -> go.Figure:
     low = np.array([np.nan if p.low is None else p.low for p in points])
     high = np.array([np.nan if p.high is None else p.high for p in points])
     spans = [f"{s:%Y-%m-%d %H:%M} to {s + length:%Y-%m-%d %H:%M}" for s in starts]
-    counts = [f"{p.n_group:,} vs {p.n_reference:,}" for p in points]
+    counts = [
+        "suppressed (a small cell)"
+        if p.suppressed or p.n_group is None
+        else f"{p.n_group:,} vs {p.n_reference:,}"
+        for p in points
+    ]
     title = METRICS[gap.metric].title if gap.metric in METRICS else gap.metric
     figure.add_trace(
         go.Scatter(x=middle, y=high, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")

@@ -137,6 +137,20 @@ def _gap(h: dict[str, Any] | None, level: float, chunk: str) -> dict[str, Any] |
     }
 
 
+def _gap_point(row: dict[str, Any], min_cell_size: int) -> dict[str, Any]:
+    """One chunk of the headline gap; a chunk where either group has fewer than ``min_cell_size`` is blank."""
+    small = min(int(row["n_group"]), int(row["n_reference"])) < min_cell_size
+    return {
+        "chunk_start": _time(row["chunk_start"]),
+        "gap": None if small else _number(row["gap"]),
+        "low": None if small else _number(row["low"]),
+        "high": None if small else _number(row["high"]),
+        "n_group": None if small else int(row["n_group"]),
+        "n_reference": None if small else int(row["n_reference"]),
+        "suppressed": small,
+    }
+
+
 def summary_of(result: FairnessResult) -> dict[str, Any]:
     """The JSON-compatible summary of a :class:`analysis.fairness.FairnessResult`."""
     params = result.parameters
@@ -197,15 +211,7 @@ def summary_of(result: FairnessResult) -> dict[str, Any]:
         "headline_gap": headline,
         "persistent_gap": persistent,
         "gap_over_time": [
-            {
-                "chunk_start": _time(row["chunk_start"]),
-                "gap": _number(row["gap"]),
-                "low": _number(row["low"]),
-                "high": _number(row["high"]),
-                "n_group": int(row["n_group"]),
-                "n_reference": int(row["n_reference"]),
-            }
-            for row in result.gap_over_time.to_dict("records")
+            _gap_point(row, int(params["min_cell_size"])) for row in result.gap_over_time.to_dict("records")
         ],
         "n_compared": int((incident["verdict"] != "not enough data").sum()) if not incident.empty else 0,
         "n_significant": int((incident["verdict"] == "significant").sum()) if not incident.empty else 0,

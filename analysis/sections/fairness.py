@@ -127,8 +127,9 @@ class GapPoint(_Part):
     gap: float | None = None
     low: float | None = None
     high: float | None = None
-    n_group: int = Field(ge=0)
-    n_reference: int = Field(ge=0)
+    n_group: int | None = Field(default=None, ge=0, description="None: suppressed (a small cell)")
+    n_reference: int | None = Field(default=None, ge=0)
+    suppressed: bool = False
 
 
 class HeadlineGap(_Part):

@@ -316,3 +316,14 @@ def test_gap_change_interval_covers_the_planted_change() -> None:
         _, low, high = gap_change(*windows)
         covered += low <= truth <= high
     assert covered >= 180, covered
+
+
+def test_gap_over_time_chunks_with_a_small_cell_are_blank_in_the_summary() -> None:
+    from analysis._fairness_summary import _gap_point
+
+    row = {"chunk_start": "2026-01-01T00:00:00Z", "gap": -0.2, "low": -0.4, "high": 0.0}
+    small = _gap_point({**row, "n_group": 4, "n_reference": 300}, 10)
+    assert small["suppressed"] and small["gap"] is None and small["n_group"] is None
+    assert small["n_reference"] is None  # the pair's counts would reveal the small one
+    kept = _gap_point({**row, "n_group": 40, "n_reference": 300}, 10)
+    assert not kept["suppressed"] and kept["gap"] == -0.2 and kept["n_group"] == 40

@@ -186,9 +186,8 @@ def _with_change(gaps: pd.DataFrame, thresholds: Thresholds, confidence: float) 
     key = ["grouping", "group", "metric"]
     before = gaps[gaps["window"] == "reference"].set_index(key)
     during = gaps[(gaps["window"] == "incident") & (gaps["verdict"] != "not enough data")]
-    joined = during.join(
-        before[["difference", "difference_low", "difference_high", "verdict"]], on=key, rsuffix="_before"
-    )
+    prior = before[["difference", "difference_low", "difference_high", "verdict"]].add_suffix("_before")
+    joined = during.join(prior, on=key)
     usable = joined["verdict_before"].notna() & (joined["verdict_before"] != "not enough data")
     d1, l1, u1 = (joined[c].to_numpy(float) for c in ("difference", "difference_low", "difference_high"))
     d0, l0, u0 = (

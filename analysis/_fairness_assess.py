@@ -336,7 +336,8 @@ def _headline(disparities: pd.DataFrame, thresholds: Thresholds, *, opened: bool
 
     Among incident-window gaps with the verdict ``significant`` (and ``opened`` as asked), single
     attributes come before intersections, then the strength past the practical thresholds
-    (:func:`_strength`: the interval bound nearest no-gap, so a large but uncertain gap does not win).
+    (:func:`_strength`: the interval bound nearest no-gap, so a large but uncertain gap does not win),
+    then the metric listed first in ``METRICS`` (TPR before its mirror image FNR).
     """
     if disparities.empty:
         return None
@@ -349,8 +350,10 @@ def _headline(disparities: pd.DataFrame, thresholds: Thresholds, *, opened: bool
         return None
     ranked = during.assign(
         _single=~during["grouping"].str.contains(" × ", regex=False),
-        _strength=during.apply(_strength, axis=1, thresholds=thresholds),
-    ).sort_values(["_single", "_strength"], ascending=False, kind="stable")
+        # rounded: mirror-image metrics (TPR and FNR) tie exactly but for float noise
+        _strength=during.apply(_strength, axis=1, thresholds=thresholds).round(9),
+        _order=-during["metric"].map({name: i for i, name in enumerate(METRICS)}),
+    ).sort_values(["_single", "_strength", "_order"], ascending=False, kind="stable")
     row = ranked.iloc[0]
     keys = [
         "grouping",

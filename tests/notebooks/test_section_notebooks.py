@@ -432,8 +432,39 @@ def test_every_planted_report_is_consistent_with_its_summaries(scenario_register
             content = postmortem_content(register, incident_id, run_dir=run.run_dir, as_of=_as_of(truth))
         timeline = content.blocks["timeline"].data
         events = [*timeline["events"], *timeline["later_events"]]
+        _check_fairness_block(scenario, run.run_dir, html, events)
         listed = " | ".join(e["description"] for e in events if e["source"] == "analysis")
         for column in drift["drifted_features"]:
             assert column in listed, (incident_id, column)
             at = next(e["at"] for e in events if e["source"] == "analysis" and column in e["description"])
             assert at == table[column], (incident_id, column)
+
+
+def _check_fairness_block(scenario: dict, run_dir: Path, html: str, events: list[dict]) -> None:
+    """The fairness block states summary.json's headline; its onset is the figure's and the timeline's."""
+    path = run_dir / "fairness" / "summary.json"
+    if not path.exists():  # a system without sensitive attributes: the report says why
+        assert "Not available: not applicable to this AI system" in html, scenario["id"]
+        return
+    fairness = json.loads(path.read_text())
+    gap = fairness["headline_gap"]
+    if gap is None:
+        assert "No fairness gap opened during the incident" in html, scenario["id"]
+        assert scenario["kind"] != "fairness_regression"
+        return
+    assert scenario["kind"] == "fairness_regression", (scenario["id"], gap)
+    assert (gap["grouping"], gap["group"]) == (scenario["group"]["attribute"], scenario["group"]["value"])
+    assert gap["model_version"] == scenario["model_version"]["after"]
+    assert "A fairness gap <strong>opened during the incident</strong>" in html
+    assert f"was {gap['value']:.2f} against {gap['reference_value']:.2f}" in html
+    figure = json.loads((run_dir / "fairness" / "figures" / "fairness_gap_over_time.json").read_text())
+    marks = [
+        s
+        for s in figure["layout"]["shapes"]
+        if s.get("type") == "rect" and s.get("line", {}).get("color") == "black"
+    ]
+    assert [_naive_utc(s["x0"]) for s in marks] == [_naive_utc(gap["onset"])]
+    opened = [
+        e for e in events if e["source"] == "analysis" and e["description"].startswith("Fairness gap opened")
+    ]
+    assert [_naive_utc(e["at"]) for e in opened] == [_naive_utc(gap["onset"])]

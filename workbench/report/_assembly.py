@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from analysis.contract import Section, SummaryValidationError
 from register.blameless import NARRATIVE_FIELDS, BlamelessRules
 from register.policy import Policy, load_policy
-from register.schema import Evidence, Incident, PostmortemStatus, Role, as_utc
+from register.schema import DataCard, Evidence, Incident, PostmortemStatus, Role, as_utc
 from workbench.report._blocks import ReportBlock, figure_payload, report_block
 from workbench.report._content import ReportContent, assemble_report
 from workbench.report._timeline import timeline_data
@@ -125,7 +125,7 @@ def postmortem_blocks(
     section_blocks: dict[str, ReportBlock] = {}
     summaries: dict[str, BaseModel] = {}
     for section in placed_sections:
-        block = _section_block(section, run)
+        block = _section_block(section, run, card=_run_card(run))
         section_blocks[section.key] = block
         if isinstance(block.data, BaseModel):
             summaries[section.key] = block.data
@@ -314,13 +314,31 @@ def _manifest(run: Path | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _section_block(section: Section, run: Path | None) -> ReportBlock:
-    """The section's block: its summary validated once (a typed model) and its figures, or why not."""
+def _run_card(run: Path | None) -> DataCard | None:
+    """The data card the run used (its ``context.json``), or ``None``."""
+    if run is None or not (run / "context.json").is_file():
+        return None
+    try:
+        card = json.loads((run / "context.json").read_text(encoding="utf-8")).get("card")
+        return DataCard.model_validate(card) if card else None
+    except (json.JSONDecodeError, ValidationError, AttributeError):
+        return None
+
+
+def _section_block(section: Section, run: Path | None, *, card: DataCard | None = None) -> ReportBlock:
+    """The section's block: its summary validated once (a typed model) and its figures, or why not.
+
+    A section the run skipped because it does not fit the AI system (``Section.not_applicable`` of the
+    run's data card) says so with the reason, never "has not run".
+    """
     not_run = (
         f"the {section.title.lower()} analysis has not run for this incident "
         "(run `workbench investigate` first)"
     )
     if run is None or not (run / section.key / "summary.json").is_file():
+        reason = section.not_applicable(card) if card is not None and run is not None else None
+        if reason:
+            return report_block(section.key, None, unavailable=f"not applicable to this AI system: {reason}")
         return report_block(section.key, None, unavailable=not_run)
     path = run / section.key / "summary.json"
     try:

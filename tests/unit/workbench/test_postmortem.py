@@ -456,3 +456,25 @@ def test_signoff_states_follow_the_post_mortem_status() -> None:
     assert _signoff_state(published, facilitator=False).startswith("signed off")
     draft = published.model_copy(update={"postmortem_status": "draft"})
     assert _signoff_state(draft, facilitator=False).startswith("pending")
+
+
+def test_a_section_that_does_not_fit_the_system_says_not_applicable_not_not_run(tmp_path: Path) -> None:
+    from register.schema import ColumnRoles, DataCard, DataSource
+    from workbench.report._assembly import _run_card, _section_block
+    from workbench.sections import get_section
+
+    card = DataCard(
+        source=DataSource(location="logs.parquet"),
+        task="regression",
+        columns=ColumnRoles(event_time="ts", entity_id="id", prediction="price"),
+    )
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "context.json").write_text(json.dumps({"card": card.model_dump(mode="json")}))
+    block = _section_block(get_section("fairness"), run, card=_run_card(run))
+    assert block.unavailable == (
+        "not applicable to this AI system: the data card names no sensitive attributes "
+        "(columns.sensitive or a sensitive_source)"
+    )
+    # a section that fits but has no summary in the run has not run
+    assert "has not run" in str(_section_block(get_section("impact"), run, card=_run_card(run)).unavailable)

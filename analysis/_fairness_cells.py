@@ -204,10 +204,7 @@ def fairness_cells(
     wanted = [columns.event_time, columns.label, columns.label_observed_at, columns.prediction]
     wanted += [columns.model_version, columns.score, *attrs]
     keep = list(dict.fromkeys(name for name in wanted if name and name in table.columns))
-    as_text = {*attrs, columns.model_version}  # compared as text anyway; typed even when all NULL
-    narrow = table.select(
-        **{name: table[name].cast("string") if name in as_text else table[name] for name in keep}
-    )
+    narrow = table.select(*keep)
     narrow = narrow.filter((table[columns.event_time] >= start) & (table[columns.event_time] < end))
     try:
         cached = narrow.cache()
@@ -267,16 +264,11 @@ def _cells_of(
     if score is None:
         cells = keyed.group_by(keys).aggregate(count=keyed.count()).to_pandas()
         return FairnessCells(_tidy_cells(cells, attrs), None, attrs, windows, chunk, label_note, labels_used)
-    # the keys (labels as of, at equal maturity, already decided) are computed once for both aggregates
-    keyed = keyed.select(*keys, score).cache()
-    try:
-        cells = keyed.group_by(keys).aggregate(count=keyed.count()).to_pandas()
-        scores: pd.DataFrame | None = None
-        edges = _score_edges(keyed.filter(keyed.window != "other"), score, score_bins)
-        if edges:
-            scores = _score_cells(keyed, score, attrs, edges)
-    finally:
-        keyed.release()
+    cells = keyed.group_by(keys).aggregate(count=keyed.count()).to_pandas()
+    scores: pd.DataFrame | None = None
+    edges = _score_edges(keyed.filter(keyed.window != "other"), score, score_bins)
+    if edges:
+        scores = _score_cells(keyed, score, attrs, edges)
     return FairnessCells(
         _tidy_cells(cells, attrs), scores, attrs, windows, chunk, label_note, labels_used, edges
     )

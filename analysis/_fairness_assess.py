@@ -26,6 +26,7 @@ from analysis._fairness_stats import (
     composite_intervals,
     confusion_counts,
     disparity_table,
+    gap_change,
     judge,
     metric_table,
 )
@@ -193,9 +194,7 @@ def _with_change(gaps: pd.DataFrame, thresholds: Thresholds, confidence: float) 
     d0, l0, u0 = (
         joined[f"{c}_before"].to_numpy(float) for c in ("difference", "difference_low", "difference_high")
     )
-    change = d1 - d0
-    low = change - np.sqrt((d1 - l1) ** 2 + (u0 - d0) ** 2)
-    high = change + np.sqrt((u1 - d1) ** 2 + (d0 - l0) ** 2)
+    change, low, high = (np.asarray(x, dtype=float) for x in gap_change(d1, l1, u1, d0, l0, u0))
     z = stats.norm.ppf(0.5 + confidence / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.where(change >= 0, change - low, high - change) / z

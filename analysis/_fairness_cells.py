@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -39,7 +39,6 @@ NOT_RECORDED = "(not recorded)"
 NO_VERSION = "(no version)"
 """The model version of a log whose data card names no ``model_version`` column."""
 WINDOW_NAMES = ("reference", "incident")
-ReferenceRule = Literal["largest", "best"]
 
 
 def fairness_not_applicable(card: DataCard) -> str | None:

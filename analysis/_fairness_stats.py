@@ -23,10 +23,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from analysis.errors import InvalidParameterError
-from analysis.stats import katz_interval, newcombe_interval, wilson_interval
+from analysis.stats import Bound, _out, katz_interval, newcombe_interval, rate, wilson_interval
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -134,11 +135,6 @@ def confusion_counts(cells: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
-
-
 def metric_table(
     counts: pd.DataFrame,
     *,
@@ -161,7 +157,7 @@ def metric_table(
         if spec.needs_labels and not labels_used:
             k, n = np.zeros_like(k), np.zeros_like(n)
         low, high = wilson_interval(k, n, confidence=confidence)
-        out[spec.name] = _ratio(k, n)
+        out[spec.name] = rate(k, n)
         out[f"{spec.name}_low"] = np.asarray(low, dtype=float)
         out[f"{spec.name}_high"] = np.asarray(high, dtype=float)
     out["suppressed"] = out["n"] < int(min_cell_size)
@@ -306,8 +302,8 @@ def disparity_table(
                 "group": np.tile(others[group_column].astype(str).to_numpy(), len(specs)),
                 "reference_group": str(reference),
                 "metric": np.repeat([spec.name for spec in specs], g),
-                "value": _ratio(k1, n1),
-                "reference_value": _ratio(k0, n0),
+                "value": rate(k1, n1),
+                "reference_value": rate(k0, n0),
                 "numerator": k1,
                 "denominator": n1,
                 "reference_numerator": k0,
@@ -364,30 +360,36 @@ def judge(block: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
 
 
 def gap_change(
-    during: float, during_low: float, during_high: float, before: float, before_low: float, before_high: float
-) -> tuple[float, float, float]:
+    during: ArrayLike,
+    during_low: ArrayLike,
+    during_high: ArrayLike,
+    before: ArrayLike,
+    before_low: ArrayLike,
+    before_high: ArrayLike,
+) -> tuple[Bound, Bound, Bound]:
     """Change of a gap between two independent windows, ``during - before``, with the MOVER interval.
 
     The method of variance estimates recovery (Zou & Donner 2008) combines the two gaps' own intervals
     (here Newcombe's, itself a MOVER interval): ``L = d - sqrt((d1 - l1)^2 + (u0 - d0)^2)``,
-    ``U = d + sqrt((u1 - d1)^2 + (d0 - l0)^2)``. NaN when either gap is undefined.
+    ``U = d + sqrt((u1 - d1)^2 + (d0 - l0)^2)``. Vectorised like :mod:`analysis.stats` (floats in,
+    floats out; arrays in, arrays out); NaN where either gap or a bound is undefined.
 
     Examples
     --------
     >>> [round(x, 4) for x in gap_change(0.15, 0.12, 0.18, 0.03, 0.01, 0.05)]
     [0.12, 0.0839, 0.1561]
     """
-    values = np.array([during, during_low, during_high, before, before_low, before_high], dtype=float)
-    if np.isnan(values).any():
-        return float("nan"), float("nan"), float("nan")
-    d1, l1, u1, d0, l0, u0 = values
-    change = d1 - d0
+    d1, l1, u1, d0, l0, u0 = np.broadcast_arrays(
+        *(
+            np.asarray(x, dtype=float)
+            for x in (during, during_low, during_high, before, before_low, before_high)
+        )
+    )
+    undefined = np.isnan(d1) | np.isnan(l1) | np.isnan(u1) | np.isnan(d0) | np.isnan(l0) | np.isnan(u0)
+    change = np.where(undefined, np.nan, d1 - d0)
     low = change - np.sqrt((d1 - l1) ** 2 + (u0 - d0) ** 2)
     high = change + np.sqrt((u1 - d1) ** 2 + (d0 - l0) ** 2)
-    return float(change), float(low), float(high)
-
-
-_CATEGORIES = ("tp", "fp", "fn", "tn", "pp_unlabelled", "pn_unlabelled", "no_prediction")
+    return _out(change), _out(low), _out(high)
 
 
 def _category_counts(counts: pd.DataFrame) -> np.ndarray:

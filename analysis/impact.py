@@ -61,7 +61,7 @@ from analysis.data import (
     validate_logs,
 )
 from analysis.errors import InvalidParameterError
-from analysis.stats import ExcessEstimate, excess_interval, newcombe_interval, wilson_interval
+from analysis.stats import ExcessEstimate, excess_interval, newcombe_interval, rate, wilson_interval
 from register.schema import DataCard, FailureSignal
 
 __all__ = [
@@ -466,12 +466,6 @@ _BY_GROUP_COLUMNS = [
 """Columns of :attr:`ImpactResult.by_group`, in order."""
 
 
-def _rate(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """``numerator / denominator`` where the denominator is positive, NaN elsewhere (no warning)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
-
-
 def _by_group(
     prepared: ir.Table,
     card: DataCard,
@@ -545,10 +539,10 @@ def _group_rates(
     n_failures = frame["n_failures"].to_numpy(float)
     ref_decided = frame["reference_n_decided"].to_numpy(float)
     ref_failures = frame["reference_n_failures"].to_numpy(float)
-    frame["failure_rate"] = _rate(n_failures, n_decided)
-    frame["reference_failure_rate"] = _rate(ref_failures, ref_decided)
+    frame["failure_rate"] = rate(n_failures, n_decided)
+    frame["reference_failure_rate"] = rate(ref_failures, ref_decided)
     frame["label_completeness"] = (
-        _rate(frame["n_labelled"].to_numpy(float), frame["n_decisions"].to_numpy(float))
+        rate(frame["n_labelled"].to_numpy(float), frame["n_decisions"].to_numpy(float))
         if has_labels
         else np.nan
     )
@@ -607,9 +601,9 @@ def _over_time(
     frame["chunk_end"] = (frame["chunk_start"] + step).astype("datetime64[us, UTC]")
     n_decided = frame["n_decided"].to_numpy(float)
     n_decisions = frame["n_decisions"].to_numpy(float)
-    frame["failure_rate"] = _rate(frame["n_failures"].to_numpy(float), n_decided)
+    frame["failure_rate"] = rate(frame["n_failures"].to_numpy(float), n_decided)
     frame["label_completeness"] = (
-        _rate(frame["n_labelled"].to_numpy(float), n_decisions) if has_labels else np.nan
+        rate(frame["n_labelled"].to_numpy(float), n_decisions) if has_labels else np.nan
     )
     lower, upper = wilson_interval(frame["n_failures"].to_numpy(float), n_decided, confidence=confidence)
     frame["failure_rate_lower"], frame["failure_rate_upper"] = lower, upper

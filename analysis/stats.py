@@ -45,6 +45,7 @@ __all__ = [
     "katz_interval",
     "newcombe_interval",
     "poisson_interval",
+    "rate",
     "wilson_interval",
 ]
 
@@ -75,6 +76,20 @@ def _counts(k: ArrayLike, n: ArrayLike, name: str) -> tuple[FloatArray, FloatArr
 
 def _out(value: FloatArray) -> Bound:
     return float(value) if np.ndim(value) == 0 else value
+
+
+def rate(numerator: ArrayLike, denominator: ArrayLike) -> FloatArray:
+    """``numerator / denominator`` where the denominator is positive, NaN elsewhere (no warning).
+
+    Examples
+    --------
+    >>> rate(np.array([1.0, 2.0]), np.array([4.0, 0.0])).tolist()
+    [0.25, nan]
+    """
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
 @overload

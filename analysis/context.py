@@ -37,7 +37,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from analysis.contract import Section, SectionParameters
 from analysis.data import Chunk, IncidentWindows, Window, windows_for_incident
 from analysis.errors import InvalidParameterError
-from register.schema import DataCard, FailureSignal, Incident, as_utc
+from register.schema import DataCard, FailureSignal, Incident, TimelineEvent, as_utc
 
 if TYPE_CHECKING:
     from analysis.data import LogTable
@@ -86,6 +86,10 @@ class InvestigationContext(BaseModel):
     validation: dict[str, Any] = Field(default_factory=dict)
     fingerprint: dict[str, Any] = Field(default_factory=dict)
     section_parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    events: list[TimelineEvent] = Field(
+        default_factory=list,
+        description="the incident's register timeline up to as_of (deploys, pipeline changes: change events)",
+    )
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -177,6 +181,7 @@ def build_context(
     windows: Mapping[str, Window | WindowEdges] | None = None,
     min_cell_size: int = 10,
     section_parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    events: Sequence[TimelineEvent] = (),
     data: Any = None,
     con: Any = None,
     fingerprint: bool = True,
@@ -197,6 +202,9 @@ def build_context(
         The policy's minimum cell size.
     section_parameters : mapping, optional
         Each section's own parameters (validated by the section when it runs).
+    events : sequence of TimelineEvent
+        The incident's register timeline; events after ``as_of`` are left out (a report as of a date
+        knows only what was recorded by then).
     data, con : optional
         A DataFrame or an Ibis connection to read the log from instead of the card's location.
     fingerprint : bool
@@ -244,6 +252,9 @@ def build_context(
             else {}
         ),
         section_parameters={key: dict(value) for key, value in (section_parameters or {}).items()},
+        events=sorted(
+            (event for event in events if as_utc(event.at) <= when), key=lambda event: as_utc(event.at)
+        ),
     )
 
 

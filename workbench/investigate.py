@@ -131,6 +131,7 @@ def investigate(
             windows=windows,
             min_cell_size=cell_size,
             section_parameters=parameters,
+            events=register.timeline(incident_id),
         )
         hooks = RunHooks(
             on_notebook_start=on_notebook_start,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from register import open_register
 from register.errors import NotFoundError
@@ -21,6 +21,10 @@ from workbench.errors import WorkbenchError
 from workbench.resources import notebooks_dir
 from workbench.runner import RunHooks, RunResult, checked_reports_dir, run_sections
 from workbench.sections import resolve_sections
+
+if TYPE_CHECKING:
+    from register.policy import Policy
+    from register.schema import TimelineEvent
 
 __all__ = [
     "NOTEBOOKS_DIR",
@@ -115,7 +119,8 @@ def investigate(
     checked_reports_dir(reports_dir)
     chosen = resolve_sections(sections)
     parameters = section_parameters(chosen, given=parameters_by_section)
-    cell_size = min_cell_size if min_cell_size is not None else load_policy().reports.min_cell_size
+    policy = load_policy()
+    cell_size = min_cell_size if min_cell_size is not None else policy.reports.min_cell_size
     with open_register(register_url) as register:
         incident, card = register.incident_with_card(incident_id)
         skipped = {section.key: section.not_applicable(card) for section in chosen}
@@ -131,7 +136,7 @@ def investigate(
             windows=windows,
             min_cell_size=cell_size,
             section_parameters=parameters,
-            events=register.timeline(incident_id),
+            events=_redacted_events(register.timeline(incident_id), policy),
         )
         hooks = RunHooks(
             on_notebook_start=on_notebook_start,
@@ -147,3 +152,15 @@ def investigate(
             max_workers=max_workers,
             hooks=hooks,
         )
+
+
+def _redacted_events(events: list[TimelineEvent], policy: Policy) -> list[TimelineEvent]:
+    """The timeline with descriptions redacted by the policy's rules (the context is kept as evidence and
+    the root-cause analysis quotes change events in the report)."""
+    from register.redact import DEFAULT_REDACTION_RULES, redact
+
+    rules = tuple(policy.reports.redaction or DEFAULT_REDACTION_RULES)
+    return [
+        event.model_copy(update={"description": redact(event.description, rules).text or ""})
+        for event in events
+    ]

@@ -55,6 +55,7 @@ ENTRY_POINT_GROUP = "workbench.sections"
 
 BUILTIN_SECTIONS: tuple[str, ...] = (
     "analysis.sections.impact",
+    "analysis.sections.root_cause",
     "analysis.sections.fairness",
     "analysis.sections.drift",
 )
@@ -83,7 +84,7 @@ REPORT_PARTS: tuple[ReportPart | Literal["SECTIONS"], ...] = (
     ReportPart("severity", "Severity and what the policy requires"),
     ReportPart("timeline", "Timeline"),
     "SECTIONS",
-    ReportPart("root_cause", "Root cause and contributing factors"),
+    ReportPart("contributing_factors", "Root cause and contributing factors"),
     ReportPart("response", "Response assessment"),
     ReportPart("notifications", "Notifications"),
     ReportPart("lessons", "Lessons learned"),
@@ -193,10 +194,10 @@ def resolve_sections(keys: Sequence[str] | None = None) -> tuple[Section, ...]:
     --------
     >>> [section.key for section in resolve_sections(["drift", "impact"])]
     ['impact', 'drift']
-    >>> resolve_sections(["root_cause"])
+    >>> resolve_sections(["trends"])
     Traceback (most recent call last):
     ...
-    workbench.errors.WorkbenchError: --section must be among impact, fairness, drift. Got root_cause instead.
+    workbench.errors.WorkbenchError: --section must be among impact, root_cause, fairness, drift. Got trends instead.
     """
     sections = available_sections()
     if not keys:

@@ -181,7 +181,7 @@ def test_xss_battery_does_not_execute_or_break_the_page(opened: dict[str, Any]) 
     assert page.evaluate("() => document.querySelectorAll('iframe, img, object, embed').length") == 0
     text = page.inner_text("#section-impact")
     assert "<script>window.__xss = 1</script>" in text  # shown as text, not run
-    assert "{{ 7 * 7 }}" in page.inner_text("#part-root_cause")
+    assert "{{ 7 * 7 }}" in page.inner_text("#part-contributing_factors")
     # every block after the payloads is still there and visible
     for anchor in (
         "part-summary",

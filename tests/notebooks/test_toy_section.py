@@ -93,7 +93,7 @@ def test_toy_section_is_found_run_validated_rendered_and_listed(
     assert list(sections)[-1] == "toy"  # after the built-in ones (its declared order)
     assert check_section_notebook(sections["toy"], tmp_path) == []  # its notebook keeps the contract
     outline = [entry.key for entry in report_outline()]
-    assert outline.index("drift") < outline.index("toy") < outline.index("root_cause")
+    assert outline.index("drift") < outline.index("toy") < outline.index("contributing_factors")
 
     reports = tmp_path / "reports"
     argv = ["--register", tiny_register, "--reports-dir", str(reports), "--as-of", AS_OF.isoformat()]

@@ -177,14 +177,15 @@ def postmortem_blocks(
                 as_of=when,
             )),
         **section_blocks,
-        "root_cause": report_block(
-            "root_cause",
+        "contributing_factors": report_block(
+            "contributing_factors",
             {
                 "root_cause_category": incident.root_cause_category,
                 "trigger": incident.trigger,
                 "contributing_factors": list(incident.contributing_factors),
                 "resolution": incident.resolution,
                 "evidence": _evidence_rows(register.evidence(incident_id), run, manifest.get("run_id")),
+                **_analysed_causes(incident, summaries.get("root_cause")),
             },
         ),
         "response": report_block("response", _response(incident, level, metrics)),
@@ -568,3 +569,28 @@ def _label(value: Any) -> str | None:
     if value is None:
         return None
     return getattr(value, "label", None) or str(value)
+
+
+def _analysed_causes(incident: Incident, summary: BaseModel | None) -> dict[str, Any]:
+    """The root-cause section's ranked causes and how they compare with the register's record as it is now."""
+    if summary is None:
+        return {"analysed": False}
+    from analysis.root_cause import compare_with_recorded
+
+    causes = list(getattr(summary, "causes", []))
+    compared = compare_with_recorded(incident, causes)
+    return {
+        "analysed": True,
+        "causes": [
+            {
+                "rank": cause.rank,
+                "title": cause.title,
+                "strength": cause.strength,
+                "evidence": list(cause.evidence[:3]),
+                "refuted_if": cause.refuted_if,
+            }
+            for cause in causes[:3]
+        ],
+        "agreement": compared["agreement"],
+        "agreement_sentence": compared["sentence"],
+    }

@@ -195,14 +195,33 @@ class EvidenceItem(_Block):
     captured_at: datetime | None = None
 
 
+class AnalysedCause(_Block):
+    """A ranked candidate cause of the root-cause section, shown beside the recorded root cause."""
+
+    rank: int
+    title: RedactedText
+    strength: str
+    evidence: list[RedactedText] = Field(default_factory=list)
+    refuted_if: RedactedText | None = None
+
+
 class RootCauseBlock(_Block):
-    """``root_cause``: root cause and contributing factors as recorded in the register, with evidence."""
+    """``contributing_factors``: the recorded root cause and factors, the analysis' causes beside them.
+
+    ``analysed`` is false when the run has no root-cause section; ``agreement`` (agrees, disagrees, not
+    recorded, not comparable, no analysed cause) compares the register's category, as it is now, with
+    the analysis' first cause.
+    """
 
     root_cause_category: str | None = None
     trigger: NarrativeText | None = None
     contributing_factors: list[NarrativeText] = Field(default_factory=list)
     resolution: NarrativeText | None = None
     evidence: list[EvidenceItem] = Field(default_factory=list)
+    analysed: bool = False
+    causes: list[AnalysedCause] = Field(default_factory=list)
+    agreement: str | None = None
+    agreement_sentence: RedactedText | None = None
 
 
 class ResponseRow(_Block):
@@ -304,7 +323,7 @@ PART_MODELS: dict[str, type[BaseModel]] = {
     "summary": SummaryBlock,
     "severity": SeverityBlock,
     "timeline": TimelineBlock,
-    "root_cause": RootCauseBlock,
+    "contributing_factors": RootCauseBlock,
     "response": ResponseBlock,
     "notifications": NotificationsBlock,
     "lessons": LessonsBlock,

@@ -298,7 +298,7 @@ def test_evidence_paths_are_relative_to_the_run_folder(register_path: Path, run_
             }
         )
     content = _content(register_path, run_dir)
-    uris = [item["uri"] for item in content.blocks["root_cause"].data["evidence"]]
+    uris = [item["uri"] for item in content.blocks["contributing_factors"].data["evidence"]]
     assert uris == [
         "impact/summary.json",
         "impact/figures/impact_over_time.json",

@@ -329,7 +329,7 @@ def test_section_block_must_match_schema_and_carry_promised_figures() -> None:
 def test_unavailable_section_is_placed_with_its_reason(tmp_path: Path) -> None:
     blocks = _replaced("drift", report_block("drift", None, unavailable="no data card <b>x</b>"))
     html = render_html(assemble_report(blocks), tmp_path / "r.html").path.read_text()
-    section = html[html.index('id="section-drift"') : html.index('id="part-root_cause"')]
+    section = html[html.index('id="section-drift"') : html.index('id="part-contributing_factors"')]
     assert "Not available: no data card &lt;b&gt;x&lt;/b&gt;" in section
     assert "wb-plotly" not in section
 
@@ -406,7 +406,7 @@ def test_markdown_renders_to_html_without_payload_markup(markdown: str) -> None:
 
 
 def test_evidence_uris_keep_run_paths_but_lose_query_strings(tmp_path: Path) -> None:
-    root_cause = next(block for block in fx.fixture_blocks() if block.key == "root_cause")
+    root_cause = next(block for block in fx.fixture_blocks() if block.key == "contributing_factors")
     data = dict(root_cause.data)
     data["evidence"] = [
         {
@@ -417,7 +417,7 @@ def test_evidence_uris_keep_run_paths_but_lose_query_strings(tmp_path: Path) -> 
         {"kind": "data", "uri": "https://bucket.example/log.parquet?X-Amz-Signature=deadbeef1234"},
         {"kind": "note", "uri": "mailto:jane.doe@example.com"},
     ]
-    content = assemble_report(_replaced("root_cause", report_block("root_cause", data)))
+    content = assemble_report(_replaced("contributing_factors", report_block("contributing_factors", data)))
     html = render_html(content, tmp_path / "r.html").path.read_text()
     assert "/srv/reports/INC-2026-0042/20261123T163605125Z-a39cd2/impact/impact.ipynb" in html
     assert "X-Amz-Signature" not in html

@@ -77,7 +77,7 @@ def _toy(key: str) -> Section:
     )
 
 
-@pytest.mark.parametrize("key", ["root_cause", "timeline", "summary"])
+@pytest.mark.parametrize("key", ["contributing_factors", "timeline", "summary"])
 def test_a_section_keyed_like_a_report_part_is_refused(key: str) -> None:
     with pytest.raises(SectionClashError, match=f"section key '{key}' must differ from the report's fixed"):
         report_outline((*SECTIONS, _toy(key)))
@@ -104,7 +104,7 @@ def test_every_section_has_its_report_blocks() -> None:
 
 def test_outline_places_sections_between_timeline_and_root_cause() -> None:
     keys = [entry.key for entry in report_outline()]
-    assert keys.index("timeline") < keys.index("impact") < keys.index("drift") < keys.index("root_cause")
+    assert keys.index("timeline") < keys.index("impact") < keys.index("drift") < keys.index("contributing_factors")
     assert keys[0] == "summary"
     assert keys[-1] == "blameless_review"
     anchors = [entry.anchor for entry in report_outline()]
@@ -118,8 +118,8 @@ def test_outline_follows_the_sections_given() -> None:
 
 
 def test_get_section_unknown_key() -> None:
-    with pytest.raises(WorkbenchError, match="must be one of impact, fairness, drift. Got 'root_cause'"):
-        get_section("root_cause")
+    with pytest.raises(WorkbenchError, match="must be one of impact, root_cause, fairness, drift. Got 'trends'"):
+        get_section("trends")
 
 
 def test_valid_impact_summary_keeps_extra_keys() -> None:

@@ -783,13 +783,15 @@ def _vanished_frame(mine: pd.DataFrame, name: str, shares: pd.Series, wide: pd.D
     """Per chunk the expected rows of reference categories that did not come (>= 5 expected, 0 seen)."""
     present = mine.pivot_table(index="chunk_start", columns="value", values="count", aggfunc="sum")
     present = present.reindex(index=wide["chunk_start"], columns=shares.index).fillna(0)
-    non_null = (wide["n"] - 0).to_numpy()[:, None]
-    expected = non_null * shares.to_numpy()[None, :]
+    expected = wide["n"].to_numpy()[:, None] * shares.to_numpy()[None, :]
     missing = (present.to_numpy() == 0) & (expected >= MIN_EXPECTED_ROWS)
     missing_rows = np.where(missing, expected, 0.0).sum(axis=1)
     frame = _long(wide, name, "vanished_share", _share(missing_rows, wide["n"]), missing_rows, 0.0)
     frame["threshold"] = 0.0
-    frame["detail_values"] = [", ".join(map(str, shares.index[row])) for row in missing]
+    frame["detail_values"] = [
+        {str(value): float(rows) for value, rows in zip(shares.index[row], expected[i][row], strict=True)}
+        for i, row in enumerate(missing)
+    ]
     return frame
 
 
@@ -963,7 +965,8 @@ def _describe(column: str, check: str, direction: str, run: pd.DataFrame) -> dic
             f"(reference {reference:.1%}; normal up to {threshold:.1%})"
         )
     elif check == "out_of_range_rate":
-        detail = f"{value:.1%} of {column} values lie outside the reference range {span} (reference {reference:.1%})"
+        detail = f"{value:.1%} of {column} values lie outside the reference range {span}"
+        detail += f" (reference {reference:.1%})"
     elif check == "new_category_rate":
         detail = f"{column} takes values never seen in the reference {span}: {_run_detail(run)}"
     elif check == "vanished_share":

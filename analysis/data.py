@@ -75,6 +75,7 @@ __all__ = [
     "LogTable",
     "ValidationReport",
     "Window",
+    "aligned_windows",
     "chunk_expression",
     "describe_signal",
     "failure_expression",
@@ -461,6 +462,46 @@ def chunk_expression(table: ir.Table, card: DataCard, chunk: Chunk = "day") -> i
     if chunk not in CHUNKS:
         raise InvalidParameterError(f"chunk must be one of {sorted(CHUNKS)}. Got {chunk!r} instead.")
     return table[card.columns.event_time].truncate(CHUNKS[chunk])
+
+
+def aligned_windows(
+    reference: Window, current: Window, chunk: Chunk, as_of: datetime
+) -> tuple[Window, Window]:
+    """Whole chunks inside the reference, and the chunks from its end to the current window's end.
+
+    Per-chunk statistics compare whole chunks: a chunk cut by a window edge holds only part of its cycle.
+    The current span never reaches past ``as_of``.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> ref = Window(datetime(2026, 1, 1, 7, 40), datetime(2026, 1, 29, 7, 40), "reference")
+    >>> cur = Window(datetime(2026, 2, 5, 7, 40), datetime(2026, 2, 7, 12), "incident")
+    >>> aligned_ref, span = aligned_windows(ref, cur, "day", datetime(2026, 2, 10))
+    >>> aligned_ref.start.isoformat(), aligned_ref.end.isoformat(), span.end.isoformat()
+    ('2026-01-02T00:00:00+00:00', '2026-01-29T00:00:00+00:00', '2026-02-08T00:00:00+00:00')
+    """
+    unit = CHUNKS[chunk]
+
+    def floor(value: datetime) -> datetime:
+        return pd.Timestamp(value).floor(unit).to_pydatetime() if chunk != "week" else _week_floor(value)
+
+    def ceil(value: datetime) -> datetime:
+        floored = floor(value)
+        if floored == value:
+            return floored
+        return floored + CHUNK_LENGTHS[chunk].to_pytimedelta()
+
+    start, end = ceil(as_utc(reference.start)), floor(as_utc(reference.end))
+    # The last chunk never reaches past as_of: decisions after it are not part of an analysis as of then.
+    span_end = min(ceil(as_utc(current.end)), as_utc(as_of))
+    return Window(start, max(start, end), "reference"), Window(end, max(end, span_end), "current")
+
+
+def _week_floor(value: datetime) -> datetime:
+    """Monday 00:00 UTC of the week holding ``value`` (the engine's week truncation)."""
+    day = pd.Timestamp(as_utc(value)).floor("D")
+    return (day - pd.Timedelta(days=day.weekday())).to_pydatetime()
 
 
 # --------------------------------------------------------------------------------------------------

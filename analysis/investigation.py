@@ -1,9 +1,9 @@
-"""What the drift notebook calls: drift of a whole data card, and input freshness.
+"""What the drift notebook calls: drift of a whole data card.
 
 The section notebooks stay thin: they load the investigation context (:mod:`analysis.context`) and make
 one call per section. The logic that maps a data card's roles onto the drift functions (which features,
-the score, the prediction, the label as of a time) and that checks inputs fed by upstream jobs for
-staleness lives here, where it is tested.
+the score, the prediction, the label as of a time) lives here, where it is tested. The staleness of inputs
+fed by upstream jobs (input freshness) is a data-quality check: :mod:`analysis.data_quality`.
 """
 
 from __future__ import annotations
@@ -12,23 +12,20 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-import ibis
-import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 from ibis.expr import types as ir
 
 from analysis.data import (
-    CHUNK_LENGTHS,
-    CHUNKS,
     Chunk,
     IncidentWindows,
     LogTable,
     Window,
+    aligned_windows,
     labels_at_equal_maturity,
 )
+from analysis.data_quality import InputFreshness, freshness_figure, input_freshness
 from analysis.drift import (
     DomainClassifierResult,
     DriftResult,
@@ -37,240 +34,14 @@ from analysis.drift import (
     domain_classifier_drift,
     windowed_drift,
 )
-from analysis.errors import AnalysisError, InvalidParameterError
-from analysis.onset import ColumnOnset, column_onset, column_onsets, normal_upper_bound, onset_in_chunks
+from analysis.errors import AnalysisError
+from analysis.onset import ColumnOnset, column_onset, column_onsets
 from register.schema import DataCard, as_utc
 
 __all__ = [
     "CardDrift",
-    "InputFreshness",
     "drift_for_card",
-    "input_freshness",
 ]
-
-
-# --------------------------------------------------------------------------------------------------
-# Input freshness: inputs fed by upstream jobs that stop updating
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InputFreshness:
-    """Staleness of one input fed by an upstream job (``ColumnRoles.input_as_of``).
-
-    ``chunks`` has one row per time chunk: ``chunk_start``, ``is_reference``, ``complete`` (the chunk lies
-    wholly inside its window), ``n``, ``mean_lag_hours``, ``max_lag_hours`` (event time minus the input's
-    as-of time) and ``repeated_share`` (share of decisions whose value equals the same entity's previous
-    value). The threshold on the per-chunk maximum lag is adaptive -- the normal range of
-    :func:`analysis.onset.normal_upper_bound` over at least ``min_reference_chunks`` reference chunks, never
-    below the largest lag seen in the reference -- or, with fewer reference chunks, that largest lag;
-    ``onset`` is the first chunk after the reference window past it that the next chunk confirms
-    (:func:`analysis.onset.onset_in_chunks`, the rule of every drift onset).
-    """
-
-    feature: str
-    as_of_column: str
-    chunk: str
-    chunks: pd.DataFrame
-    threshold_hours: float | None
-    threshold_kind: Literal["adaptive", "reference_max", "none"]
-    onset: datetime | None
-    stale: bool
-    reference_max_lag_hours: float | None
-    current_max_lag_hours: float | None
-    reference_repeated_share: float | None
-    current_repeated_share: float | None
-
-    def to_summary(self) -> dict[str, Any]:
-        """JSON-serialisable summary (no per-chunk rows)."""
-        return {
-            "feature": self.feature,
-            "as_of_column": self.as_of_column,
-            "chunk": self.chunk,
-            "threshold_hours": _finite(self.threshold_hours),
-            "threshold_kind": self.threshold_kind,
-            "onset": self.onset.isoformat() if self.onset else None,
-            "stale": self.stale,
-            "reference_max_lag_hours": _finite(self.reference_max_lag_hours),
-            "current_max_lag_hours": _finite(self.current_max_lag_hours),
-            "reference_repeated_share": _finite(self.reference_repeated_share),
-            "current_repeated_share": _finite(self.current_repeated_share),
-        }
-
-
-def _finite(value: float | None) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def input_freshness(
-    log: LogTable | ir.Table,
-    card: DataCard,
-    *,
-    reference: Window,
-    current: Window,
-    chunk: Chunk = "day",
-    min_reference_chunks: int = 10,
-) -> list[InputFreshness]:
-    """Check every input that has an as-of time in the data card for staleness, per time chunk.
-
-    Aggregates are computed in the engine: per chunk the mean and maximum lag of the input's as-of time
-    behind the event time, and the share of decisions repeating the entity's previous value (a frozen
-    input repeats itself while its as-of time falls further behind).
-
-    Parameters
-    ----------
-    log : LogTable or ibis Table
-        The prediction log.
-    card : DataCard
-        Its data card; ``columns.input_as_of`` names the inputs to check.
-    reference, current : Window
-        The reference window (normal behaviour) and the window to check (e.g. from the reference end to
-        ``as_of``).
-    chunk : {"hour", "day", "week"}
-        Size of the time chunks.
-    min_reference_chunks : int
-        Reference chunks needed for the adaptive threshold.
-
-    Returns
-    -------
-    list of InputFreshness
-        One per input with an as-of column; empty when the card declares none.
-
-    Examples
-    --------
-    >>> from datetime import datetime, timedelta
-    >>> from register.schema import ColumnRoles, DataCard, DataSource
-    >>> card = DataCard(source=DataSource(location="x"), task="regression",
-    ...     columns=ColumnRoles(event_time="ts", entity_id="id", features=["stock"],
-    ...                         input_as_of={"stock": "stock_as_of"}))
-    >>> ts = pd.date_range("2026-01-01", periods=20 * 24, freq="h", tz="UTC")
-    >>> lag = [pd.Timedelta(hours=1)] * (15 * 24) + [pd.Timedelta(hours=h) for h in range(1, 5 * 24 + 1)]
-    >>> frame = pd.DataFrame({"ts": ts, "id": "p1", "stock": range(len(ts)),
-    ...                       "stock_as_of": ts - pd.to_timedelta(lag)})
-    >>> result = input_freshness(ibis.memtable(frame), card,
-    ...     reference=Window(datetime(2026, 1, 1), datetime(2026, 1, 15), "reference"),
-    ...     current=Window(datetime(2026, 1, 15), datetime(2026, 1, 21), "current"))
-    >>> result[0].stale, result[0].onset.date().isoformat()
-    (True, '2026-01-16')
-    """
-    if chunk not in CHUNKS:
-        raise InvalidParameterError(f"chunk must be one of {sorted(CHUNKS)}. Got {chunk!r} instead.")
-    table = log.table if isinstance(log, LogTable) else log
-    columns = card.columns
-    results: list[InputFreshness] = []
-    for feature, as_of_column in columns.input_as_of.items():
-        missing = [name for name in (feature, as_of_column) if name not in table.columns]
-        if missing:
-            raise AnalysisError(
-                f"input_as_of of {feature!r} needs columns {missing} that the log does not have. "
-                "Fix the data card or the log."
-            )
-        event_time = table[columns.event_time]
-        span = table.filter(Window(reference.start, current.end, "span").contains(event_time))
-        event_time = span[columns.event_time]
-        previous = (
-            span[feature].lag().over(ibis.window(group_by=span[columns.entity_id], order_by=event_time))
-        )
-        lag_hours = (event_time.epoch_seconds() - span[as_of_column].epoch_seconds()) / 3600.0
-        prepared = span.mutate(
-            _chunk=event_time.truncate(CHUNKS[chunk]),
-            _lag=lag_hours,
-            _has_previous=previous.notnull().cast("int64"),
-            _repeated=(previous.notnull() & (span[feature] == previous)).cast("int64"),
-        )
-        per_chunk = (
-            prepared.group_by("_chunk")
-            .aggregate(
-                n=prepared.count(),
-                mean_lag_hours=prepared._lag.mean(),
-                max_lag_hours=prepared._lag.max(),
-                n_with_previous=prepared._has_previous.sum(),
-                n_repeated=prepared._repeated.sum(),
-            )
-            .order_by("_chunk")
-            .execute()
-        )
-        results.append(
-            _freshness_verdict(
-                feature, as_of_column, per_chunk, reference, current, chunk, min_reference_chunks
-            )
-        )
-    return results
-
-
-def _freshness_threshold(
-    reference_max_lags: pd.Series, min_reference_chunks: int
-) -> tuple[float | None, Literal["adaptive", "reference_max", "none"]]:
-    """Threshold on the per-chunk maximum lag, and its kind.
-
-    With at least ``min_reference_chunks`` reference chunks, the normal range of the onset module
-    (:func:`analysis.onset.normal_upper_bound`), never below the largest lag the reference itself shows: a
-    lag the system lived with in normal operation is not evidence of a stale input. With fewer, that
-    largest lag; with none, no threshold.
-    """
-    values = reference_max_lags.dropna().astype(float)
-    if values.empty:
-        return None, "none"
-    reference_max = float(values.max())
-    bound = normal_upper_bound(values)
-    if len(reference_max_lags) >= min_reference_chunks and bound is not None:
-        return max(bound, reference_max), "adaptive"
-    return reference_max, "reference_max"
-
-
-def _freshness_verdict(
-    feature: str,
-    as_of_column: str,
-    per_chunk: pd.DataFrame,
-    reference: Window,
-    current: Window,
-    chunk: str,
-    min_reference_chunks: int,
-) -> InputFreshness:
-    frame = per_chunk.rename(columns={"_chunk": "chunk_start"})
-    frame["chunk_start"] = pd.to_datetime(frame["chunk_start"], utc=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame["repeated_share"] = np.where(
-            frame["n_with_previous"] > 0, frame["n_repeated"] / frame["n_with_previous"], np.nan
-        )
-    reference_end = pd.Timestamp(reference.end)
-    # A chunk belongs to the reference only when it lies wholly inside it.
-    chunk_end = frame["chunk_start"] + CHUNK_LENGTHS[chunk]
-    frame["is_reference"] = chunk_end <= reference_end
-    # A current chunk cut by the window's end holds part of a chunk: alone, it is no onset.
-    frame["complete"] = frame["is_reference"] | (chunk_end <= pd.Timestamp(current.end))
-    reference_rows = frame.loc[frame["is_reference"]]
-    current_rows = frame.loc[frame["chunk_start"] >= reference_end - (chunk_end - frame["chunk_start"])]
-    current_rows = current_rows.loc[~current_rows["is_reference"]]
-    reference_max = reference_rows["max_lag_hours"].max() if not reference_rows.empty else None
-    threshold, kind = _freshness_threshold(reference_rows["max_lag_hours"], min_reference_chunks)
-    onset = None
-    if threshold is not None:
-        onset = onset_in_chunks(current_rows, threshold, value="max_lag_hours")
-
-    def share(rows: pd.DataFrame) -> float | None:
-        total = rows["n_with_previous"].sum()
-        return float(rows["n_repeated"].sum() / total) if total else None
-
-    return InputFreshness(
-        feature=feature,
-        as_of_column=as_of_column,
-        chunk=chunk,
-        chunks=frame,
-        threshold_hours=threshold,
-        threshold_kind=kind,
-        onset=onset,
-        stale=onset is not None,
-        reference_max_lag_hours=_finite(reference_max) if reference_max is not None else None,
-        current_max_lag_hours=_finite(current_rows["max_lag_hours"].max())
-        if not current_rows.empty
-        else None,
-        reference_repeated_share=share(reference_rows),
-        current_repeated_share=share(current_rows),
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -458,73 +229,6 @@ def _probability(value: Any) -> float | None:
     return min(max(value, 0.0), 1.0) if math.isfinite(value) else None
 
 
-def freshness_figure(freshness: tuple[InputFreshness, ...] | list[InputFreshness]) -> go.Figure:
-    """Per-chunk maximum lag of each upstream input, with its threshold and onset."""
-    figure = go.Figure()
-    for entry in freshness:
-        frame = entry.chunks
-        figure.add_trace(
-            go.Scatter(
-                x=frame["chunk_start"],
-                y=frame["max_lag_hours"],
-                mode="lines+markers",
-                name=f"{entry.feature} (max lag, h)",
-            )
-        )
-        if entry.threshold_hours is not None:
-            figure.add_hline(
-                y=entry.threshold_hours,
-                line_dash="dash",
-                annotation_text=f"{entry.feature} threshold ({entry.threshold_kind})",
-            )
-        if entry.onset is not None:
-            figure.add_vline(x=entry.onset, line_color="firebrick", line_dash="dot")
-    figure.update_layout(
-        title="Input freshness: how far each upstream input lags the decision",
-        xaxis_title="chunk",
-        yaxis_title="hours behind the event time",
-        template="plotly_white",
-        height=380,
-    )
-    return figure
-
-
-def _aligned_windows(
-    reference: Window, current: Window, chunk: Chunk, as_of: datetime
-) -> tuple[Window, Window]:
-    """Whole chunks inside the reference, and the chunks from its end to the current window's end.
-
-    Examples
-    --------
-    >>> ref = Window(datetime(2026, 1, 1, 7, 40), datetime(2026, 1, 29, 7, 40), "reference")
-    >>> cur = Window(datetime(2026, 2, 5, 7, 40), datetime(2026, 2, 7, 12), "incident")
-    >>> aligned_ref, span = _aligned_windows(ref, cur, "day", datetime(2026, 2, 10))
-    >>> aligned_ref.start.isoformat(), aligned_ref.end.isoformat(), span.end.isoformat()
-    ('2026-01-02T00:00:00+00:00', '2026-01-29T00:00:00+00:00', '2026-02-08T00:00:00+00:00')
-    """
-    unit = CHUNKS[chunk]
-
-    def floor(value: datetime) -> datetime:
-        return pd.Timestamp(value).floor(unit).to_pydatetime() if chunk != "week" else _week_floor(value)
-
-    def ceil(value: datetime) -> datetime:
-        floored = floor(value)
-        if floored == value:
-            return floored
-        return floored + CHUNK_LENGTHS[chunk].to_pytimedelta()
-
-    start, end = ceil(as_utc(reference.start)), floor(as_utc(reference.end))
-    # The last chunk never reaches past as_of: decisions after it are not part of an analysis as of then.
-    span_end = min(ceil(as_utc(current.end)), as_utc(as_of))
-    return Window(start, max(start, end), "reference"), Window(end, max(end, span_end), "current")
-
-
-def _week_floor(value: datetime) -> datetime:
-    """Monday 00:00 UTC of the week holding ``value`` (the engine's week truncation)."""
-    day = pd.Timestamp(as_utc(value)).floor("D")
-    return (day - pd.Timedelta(days=day.weekday())).to_pydatetime()
-
-
 def _card_roles(card: DataCard, table: ir.Table) -> dict[str, str]:
     """The role of each column the data card names (feature, score, prediction, label), all in the log."""
     roles_cols = card.columns
@@ -630,7 +334,7 @@ def drift_for_card(
     )
     # Per-chunk statistics compare whole chunks: a chunk cut by a window edge holds only some hours of its
     # day, which alone moves features such as the hour of day. Align the windows to chunk boundaries.
-    chunk_reference, span = _aligned_windows(reference, current, chunk, as_of)
+    chunk_reference, span = aligned_windows(reference, current, chunk, as_of)
     windowed = None
     if span.end > span.start and chunk_reference.end > chunk_reference.start:
         windowed = windowed_drift(

@@ -14,11 +14,9 @@ import yaml
 
 from analysis.context import window_overrides
 from analysis.data import Window, incident_windows, labels_at_equal_maturity, open_logs
+from analysis.data_quality import input_freshness
 from analysis.errors import InvalidParameterError
-from analysis.investigation import (
-    drift_for_card,
-    input_freshness,
-)
+from analysis.investigation import drift_for_card
 from register.schema import ColumnRoles, DataCard, DataSource, Incident
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from analysis.data import Window, incident_windows
+from analysis.data_quality import input_freshness
 from analysis.drift import drift_over_time_figure
-from analysis.investigation import CardDrift, drift_for_card, input_freshness
+from analysis.investigation import CardDrift, drift_for_card
 from analysis.onset import (
     MAD_SCALE,
     column_onset,

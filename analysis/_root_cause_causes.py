@@ -95,7 +95,7 @@ class _Shares:
 
 
 def _quality_condition(table: ir.Table, finding: pd.Series, signal: FailureSignal,
-                       failed: ir.BooleanValue) -> ir.BooleanValue | None:
+                       failed: ir.BooleanValue, ranges: pd.DataFrame | None) -> ir.BooleanValue | None:
     column, check = finding.get("column"), finding["check"]
     if isinstance(signal, DataQualitySignal) and signal.column == column and (
         (signal.condition == "null" and check == "null_spike")
@@ -109,21 +109,23 @@ def _quality_condition(table: ir.Table, finding: pd.Series, signal: FailureSigna
     values = finding.get("values")
     if check == "new_category" and isinstance(values, (list, tuple)) and values:
         return table[column].cast("string").isin([str(value) for value in values])
-    low, high = finding.get("range_low"), finding.get("range_high")
-    if check == "out_of_range" and low is not None and high is not None:
-        return (table[column] < low) | (table[column] > high)
+    if check == "out_of_range" and ranges is not None and column in set(ranges["column"]):
+        bounds = ranges.loc[ranges["column"] == column].iloc[0]
+        value = table[column].cast("float64")
+        return (value < float(bounds["low"])) | (value > float(bounds["high"]))
     return None
 
 
 def _quality_candidates(findings: pd.DataFrame, shares: _Shares, table: ir.Table, signal: FailureSignal,
-                        failed: ir.BooleanValue, onset: OnsetWindow | None) -> list[Candidate]:
+                        failed: ir.BooleanValue, onset: OnsetWindow | None,
+                        ranges: pd.DataFrame | None) -> list[Candidate]:
     out = []
     for _, finding in findings.iterrows():
         kind = QUALITY_KINDS.get(str(finding["check"]))
         if kind is None:
             continue
         column = finding.get("column")
-        condition = _quality_condition(table, finding, signal, failed)
+        condition = _quality_condition(table, finding, signal, failed, ranges)
         share, n = shares.share(condition) if condition is not None else (None, 0)
         started = _when(finding.get("onset"))
         evidence = [
@@ -295,7 +297,7 @@ def build_candidates(*, change: FailureChange, slices: Any, decomposition: Any, 
     shares = _Shares(table, card, failed, windows, change)
     findings = quality.findings if quality is not None else pd.DataFrame()
     candidates = [
-        *_quality_candidates(findings, shares, table, signal, failed, onset),
+        *_quality_candidates(findings, shares, table, signal, failed, onset, getattr(quality, "ranges", None)),
         *_signal_candidate(signal, change, findings),
         *_model_candidates(events, shares, table, card, decomposition, onset),
         *_decomposition_candidates(decomposition, change, shifts, onset),

@@ -375,6 +375,7 @@ _FINDING_COLUMNS = [
     "rows_affected",
     "chunks",
     "detail",
+    "values",
 ]
 _CHUNK_COLUMNS = [
     "chunk_start",
@@ -1006,7 +1007,15 @@ def _describe(column: str, check: str, direction: str, run: pd.DataFrame) -> dic
         "chunks": len(run),
         "detail": detail,
         "excess": excess,
+        "values": _run_values(run) if name in ("new_category", "vanished_category") else None,
     }
+
+
+def _run_values(run: pd.DataFrame) -> list[str]:
+    """Every value behind a category finding over its run (the root-cause analysis selects its rows)."""
+    if "detail_values" not in run:
+        return []
+    return sorted({str(value) for values in run["detail_values"] if isinstance(values, dict) for value in values})
 
 
 def _run_detail(run: pd.DataFrame, limit: int = 5) -> str:

@@ -244,8 +244,8 @@ def feature_bins(
 
     ``table`` holds the judged rows of both windows, a column ``w`` (0 reference, 1 incident) and the
     features. Numeric edges are the reference window's interior quantiles (``k / n_bins``, linear
-    interpolation), deduplicated; one aggregate for all features. Categorical values are the
-    ``max_categories`` most frequent over both windows, one grouped query per feature.
+    interpolation) to 12 significant digits, deduplicated; one aggregate for all features. Categorical
+    values are the ``max_categories`` most frequent over both windows, one grouped query per feature.
     """
     kinds = {name: table[name].type() for name in features}
     numeric = [name for name in features if _is_numeric(kinds[name])]
@@ -266,7 +266,9 @@ def feature_bins(
     for i, name in enumerate(features):
         if name in numeric:
             quantiles = row[f"q{i}"] or []
-            bins[name] = FeatureBins.numeric(name, [q for q in quantiles if q is not None])
+            # 12 significant digits: engines' interpolations differ in the last bit (DuckDB vs Spark)
+            edges = [float(f"{q:.12g}") for q in quantiles if q is not None]
+            bins[name] = FeatureBins.numeric(name, edges)
             continue
         text = table[name].cast("string")
         valued = table.filter(table[name].notnull()).mutate(_value=text)
@@ -749,7 +751,9 @@ def _search(
         sets += list(itertools.combinations(range(n_features), 2))
     counts = _keyed_counts(_grouping_counts(cached, backend, sets, n_features), n_features)
     incident = counts[_INCIDENT]
-    level_1 = {key: value for key, value in incident.items() if len(key) == 1}
+    level_1: dict[SliceKey, tuple[int, int]] = {
+        key: value for key, value in incident.items() if len(key) == 1
+    }
     parents = {key: incident[key] for key in search.evaluate(level_1)}
     levels = 1
     for level in range(2, min(max_level, n_features) + 1):

@@ -8,7 +8,7 @@ OUT    ?= demo
 
 help:
 	@echo "make demo   - set up .venv and run the workbench end to end on the embedded tabletop scenarios"
-	@echo "make test   - set up .venv (with the spark extra) and run the whole test suite (ruff, mypy, slow tests)"
+	@echo "make test   - set up .venv (with the spark and test extras) and run the whole test suite (ruff, mypy, slow tests)"
 	@echo "make bench  - run the benchmarks in bench/ (peers in their own .venv-bench)"
 
 $(BIN)/python:
@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-dev
-	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark,test]"
 	touch $@
 
 demo: $(VENV)/.installed-dev

@@ -18,6 +18,7 @@ Shares (see :mod:`analysis._root_cause_rank` for how they become a strength):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import ibis
@@ -28,7 +29,7 @@ import pandas as pd
 from analysis._root_cause_onset import FailureChange, SeriesOnset
 from analysis._root_cause_rank import CAUSE_KINDS, Candidate, ChangeEvent, OnsetWindow, Share
 from analysis._root_cause_shift import LARGE_PSI, MODERATE_PSI, FeatureShift
-from analysis.data import IncidentWindows, time_literal
+from analysis.data import CHUNK_LENGTHS, IncidentWindows, time_literal
 from register.schema import DataCard, DataQualitySignal, FailureSignal, as_utc
 
 __all__ = ["QUALITY_KINDS", "build_candidates"]
@@ -118,7 +119,8 @@ def _quality_condition(table: ir.Table, finding: pd.Series, signal: FailureSigna
 
 def _quality_candidates(findings: pd.DataFrame, shares: _Shares, table: ir.Table, signal: FailureSignal,
                         failed: ir.BooleanValue, onset: OnsetWindow | None,
-                        ranges: pd.DataFrame | None) -> list[Candidate]:
+                        ranges: pd.DataFrame | None, chunk: pd.Timedelta) -> list[Candidate]:
+    """One candidate per data-quality finding; its start is the finding's first chunk (a span)."""
     out = []
     for _, finding in findings.iterrows():
         kind = QUALITY_KINDS.get(str(finding["check"]))
@@ -128,21 +130,17 @@ def _quality_candidates(findings: pd.DataFrame, shares: _Shares, table: ir.Table
         condition = _quality_condition(table, finding, signal, failed, ranges)
         share, n = shares.share(condition) if condition is not None else (None, 0)
         started = _when(finding.get("onset"))
-        evidence = [
-            f"{str(finding['check']).replace('_', ' ')} of {column or 'the log'} from "
-            f"{started:%Y-%m-%d %H:%M} UTC: {_value(finding)}" if started is not None else
+        detail = finding.get("detail")
+        evidence = [str(detail)] if isinstance(detail, str) and detail else [
             f"{str(finding['check']).replace('_', ' ')} of {column or 'the log'}: {_value(finding)}"
         ]
-        if finding.get("detail"):
-            evidence.append(str(finding["detail"]))
         if share is not None:
-            evidence.append(
-                f"decisions with this problem hold {_pct(share.estimate)} of the excess failures "
-                f"({n:,} decisions in the incident window)"
-            )
+            held = "all of the excess failures" if share.estimate >= 1 else f"{_pct(share.estimate)} of the excess failures"
+            evidence.append(f"decisions with this problem hold {held} ({n:,} decisions in the incident window)")
         out.append(Candidate.build(
             kind, str(column or "volume"), f"{CAUSE_KINDS[kind]}: {column or 'decisions'}", evidence,
             share=share, started=started.to_pydatetime() if started is not None else None, onset=onset,
+            started_until=(started + chunk).to_pydatetime() if started is not None else None,
             columns=(str(column),) if column else (),
         ))
     return out
@@ -203,11 +201,24 @@ def _model_candidates(events: Sequence[ChangeEvent], shares: _Shares, table: ir.
         if version in by_version:
             part = by_version[version]
             evidence.append(f"on the same kind of input, model {version} changed the failure rate by {part}")
-        out.append(Candidate.build(
+        candidate = Candidate.build(
             "model_change", version or event.description[:40], f"{CAUSE_KINDS['model_change']}: {version or event.description}",
             evidence, share=share, started=event.at, onset=onset, model_version=version,
-        ))
+        )
+        if candidate.timing == "before":  # it served before failures rose: its own decisions refute it
+            candidate = replace(candidate, strength="weak", evidence=(*candidate.evidence, (
+                f"model {version or ''} was already serving {_ago(event.at, onset)} before failures rose, and "
+                "the failure rate stayed at its reference level meanwhile"
+            )))
+        out.append(candidate)
     return out
+
+
+def _ago(when: Any, onset: OnsetWindow | None) -> str:
+    if onset is None:
+        return "well"
+    days = (onset.low - when).total_seconds() / 86_400
+    return f"{days:.1f} days" if days >= 1 else f"{24 * days:.0f} hours"
 
 
 def _by_version(decomposition: Any) -> dict[str, str]:
@@ -297,7 +308,8 @@ def build_candidates(*, change: FailureChange, slices: Any, decomposition: Any, 
     shares = _Shares(table, card, failed, windows, change)
     findings = quality.findings if quality is not None else pd.DataFrame()
     candidates = [
-        *_quality_candidates(findings, shares, table, signal, failed, onset, getattr(quality, "ranges", None)),
+        *_quality_candidates(findings, shares, table, signal, failed, onset, getattr(quality, "ranges", None),
+                             CHUNK_LENGTHS.get(getattr(quality, "chunk", "day"), CHUNK_LENGTHS["day"])),
         *_signal_candidate(signal, change, findings),
         *_model_candidates(events, shares, table, card, decomposition, onset),
         *_decomposition_candidates(decomposition, change, shifts, onset),

@@ -25,7 +25,13 @@ from analysis.data import CHUNK_LENGTHS
 if TYPE_CHECKING:
     from analysis.sections.root_cause import RootCauseSummary
 
-__all__ = ["decomposition_figure", "onset_figure", "quality_figure", "slices_figure"]
+__all__ = [
+    "decomposition_figure",
+    "onset_figure",
+    "quality_figure",
+    "slice_result_figure",
+    "slices_figure",
+]
 
 _BLUE, _RED, _GREY, _GREEN = "rgb(31, 119, 180)", "rgb(214, 39, 40)", "rgb(150, 150, 150)", "rgb(44, 160, 44)"
 
@@ -94,27 +100,50 @@ def _chunk_of(points: pd.DataFrame) -> str:
 
 def slices_figure(summary: RootCauseSummary) -> go.Figure:
     """The top slices' failure rate (Wilson interval) against the incident and reference rates."""
-    if not summary.slices:
-        return _empty("Where failures concentrate", summary.slice_note or "No slice scores above 0.")
-    rows = list(reversed(summary.slices))
-    labels = [
-        f"{_e(row.description)}<br><sup>n={row.n:,}; "
-        + (f"{row.excess_share:.0%} of the excess" if row.excess_share is not None else "share n/a")
-        + "</sup>"
-        for row in rows
+    rows = [
+        (row.description, row.n, row.excess_share, row.error_rate.estimate, row.error_rate.low, row.error_rate.high)
+        for row in summary.slices
     ]
-    rate = [row.error_rate.estimate for row in rows]
+    return _slice_bars(
+        rows, summary.failure.incident_rate, summary.failure.reference_rate, summary.slice_note
+    )
+
+
+def slice_result_figure(result: Any) -> go.Figure:
+    """The same figure from a :class:`analysis._slices.SliceResult` (the slice explorer's)."""
+    frame = result.slices
+    rows = [
+        (r.description, int(r.n), r.excess_share, r.error_rate, r.error_low, r.error_high)
+        for r in frame.itertuples(index=False)
+    ]
+    reference = result.reference_rate
+    return _slice_bars(rows, result.error_rate, None if reference != reference else reference, result.limitation)
+
+
+def _slice_bars(
+    rows: list[tuple[Any, ...]], incident_rate: float | None, reference_rate: float | None, note: str | None
+) -> go.Figure:
+    if not rows:
+        return _empty("Where failures concentrate", note or "No slice scores above 0.")
+    rows = list(reversed(rows))
+    labels = [
+        f"{_e(description)}<br><sup>n={n:,}; "
+        + (f"{share:.0%} of the excess" if share is not None and share == share else "share n/a")
+        + "</sup>"
+        for description, n, share, *_ in rows
+    ]
+    rate = [row[3] for row in rows]
     figure = go.Figure(go.Bar(
         x=rate, y=labels, orientation="h", marker={"color": _RED}, name="failure rate in the slice",
         error_x={"type": "data", "symmetric": False,
-                 "array": [(row.error_rate.high or row.error_rate.estimate) - row.error_rate.estimate for row in rows],
-                 "arrayminus": [row.error_rate.estimate - (row.error_rate.low or row.error_rate.estimate) for row in rows]},
+                 "array": [(high if high is not None else r) - r for (_, _, _, r, _, high) in rows],
+                 "arrayminus": [r - (low if low is not None else r) for (_, _, _, r, low, _) in rows]},
     ))
-    if summary.failure.incident_rate is not None:
-        figure.add_vline(x=summary.failure.incident_rate, line={"color": _RED, "dash": "dash"},
+    if incident_rate is not None:
+        figure.add_vline(x=incident_rate, line={"color": _RED, "dash": "dash"},
                          annotation_text="incident window", annotation_position="top")
-    if summary.failure.reference_rate is not None:
-        figure.add_vline(x=summary.failure.reference_rate, line={"color": _BLUE, "dash": "dot"},
+    if reference_rate is not None:
+        figure.add_vline(x=reference_rate, line={"color": _BLUE, "dash": "dot"},
                          annotation_text="reference", annotation_position="bottom")
     figure.update_layout(title="Where failures concentrate (top slices, incident window)",
                          xaxis_title="failure rate", height=120 + 70 * len(rows), showlegend=False,

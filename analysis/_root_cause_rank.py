@@ -16,7 +16,8 @@ credible interval — ``inside`` (or up to one chunk before it: a change lands b
   which has no start of its own, needs only the share); or, when the failure rate did not change, an input
   shift that is itself large (PSI >= 0.25) and began after the reference window;
 - **moderate**: share >= 20 % with an interval above 0, or timing ``inside`` with share >= 10 %;
-- **weak**: anything else, and always when the timing is ``after``.
+- **weak**: anything else, and always when the timing is ``after``; a model version whose timing is
+  ``before`` is weak too -- it served before failures rose, and its own decisions then did not fail more.
 
 Candidates are ranked by strength, then share, then how close their start is to the onset, then by how
 specific the kind is (a data-quality problem of one input before a model version before a concept change
@@ -147,8 +148,11 @@ def _duration(delta: timedelta) -> str:
     return f"{hours / 24:.1f} days"
 
 
-def timing_of(when: datetime | None, onset: OnsetWindow | None) -> Timing:
+def timing_of(when: datetime | None, onset: OnsetWindow | None, until: datetime | None = None) -> Timing:
     """Where ``when`` lies against the onset interval (up to one chunk before it counts as inside).
+
+    ``until`` makes ``when`` a span (a daily finding covers its whole day): it is inside when the span
+    overlaps the interval.
 
     Examples
     --------
@@ -163,6 +167,8 @@ def timing_of(when: datetime | None, onset: OnsetWindow | None) -> Timing:
     """
     if when is None or onset is None:
         return "n/a"
+    if until is not None and when < onset.high and until > onset.low - onset.chunk:
+        return "inside"
     if when >= onset.high:
         return "after"
     if when >= onset.low - onset.chunk:
@@ -222,6 +228,7 @@ class Candidate:
     strength: Strength
     refuted_if: str
     started: datetime | None = None
+    started_until: datetime | None = None
     columns: tuple[str, ...] = ()
     model_version: str | None = None
     slice: str | None = None
@@ -244,7 +251,7 @@ class Candidate:
         **extra: object,
     ) -> Candidate:
         """A candidate whose timing and strength follow from ``started``, ``onset`` and ``share``."""
-        timing = timing_of(started, onset)
+        timing = timing_of(started, onset, extra.get("started_until"))  # type: ignore[arg-type]
         return cls(
             kind=kind,
             subject=subject,
@@ -268,6 +275,26 @@ def _rank_key(candidate: Candidate, onset: OnsetWindow | None) -> tuple[float, .
     )
     specificity = list(CAUSE_KINDS).index(candidate.kind) if candidate.kind in CAUSE_KINDS else 99
     return (_STRENGTH_ORDER[candidate.strength], -round(share, 3), distance, specificity)
+
+
+def _supports(event: ChangeEvent, candidate: Candidate, onset: OnsetWindow | None) -> bool:
+    """Whether a change event goes with a candidate.
+
+    A model version's events go with that version's candidate only. Any other change event goes with a
+    candidate that lines up with the failure onset when the event does too (inside the onset interval or
+    one chunk before it); without a failure onset, with a candidate that started within a day of it.
+    """
+    if candidate.kind == "model_change":  # the logs' own switch is the candidate's first evidence already
+        return (
+            event.source == "register"
+            and event.model_version is not None
+            and event.model_version == candidate.model_version
+        )
+    if event.source == "logs":
+        return False
+    if onset is not None:
+        return timing_of(event.at, onset) == "inside" and candidate.timing in ("inside", "n/a")
+    return candidate.started is not None and abs(event.at - candidate.started) <= timedelta(days=1)
 
 
 def rank_candidates(
@@ -305,8 +332,7 @@ def rank_candidates(
             f"{event.description} ({event.source}, {event.at:%Y-%m-%d %H:%M} UTC): "
             f"{onset.describe(event.at) if onset is not None else 'no failure onset to compare with'}"
             for event in events
-            if candidate.started is not None
-            and abs(event.at - candidate.started) <= (onset.chunk if onset is not None else timedelta(days=1))
+            if _supports(event, candidate, onset)
         ]
         adjusted.append(replace(candidate, events=tuple(near)))
     return sorted(adjusted, key=lambda candidate: _rank_key(candidate, onset))

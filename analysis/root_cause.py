@@ -62,7 +62,7 @@ from analysis.data import (
     time_literal,
     uses_labels,
 )
-from analysis.errors import InvalidParameterError
+from analysis.errors import AnalysisError, InvalidParameterError
 from analysis.stats import wilson_interval
 from register.schema import DataCard, DataQualitySignal, FailureSignal, Incident, TimelineEvent, as_utc
 
@@ -73,6 +73,7 @@ __all__ = [
     "VERDICT_RULE",
     "analyse_root_cause",
     "compare_with_recorded",
+    "explore_slices",
 ]
 
 CHANGE_EVENT_KINDS = ("deploy", "config_or_pipeline_change")
@@ -86,9 +87,13 @@ VERDICT_RULE = (
     f"{ISOLATED_SHARE:.0%} of the excess failures. Systemic: failures rose significantly and no such slice "
     "exists. No verdict when failures did not rise significantly."
 )
-STRENGTH_RULE = " ".join(
-    line.strip() for line in (_RANK_DOC or "").split("The strength rule")[1].split("\n\n")[1:3]
-).replace("- ", "")
+STRENGTH_RULE = (
+    " ".join(line.strip() for line in (_RANK_DOC or "").split("The strength rule")[1].split("\n\n")[1:3])
+    .replace("- **", "")
+    .replace("**", "")
+    .replace("``", "")
+)
+STRENGTH_RULE = " ".join(STRENGTH_RULE.split())
 """The strength rule in words (from :mod:`analysis._root_cause_rank`)."""
 _VERSION = re.compile(r"\b\d+\.\d+(?:\.\d+)?\b")
 
@@ -267,9 +272,14 @@ def analyse_root_cause(
         min_support=min_support,
         n_bins=n_bins,
     )
+    slices = _fold_duplicates(slices)
     if slices.limitation:
         limitations.append(f"slices: {slices.limitation}")
-    quality = data_quality(table, card, windows, chunk=chunk, as_of=as_of)
+    try:
+        quality = data_quality(table, card, windows, chunk=chunk, as_of=as_of)
+    except AnalysisError as exc:  # e.g. windows too short to align to the chunk: say so, keep the rest
+        quality = None
+        limitations.append(f"data quality could not be checked: {exc}")
     shifts = feature_shifts(table, card, slice_features, slices.bins, windows, chunk=chunk)
     keys = _decomposition_keys(slices, shifts)
     decomposition = None
@@ -319,10 +329,47 @@ def analyse_root_cause(
         quality=quality,
         shifts=tuple(shifts),
         events=events_frame(change_events, change.window),
-        causes=tuple(_with_sentences(ranked, change, slices)),
+        causes=tuple(_with_sentences(ranked, change, slices, table, card, windows)),
         detection=_detection(change, incident),
         recorded=compare_with_recorded(incident, ranked),
         limitations=tuple(limitations),
+    )
+
+
+def explore_slices(
+    log: LogTable | ir.Table | pd.DataFrame,
+    card: DataCard,
+    windows: IncidentWindows,
+    *,
+    as_of: datetime,
+    signal: FailureSignal | None = None,
+    features: Sequence[str] | None = None,
+    max_level: int = 3,
+    min_support: int | None = None,
+    alpha: float = 0.95,
+    top_k: int = 5,
+    n_bins: int = 5,
+) -> Any:
+    """One slice search with the given features, depth and support (the notebook's slice explorer).
+
+    Returns the :class:`analysis._slices.SliceResult`; :func:`analysis.slice_result_figure` draws it.
+    """
+    from analysis._slices import find_slices
+
+    table = _table(log)
+    signal = card.failure_signal if signal is None else signal
+    return find_slices(
+        table,
+        _slice_features(card, signal, features),
+        failure_expression(table, card, signal, as_of=as_of),
+        event_time=card.columns.event_time,
+        reference=windows.reference,
+        incident=windows.incident,
+        alpha=alpha,
+        k=top_k,
+        max_level=max_level,
+        min_support=min_support,
+        n_bins=n_bins,
     )
 
 
@@ -338,6 +385,31 @@ def _bin(table: ir.Table, key: str, bins: dict[str, Any]) -> ir.Value:
     from analysis._slices import bin_expression
 
     return bin_expression(table[key], bins[key])
+
+
+def _fold_duplicates(slices: Any) -> Any:
+    """Drop a slice that holds exactly the decisions of a shorter slice ranked above it (same rows).
+
+    SliceLine often returns a slice and the same slice with a predicate that changes nothing (``income =
+    (null)`` and ``region = r3 & income = (null)`` when every NULL income is in r3); they are one finding.
+    """
+    from dataclasses import replace
+
+    frame = slices.slices
+    if frame is None or frame.empty:
+        return slices
+    kept: list[int] = []
+    for position, row in enumerate(frame.itertuples(index=False)):
+        columns = {predicate[0] for predicate in row.predicates}
+        same = any(
+            frame.iloc[other]["n"] == row.n
+            and frame.iloc[other]["failures"] == row.failures
+            and {predicate[0] for predicate in frame.iloc[other]["predicates"]} <= columns
+            for other in kept
+        )
+        if not same:
+            kept.append(position)
+    return replace(slices, slices=frame.iloc[kept].reset_index(drop=True))
 
 
 def _decomposition_keys(slices: Any, shifts: Sequence[FeatureShift]) -> list[str]:
@@ -388,14 +460,18 @@ def _verdict(change: FailureChange, slices: Any) -> tuple[str | None, str]:
     if not holding.empty:
         best = holding.iloc[0]
         return "isolated", (
-            f"Isolated: {best['excess_share']:.0%} of the excess failures are in {best['description']}, "
-            f"which holds {best['n'] / n:.0%} of the incident window's decisions."
+            f"Isolated: {_share(best['excess_share'])} of the excess failures are in {best['description']}, "
+            f"which holds {100 * best['n'] / n:.0f} % of the incident window's decisions."
         )
     best = frame.sort_values("excess_share", ascending=False).iloc[0]
     return "systemic", (
         f"Systemic: the slice holding most of the excess, {best['description']}, holds "
-        f"{best['excess_share']:.0%} of it (isolated needs {ISOLATED_SHARE:.0%})."
+        f"{_share(best['excess_share'])} of it (isolated needs {100 * ISOLATED_SHARE:.0f} %)."
     )
+
+
+def _share(value: float) -> str:
+    return "all" if value >= 1 else f"{100 * value:.0f} %"
 
 
 def _detection(change: FailureChange, incident: Incident | None) -> dict[str, Any]:
@@ -450,31 +526,89 @@ def _percent(value: float | None) -> str:
     return f"{100 * value:.1f} %" if value < 0.1 else f"{100 * value:.0f} %"
 
 
-def _with_sentences(causes: Sequence[Candidate], change: FailureChange, slices: Any) -> list[Candidate]:
-    """Give each cause its quotable sentence (the first one leads with the onset and the top slice)."""
+def _predicate(table: ir.Table, predicate: Sequence[Any]) -> ir.BooleanValue:
+    """The engine condition of one slice predicate ``(column, op, value, label)``."""
+    column, op, value = predicate[0], predicate[1], predicate[2]
+    field = table[column]
+    if op == "is_null":
+        return field.isnull()
+    if op == "not_null":
+        return field.notnull()
+    if op == "==":
+        return field.cast("string") == str(value)
+    if op == "not_in":
+        return field.notnull() & ~field.cast("string").isin([str(item) for item in value])
+    number = field.cast("float64")
+    if op == "<":
+        return number < float(value)
+    if op == ">=":
+        return number >= float(value)
+    low, high = value
+    return (number >= float(low)) & (number < float(high))
+
+
+def _where(table: ir.Table, card: DataCard, cause: Candidate, best: pd.Series | None, since: datetime,
+           until: datetime) -> str | None:
+    """``where income is NULL in 64 % of decisions since 14:00`` for a NULL input in the top slice."""
+    if cause.kind != "null_input" or best is None or not cause.columns or cause.columns[0] not in table.columns:
+        return None
+    column = cause.columns[0]
+    if any(predicate[0] == column for predicate in best["predicates"]):
+        return None  # the slice is the NULL input itself
+    ts = table[card.columns.event_time]
+    inside = (ts >= time_literal(ts, since)) & (ts < time_literal(ts, until))
+    for predicate in best["predicates"]:
+        inside = inside & _predicate(table, predicate)
+    row = table.aggregate(
+        n=inside.cast("int64").sum(), nulls=(inside & table[column].isnull()).cast("int64").sum()
+    ).execute().iloc[0]
+    n = int(row["n"] or 0)
+    if not n:
+        return None
+    return f"where {column} is NULL in {100 * int(row['nulls'] or 0) / n:.0f} % of decisions since the onset"
+
+
+def _lead(table: ir.Table, card: DataCard, cause: Candidate, change: FailureChange, slices: Any,
+          windows: IncidentWindows) -> list[str]:
+    """The quotable opening of the first cause: the rise and its onset, where, and the change just before."""
+    window = change.window
+    if window is None:
+        return []
+    fmt = "%Y-%m-%d %H:%M" if change.onset.resolution == "hour" else "%Y-%m-%d"
+    parts = [
+        f"Failures rose from {_percent(change.reference_rate)} to {_percent(change.incident_rate)} from "
+        f"{window.at:{fmt}} UTC (95 % interval {window.low:{fmt}} to {window.high:{fmt}})"
+    ]
+    frame = slices.slices
+    best = None
+    if frame is not None and not frame.empty and "excess_share" in frame:
+        best = frame.sort_values(["excess_share", "level"], ascending=[False, True]).iloc[0]
+        share = float(best["excess_share"])
+        if share >= 0.2:
+            held = "all of the excess is" if share >= 1 else f"{100 * share:.0f} % of the excess is"
+            where = _where(table, card, cause, best, window.at, as_utc(windows.incident.end))
+            parts.append(f"{held} in {best['description']}" + (f", {where}" if where else ""))
+    if cause.events:
+        first = cause.events[0]
+        description, _, distance = first.partition("): ")
+        parts.append(f"{description.rsplit(' (', 1)[0].rstrip('. ')} landed {distance.split(';')[0]}")
+    return parts
+
+
+def _with_sentences(causes: Sequence[Candidate], change: FailureChange, slices: Any, table: ir.Table,
+                    card: DataCard, windows: IncidentWindows) -> list[Candidate]:
+    """Give each cause its quotable sentence (the first one opens with the onset, the slice and the change)."""
     from dataclasses import replace
 
     out = []
     for rank, cause in enumerate(causes):
-        parts = []
-        if rank == 0 and change.significant and change.window is not None:
-            window = change.window
-            fmt = "%Y-%m-%d %H:%M" if change.onset.resolution == "hour" else "%Y-%m-%d"
-            parts.append(
-                f"Failures rose from {_percent(change.reference_rate)} to {_percent(change.incident_rate)} "
-                f"from {window.at:{fmt}} UTC (95 % interval {window.low:{fmt}} to {window.high:{fmt}})"
-            )
-            frame = slices.slices
-            if frame is not None and not frame.empty and "excess_share" in frame:
-                best = frame.sort_values("excess_share", ascending=False).iloc[0]
-                if best["excess_share"] >= 0.2:
-                    parts.append(f"{best['excess_share']:.0%} of the excess is in {best['description']}")
-        lead = f"{cause.strength.capitalize()} candidate: {cause.title}"
-        evidence = "; ".join(cause.evidence[:2])
-        text = "; ".join(parts) + (". " if parts else "") + lead + (f" ({evidence})" if evidence else "")
-        if cause.events:
-            text += f"; {cause.events[0]}"
-        out.append(replace(cause, sentence=text + "."))
+        lead = _lead(table, card, cause, change, slices, windows) if rank == 0 and change.significant else []
+        verdict = f"{cause.strength.capitalize()} candidate: {cause.title}"
+        if lead:
+            text = "; ".join(lead) + f". {verdict}."
+        else:
+            text = f"{verdict}" + (f" ({cause.evidence[0]})" if cause.evidence else "") + "."
+        out.append(replace(cause, sentence=text))
     return out
 
 

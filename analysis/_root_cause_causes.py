@@ -70,6 +70,17 @@ class _Shares:
         incident = windows.incident
         self._inside = (ts >= time_literal(ts, incident.start)) & (ts < time_literal(ts, incident.end))
         self._table, self._failed, self._change = table, failed, change
+        self._as_of = dict(card.columns.input_as_of)
+
+    def last_fresh(self, column: str, condition: ir.BooleanValue) -> pd.Timestamp | None:
+        """The newest as-of time of ``column`` among the incident window's decisions meeting ``condition``."""
+        as_of = self._as_of.get(column)
+        if as_of is None or as_of not in self._table.columns:
+            return None
+        value = self._table.aggregate(
+            last=self._table[as_of].max(where=self._inside & condition.fill_null(False))
+        ).execute().iloc[0]["last"]
+        return _when(value)
 
     def share(self, condition: ir.BooleanValue) -> tuple[Share | None, int]:
         """The condition's share of the window's excess failures, and its decisions in the window."""
@@ -93,6 +104,15 @@ class _Shares:
         rate = failures / n
         spread = _Z * np.sqrt(n * rate * (1 - rate))
         return Share(excess / total, (excess - spread) / total, (excess + spread) / total), n
+
+
+def _lag(signal: FailureSignal, finding: pd.Series) -> pd.Timedelta:
+    """How long after a feed stops its decisions count as stale: the signal's lag, else the finding's."""
+    if isinstance(signal, DataQualitySignal) and signal.max_lag is not None:
+        return pd.Timedelta(signal.max_lag)
+    threshold = finding.get("threshold")
+    hours = float(threshold) if threshold is not None and not pd.isna(threshold) else 0.0
+    return pd.Timedelta(hours=hours)
 
 
 def _quality_condition(table: ir.Table, finding: pd.Series, signal: FailureSignal,
@@ -130,6 +150,7 @@ def _quality_candidates(findings: pd.DataFrame, shares: _Shares, table: ir.Table
         condition = _quality_condition(table, finding, signal, failed, ranges)
         share, n = shares.share(condition) if condition is not None else (None, 0)
         started = _when(finding.get("onset"))
+        until = started + chunk if started is not None else None
         detail = finding.get("detail")
         evidence = [str(detail)] if isinstance(detail, str) and detail else [
             f"{str(finding['check']).replace('_', ' ')} of {column or 'the log'}: {_value(finding)}"
@@ -137,10 +158,16 @@ def _quality_candidates(findings: pd.DataFrame, shares: _Shares, table: ir.Table
         if share is not None:
             held = "all of the excess failures" if share.estimate >= 1 else f"{_pct(share.estimate)} of the excess failures"
             evidence.append(f"decisions with this problem hold {held} ({n:,} decisions in the incident window)")
+        if kind == "stale_input" and condition is not None:
+            frozen = shares.last_fresh(column, condition)
+            if frozen is not None:  # the feed stopped at its last as-of time; staleness shows only later
+                started, until = frozen, frozen + _lag(signal, finding) + chunk
+                evidence.insert(0, f"{column} has not been updated since {frozen:%Y-%m-%d %H:%M} UTC (the "
+                                   "newest as-of time among its stale decisions)")
         out.append(Candidate.build(
             kind, str(column or "volume"), f"{CAUSE_KINDS[kind]}: {column or 'decisions'}", evidence,
             share=share, started=started.to_pydatetime() if started is not None else None, onset=onset,
-            started_until=(started + chunk).to_pydatetime() if started is not None else None,
+            started_until=until.to_pydatetime() if until is not None else None,
             columns=(str(column),) if column else (),
         ))
     return out
@@ -307,7 +334,7 @@ def build_candidates(*, change: FailureChange, slices: Any, decomposition: Any, 
     onset = change.window
     shares = _Shares(table, card, failed, windows, change)
     findings = quality.findings if quality is not None else pd.DataFrame()
-    candidates = [
+    candidates: list[Candidate] = [
         *_quality_candidates(findings, shares, table, signal, failed, onset, getattr(quality, "ranges", None),
                              CHUNK_LENGTHS.get(getattr(quality, "chunk", "day"), CHUNK_LENGTHS["day"])),
         *_signal_candidate(signal, change, findings),
@@ -315,4 +342,20 @@ def build_candidates(*, change: FailureChange, slices: Any, decomposition: Any, 
         *_decomposition_candidates(decomposition, change, shifts, onset),
         *_shift_candidates(shifts, change, windows),
     ]
-    return candidates
+    return _merged(candidates)
+
+
+def _merged(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """One candidate per (kind, subject): a stale and a frozen finding of one input are one cause."""
+    order = {"strong": 0, "moderate": 1, "weak": 2}
+    kept: dict[tuple[str, str], Candidate] = {}
+    for candidate in candidates:
+        key = (candidate.kind, candidate.subject)
+        if key not in kept:
+            kept[key] = candidate
+            continue
+        first = kept[key]
+        best, other = (candidate, first) if order[candidate.strength] < order[first.strength] else (first, candidate)
+        extra = tuple(item for item in other.evidence if item not in best.evidence)
+        kept[key] = replace(best, evidence=(*best.evidence, *extra))
+    return list(kept.values())

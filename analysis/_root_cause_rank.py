@@ -292,6 +292,10 @@ def _supports(event: ChangeEvent, candidate: Candidate, onset: OnsetWindow | Non
         )
     if event.source == "logs":
         return False
+    if candidate.started is not None and candidate.started_until is not None:
+        slack = onset.chunk if onset is not None else timedelta(hours=1)
+        if candidate.started - slack <= event.at < candidate.started_until:
+            return True  # the event lands within the candidate's own start (a feed frozen at 07:15, a job moved at 07:40)
     if onset is not None:
         return timing_of(event.at, onset) == "inside" and candidate.timing in ("inside", "n/a")
     return candidate.started is not None and abs(event.at - candidate.started) <= timedelta(days=1)

@@ -308,8 +308,11 @@ def _grouping_counts(
     codes = [f"c{i}" for i in range(n_features)]
     sets = [f"({_WINDOW})"] + [f"({', '.join([_WINDOW, *(codes[i] for i in s)])})" for s in feature_sets]
     inner = backend.compile(coded)  # type: ignore[attr-defined]
+    # a code in no grouping set cannot be selected as a column (the engines refuse it): NULL, as ungrouped
+    used = {i for feature_set in feature_sets for i in feature_set}
+    selected = [code if i in used else f"CAST(NULL AS SMALLINT) AS {code}" for i, code in enumerate(codes)]
     query = (
-        f"SELECT {_WINDOW}, {', '.join(codes)}, COUNT(*) AS n, CAST(SUM({_FAILED}) AS BIGINT) AS failures "
+        f"SELECT {_WINDOW}, {', '.join(selected)}, COUNT(*) AS n, CAST(SUM({_FAILED}) AS BIGINT) AS failures "
         f"FROM ({inner}) AS slice_codes {'WHERE ' + where if where else ''} "
         f"GROUP BY GROUPING SETS ({', '.join(sets)})"
     )

@@ -588,10 +588,14 @@ def _lead(table: ir.Table, card: DataCard, cause: Candidate, change: FailureChan
             held = "all of the excess is" if share >= 1 else f"{100 * share:.0f} % of the excess is"
             where = _where(table, card, cause, best, window.at, as_utc(windows.incident.end))
             parts.append(f"{held} in {best['description']}" + (f", {where}" if where else ""))
+    if cause.kind == "stale_input" and cause.started is not None and cause.columns:
+        parts.append(f"{cause.columns[0]} has not been updated since {cause.started:%Y-%m-%d %H:%M} UTC")
     if cause.events:
         first = cause.events[0]
         description, _, distance = first.partition("): ")
-        parts.append(f"{description.rsplit(' (', 1)[0].rstrip('. ')} landed {distance.split(';')[0]}")
+        when, _, where = distance.partition("; ")
+        inside = " (inside its 95 % interval)" if where.startswith("inside") and "before" in when else ""
+        parts.append(f"{description.rsplit(' (', 1)[0].rstrip('. ')} landed {when}{inside}")
     return parts
 
 

@@ -86,11 +86,11 @@ def register_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
-    """A run folder with the fixture's impact, fairness and drift summaries and figures."""
+    """A run folder with the fixture's impact, root-cause, fairness and drift summaries and figures."""
     fx = _fixture_module()
     run = tmp_path / "reports" / "INC-2026-0001" / RUN_ID
     for block in fx.fixture_blocks():
-        if block.key in {"impact", "fairness", "drift"}:
+        if block.key in {"impact", "root_cause", "fairness", "drift"}:
             folder = run / block.key
             (folder / "figures").mkdir(parents=True)
             summary = dict(block.data, incident_id="INC-2026-0001")

@@ -340,7 +340,7 @@ def test_report_block_requires_data_or_reason() -> None:
 
 
 def test_section_list_drives_the_outline(tmp_path: Path) -> None:
-    blocks = [block for block in _replaced("drift", None) if block.key != "fairness"]
+    blocks = [block for block in _replaced("drift", None) if block.key not in {"fairness", "root_cause"}]
     content = assemble_report(blocks, sections=[get_section("impact")])
     html = render_html(content, tmp_path / "r.html").path.read_text()
     assert 'href="#section-impact"' in html

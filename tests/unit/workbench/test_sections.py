@@ -53,7 +53,7 @@ def _impact_summary(**changes: object) -> dict[str, object]:
 
 def test_sections_keys_unique_and_notebooks_named_by_key() -> None:
     keys = [section.key for section in SECTIONS]
-    assert keys == ["impact", "fairness", "drift"]
+    assert keys == ["impact", "root_cause", "fairness", "drift"]
     assert len(set(keys)) == len(keys)
     for section in SECTIONS:
         assert section.notebook == f"{section.key}.ipynb"

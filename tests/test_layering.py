@@ -61,7 +61,8 @@ ALLOWED_FIRST_PARTY: dict[str, tuple[str, ...]] = {
     # notebooks call the tested library and the register, never the orchestration (DESIGN.md section 2)
     "notebooks": ("analysis", "register"),
 }
-ALLOWED_THIRD_PARTY["notebooks"] = ALLOWED_THIRD_PARTY["analysis"] | {"IPython"}
+# ipywidgets: the slice explorer's controls in investigate.ipynb (display only; the search is analysis's)
+ALLOWED_THIRD_PARTY["notebooks"] = ALLOWED_THIRD_PARTY["analysis"] | {"IPython", "ipywidgets"}
 FIRST_PARTY = ("register", "analysis", "workbench")
 ONLY_IN_WORKBENCH = {"papermill", "nbconvert"}
 

@@ -74,7 +74,7 @@ def test_investigate_records_the_library_numbers(
     monkeypatch.undo()
     # One register connection and one log check for the whole run; every notebook got only the context.
     assert calls == {"open_register": 1, "validate_logs": 1}
-    assert set(result.manifest["parameters"]) == {"impact", "fairness", "drift"}
+    assert set(result.manifest["parameters"]) == {"impact", "root_cause", "fairness", "drift"}
     for parameters in result.manifest["parameters"].values():
         assert parameters == {"context_path": "context.json"}
 
@@ -121,6 +121,20 @@ def test_investigate_records_the_library_numbers(
     for key in ("references", "n_compared", "n_significant", "n_opened", "label_note"):
         assert recorded[key] == fairness[key], key
     assert recorded["headline_gap"] == fairness["headline_gap"]
+
+    from analysis.root_cause import analyse_root_cause
+
+    direct = analyse_root_cause(
+        log, card, windows, as_of=as_of, signal=context.signal, events=context.events, incident=context.incident
+    ).to_summary()
+    recorded = result.summaries["root_cause"]
+    assert [cause["kind"] for cause in recorded["causes"]] == [cause["kind"] for cause in direct["causes"]]
+    assert recorded["failure"]["significant"] == direct["failure"]["significant"]
+    assert recorded["verdict"] == direct["verdict"]
+    # the change events came from the register's timeline through the context, redacted
+    assert [event.description for event in context.events] == [
+        event.description for event in timeline if event.at <= as_of
+    ][: len(context.events)]
 
     # Every artefact is evidence with its sha256 and the run id; a timeline event notes the run.
     run_evidence = [item for item in evidence if item.run_id == result.run_id]
@@ -294,7 +308,11 @@ def test_one_onset_per_column_in_table_figure_and_timeline(
     # the timeline lists every named column's onset at the table's time, covering its chunk
     with open_register(url) as register:
         content = postmortem_content(register, incident_id, run_dir=run.run_dir, as_of=_as_of(truth))
-    events = [e for e in content.blocks["timeline"].data["events"] if e["source"] == "analysis"]
+    events = [
+        e
+        for e in content.blocks["timeline"].data["events"]
+        if e["source"] == "analysis" and not e["description"].startswith("Failures began")  # root cause: hourly
+    ]
     listed: dict[str, datetime] = {}
     for event in events:
         assert event["until"] - event["at"] == timedelta(days=1)  # a daily chunk is the day

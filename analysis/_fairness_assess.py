@@ -32,7 +32,7 @@ from analysis._fairness_stats import (
 )
 from analysis._fairness_summary import FairnessResult
 from analysis.data import CHUNK_LENGTHS
-from analysis.onset import step_change
+from analysis.onset import gaussian_onset
 from analysis.stats import katz_interval, newcombe_interval, wilson_interval
 
 __all__ = ["assess"]
@@ -394,7 +394,7 @@ def _gap_over_time(
 ) -> tuple[pd.DataFrame, Any]:
     """The headline gap per chunk with its Newcombe band, and its onset (a step change).
 
-    The onset is the most likely single step of the per-chunk gap (:func:`analysis.onset.step_change`,
+    The onset is the most likely single step of the per-chunk gap (:func:`analysis.onset.gaussian_onset`,
     each chunk weighted by its precision) between the reference start and the incident end, kept when it
     falls after the reference window and the gap widened there. A threshold crossing (the drift rule)
     places a small group's onset days late: one chunk of a small group is too noisy to cross a normal
@@ -439,16 +439,11 @@ def _gap_over_time(
         (series["chunk_start"] >= pd.Timestamp(windows.reference.start))
         & (series["chunk_start"] < pd.Timestamp(windows.incident.end))
     ]
-    weights = (1 / se.loc[span.index] ** 2).where(se.loc[span.index] > 0)
     onset = None
-    k = step_change(span["gap"].to_numpy(float), weights.to_numpy(float))
-    if k is not None:
-        at = span["chunk_start"].iloc[k]
-        values, w = span["gap"].to_numpy(float), weights.to_numpy(float)
-        ok = ~np.isnan(values) & ~np.isnan(w)
-        before = np.average(values[:k][ok[:k]], weights=w[:k][ok[:k]]) if ok[:k].any() else np.nan
-        after = np.average(values[k:][ok[k:]], weights=w[k:][ok[k:]]) if ok[k:].any() else np.nan
-        widened = direction * (after - before) > 0
+    found = gaussian_onset(span["gap"].to_numpy(float), se.loc[span.index].to_numpy(float))
+    if found is not None:
+        at = span["chunk_start"].iloc[found.index]
+        widened = direction * (found.after - found.before) > 0
         if at >= reference_end - length and widened:
             onset = at.to_pydatetime()
     return series.reset_index(drop=True), onset

@@ -245,7 +245,7 @@ def series_onsets(
     length = CHUNK_LENGTHS[chunk]
     out: list[SeriesOnset] = []
     for name, (trials, hits) in (binomial or {}).items():
-        part = frame.rename(columns={trials: "n", hits: "failures"})
+        part = pd.DataFrame({"chunk_start": frame["chunk_start"], "n": frame[trials], "failures": frame[hits]})
         reference = part.loc[pd.to_datetime(part["chunk_start"], utc=True) < pd.Timestamp(as_utc(windows.reference.end))]
         dispersion = _dispersion(reference["n"].to_numpy(float), reference["failures"].to_numpy(float))
         found = _binomial(part, first, dispersion, chunk, name)

@@ -23,6 +23,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from analysis.errors import InvalidParameterError
+
 __all__ = [
     "CONFIRM_CHUNKS",
     "MAD_SCALE",
@@ -34,7 +36,11 @@ __all__ = [
     "normal_upper_bound",
     "onset_in_chunks",
     "reference_statistics",
-    "step_change",
+    "JEFFREYS",
+    "Onset",
+    "binomial_change_points",
+    "binomial_onset",
+    "gaussian_onset",
 ]
 
 #: Scale that turns a median absolute deviation into an estimate of the standard deviation (normal data).
@@ -248,34 +254,283 @@ def column_onsets(
     }
 
 
-def step_change(values: Sequence[float], weights: Sequence[float]) -> int | None:
-    """Index of the first chunk after the most likely single step in a weighted series, or ``None``.
+# --------------------------------------------------------------------------------------------------
+# Change points: the onset with a credible interval (binomial counts, or a statistic with its error)
+# --------------------------------------------------------------------------------------------------
 
-    Fits a two-level step (the mean before and the mean from index ``k`` on, each weighted by
-    ``weights``, e.g. ``1 / se**2`` of each chunk's estimate) at every split and returns the ``k`` with the
-    smallest weighted squared error: the least-squares (Gaussian likelihood) change point, exact over every
-    candidate through cumulative sums. Unlike a threshold crossing it uses every chunk on both sides, so a
-    step that is small against one chunk's noise is still placed where it happened. NaN values or
-    non-positive weights are skipped; fewer than two usable chunks give ``None``.
+#: Jeffreys prior of a segment's rate in :func:`binomial_onset` (Beta(1/2, 1/2)).
+JEFFREYS = 0.5
+
+
+@dataclass(frozen=True)
+class Onset:
+    """The most likely single change in a series, with a credible interval and the evidence for it.
+
+    ``index`` is the first chunk after the change (an index into the arrays given); ``low``/``high`` the
+    credible interval of that index at ``level`` (inclusive); ``posterior`` the posterior probability of
+    each chunk being the first after the change (0 where it cannot be); ``before``/``after`` the rate (or
+    mean) on each side of ``index``; ``log_bayes_factor`` the log marginal-likelihood ratio of one change
+    (anywhere allowed) against none -- above 3 (about 20 to 1) is strong evidence that a change happened.
+    """
+
+    index: int
+    low: int
+    high: int
+    level: float
+    posterior: np.ndarray
+    before: float
+    after: float
+    log_bayes_factor: float
+
+    @property
+    def direction(self) -> str:
+        """``up`` when the series is higher after the change, else ``down``."""
+        return "up" if self.after > self.before else "down"
+
+
+def _credible_span(posterior: np.ndarray, level: float) -> tuple[int, int]:
+    """The span (first to last index) of the highest-posterior set holding ``level`` of the mass.
+
+    The highest-posterior set can have holes (two separated likely places); its span is reported, which
+    only widens the interval.
+    """
+    order = np.argsort(posterior, kind="stable")[::-1]
+    mass = np.cumsum(posterior[order])
+    kept = order[: int(np.searchsorted(mass, level * mass[-1])) + 1]
+    return int(kept.min()), int(kept.max())
+
+
+def _check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise InvalidParameterError(f"level must be between 0 and 1. Got {level!r} instead.")
+
+
+def _splits(keep: np.ndarray, first: int, min_segment: int) -> np.ndarray:
+    """Candidate first-after-change indices: >= ``first``, at least ``min_segment`` usable chunks each side."""
+    usable = np.cumsum(keep)
+    total = usable[-1] if usable.size else 0
+    index = np.arange(1, keep.size)
+    before = usable[index - 1]
+    return index[(index >= first) & (before >= min_segment) & (total - before >= min_segment) & keep[index]]
+
+
+def _posterior_onset(
+    index: np.ndarray, log_marginal: np.ndarray, log_null: float, profile: np.ndarray, size: int, level: float
+) -> tuple[int, int, int, np.ndarray, float]:
+    top = float(log_marginal.max())
+    weights = np.exp(log_marginal - top)
+    posterior = np.zeros(size)
+    posterior[index] = weights / weights.sum()
+    log_bayes_factor = top + float(np.log(weights.mean())) - log_null
+    best = int(index[int(np.argmax(profile))])
+    low, high = _credible_span(posterior, level)
+    return best, min(low, best), max(high, best), posterior, log_bayes_factor
+
+
+def binomial_onset(
+    n: Sequence[float] | np.ndarray,
+    failures: Sequence[float] | np.ndarray,
+    *,
+    level: float = 0.95,
+    min_segment: int = 1,
+    first: int = 0,
+) -> Onset | None:
+    """The single most likely change of a binomial rate, with its credible interval, or ``None``.
+
+    The estimate maximises the profile likelihood ``sum k log p + (n - k) log(1 - p)`` of a rate before
+    and a rate after, exactly over every split, from cumulative sums. The interval comes from the
+    posterior over the split (uniform prior over the allowed splits), each split weighted by the
+    Beta-Binomial marginal likelihood of its two segments under Jeffreys priors,
+    ``B(k + 1/2, n - k + 1/2) / B(1/2, 1/2)`` per segment. ``log_bayes_factor`` compares one change with a
+    single rate throughout. Chunks with ``n == 0`` carry no evidence and cannot be the first after the
+    change; counts need not be integers (divide both by an overdispersion factor for a quasi-likelihood).
+
+    Parameters
+    ----------
+    n, failures : array-like
+        Trials and failures per chunk, in time order.
+    level : float
+        Credible level of the interval.
+    min_segment : int
+        Chunks with data each side of the change at least.
+    first : int
+        Earliest index the change may fall at (the chunks before it can only be "before").
+
+    Returns
+    -------
+    Onset or None
+        ``None`` with no allowed split (fewer than two chunks with data).
 
     Examples
     --------
-    >>> step_change([0.0, 0.1, -0.1, 0.0, -0.2, -0.3, -0.2, -0.25], [1.0] * 8)
-    4
-    >>> step_change([float("nan"), 1.0], [1.0, 1.0]) is None
+    >>> onset = binomial_onset([100] * 10, [5, 4, 6, 5, 5, 15, 14, 16, 15, 15])
+    >>> onset.index, (onset.low, onset.high), onset.direction, round(onset.before, 3)
+    (5, (5, 5), 'up', 0.05)
+    >>> round(onset.log_bayes_factor, 1), round(binomial_onset([100] * 10, [5] * 10).log_bayes_factor, 1)
+    (9.3, -2.8)
+    >>> binomial_onset([0, 10], [0, 1]) is None
     True
     """
-    x = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    usable = ~np.isnan(x) & ~np.isnan(w) & (w > 0)
-    index = np.flatnonzero(usable)
-    if index.size < 2:
+    from scipy.special import betaln, xlogy
+
+    _check_level(level)
+    trials, hits = np.asarray(n, dtype=float), np.asarray(failures, dtype=float)
+    if trials.shape != hits.shape or trials.ndim != 1:
+        raise InvalidParameterError(
+            f"n and failures must be 1-d and of one length. Got shapes {trials.shape} and {hits.shape}."
+        )
+    if np.any(trials < 0) or np.any(hits < 0) or np.any(hits > trials) or np.isnan(trials).any() or np.isnan(hits).any():
+        raise InvalidParameterError("failures must lie between 0 and n in every chunk (no NaN). Got a chunk outside.")
+    keep = trials > 0
+    index = _splits(keep, first, max(min_segment, 1))
+    if index.size == 0:
         return None
-    x, w = x[usable], w[usable]
-    cw, cwx, cwxx = np.cumsum(w), np.cumsum(w * x), np.cumsum(w * x * x)
-    total_w, total_wx, total_wxx = cw[-1], cwx[-1], cwxx[-1]
-    left_w, left_wx, left_wxx = cw[:-1], cwx[:-1], cwxx[:-1]
-    right_w, right_wx = total_w - left_w, total_wx - left_wx
-    right_wxx = total_wxx - left_wxx
-    cost = (left_wxx - left_wx**2 / left_w) + (right_wxx - right_wx**2 / right_w)
-    return int(index[int(np.argmin(cost)) + 1])
+    cn, ck = np.cumsum(trials), np.cumsum(hits)
+    left_n, left_k = cn[index - 1], ck[index - 1]
+    right_n, right_k = cn[-1] - left_n, ck[-1] - left_k
+
+    def loglik(k: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return xlogy(k, k / m) + xlogy(m - k, (m - k) / m)
+
+    profile = loglik(left_k, left_n) + loglik(right_k, right_n)
+    prior = betaln(JEFFREYS, JEFFREYS)
+    log_marginal = (
+        betaln(left_k + JEFFREYS, left_n - left_k + JEFFREYS)
+        + betaln(right_k + JEFFREYS, right_n - right_k + JEFFREYS)
+        - 2 * prior
+    )
+    log_null = float(betaln(ck[-1] + JEFFREYS, cn[-1] - ck[-1] + JEFFREYS) - prior)
+    best, low, high, posterior, log_bayes_factor = _posterior_onset(
+        index, log_marginal, log_null, profile, trials.size, level
+    )
+    before = ck[best - 1] / cn[best - 1]
+    after = (ck[-1] - ck[best - 1]) / (cn[-1] - cn[best - 1])
+    return Onset(best, low, high, level, posterior, float(before), float(after), float(log_bayes_factor))
+
+
+def _normal_segment(w: np.ndarray, wx: np.ndarray, wxx: np.ndarray, mean: float, spread: float) -> np.ndarray:
+    """Log marginal likelihood of segments with a common mean ~ N(mean, spread**2), up to a shared constant."""
+    centre = wx / w
+    rss = wxx - wx * centre
+    shrink = 1 + spread**2 * w
+    return -0.5 * rss - 0.5 * np.log(shrink) - 0.5 * w * (centre - mean) ** 2 / shrink
+
+
+def gaussian_onset(
+    values: Sequence[float] | np.ndarray,
+    standard_errors: Sequence[float] | np.ndarray,
+    *,
+    level: float = 0.95,
+    first: int = 0,
+    min_segment: int = 1,
+) -> Onset | None:
+    """The single most likely change of a statistic with known standard errors, or ``None``.
+
+    The estimate minimises the precision-weighted squared error of a level before and a level after,
+    exactly over every split (the Gaussian profile likelihood). The interval comes from the posterior over
+    the split (uniform prior), each segment's level integrated out under a normal prior centred on the
+    series' weighted mean with the series' weighted spread as its standard deviation (a broad, proper
+    prior, so that ``log_bayes_factor`` against a single level is defined). Chunks with a NaN value or a
+    standard error that is NaN or not positive are skipped.
+
+    Examples
+    --------
+    >>> onset = gaussian_onset([0.0, 0.1, -0.1, 0.0, -0.2, -0.3, -0.2, -0.25], [0.05] * 8)
+    >>> onset.index, onset.direction
+    (4, 'down')
+    >>> gaussian_onset([float("nan"), 1.0], [1.0, 1.0]) is None
+    True
+    """
+    _check_level(level)
+    x, se = np.asarray(values, dtype=float), np.asarray(standard_errors, dtype=float)
+    if x.shape != se.shape or x.ndim != 1:
+        raise InvalidParameterError(
+            f"values and standard_errors must be 1-d and of one length. Got shapes {x.shape} and {se.shape}."
+        )
+    keep = ~np.isnan(x) & ~np.isnan(se) & (se > 0)
+    index = _splits(keep, first, max(min_segment, 1))
+    if index.size == 0:
+        return None
+    w = np.where(keep, 1 / np.where(keep, se, 1.0) ** 2, 0.0)
+    xs = np.where(keep, x, 0.0)
+    cw, cwx, cwxx = np.cumsum(w), np.cumsum(w * xs), np.cumsum(w * xs * xs)
+    mean = cwx[-1] / cw[-1]
+    spread = float(np.sqrt(max(cwxx[-1] / cw[-1] - mean**2, 0.0))) or float(np.median(se[keep]))
+    left = (cw[index - 1], cwx[index - 1], cwxx[index - 1])
+    right = (cw[-1] - left[0], cwx[-1] - left[1], cwxx[-1] - left[2])
+    profile = -((left[2] - left[1] ** 2 / left[0]) + (right[2] - right[1] ** 2 / right[0]))
+    log_marginal = _normal_segment(*left, mean, spread) + _normal_segment(*right, mean, spread)
+    log_null = float(_normal_segment(cw[-1:], cwx[-1:], cwxx[-1:], mean, spread)[0])
+    best, low, high, posterior, log_bayes_factor = _posterior_onset(
+        index, log_marginal, log_null, profile, x.size, level
+    )
+    before = cwx[best - 1] / cw[best - 1]
+    after = (cwx[-1] - cwx[best - 1]) / (cw[-1] - cw[best - 1])
+    return Onset(best, low, high, level, posterior, float(before), float(after), float(log_bayes_factor))
+
+
+def _binomial_cost(cn: np.ndarray, ck: np.ndarray, start: np.ndarray, end: int) -> np.ndarray:
+    """-2 x the maximised binomial log-likelihood of the segments [start, end) (vectorised over start)."""
+    from scipy.special import xlogy
+
+    n = cn[end] - cn[start]
+    k = ck[end] - ck[start]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loglik = np.where(n > 0, xlogy(k, k / np.where(n > 0, n, 1)) + xlogy(n - k, (n - k) / np.where(n > 0, n, 1)), 0.0)
+    return -2 * loglik
+
+
+def binomial_change_points(
+    n: Sequence[float] | np.ndarray,
+    failures: Sequence[float] | np.ndarray,
+    *,
+    penalty: float | None = None,
+    min_segment: int = 2,
+) -> list[int]:
+    """Several changes of a binomial rate: PELT (Killick et al. 2012) with a binomial cost.
+
+    Minimises ``sum over segments of -2 max log-likelihood + penalty x number of changes`` exactly, pruning
+    split points that can never be optimal again (PELT's rule, valid because the cost of a segment never
+    decreases when it is cut). The default penalty is ``3 log(total trials)`` (BIC-like: a rate and a
+    location per change). Returns the first index after each change, in order.
+
+    Examples
+    --------
+    >>> binomial_change_points([200] * 12, [10] * 4 + [40] * 4 + [10] * 4)
+    [4, 8]
+    >>> binomial_change_points([200] * 8, [10] * 8)
+    []
+    """
+    trials, hits = np.asarray(n, dtype=float), np.asarray(failures, dtype=float)
+    if trials.shape != hits.shape or trials.ndim != 1:
+        raise InvalidParameterError(
+            f"n and failures must be 1-d and of one length. Got shapes {trials.shape} and {hits.shape}."
+        )
+    if min_segment < 1:
+        raise InvalidParameterError(f"min_segment must be at least 1. Got {min_segment} instead.")
+    size = trials.size
+    if size < 2 * min_segment or trials.sum() <= 0:
+        return []
+    beta = 3 * float(np.log(max(trials.sum(), 2.0))) if penalty is None else float(penalty)
+    cn = np.concatenate([[0.0], np.cumsum(trials)])
+    ck = np.concatenate([[0.0], np.cumsum(hits)])
+    best = np.full(size + 1, np.inf)
+    best[0] = -beta
+    last = np.zeros(size + 1, dtype=int)
+    candidates = np.array([0])
+    for end in range(min_segment, size + 1):
+        allowed = candidates[end - candidates >= min_segment]
+        if allowed.size == 0:
+            continue
+        totals = best[allowed] + _binomial_cost(cn, ck, allowed, end) + beta
+        choice = int(np.argmin(totals))
+        best[end], last[end] = totals[choice], allowed[choice]
+        # PELT pruning: a start whose cost so far already exceeds the optimum can never win again
+        keep = best[candidates] + _binomial_cost(cn, ck, candidates, end) <= best[end]
+        candidates = np.concatenate([candidates[keep | (end - candidates < min_segment)], [end]])
+    points, end = [], size
+    while end > 0:
+        end = int(last[end])
+        if end > 0:
+            points.append(end)
+    return sorted(points)

@@ -8,9 +8,9 @@ stacked into one column (``pivot_longer``: one scan, not one per feature). From 
   1e-4 so a new value does not divide by zero. The usual reading: < 0.1 no real change, 0.1-0.25 moderate,
   >= 0.25 large.
 - the per-chunk **Jensen-Shannon distance** of the chunk's bin shares to the reference window's, whose
-  onset is :func:`analysis.onset.gaussian_onset` with a standard error per chunk taken from the reference
-  chunks' own spread (1.4826 x MAD) scaled by ``sqrt(median reference n / n)`` -- the statistic has no
-  closed-form error, and the reference chunks show how much it moves by chance.
+  onset is :func:`analysis.onset.gaussian_onset` with the standard errors of
+  :func:`analysis.onset.statistic_errors` (the reference chunks' own spread, scaled by traffic) -- the same
+  rule as the drift section's onset.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pandas as pd
 
 from analysis._root_cause_onset import SeriesOnset, series_onsets
 from analysis.data import Chunk, IncidentWindows, time_literal
+from analysis.onset import statistic_errors
 from register.schema import DataCard, as_utc
 
 __all__ = ["LARGE_PSI", "MODERATE_PSI", "FeatureShift", "feature_shifts", "psi"]
@@ -169,12 +170,9 @@ def _shift_onset(
         return None
     values = np.array([_js(row.to_numpy(float), base) for _, row in table.iterrows()])
     n = table.sum(axis=1).to_numpy(float)
-    reference_values = values[is_reference]
-    if reference_values.size < 3:
+    if int(is_reference.sum()) < 3:
         return None
-    spread = 1.4826 * float(np.median(np.abs(reference_values - np.median(reference_values))))
-    spread = spread or float(np.std(reference_values)) or 1e-6
-    scale = np.sqrt(np.median(n[is_reference]) / np.maximum(n, 1))
-    series = pd.DataFrame({"chunk_start": table.index, "value": values, "error": spread * scale})
+    errors = statistic_errors(values, np.asarray(is_reference), n)  # the drift onset's errors: one rule
+    series = pd.DataFrame({"chunk_start": table.index, "value": values, "error": errors})
     found = series_onsets(series, windows, chunk, gaussian={f"shift of {name}": ("value", "error")})
     return found[0] if found else None

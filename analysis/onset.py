@@ -1,5 +1,7 @@
-"""The one rule that decides a drift onset: a robust normal range and a confirmed crossing.
+"""Onsets: when a change began. Two rules, each for its question, each decided only here.
 
+A *change point* (where did the level of a series move?) for failures, fairness gaps and input shifts; a
+*confirmed crossing* (from when is a statistic past its normal range?) for drift and data-quality runs.
 Every onset the drift analysis reports -- a column's onset in the drift summary and timeline, the onset the
 drift-over-time figure marks, the windowed drift's onset and an upstream input's staleness onset -- is
 decided here, so that a table and a figure never disagree about the day a change began.
@@ -11,7 +13,16 @@ decided here, so that a table and a figure never disagree about the day a change
 - :func:`confirmed_onset` -- the first chunk past a bound that the next chunk confirms; a run that
   reaches the last chunk counts, unless that chunk is cut by the window's end.
 - :func:`column_onset` / :func:`column_onsets` -- per column of a windowed chunks frame (see
-  :class:`analysis.drift.WindowedDriftResult`): the bound, whether the shift is sustained, and the onset.
+  :class:`analysis.drift.WindowedDriftResult`): the bound, whether the shift is sustained (the median of
+  the current chunks past the bound), and the onset -- the first current chunk past the bound that the next
+  one confirms. A drift can come in stages (a small shift, then a large one): the crossing marks the first
+  departure, where a single change point marks the largest step (measured: the same day on the planted
+  covariate drift's features; the change point is 1-4 days closer for a score that drifts slowly).
+- :func:`binomial_onset`, :func:`gaussian_onset`, :func:`binomial_change_points` -- the change-point rule
+  shared by the root-cause analysis (failures, input shifts) and the fairness gap: the most likely change
+  with a credible interval and the evidence for it; several changes by PELT.
+- :func:`confirmed_onset` also decides where a *run of findings* starts in data quality checks and the
+  input-freshness lag, which compare a chunk with a threshold rather than locate a change.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ __all__ = [
     "normal_upper_bound",
     "onset_in_chunks",
     "reference_statistics",
+    "statistic_errors",
     "JEFFREYS",
     "Onset",
     "binomial_change_points",
@@ -237,6 +249,26 @@ def column_onset(
     return ColumnOnset(
         column, upper, True, onset_in_chunks(current_rows, upper, confirm_chunks=confirm_chunks)
     )
+
+
+def statistic_errors(values: np.ndarray, reference: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Standard errors of a per-chunk statistic (a divergence, a drift statistic) for :func:`gaussian_onset`.
+
+    The statistic has no closed-form error: the reference chunks show how much it moves by chance, so each
+    chunk's error is their robust spread (1.4826 MAD, else their standard deviation) scaled by
+    ``sqrt(median reference n / n)``.
+
+    Examples
+    --------
+    >>> statistic_errors(np.array([0.1, 0.12, 0.11, 0.5]), np.array([True, True, True, False]),
+    ...                  np.array([100.0, 100.0, 100.0, 400.0])).round(4).tolist()
+    [0.0148, 0.0148, 0.0148, 0.0074]
+    """
+    base = values[reference]
+    spread = MAD_SCALE * float(np.median(np.abs(base - np.median(base)))) or float(np.std(base))
+    if not spread:
+        spread = float(np.abs(base).max()) * 0.01 or 1e-9
+    return spread * np.sqrt(float(np.median(n[reference])) / np.maximum(n, 1.0))
 
 
 def column_onsets(

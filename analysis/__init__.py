@@ -40,8 +40,8 @@ from analysis.impact import is_still_happening as is_still_happening
 from analysis._root_cause_figures import decomposition_figure as decomposition_figure  # root cause
 from analysis._root_cause_figures import onset_figure as onset_figure
 from analysis._root_cause_figures import quality_figure as quality_figure
+from analysis._root_cause_figures import slice_result_figure as slice_result_figure
 from analysis._root_cause_figures import slices_figure as slices_figure
 from analysis.root_cause import RootCauseResult as RootCauseResult
 from analysis.root_cause import analyse_root_cause as analyse_root_cause
-from analysis._root_cause_figures import slice_result_figure as slice_result_figure
 from analysis.root_cause import explore_slices as explore_slices

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -58,14 +57,22 @@ def _pct(value: float | None) -> str:
 def _when(value: Any) -> pd.Timestamp | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    return pd.Timestamp(value).tz_convert("UTC") if pd.Timestamp(value).tzinfo else pd.Timestamp(value, tz="UTC")
+    return (
+        pd.Timestamp(value).tz_convert("UTC") if pd.Timestamp(value).tzinfo else pd.Timestamp(value, tz="UTC")
+    )
 
 
 class _Shares:
     """Excess failures among the incident window's decisions that meet a condition (one query each)."""
 
-    def __init__(self, table: ir.Table, card: DataCard, failed: ir.BooleanValue, windows: IncidentWindows,
-                 change: FailureChange) -> None:
+    def __init__(
+        self,
+        table: ir.Table,
+        card: DataCard,
+        failed: ir.BooleanValue,
+        windows: IncidentWindows,
+        change: FailureChange,
+    ) -> None:
         ts = table[card.columns.event_time]
         incident = windows.incident
         self._inside = (ts >= time_literal(ts, incident.start)) & (ts < time_literal(ts, incident.end))
@@ -77,9 +84,13 @@ class _Shares:
         as_of = self._as_of.get(column)
         if as_of is None or as_of not in self._table.columns:
             return None
-        value = self._table.aggregate(
-            last=self._table[as_of].max(where=self._inside & condition.fill_null(False))
-        ).execute().iloc[0]["last"]
+        value = (
+            self._table.aggregate(
+                last=self._table[as_of].max(where=self._inside & condition.fill_null(False))
+            )
+            .execute()
+            .iloc[0]["last"]
+        )
         return _when(value)
 
     def share(self, condition: ir.BooleanValue) -> tuple[Share | None, int]:
@@ -115,12 +126,21 @@ def _lag(signal: FailureSignal, finding: pd.Series) -> pd.Timedelta:
     return pd.Timedelta(hours=hours)
 
 
-def _quality_condition(table: ir.Table, finding: pd.Series, signal: FailureSignal,
-                       failed: ir.BooleanValue, ranges: pd.DataFrame | None) -> ir.BooleanValue | None:
+def _quality_condition(
+    table: ir.Table,
+    finding: pd.Series,
+    signal: FailureSignal,
+    failed: ir.BooleanValue,
+    ranges: pd.DataFrame | None,
+) -> ir.BooleanValue | None:
     column, check = finding.get("column"), finding["check"]
-    if isinstance(signal, DataQualitySignal) and signal.column == column and (
-        (signal.condition == "null" and check == "null_spike")
-        or (signal.condition == "stale" and check in ("stale_input", "frozen_input"))
+    if (
+        isinstance(signal, DataQualitySignal)
+        and signal.column == column
+        and (
+            (signal.condition == "null" and check == "null_spike")
+            or (signal.condition == "stale" and check in ("stale_input", "frozen_input"))
+        )
     ):
         return failed.fill_null(False)
     if column is None or column not in table.columns:
@@ -137,9 +157,16 @@ def _quality_condition(table: ir.Table, finding: pd.Series, signal: FailureSigna
     return None
 
 
-def _quality_candidates(findings: pd.DataFrame, shares: _Shares, table: ir.Table, signal: FailureSignal,
-                        failed: ir.BooleanValue, onset: OnsetWindow | None,
-                        ranges: pd.DataFrame | None, chunk: pd.Timedelta) -> list[Candidate]:
+def _quality_candidates(
+    findings: pd.DataFrame,
+    shares: _Shares,
+    table: ir.Table,
+    signal: FailureSignal,
+    failed: ir.BooleanValue,
+    onset: OnsetWindow | None,
+    ranges: pd.DataFrame | None,
+    chunk: pd.Timedelta,
+) -> list[Candidate]:
     """One candidate per data-quality finding; its start is the finding's first chunk (a span)."""
     out = []
     for _, finding in findings.iterrows():
@@ -152,24 +179,42 @@ def _quality_candidates(findings: pd.DataFrame, shares: _Shares, table: ir.Table
         started = _when(finding.get("onset"))
         until = started + chunk if started is not None else None
         detail = finding.get("detail")
-        evidence = [str(detail)] if isinstance(detail, str) and detail else [
-            f"{str(finding['check']).replace('_', ' ')} of {column or 'the log'}: {_value(finding)}"
-        ]
+        evidence = (
+            [str(detail)]
+            if isinstance(detail, str) and detail
+            else [f"{str(finding['check']).replace('_', ' ')} of {column or 'the log'}: {_value(finding)}"]
+        )
         if share is not None:
-            held = "all of the excess failures" if share.estimate >= 1 else f"{_pct(share.estimate)} of the excess failures"
-            evidence.append(f"decisions with this problem hold {held} ({n:,} decisions in the incident window)")
+            held = (
+                "all of the excess failures"
+                if share.estimate >= 1
+                else f"{_pct(share.estimate)} of the excess failures"
+            )
+            evidence.append(
+                f"decisions with this problem hold {held} ({n:,} decisions in the incident window)"
+            )
         if kind == "stale_input" and condition is not None:
             frozen = shares.last_fresh(column, condition)
             if frozen is not None:  # the feed stopped at its last as-of time; staleness shows only later
                 started, until = frozen, frozen + _lag(signal, finding) + chunk
-                evidence.insert(0, f"{column} has not been updated since {frozen:%Y-%m-%d %H:%M} UTC (the "
-                                   "newest as-of time among its stale decisions)")
-        out.append(Candidate.build(
-            kind, str(column or "volume"), f"{CAUSE_KINDS[kind]}: {column or 'decisions'}", evidence,
-            share=share, started=started.to_pydatetime() if started is not None else None, onset=onset,
-            started_until=until.to_pydatetime() if until is not None else None,
-            columns=(str(column),) if column else (),
-        ))
+                evidence.insert(
+                    0,
+                    f"{column} has not been updated since {frozen:%Y-%m-%d %H:%M} UTC (the "
+                    "newest as-of time among its stale decisions)",
+                )
+        out.append(
+            Candidate.build(
+                kind,
+                str(column or "volume"),
+                f"{CAUSE_KINDS[kind]}: {column or 'decisions'}",
+                evidence,
+                share=share,
+                started=started.to_pydatetime() if started is not None else None,
+                onset=onset,
+                started_until=until.to_pydatetime() if until is not None else None,
+                columns=(str(column),) if column else (),
+            )
+        )
     return out
 
 
@@ -187,7 +232,9 @@ def _value(finding: pd.Series) -> str:
     return text or "see the data-quality table"
 
 
-def _signal_candidate(signal: FailureSignal, change: FailureChange, findings: pd.DataFrame) -> list[Candidate]:
+def _signal_candidate(
+    signal: FailureSignal, change: FailureChange, findings: pd.DataFrame
+) -> list[Candidate]:
     """When the failure signal is a data-quality condition and no finding names its column: the signal."""
     if not isinstance(signal, DataQualitySignal) or not change.significant or change.window is None:
         return []
@@ -198,14 +245,28 @@ def _signal_candidate(signal: FailureSignal, change: FailureChange, findings: pd
         f"the failure signal is this problem: {signal.column} {signal.condition}, "
         f"{_pct(change.reference_rate)} of decisions before, {_pct(change.incident_rate)} during"
     ]
-    return [Candidate.build(
-        kind, signal.column, f"{CAUSE_KINDS[kind]}: {signal.column}", evidence,
-        share=Share(1.0, 1.0, 1.0), started=change.window.at, onset=change.window, columns=(signal.column,),
-    )]
+    return [
+        Candidate.build(
+            kind,
+            signal.column,
+            f"{CAUSE_KINDS[kind]}: {signal.column}",
+            evidence,
+            share=Share(1.0, 1.0, 1.0),
+            started=change.window.at,
+            onset=change.window,
+            columns=(signal.column,),
+        )
+    ]
 
 
-def _model_candidates(events: Sequence[ChangeEvent], shares: _Shares, table: ir.Table, card: DataCard,
-                      decomposition: Any, onset: OnsetWindow | None) -> list[Candidate]:
+def _model_candidates(
+    events: Sequence[ChangeEvent],
+    shares: _Shares,
+    table: ir.Table,
+    card: DataCard,
+    decomposition: Any,
+    onset: OnsetWindow | None,
+) -> list[Candidate]:
     out: list[Candidate] = []
     seen: set[str] = set()
     version_column = card.columns.model_version
@@ -229,14 +290,27 @@ def _model_candidates(events: Sequence[ChangeEvent], shares: _Shares, table: ir.
             part = by_version[version]
             evidence.append(f"on the same kind of input, model {version} changed the failure rate by {part}")
         candidate = Candidate.build(
-            "model_change", version or event.description[:40], f"{CAUSE_KINDS['model_change']}: {version or event.description}",
-            evidence, share=share, started=event.at, onset=onset, model_version=version,
+            "model_change",
+            version or event.description[:40],
+            f"{CAUSE_KINDS['model_change']}: {version or event.description}",
+            evidence,
+            share=share,
+            started=event.at,
+            onset=onset,
+            model_version=version,
         )
         if candidate.timing == "before":  # it served before failures rose: its own decisions refute it
-            candidate = replace(candidate, strength="weak", evidence=(*candidate.evidence, (
-                f"model {version or ''} was already serving {_ago(event.at, onset)} before failures rose, and "
-                "the failure rate stayed at its reference level meanwhile"
-            )))
+            candidate = replace(
+                candidate,
+                strength="weak",
+                evidence=(
+                    *candidate.evidence,
+                    (
+                        f"model {version or ''} was already serving {_ago(event.at, onset)} before failures "
+                        "rose, and the failure rate stayed at its reference level meanwhile"
+                    ),
+                ),
+            )
         out.append(candidate)
     return out
 
@@ -258,7 +332,11 @@ def _by_version(decomposition: Any) -> dict[str, str]:
         if estimate is None or pd.isna(estimate):
             continue
         low, high = row.get("low", row.get("conditional_low")), row.get("high", row.get("conditional_high"))
-        interval = f" (95 % interval {100 * low:+.1f} to {100 * high:+.1f} points)" if low is not None and high is not None and not pd.isna(low) else ""
+        interval = (
+            f" (95 % interval {100 * low:+.1f} to {100 * high:+.1f} points)"
+            if low is not None and high is not None and not pd.isna(low)
+            else ""
+        )
         out[str(row["model_version"])] = f"{100 * float(estimate):+.1f} points{interval}"
     return out
 
@@ -270,8 +348,9 @@ def _part(decomposition: Any, name: str) -> tuple[float, float | None, float | N
     return float(part.estimate), getattr(part, "low", None), getattr(part, "high", None)
 
 
-def _decomposition_candidates(decomposition: Any, change: FailureChange, shifts: Sequence[FeatureShift],
-                              onset: OnsetWindow | None) -> list[Candidate]:
+def _decomposition_candidates(
+    decomposition: Any, change: FailureChange, shifts: Sequence[FeatureShift], onset: OnsetWindow | None
+) -> list[Candidate]:
     if decomposition is None or not change.significant:
         return []
     observed = float(decomposition.observed_change)
@@ -281,11 +360,19 @@ def _decomposition_candidates(decomposition: Any, change: FailureChange, shifts:
     out = []
     for name, kind in (("conditional", "concept_change"), ("mix", "covariate_mix")):
         estimate, low, high = _part(decomposition, name)
-        share = Share(estimate / observed, low / observed if low is not None else None,
-                      high / observed if high is not None else None)
+        share = Share(
+            estimate / observed,
+            low / observed if low is not None else None,
+            high / observed if high is not None else None,
+        )
         evidence = [
             f"the {name} part over {keys} is {100 * estimate:+.1f} points of the {100 * observed:+.1f}-point "
-            f"change" + (f" (95 % interval {100 * low:+.1f} to {100 * high:+.1f})" if low is not None else "")
+            f"change"
+            + (
+                f" (95 % interval {100 * low:+.1f} to {100 * high:+.1f})"
+                if low is not None and high is not None
+                else ""
+            )
         ]
         if kind == "covariate_mix":
             moved = [shift.describe() for shift in shifts if shift.psi >= MODERATE_PSI][:2]
@@ -294,24 +381,40 @@ def _decomposition_candidates(decomposition: Any, change: FailureChange, shifts:
             c_est, c_low, c_high = _part(decomposition, "conditional")
             if c_low is not None and c_high is not None and c_low <= 0 <= c_high:
                 evidence.append("the conditional part is indistinguishable from 0: no sign of a model fault")
-        out.append(Candidate.build(kind, keys, f"{CAUSE_KINDS[kind]} (over {keys})", evidence,
-                                   share=share, started=None, onset=onset, timed=False,
-                                   columns=tuple(decomposition.keys)))
+        out.append(
+            Candidate.build(
+                kind,
+                keys,
+                f"{CAUSE_KINDS[kind]} (over {keys})",
+                evidence,
+                share=share,
+                started=None,
+                onset=onset,
+                timed=False,
+                columns=tuple(decomposition.keys),
+            )
+        )
     return out
 
 
-def _shift_candidates(shifts: Sequence[FeatureShift], change: FailureChange,
-                      windows: IncidentWindows) -> list[Candidate]:
+def _shift_candidates(
+    shifts: Sequence[FeatureShift], change: FailureChange, windows: IncidentWindows
+) -> list[Candidate]:
     if change.significant:
         return []
     moved = [shift for shift in shifts if shift.psi >= MODERATE_PSI]
     if not moved:
         return []
-    starts = [shift.onset.window.at for shift in moved
-              if shift.onset is not None and shift.onset.significant and shift.onset.window is not None]
+    starts = [
+        shift.onset.window.at
+        for shift in moved
+        if shift.onset is not None and shift.onset.significant and shift.onset.window is not None
+    ]
     started = min(starts) if starts else None
-    large = any(shift.psi >= LARGE_PSI for shift in moved) and started is not None and (
-        started >= as_utc(windows.reference.end)
+    large = (
+        any(shift.psi >= LARGE_PSI for shift in moved)
+        and started is not None
+        and (started >= as_utc(windows.reference.end))
     )
     evidence = [shift.describe() for shift in moved[:4]]
     evidence.append(
@@ -319,24 +422,51 @@ def _shift_candidates(shifts: Sequence[FeatureShift], change: FailureChange,
         f"{_pct(change.reference_rate)} before, {_pct(change.incident_rate)} during)"
     )
     subject = ", ".join(shift.feature for shift in moved)
-    return [Candidate.build(
-        "covariate_shift", subject, f"{CAUSE_KINDS['covariate_shift']}: {subject}", evidence,
-        share=None, started=started, onset=None, large_shift=large,
-        columns=tuple(shift.feature for shift in moved),
-    )]
+    return [
+        Candidate.build(
+            "covariate_shift",
+            subject,
+            f"{CAUSE_KINDS['covariate_shift']}: {subject}",
+            evidence,
+            share=None,
+            started=started,
+            onset=None,
+            large_shift=large,
+            columns=tuple(shift.feature for shift in moved),
+        )
+    ]
 
 
-def build_candidates(*, change: FailureChange, slices: Any, decomposition: Any, quality: Any,
-                     shifts: Sequence[FeatureShift], events: Sequence[ChangeEvent], table: ir.Table,
-                     card: DataCard, signal: FailureSignal, windows: IncidentWindows,
-                     failed: ir.BooleanValue, onsets: Sequence[SeriesOnset]) -> list[Candidate]:
+def build_candidates(
+    *,
+    change: FailureChange,
+    slices: Any,
+    decomposition: Any,
+    quality: Any,
+    shifts: Sequence[FeatureShift],
+    events: Sequence[ChangeEvent],
+    table: ir.Table,
+    card: DataCard,
+    signal: FailureSignal,
+    windows: IncidentWindows,
+    failed: ir.BooleanValue,
+    onsets: Sequence[SeriesOnset],
+) -> list[Candidate]:
     """Every candidate cause the evidence supports (unranked; see :func:`rank_candidates`)."""
     onset = change.window
     shares = _Shares(table, card, failed, windows, change)
     findings = quality.findings if quality is not None else pd.DataFrame()
     candidates: list[Candidate] = [
-        *_quality_candidates(findings, shares, table, signal, failed, onset, getattr(quality, "ranges", None),
-                             CHUNK_LENGTHS.get(getattr(quality, "chunk", "day"), CHUNK_LENGTHS["day"])),
+        *_quality_candidates(
+            findings,
+            shares,
+            table,
+            signal,
+            failed,
+            onset,
+            getattr(quality, "ranges", None),
+            CHUNK_LENGTHS.get(getattr(quality, "chunk", "day"), CHUNK_LENGTHS["day"]),
+        ),
         *_signal_candidate(signal, change, findings),
         *_model_candidates(events, shares, table, card, decomposition, onset),
         *_decomposition_candidates(decomposition, change, shifts, onset),
@@ -355,7 +485,9 @@ def _merged(candidates: Sequence[Candidate]) -> list[Candidate]:
             kept[key] = candidate
             continue
         first = kept[key]
-        best, other = (candidate, first) if order[candidate.strength] < order[first.strength] else (first, candidate)
+        best, other = (
+            (candidate, first) if order[candidate.strength] < order[first.strength] else (first, candidate)
+        )
         extra = tuple(item for item in other.evidence if item not in best.evidence)
         kept[key] = replace(best, evidence=(*best.evidence, *extra))
     return list(kept.values())

@@ -123,9 +123,7 @@ def _first_after(starts: pd.Series, when: datetime) -> int:
     return int(after[0]) if after.size else len(stamps)
 
 
-def _binomial(
-    frame: pd.DataFrame, first: int, dispersion: float, chunk: Chunk, name: str
-) -> SeriesOnset:
+def _binomial(frame: pd.DataFrame, first: int, dispersion: float, chunk: Chunk, name: str) -> SeriesOnset:
     n = frame["n"].to_numpy(float) / dispersion
     failures = frame["failures"].to_numpy(float) / dispersion
     onset = binomial_onset(n, failures, first=first) if first < len(frame) else None
@@ -210,7 +208,9 @@ def _refine_hourly(series: RateSeries, daily: SeriesOnset, windows: IncidentWind
         return None
     hourly = series.per_chunk("hour")
     stamps = pd.to_datetime(hourly["chunk_start"], utc=True)
-    low = max(pd.Timestamp(daily.window.low) - pd.Timedelta(days=1), pd.Timestamp(as_utc(windows.reference.end)))
+    low = max(
+        pd.Timestamp(daily.window.low) - pd.Timedelta(days=1), pd.Timestamp(as_utc(windows.reference.end))
+    )
     high = pd.Timestamp(daily.window.high) + pd.Timedelta(days=1)
     # the hours before the search range are the "before" segment: include the reference window's last week
     lead = low - pd.Timedelta(days=7)
@@ -222,7 +222,9 @@ def _refine_hourly(series: RateSeries, daily: SeriesOnset, windows: IncidentWind
     dispersion = _dispersion(reference["n"].to_numpy(float), reference["failures"].to_numpy(float))
     first = _first_after(part["chunk_start"], low.to_pydatetime())
     refined = _binomial(part, first, dispersion, "hour", daily.series)
-    if refined.window is None or not (daily.window.low - timedelta(days=1) <= refined.window.at < daily.window.high + timedelta(days=1)):
+    if refined.window is None or not (
+        daily.window.low - timedelta(days=1) <= refined.window.at < daily.window.high + timedelta(days=1)
+    ):
         return None
     return refined
 
@@ -245,8 +247,12 @@ def series_onsets(
     length = CHUNK_LENGTHS[chunk]
     out: list[SeriesOnset] = []
     for name, (trials, hits) in (binomial or {}).items():
-        part = pd.DataFrame({"chunk_start": frame["chunk_start"], "n": frame[trials], "failures": frame[hits]})
-        reference = part.loc[pd.to_datetime(part["chunk_start"], utc=True) < pd.Timestamp(as_utc(windows.reference.end))]
+        part = pd.DataFrame(
+            {"chunk_start": frame["chunk_start"], "n": frame[trials], "failures": frame[hits]}
+        )
+        reference = part.loc[
+            pd.to_datetime(part["chunk_start"], utc=True) < pd.Timestamp(as_utc(windows.reference.end))
+        ]
         dispersion = _dispersion(reference["n"].to_numpy(float), reference["failures"].to_numpy(float))
         found = _binomial(part, first, dispersion, chunk, name)
         out.append(_judged(found))
@@ -264,6 +270,8 @@ def _judged(found: SeriesOnset) -> SeriesOnset:
     if onset is None:
         return found
     level = abs(onset.before) if onset.before else 0.0
-    moved = abs(onset.after - onset.before) >= MIN_RELATIVE_RISE * level if level else onset.after != onset.before
+    moved = (
+        abs(onset.after - onset.before) >= MIN_RELATIVE_RISE * level if level else onset.after != onset.before
+    )
     significant = bool(onset.log_bayes_factor >= MIN_LOG_BAYES_FACTOR and moved)
     return SeriesOnset(found.series, found.kind, onset, found.window, found.resolution, significant)

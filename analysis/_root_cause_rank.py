@@ -124,7 +124,11 @@ class OnsetWindow:
         """Distance of ``when`` to the onset, in words ("40 min before the onset; inside the interval")."""
         delta = when - self.at
         words = _duration(abs(delta))
-        side = "at the onset" if not words else f"{words} {'before' if delta < timedelta(0) else 'after'} the onset"
+        side = (
+            "at the onset"
+            if not words
+            else f"{words} {'before' if delta < timedelta(0) else 'after'} the onset"
+        )
         where = {
             "inside": "inside the interval",
             "before": "before the interval",
@@ -295,7 +299,8 @@ def _supports(event: ChangeEvent, candidate: Candidate, onset: OnsetWindow | Non
     if candidate.started is not None and candidate.started_until is not None:
         slack = onset.chunk if onset is not None else timedelta(hours=1)
         if candidate.started - slack <= event.at < candidate.started_until:
-            return True  # the event lands within the candidate's own start (a feed frozen at 07:15, a job moved at 07:40)
+            # the event lands within the candidate's own start (a feed frozen at 07:15, a job moved at 07:40)
+            return True
     if onset is not None:
         return timing_of(event.at, onset) == "inside" and candidate.timing in ("inside", "n/a")
     return candidate.started is not None and abs(event.at - candidate.started) <= timedelta(days=1)

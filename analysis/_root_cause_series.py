@@ -1,4 +1,4 @@
-"""Root cause, the series: failures, scores and decisions per hour and model version, from one engine aggregate.
+"""Root cause, the series: failures, scores and decisions per hour and model version, in one aggregate.
 
 Everything the onset needs comes from one ``GROUP BY (hour, model_version)`` over the span from the start of
 the reference window to the end of the incident window: judged decisions and failures under the incident's
@@ -147,7 +147,8 @@ def rate_series(
     ...     reference=Window.from_value({"start": "2026-03-01", "end": "2026-03-11"}),
     ...     incident=Window.from_value({"start": "2026-03-15", "end": "2026-03-21"}))
     >>> series = rate_series(ibis.memtable(frame), card, None, windows, as_of=windows.as_of)
-    >>> series.per_chunk()[["n", "failures"]].sum().tolist(), round(float(series.per_chunk()["rate"].mean()), 2)
+    >>> daily = series.per_chunk()
+    >>> daily[["n", "failures"]].sum().tolist(), round(float(daily["rate"].mean()), 2)
     ([480, 240], 0.5)
     """
     log = table.table if isinstance(table, LogTable) else table
@@ -163,9 +164,7 @@ def rate_series(
         if columns.model_version
         else ibis.literal(NO_VERSION)
     )
-    prepared = log.filter(inside).mutate(
-        chunk_start=ts.truncate("h"), model_version=version, _failed=failed
-    )
+    prepared = log.filter(inside).mutate(chunk_start=ts.truncate("h"), model_version=version, _failed=failed)
     judged = prepared["_failed"].notnull()
     metrics: dict[str, ir.Scalar] = {
         "rows": prepared.count(),

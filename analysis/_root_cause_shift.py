@@ -53,9 +53,14 @@ class FeatureShift:
     def describe(self, count: int = 2) -> str:
         """``channel (PSI 0.62: partner_api 0 % -> 15 %; web 40 % -> 33 %)``."""
         moves = "; ".join(
-            f"{label} {100 * before:.0f} % -> {100 * after:.0f} %" for label, before, after in self.moves[:count]
+            f"{label} {100 * before:.0f} % -> {100 * after:.0f} %"
+            for label, before, after in self.moves[:count]
         )
-        return f"{self.feature} (PSI {self.psi:.2f}: {moves})" if moves else f"{self.feature} (PSI {self.psi:.2f})"
+        return (
+            f"{self.feature} (PSI {self.psi:.2f}: {moves})"
+            if moves
+            else f"{self.feature} (PSI {self.psi:.2f})"
+        )
 
 
 def psi(reference: np.ndarray, incident: np.ndarray) -> float:
@@ -90,7 +95,7 @@ def _label(bins: Any, code: object) -> str:
     except (ValueError, IndexError):
         return str(code)
     prefix = f"{bins.column} = "
-    return label[len(prefix):] if label.startswith(prefix) else label
+    return label[len(prefix) :] if label.startswith(prefix) else label
 
 
 def _counts(
@@ -134,9 +139,9 @@ def feature_shifts(
     in_reference = (hours >= pd.Timestamp(as_utc(windows.reference.start))) & (
         hours < pd.Timestamp(as_utc(windows.reference.end))
     )
-    in_incident = (hours >= pd.Timestamp(as_utc(windows.incident.start).replace(minute=0, second=0, microsecond=0))) & (
-        hours < pd.Timestamp(as_utc(windows.incident.end))
-    )
+    in_incident = (
+        hours >= pd.Timestamp(as_utc(windows.incident.start).replace(minute=0, second=0, microsecond=0))
+    ) & (hours < pd.Timestamp(as_utc(windows.incident.end)))
     out = []
     for name in usable:
         mine = counts["feature"] == name
@@ -148,7 +153,9 @@ def feature_shifts(
         if r.sum() == 0 or i.sum() == 0:
             continue
         shares = pd.DataFrame({"bin": labels, "before": r / r.sum(), "after": i / i.sum()})
-        shares = shares.assign(move=(shares["after"] - shares["before"]).abs()).sort_values("move", ascending=False)
+        shares = shares.assign(move=(shares["after"] - shares["before"]).abs()).sort_values(
+            "move", ascending=False
+        )
         moves = tuple((str(row.bin), float(row.before), float(row.after)) for row in shares.itertuples())
         value = psi(r, i)
         onset = _shift_onset(counts.loc[mine], r, windows, chunk, name) if value >= MODERATE_PSI else None

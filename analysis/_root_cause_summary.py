@@ -18,7 +18,8 @@ __all__ = ["FAILURE_RULE", "result_summary"]
 FAILURE_RULE = (
     f"Failures changed significantly when one change explains the per-chunk failures better than none by a "
     f"log Bayes factor of at least {MIN_LOG_BAYES_FACTOR:g} (binomial likelihood, counts divided by the "
-    f"reference chunks' dispersion), the rate rose by at least {MIN_RELATIVE_RISE:.0%} of the reference rate, "
+    f"reference chunks' dispersion), the rate rose by at least {MIN_RELATIVE_RISE:.0%} of the reference "
+    "rate, "
     "and the excess failures' 95 % interval lies above 0."
 )
 
@@ -69,15 +70,19 @@ def _failure_points(result: RootCauseResult) -> list[dict[str, Any]]:
     low, high = wilson_interval(frame["failures"].to_numpy(float), frame["n"].to_numpy(float))
     out = []
     for index, row in enumerate(frame.itertuples(index=False)):
-        out.append(_clean({
-            "chunk_start": pd.Timestamp(row.chunk_start).to_pydatetime(),
-            "n": int(row.n),
-            "failures": int(row.failures),
-            "rate": row.rate,
-            "low": low[index] if row.n else None,
-            "high": high[index] if row.n else None,
-            "is_reference": bool(row.is_reference),
-        }))
+        out.append(
+            _clean(
+                {
+                    "chunk_start": pd.Timestamp(row.chunk_start).to_pydatetime(),
+                    "n": int(row.n),
+                    "failures": int(row.failures),
+                    "rate": row.rate,
+                    "low": low[index] if row.n else None,
+                    "high": high[index] if row.n else None,
+                    "is_reference": bool(row.is_reference),
+                }
+            )
+        )
     return out
 
 
@@ -85,24 +90,32 @@ def _slices(result: RootCauseResult) -> list[dict[str, Any]]:
     frame = result.slices.slices
     out = []
     for row in _records(frame):
-        out.append({
-            "description": row.get("description"),
-            "predicates": [
-                {"column": p[0], "op": p[1], "value": _clean(p[2]), "label": _clean(p[3]) if len(p) > 3 else None}
-                if isinstance(p, (list, tuple)) else _clean(dict(p))
-                for p in (row.get("predicates") or [])
-            ],
-            "level": row.get("level") or len(row.get("predicates") or []) or 1,
-            "n": row.get("n") or 0,
-            "failures": row.get("failures") or 0,
-            "error_rate": _interval(row.get("error_rate"), row.get("error_low"), row.get("error_high")),
-            "lift": row.get("lift"),
-            "score": row.get("score"),
-            "reference_rate": row.get("reference_rate"),
-            "excess": row.get("excess"),
-            "excess_share": row.get("excess_share"),
-            "q_value": row.get("q_value"),
-        })
+        out.append(
+            {
+                "description": row.get("description"),
+                "predicates": [
+                    {
+                        "column": p[0],
+                        "op": p[1],
+                        "value": _clean(p[2]),
+                        "label": _clean(p[3]) if len(p) > 3 else None,
+                    }
+                    if isinstance(p, (list, tuple))
+                    else _clean(dict(p))
+                    for p in (row.get("predicates") or [])
+                ],
+                "level": row.get("level") or len(row.get("predicates") or []) or 1,
+                "n": row.get("n") or 0,
+                "failures": row.get("failures") or 0,
+                "error_rate": _interval(row.get("error_rate"), row.get("error_low"), row.get("error_high")),
+                "lift": row.get("lift"),
+                "score": row.get("score"),
+                "reference_rate": row.get("reference_rate"),
+                "excess": row.get("excess"),
+                "excess_share": row.get("excess_share"),
+                "q_value": row.get("q_value"),
+            }
+        )
     return out
 
 
@@ -179,34 +192,40 @@ def result_summary(result: RootCauseResult) -> dict[str, Any]:
         "decomposition": _decomposition(result),
         "quality": _records(quality),
         "shifts": [
-            _clean({
-                "feature": shift.feature,
-                "psi": shift.psi,
-                "level": shift.level,
-                "moves": [list(move) for move in shift.moves[:3]],
-                "onset": shift.onset.window.at if shift.onset and shift.onset.window else None,
-            })
+            _clean(
+                {
+                    "feature": shift.feature,
+                    "psi": shift.psi,
+                    "level": shift.level,
+                    "moves": [list(move) for move in shift.moves[:3]],
+                    "onset": shift.onset.window.at if shift.onset and shift.onset.window else None,
+                }
+            )
             for shift in result.shifts
         ],
         "events": _records(result.events),
         "causes": [
-            _clean({
-                "rank": rank,
-                "kind": cause.kind,
-                "subject": cause.subject,
-                "title": cause.title,
-                "sentence": cause.sentence,
-                "evidence": list(cause.evidence),
-                "strength": cause.strength,
-                "share": _interval(cause.share.estimate, cause.share.low, cause.share.high) if cause.share else None,
-                "timing": cause.timing,
-                "refuted_if": cause.refuted_if,
-                "started": cause.started,
-                "columns": list(cause.columns),
-                "model_version": cause.model_version,
-                "slice": cause.slice,
-                "events": list(cause.events),
-            })
+            _clean(
+                {
+                    "rank": rank,
+                    "kind": cause.kind,
+                    "subject": cause.subject,
+                    "title": cause.title,
+                    "sentence": cause.sentence,
+                    "evidence": list(cause.evidence),
+                    "strength": cause.strength,
+                    "share": _interval(cause.share.estimate, cause.share.low, cause.share.high)
+                    if cause.share
+                    else None,
+                    "timing": cause.timing,
+                    "refuted_if": cause.refuted_if,
+                    "started": cause.started,
+                    "columns": list(cause.columns),
+                    "model_version": cause.model_version,
+                    "slice": cause.slice,
+                    "events": list(cause.events),
+                }
+            )
             for rank, cause in enumerate(result.causes, start=1)
         ],
         "strength_rule": _strength_rule(),

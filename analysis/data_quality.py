@@ -1015,7 +1015,9 @@ def _run_values(run: pd.DataFrame) -> list[str]:
     """Every value behind a category finding over its run (the root-cause analysis selects its rows)."""
     if "detail_values" not in run:
         return []
-    return sorted({str(value) for values in run["detail_values"] if isinstance(values, dict) for value in values})
+    return sorted(
+        {str(value) for values in run["detail_values"] if isinstance(values, dict) for value in values}
+    )
 
 
 def _run_detail(run: pd.DataFrame, limit: int = 5) -> str:

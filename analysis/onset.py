@@ -338,7 +338,7 @@ def _check_level(level: float) -> None:
 
 
 def _splits(keep: np.ndarray, first: int, min_segment: int) -> np.ndarray:
-    """Candidate first-after-change indices: >= ``first``, at least ``min_segment`` usable chunks each side."""
+    """Candidate first-after-change indices: >= ``first``, >= ``min_segment`` usable chunks each side."""
     usable = np.cumsum(keep)
     total = usable[-1] if usable.size else 0
     index = np.arange(1, keep.size)
@@ -411,8 +411,12 @@ def binomial_onset(
         raise InvalidParameterError(
             f"n and failures must be 1-d and of one length. Got shapes {trials.shape} and {hits.shape}."
         )
-    if np.any(trials < 0) or np.any(hits < 0) or np.any(hits > trials) or np.isnan(trials).any() or np.isnan(hits).any():
-        raise InvalidParameterError("failures must lie between 0 and n in every chunk (no NaN). Got a chunk outside.")
+    invalid = np.isnan(trials) | np.isnan(hits) | (trials < 0) | (hits < 0) | (hits > trials)
+    if invalid.any():
+        raise InvalidParameterError(
+            "failures must lie between 0 and n in every chunk (no NaN). "
+            f"Got n={trials[invalid][0]!r}, failures={hits[invalid][0]!r} instead."
+        )
     keep = trials > 0
     index = _splits(keep, first, max(min_segment, 1))
     if index.size == 0:
@@ -441,7 +445,7 @@ def binomial_onset(
 
 
 def _normal_segment(w: np.ndarray, wx: np.ndarray, wxx: np.ndarray, mean: float, spread: float) -> np.ndarray:
-    """Log marginal likelihood of segments with a common mean ~ N(mean, spread**2), up to a shared constant."""
+    """Log marginal likelihood of segments with a mean ~ N(mean, spread**2), up to a shared constant."""
     centre = wx / w
     rss = wxx - wx * centre
     shrink = 1 + spread**2 * w
@@ -508,7 +512,8 @@ def _binomial_cost(cn: np.ndarray, ck: np.ndarray, start: np.ndarray, end: int) 
     n = cn[end] - cn[start]
     k = ck[end] - ck[start]
     with np.errstate(divide="ignore", invalid="ignore"):
-        loglik = np.where(n > 0, xlogy(k, k / np.where(n > 0, n, 1)) + xlogy(n - k, (n - k) / np.where(n > 0, n, 1)), 0.0)
+        safe = np.where(n > 0, n, 1)
+        loglik = np.where(n > 0, xlogy(k, k / safe) + xlogy(n - k, (n - k) / safe), 0.0)
     return -2 * loglik
 
 

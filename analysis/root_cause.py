@@ -34,8 +34,6 @@ import numpy as np
 import pandas as pd
 
 from analysis._root_cause_onset import (
-    MIN_LOG_BAYES_FACTOR,
-    MIN_RELATIVE_RISE,
     FailureChange,
     SeriesOnset,
     failure_change,
@@ -44,8 +42,6 @@ from analysis._root_cause_onset import (
 from analysis._root_cause_rank import (
     Candidate,
     ChangeEvent,
-    OnsetWindow,
-    Share,
     events_frame,
     rank_candidates,
 )
@@ -53,7 +49,6 @@ from analysis._root_cause_rank import __doc__ as _RANK_DOC
 from analysis._root_cause_series import RateSeries, rate_series
 from analysis._root_cause_shift import FeatureShift, feature_shifts
 from analysis.data import (
-    CHUNK_LENGTHS,
     Chunk,
     IncidentWindows,
     LogTable,
@@ -63,7 +58,6 @@ from analysis.data import (
     uses_labels,
 )
 from analysis.errors import AnalysisError, InvalidParameterError
-from analysis.stats import wilson_interval
 from register.schema import DataCard, DataQualitySignal, FailureSignal, Incident, TimelineEvent, as_utc
 
 __all__ = [
@@ -421,7 +415,9 @@ def _decomposition_keys(slices: Any, shifts: Sequence[FeatureShift]) -> list[str
             if column not in keys and column in slices.bins:
                 keys.append(column)
     if not keys:
-        keys = [shift.feature for shift in sorted(shifts, key=lambda s: -s.psi) if shift.feature in slices.bins]
+        keys = [
+            shift.feature for shift in sorted(shifts, key=lambda s: -s.psi) if shift.feature in slices.bins
+        ]
     return keys[:3]
 
 
@@ -481,7 +477,9 @@ def _detection(change: FailureChange, incident: Incident | None) -> dict[str, An
     aware = as_utc(incident.aware_at) if incident and incident.aware_at else None
     out: dict[str, Any] = {"occurred_at": occurred, "aware_at": aware}
     if window is None:
-        out["sentence"] = "No failure onset was found, so the detection delay cannot be measured from the data."
+        out["sentence"] = (
+            "No failure onset was found, so the detection delay cannot be measured from the data."
+        )
         return out
 
     def hours(later: datetime, at: datetime) -> float:
@@ -509,7 +507,8 @@ def _detection(change: FailureChange, incident: Incident | None) -> dict[str, An
         parts.append(
             "the recorded occurrence time lies inside the onset interval"
             if inside
-            else f"the recorded occurrence time is {abs(gap):.1f} h {'after' if gap > 0 else 'before'} the onset"
+            else f"the recorded occurrence time is {abs(gap):.1f} h "
+            f"{'after' if gap > 0 else 'before'} the onset"
         )
     out["sentence"] = (
         f"Failures began {window.at:%Y-%m-%d %H:%M} UTC (95 % interval {window.low:%Y-%m-%d %H:%M} to "
@@ -547,10 +546,21 @@ def _predicate(table: ir.Table, predicate: Sequence[Any]) -> ir.BooleanValue:
     return (number >= float(low)) & (number < float(high))
 
 
-def _where(table: ir.Table, card: DataCard, cause: Candidate, best: pd.Series | None, since: datetime,
-           until: datetime) -> str | None:
+def _where(
+    table: ir.Table,
+    card: DataCard,
+    cause: Candidate,
+    best: pd.Series | None,
+    since: datetime,
+    until: datetime,
+) -> str | None:
     """``where income is NULL in 64 % of decisions since 14:00`` for a NULL input in the top slice."""
-    if cause.kind != "null_input" or best is None or not cause.columns or cause.columns[0] not in table.columns:
+    if (
+        cause.kind != "null_input"
+        or best is None
+        or not cause.columns
+        or cause.columns[0] not in table.columns
+    ):
         return None
     column = cause.columns[0]
     if any(predicate[0] == column for predicate in best["predicates"]):
@@ -559,17 +569,27 @@ def _where(table: ir.Table, card: DataCard, cause: Candidate, best: pd.Series | 
     inside = (ts >= time_literal(ts, since)) & (ts < time_literal(ts, until))
     for predicate in best["predicates"]:
         inside = inside & _predicate(table, predicate)
-    row = table.aggregate(
-        n=inside.cast("int64").sum(), nulls=(inside & table[column].isnull()).cast("int64").sum()
-    ).execute().iloc[0]
+    row = (
+        table.aggregate(
+            n=inside.cast("int64").sum(), nulls=(inside & table[column].isnull()).cast("int64").sum()
+        )
+        .execute()
+        .iloc[0]
+    )
     n = int(row["n"] or 0)
     if not n:
         return None
     return f"where {column} is NULL in {100 * int(row['nulls'] or 0) / n:.0f} % of decisions since the onset"
 
 
-def _lead(table: ir.Table, card: DataCard, cause: Candidate, change: FailureChange, slices: Any,
-          windows: IncidentWindows) -> list[str]:
+def _lead(
+    table: ir.Table,
+    card: DataCard,
+    cause: Candidate,
+    change: FailureChange,
+    slices: Any,
+    windows: IncidentWindows,
+) -> list[str]:
     """The quotable opening of the first cause: the rise and its onset, where, and the change just before."""
     window = change.window
     if window is None:
@@ -599,9 +619,15 @@ def _lead(table: ir.Table, card: DataCard, cause: Candidate, change: FailureChan
     return parts
 
 
-def _with_sentences(causes: Sequence[Candidate], change: FailureChange, slices: Any, table: ir.Table,
-                    card: DataCard, windows: IncidentWindows) -> list[Candidate]:
-    """Give each cause its quotable sentence (the first one opens with the onset, the slice and the change)."""
+def _with_sentences(
+    causes: Sequence[Candidate],
+    change: FailureChange,
+    slices: Any,
+    table: ir.Table,
+    card: DataCard,
+    windows: IncidentWindows,
+) -> list[Candidate]:
+    """Give each cause its quotable sentence (the first opens with the onset, the slice and the change)."""
     from dataclasses import replace
 
     out = []
@@ -621,10 +647,36 @@ def _with_sentences(causes: Sequence[Candidate], change: FailureChange, slices: 
 # --------------------------------------------------------------------------------------------------
 
 _FAMILIES: dict[str, tuple[str, ...]] = {
-    "data": ("pipeline", "upstream", "feed", "data_quality", "data quality", "null", "missing", "stale",
-             "schema", "outage", "etl", "ingest", "contract", "vendor", "inventory"),
-    "model": ("model", "deploy", "release", "regression", "proxy", "feature", "training", "retrain",
-              "threshold", "bias", "degradation"),
+    "data": (
+        "pipeline",
+        "upstream",
+        "feed",
+        "data_quality",
+        "data quality",
+        "null",
+        "missing",
+        "stale",
+        "schema",
+        "outage",
+        "etl",
+        "ingest",
+        "contract",
+        "vendor",
+        "inventory",
+    ),
+    "model": (
+        "model",
+        "deploy",
+        "release",
+        "regression",
+        "proxy",
+        "feature",
+        "training",
+        "retrain",
+        "threshold",
+        "bias",
+        "degradation",
+    ),
     "concept": ("concept", "behaviour", "behavior", "fraud pattern", "campaign", "degradation"),
     "population": ("mix", "seasonal", "season", "population", "covariate", "demographic", "traffic", "shift"),
 }
@@ -653,21 +705,26 @@ def compare_with_recorded(incident: Incident | None, causes: Sequence[Any]) -> d
     Examples
     --------
     >>> from datetime import UTC
-    >>> from analysis._root_cause_rank import Candidate
+    >>> from analysis._root_cause_rank import Candidate, Share
     >>> incident = Incident(id="INC-2026-0001", title="t", category="data_quality", severity="SEV-2",
-    ...                     occurred_at=datetime(2026, 3, 1, tzinfo=UTC), root_cause_category="model degradation")
+    ...                     occurred_at=datetime(2026, 3, 1, tzinfo=UTC),
+    ...                     aware_at=datetime(2026, 3, 2, tzinfo=UTC),
+    ...                     root_cause_category="model degradation")
     >>> mix = Candidate("covariate_mix", "channel", "who came changed", (), Share(0.9, 0.7, 1.0), "n/a",
     ...                 "strong", "x")
     >>> compare_with_recorded(incident, [mix])["agreement"]
     'disagrees'
     """
-    recorded = {
-        "category": incident.root_cause_category if incident else None,
-        "trigger": incident.trigger if incident else None,
-        "contributing_factors": list(incident.contributing_factors) if incident else [],
+    category_text = (incident.root_cause_category if incident else None) or None
+    trigger = (incident.trigger if incident else None) or None
+    factors: list[str] = list(incident.contributing_factors) if incident else []
+    recorded: dict[str, Any] = {
+        "category": category_text,
+        "trigger": trigger,
+        "contributing_factors": factors,
     }
     top = causes[0] if causes and causes[0].strength != "weak" else None
-    category = (recorded["category"] or "").lower()
+    category = (category_text or "").lower()
     if not category:
         agreement, sentence = "not recorded", "The register records no root-cause category yet."
         if top is not None:
@@ -678,20 +735,22 @@ def compare_with_recorded(incident: Incident | None, causes: Sequence[Any]) -> d
             **recorded,
             "agreement": "no analysed cause",
             "sentence": (
-                f"The register records '{recorded['category']}'; the analysis finds no cause above weak, so it "
+                f"The register records '{recorded['category']}'; the analysis finds no cause above weak, "
+                "so it "
                 "neither supports nor contradicts it."
             ),
         }
     named = {family for family, words in _FAMILIES.items() if any(word in category for word in words)}
     if not named:
-        text = " ".join([recorded["trigger"] or "", *recorded["contributing_factors"]]).lower()
+        text = " ".join([trigger or "", *factors]).lower()
         named = {family for family, words in _FAMILIES.items() if any(word in text for word in words)}
     if not named:
         return {
             **recorded,
             "agreement": "not comparable",
             "sentence": (
-                f"The register records '{recorded['category']}', which names none of the families the analysis "
+                f"The register records '{recorded['category']}', which names none of the families the "
+                "analysis "
                 f"distinguishes; read it beside the analysis' first cause: {top.title}."
             ),
         }
@@ -699,14 +758,17 @@ def compare_with_recorded(incident: Incident | None, causes: Sequence[Any]) -> d
         return {
             **recorded,
             "agreement": "agrees",
-            "sentence": f"The register's '{recorded['category']}' agrees with the analysis' first cause: {top.title}.",
+            "sentence": (
+                f"The register's '{recorded['category']}' agrees with the analysis' first cause: {top.title}."
+            ),
         }
     return {
         **recorded,
         "agreement": "disagrees",
         "sentence": (
             f"The register records '{recorded['category']}' ({', '.join(sorted(named))}), but the analysis' "
-            f"first cause is {top.title} ({', '.join(_KIND_FAMILIES.get(top.kind, ('?',)))}): the two disagree; "
+            f"first cause is {top.title} ({', '.join(_KIND_FAMILIES.get(top.kind, ('?',)))}): the two "
+            "disagree; "
             f"the evidence: {'; '.join(top.evidence[:2]) or 'see the ranked causes'}."
         ),
     }

@@ -155,8 +155,10 @@ def investigate(
 
 
 def _redacted_events(events: list[TimelineEvent], policy: Policy) -> list[TimelineEvent]:
-    """The timeline with descriptions redacted by the policy's rules (the context is kept as evidence and
-    the root-cause analysis quotes change events in the report)."""
+    """The timeline with descriptions redacted by the policy's rules.
+
+    The context is kept as evidence and the root-cause analysis quotes change events in the report.
+    """
     from register.redact import DEFAULT_REDACTION_RULES, redact
 
     rules = tuple(policy.reports.redaction or DEFAULT_REDACTION_RULES)

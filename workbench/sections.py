@@ -15,7 +15,7 @@ Nothing is loaded at import time: the registry is read when a command asks for i
 Examples
 --------
 >>> [section.key for section in available_sections()][:2]
-['impact', 'fairness']
+['impact', 'root_cause']
 >>> get_section("drift").notebook
 'drift.ipynb'
 >>> [entry.anchor for entry in report_outline()][:4]
@@ -194,10 +194,10 @@ def resolve_sections(keys: Sequence[str] | None = None) -> tuple[Section, ...]:
     --------
     >>> [section.key for section in resolve_sections(["drift", "impact"])]
     ['impact', 'drift']
-    >>> resolve_sections(["trends"])
+    >>> resolve_sections(["x"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    workbench.errors.WorkbenchError: --section must be among impact, root_cause, fairness, drift. Got trends instead.
+    workbench.errors.WorkbenchError: --section must be among impact, root_cause, ... Got x instead.
     """
     sections = available_sections()
     if not keys:
@@ -226,8 +226,8 @@ def report_outline(sections: Sequence[Section] | None = None) -> tuple[OutlineEn
 
     Examples
     --------
-    >>> [entry.key for entry in report_outline()][2:6]
-    ['timeline', 'impact', 'fairness', 'drift']
+    >>> [entry.key for entry in report_outline()][2:7]
+    ['timeline', 'impact', 'root_cause', 'fairness', 'drift']
     """
     placed = available_sections() if sections is None else _check(sections)
     entries: list[OutlineEntry] = []

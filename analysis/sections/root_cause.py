@@ -220,7 +220,8 @@ class RootCauseParameters(SectionParameters):
     """Parameters of the root-cause section (windows, ``as_of`` and the chunk come from the context)."""
 
     features: list[str] | None = Field(
-        default=None, description="features to slice and decompose by (default: the card's, minus the signal's)"
+        default=None,
+        description="features to slice and decompose by (default: the card's, minus the signal's)",
     )
     max_level: int = Field(default=3, ge=1, le=3, description="predicates per slice at most")
     top_k: int = Field(default=5, ge=1, le=20, description="slices reported")

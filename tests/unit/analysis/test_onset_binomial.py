@@ -44,7 +44,9 @@ def test_posterior_weights_are_beta_binomial_marginals_by_integration() -> None:
     np.testing.assert_allclose(onset.posterior[1:], expected, rtol=1e-5)  # quad near the prior's poles
     null = marginal(k.sum(), n.sum())
     assert onset.log_bayes_factor == pytest.approx(np.log(np.mean(weights) / null), rel=1e-6)
-    assert np.exp(betaln(1 + JEFFREYS, 2 + JEFFREYS) - betaln(JEFFREYS, JEFFREYS)) == pytest.approx(marginal(1, 3))
+    assert np.exp(betaln(1 + JEFFREYS, 2 + JEFFREYS) - betaln(JEFFREYS, JEFFREYS)) == pytest.approx(
+        marginal(1, 3)
+    )
 
 
 def test_no_change_gives_negative_evidence_and_a_wide_interval() -> None:
@@ -65,7 +67,11 @@ def test_first_restricts_the_change_and_empty_chunks_are_skipped() -> None:
 
 @pytest.mark.parametrize(
     ("n", "k", "message"),
-    [([10, 10], [11, 1], "between 0 and n"), ([10, 10], [1], "one length"), ([10, -1], [1, 0], "between 0 and n")],
+    [
+        ([10, 10], [11, 1], "between 0 and n"),
+        ([10, 10], [1], "one length"),
+        ([10, -1], [1, 0], "between 0 and n"),
+    ],
 )
 def test_bad_counts_are_refused(n, k, message) -> None:
     with pytest.raises(InvalidParameterError, match=message):
@@ -125,7 +131,9 @@ def test_pelt_finds_the_optimal_partition(seed: int) -> None:
     n = rng.integers(40, 120, size).astype(float)
     k = rng.binomial(n.astype(int), rates).astype(float)
     penalty = 3 * np.log(n.sum())
-    assert binomial_change_points(n, k, penalty=penalty, min_segment=2) == _optimal_partition(n, k, penalty, 2)
+    assert binomial_change_points(n, k, penalty=penalty, min_segment=2) == _optimal_partition(
+        n, k, penalty, 2
+    )
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Root cause on small planted logs: the ranking rule, the verdict, the recorded cause, and every bad input."""
+"""Root cause on small planted logs: the ranking rule, the verdict, the recorded cause, every bad input."""
 
 from __future__ import annotations
 
@@ -35,8 +35,13 @@ def _card(features: list[str] | None = None) -> DataCard:
 
 
 def _log(
-    *, seed: int = 0, days: int = 50, per_hour: int = 60, slice_rate: float | None = 0.6,
-    null_income: bool = True, version_switch: bool = False,
+    *,
+    seed: int = 0,
+    days: int = 50,
+    per_hour: int = 60,
+    slice_rate: float | None = 0.6,
+    null_income: bool = True,
+    version_switch: bool = False,
 ) -> pd.DataFrame:
     """Hourly traffic; from ONSET, region=r3 & channel=web errs at ``slice_rate`` with income NULL there."""
     rng = np.random.default_rng(seed)
@@ -57,16 +62,26 @@ def _log(
     if null_income and slice_rate is not None:
         income = np.where(after & in_slice, np.nan, income)
     version = np.where(after & version_switch, "2.0", "1.0")
-    return pd.DataFrame({
-        "ts": ts, "id": [f"e{i % 5000}" for i in range(n)], "version": version, "region": region,
-        "channel": channel, "income": income, "score": rng.random(n), "y_pred": y_pred, "y_true": y_true,
-    })
+    return pd.DataFrame(
+        {
+            "ts": ts,
+            "id": [f"e{i % 5000}" for i in range(n)],
+            "version": version,
+            "region": region,
+            "channel": channel,
+            "income": income,
+            "score": rng.random(n),
+            "y_pred": y_pred,
+            "y_true": y_true,
+        }
+    )
 
 
 def _windows(incident_end: datetime | None = None):
     end = incident_end or datetime(2026, 2, 19, tzinfo=UTC)
     return incident_windows(
-        ONSET, as_of=datetime(2026, 6, 1, tzinfo=UTC),
+        ONSET,
+        as_of=datetime(2026, 6, 1, tzinfo=UTC),
         reference=Window(START, datetime(2026, 2, 1, tzinfo=UTC), "reference"),
         incident=Window(datetime(2026, 2, 10, tzinfo=UTC), end, "incident"),
     )
@@ -74,8 +89,12 @@ def _windows(incident_end: datetime | None = None):
 
 def _incident(category: str | None = None) -> Incident:
     return Incident(
-        id="INC-2026-0001", title="t", category="data_quality", severity="SEV-2",
-        occurred_at=datetime(2026, 2, 10, tzinfo=UTC), aware_at=datetime(2026, 2, 11, 9, tzinfo=UTC),
+        id="INC-2026-0001",
+        title="t",
+        category="data_quality",
+        severity="SEV-2",
+        occurred_at=datetime(2026, 2, 10, tzinfo=UTC),
+        aware_at=datetime(2026, 2, 11, 9, tzinfo=UTC),
         root_cause_category=category,
     )
 
@@ -103,20 +122,39 @@ def test_timing_counts_one_chunk_before_the_interval_as_inside() -> None:
 
 def test_concept_change_is_demoted_behind_a_strong_specific_cause() -> None:
     onset = OnsetWindow(ONSET, ONSET, ONSET + timedelta(days=1), timedelta(days=1))
-    concept = Candidate.build("concept_change", "x", "t", [], share=Share(0.9, 0.8, 1.0), started=None,
-                              onset=onset, timed=False)
-    null = Candidate.build("null_input", "income", "t", [], share=Share(0.7, 0.6, 0.8), started=ONSET, onset=onset)
+    concept = Candidate.build(
+        "concept_change", "x", "t", [], share=Share(0.9, 0.8, 1.0), started=None, onset=onset, timed=False
+    )
+    null = Candidate.build(
+        "null_input", "income", "t", [], share=Share(0.7, 0.6, 0.8), started=ONSET, onset=onset
+    )
     ranked = rank_candidates([concept, null], onset)
-    assert [(c.kind, c.strength) for c in ranked] == [("null_input", "strong"), ("concept_change", "moderate")]
+    assert [(c.kind, c.strength) for c in ranked] == [
+        ("null_input", "strong"),
+        ("concept_change", "moderate"),
+    ]
 
 
 @pytest.mark.parametrize(
     ("category", "agreement"),
-    [("pipeline_change", "agrees"), ("model degradation", "disagrees"), (None, "not recorded"), ("xyz", "not comparable")],
+    [
+        ("pipeline_change", "agrees"),
+        ("model degradation", "disagrees"),
+        (None, "not recorded"),
+        ("xyz", "not comparable"),
+    ],
 )
 def test_recorded_cause_is_compared_by_family(category: str | None, agreement: str) -> None:
-    top = Candidate("null_input", "income", "an input arrived empty (NULL): income", ("e",), Share(0.9, 0.8, 1.0),
-                    "inside", "strong", "r")
+    top = Candidate(
+        "null_input",
+        "income",
+        "an input arrived empty (NULL): income",
+        ("e",),
+        Share(0.9, 0.8, 1.0),
+        "inside",
+        "strong",
+        "r",
+    )
     assert compare_with_recorded(_incident(category), [top])["agreement"] == agreement
 
 
@@ -128,13 +166,27 @@ def test_recorded_cause_is_compared_by_family(category: str | None, agreement: s
 def planted() -> tuple[pd.DataFrame, object]:
     frame = _log()
     events = [
-        TimelineEvent(incident_id="INC-2026-0001", at=ONSET - timedelta(minutes=40),
-                      kind="config_or_pipeline_change", description="Pipeline change P-118: income join rewritten"),
-        TimelineEvent(incident_id="INC-2026-0001", at=datetime(2026, 2, 11, 9, tzinfo=UTC), kind="detection",
-                      description="Alert"),
+        TimelineEvent(
+            incident_id="INC-2026-0001",
+            at=ONSET - timedelta(minutes=40),
+            kind="config_or_pipeline_change",
+            description="Pipeline change P-118: income join rewritten",
+        ),
+        TimelineEvent(
+            incident_id="INC-2026-0001",
+            at=datetime(2026, 2, 11, 9, tzinfo=UTC),
+            kind="detection",
+            description="Alert",
+        ),
     ]
-    result = analyse_root_cause(frame, _card(), _windows(), as_of=datetime(2026, 6, 1, tzinfo=UTC),
-                                events=events, incident=_incident("pipeline_change"))
+    result = analyse_root_cause(
+        frame,
+        _card(),
+        _windows(),
+        as_of=datetime(2026, 6, 1, tzinfo=UTC),
+        events=events,
+        incident=_incident("pipeline_change"),
+    )
     return frame, result
 
 
@@ -155,7 +207,9 @@ def test_planted_null_slice_is_first_with_onset_slice_and_event(planted) -> None
 
 def test_summary_validates_and_the_onset_is_the_timeline_event(planted) -> None:
     _, result = planted
-    summary = SECTION.validate_summary({**result.to_summary(), "section": "root_cause", "incident_id": "INC-2026-0001"})
+    summary = SECTION.validate_summary(
+        {**result.to_summary(), "section": "root_cause", "incident_id": "INC-2026-0001"}
+    )
     assert isinstance(summary, RootCauseSummary)
     (item,) = timeline_events(summary)
     assert item.at == summary.onset.onset and item.until == summary.onset.high
@@ -168,8 +222,9 @@ def test_summary_validates_and_the_onset_is_the_timeline_event(planted) -> None:
 
 
 def test_clean_log_gives_no_cause_above_weak() -> None:
-    result = analyse_root_cause(_log(slice_rate=None, seed=3), _card(), _windows(),
-                                as_of=datetime(2026, 6, 1, tzinfo=UTC))
+    result = analyse_root_cause(
+        _log(slice_rate=None, seed=3), _card(), _windows(), as_of=datetime(2026, 6, 1, tzinfo=UTC)
+    )
     assert result.top_cause is None
     assert result.verdict is None
     assert not result.failure.significant
@@ -188,7 +243,9 @@ def test_model_switch_at_the_onset_is_the_first_cause() -> None:
 
 
 def _run(frame: pd.DataFrame, card: DataCard | None = None, windows=None):
-    return analyse_root_cause(frame, card or _card(), windows or _windows(), as_of=datetime(2026, 6, 1, tzinfo=UTC))
+    return analyse_root_cause(
+        frame, card or _card(), windows or _windows(), as_of=datetime(2026, 6, 1, tzinfo=UTC)
+    )
 
 
 def test_no_features_to_slice() -> None:
@@ -206,7 +263,8 @@ def test_all_null_features() -> None:
 def test_one_chunk_only() -> None:
     frame = _log(days=1, slice_rate=None)
     windows = incident_windows(
-        START, as_of=datetime(2026, 6, 1, tzinfo=UTC),
+        START,
+        as_of=datetime(2026, 6, 1, tzinfo=UTC),
         reference=Window(START, START + timedelta(hours=12), "reference"),
         incident=Window(START + timedelta(hours=12), START + timedelta(days=1), "incident"),
     )

@@ -1,4 +1,4 @@
-"""Root cause on every planted scenario: the planted cause first, its slice found, its onset inside the interval.
+"""Root cause on every planted scenario: the planted cause first, its slice found, its onset in the interval.
 
 The generator writes each scenario's ground truth (``cause``: kind, columns, model version, slice, onset).
 The analysis never reads it; these tests do. Planted incidents are analysed the way ``workbench investigate``
@@ -56,14 +56,22 @@ def _analyse(scenarios: tuple[Path, dict[str, Any], str], scenario: dict[str, An
             events = register.timeline(scenario["incident_id"])
         context = build_context(incident, card, as_of=as_of, events=events, fingerprint=False)
         return analyse_root_cause(
-            context.open_logs(), context.card, context.windows, as_of=as_of, signal=context.signal,
-            events=context.events, incident=context.incident,
+            context.open_logs(),
+            context.card,
+            context.windows,
+            as_of=as_of,
+            signal=context.signal,
+            events=context.events,
+            incident=context.incident,
         )
     card_path = out / "datacards" / f"{scenario['system_id']}.yaml"
     card = DataCard.model_validate(yaml.safe_load(card_path.read_text()))
     incident = _window(scenario["incident_window"], "incident")
     windows = incident_windows(
-        incident.start, as_of=as_of, reference=_window(scenario["reference_window"], "reference"), incident=incident
+        incident.start,
+        as_of=as_of,
+        reference=_window(scenario["reference_window"], "reference"),
+        incident=incident,
     )
     return analyse_root_cause(open_logs(card, base_dir=card_path.parent), card, windows, as_of=as_of)
 
@@ -109,10 +117,14 @@ def test_every_planted_cause_is_first_with_its_slice_and_onset(scenarios) -> Non
         top = result.causes[0] if result.causes else None
         problems = []
         if top is None or top.strength == "weak" or not _matches(top, planted):
-            problems.append(f"#1 is {top and (top.kind, top.subject, top.strength)}, planted {planted['kind']}")
+            problems.append(
+                f"#1 is {top and (top.kind, top.subject, top.strength)}, planted {planted['kind']}"
+            )
         if planted.get("slice") and not _slice_found(result, planted["slice"]):
             problems.append(f"slice {planted['slice']} not among {list(result.slices.slices['description'])}")
-        if not _onset_covered(result, planted.get("onset") or scenario["onset"], planted.get("columns") or []):
+        if not _onset_covered(
+            result, planted.get("onset") or scenario["onset"], planted.get("columns") or []
+        ):
             window = result.failure.onset.window
             problems.append(f"onset {planted.get('onset')} outside {window and (window.low, window.high)}")
         if problems:
@@ -126,6 +138,9 @@ def test_clean_controls_give_no_cause_above_weak_and_no_verdict(scenarios) -> No
     assert len(controls) >= 2
     for scenario in controls:
         result = _analyse(scenarios, scenario)
-        assert result.top_cause is None, (scenario["id"], [(c.kind, c.strength, c.evidence) for c in result.causes])
+        assert result.top_cause is None, (
+            scenario["id"],
+            [(c.kind, c.strength, c.evidence) for c in result.causes],
+        )
         assert result.verdict is None, scenario["id"]
         assert not result.failure.significant, scenario["id"]

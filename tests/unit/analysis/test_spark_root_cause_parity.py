@@ -45,7 +45,9 @@ def test_onset_counts_are_equal(both) -> None:
     spark_series = rate_series(spark, card, None, windows, as_of=log.as_of)
     assert duck_series.hourly["n"].sum() > 0
     assert_same_engine_frames(
-        duck_series.hourly, spark_series.hourly, ["chunk_start", "model_version"],
+        duck_series.hourly,
+        spark_series.hourly,
+        ["chunk_start", "model_version"],
         exact_prefixes=("rows", "n", "failures", "score_n", "predicted_n", "positive"),
     )
     duck_change, spark_change = failure_change(duck_series, windows), failure_change(spark_series, windows)
@@ -58,7 +60,12 @@ def test_feature_shift_counts_are_equal(both) -> None:
     features = ["income", "debt_ratio", "channel"]
     bins = explore_slices(duck, card, windows, as_of=log.as_of, features=features).bins
     frames = [
-        _counts(opened.table, card, {name: bin_expression(opened.table[name], bins[name]) for name in features}, windows)
+        _counts(
+            opened.table,
+            card,
+            {name: bin_expression(opened.table[name], bins[name]) for name in features},
+            windows,
+        )
         for opened in (duck, spark)
     ]
     assert len(frames[0]) > 0

@@ -9,7 +9,7 @@ ground truth's windows and no events.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,13 @@ def _slice_found(result: RootCauseResult, planted: list[dict[str, Any]]) -> bool
 
 
 def _onset_covered(result: RootCauseResult, planted: str, columns: list[str]) -> bool:
+    """The planted onset lies in the failure onset's interval, a planted column's shift interval, or the
+    first cause's own start (a feed that froze hours before its decisions counted as stale)."""
     onset = datetime.fromisoformat(planted)
+    top = result.causes[0] if result.causes else None
+    own = top is not None and top.started is not None and top.started_until is not None
+    if own and top.started - timedelta(hours=1) <= onset < top.started_until:  # type: ignore[union-attr, operator]
+        return True
     windows = [result.failure.window] if result.failure.significant else []
     windows += [
         found.window

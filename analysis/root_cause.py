@@ -633,7 +633,8 @@ def _with_sentences(
     out = []
     for rank, cause in enumerate(causes):
         lead = _lead(table, card, cause, change, slices, windows) if rank == 0 and change.significant else []
-        if rank == 0 and not change.significant and cause.kind == "covariate_shift" and cause.strength != "weak":
+        shifted = cause.kind == "covariate_shift" and cause.strength != "weak"
+        if rank == 0 and not change.significant and shifted:
             lead = [
                 f"Failures did not change significantly ({_percent(change.reference_rate)} in the reference "
                 f"window, {_percent(change.incident_rate)} in the incident window), but inputs shifted"

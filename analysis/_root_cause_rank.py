@@ -124,11 +124,12 @@ class OnsetWindow:
         """Distance of ``when`` to the onset, in words ("40 min before the onset; inside the interval")."""
         delta = when - self.at
         words = _duration(abs(delta))
-        side = (
-            "at the onset"
-            if not words
-            else f"{words} {'before' if delta < timedelta(0) else 'after'} the onset"
-        )
+        if timedelta(0) < delta < self.chunk:  # inside the onset's own chunk: the estimate is the chunk
+            hourly, daily = self.chunk <= timedelta(hours=1), self.chunk <= timedelta(days=1)
+            side = f"within the onset {'hour' if hourly else 'day' if daily else 'week'}"
+        else:
+            before = "before" if delta < timedelta(0) else "after"
+            side = "at the onset" if not words else f"{words} {before} the onset"
         where = {
             "inside": "inside the interval",
             "before": "before the interval",

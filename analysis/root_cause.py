@@ -74,7 +74,7 @@ CHANGE_EVENT_KINDS = ("deploy", "config_or_pipeline_change")
 """Register timeline kinds that are change events."""
 ISOLATED_SHARE = 0.6
 """Share of the excess failures one slice must hold for an isolated verdict."""
-ISOLATED_SIZE = 0.25
+ISOLATED_SIZE = 0.5
 """Largest share of the incident window's decisions that slice may cover."""
 VERDICT_RULE = (
     f"Isolated: one slice of at most {ISOLATED_SIZE:.0%} of the incident window's decisions holds at least "
@@ -307,7 +307,8 @@ def analyse_root_cause(
         onsets=onsets,
     )
     ranked = rank_candidates(candidates, change.window, change_events)
-    verdict, verdict_sentence = _verdict(change, slices)
+    broader = _broader_slices(table, card, failed, windows, slices, change)
+    verdict, verdict_sentence = _verdict(change, slices, broader)
     return RootCauseResult(
         signal=describe_signal(signal, card),
         labels_used=uses_labels(signal),
@@ -323,7 +324,7 @@ def analyse_root_cause(
         quality=quality,
         shifts=tuple(shifts),
         events=events_frame(change_events, change.window),
-        causes=tuple(_with_sentences(ranked, change, slices, table, card, windows)),
+        causes=tuple(_with_sentences(ranked, change, _where_excess(slices, broader), table, card, windows)),
         detection=_detection(change, incident),
         recorded=compare_with_recorded(incident, ranked),
         limitations=tuple(limitations),
@@ -442,7 +443,68 @@ def _other_onsets(
     return found
 
 
-def _verdict(change: FailureChange, slices: Any) -> tuple[str | None, str]:
+def _broader_slices(
+    table: ir.Table,
+    card: DataCard,
+    failed: ir.BooleanValue,
+    windows: IncidentWindows,
+    slices: Any,
+    change: FailureChange,
+) -> pd.DataFrame:
+    """Every single predicate of the top slices as a slice of its own (one aggregate), for the verdict.
+
+    SliceLine favours small slices with high error rates: a region whose failures come in two channels
+    shows as two slices, each holding part of the excess, while the region as a whole holds all of it.
+    """
+    frame = slices.slices
+    if frame is None or frame.empty or change.reference_rate is None or change.excess is None:
+        return pd.DataFrame(columns=["description", "n", "excess_share", "level", "predicates"])
+    predicates: dict[str, Sequence[Any]] = {}
+    for row in frame.itertuples(index=False):
+        for predicate in row.predicates:
+            label = (
+                str(predicate[3]) if len(predicate) > 3 else f"{predicate[0]} {predicate[1]} {predicate[2]}"
+            )
+            predicates.setdefault(label, predicate)
+    ts = table[card.columns.event_time]
+    inside = (ts >= time_literal(ts, windows.incident.start)) & (ts < time_literal(ts, windows.incident.end))
+    judged = inside & failed.notnull()
+    metrics: dict[str, ir.Scalar] = {}
+    for index, predicate in enumerate(predicates.values()):
+        condition = judged & _predicate(table, predicate).fill_null(False)
+        metrics[f"n{index}"] = condition.cast("int64").sum()
+        metrics[f"f{index}"] = (condition & failed.fill_null(False)).cast("int64").sum()
+    row = table.aggregate(**metrics).execute().iloc[0]
+    total = change.excess.estimate
+    out = []
+    for index, label in enumerate(predicates):
+        n, failures = int(row[f"n{index}"] or 0), int(row[f"f{index}"] or 0)
+        share = (failures - n * change.reference_rate) / total if total > 0 else float("nan")
+        out.append(
+            {
+                "description": label,
+                "n": n,
+                "excess_share": share,
+                "level": 1,
+                "predicates": [predicates[label]],
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _where_excess(slices: Any, broader: pd.DataFrame) -> pd.DataFrame:
+    """The top slices and their single predicates together: where the excess is (the first sentence's)."""
+    frame = slices.slices
+    parts = [part for part in (frame, broader) if part is not None and not part.empty]
+    if not parts:
+        return pd.DataFrame(columns=["description", "n", "excess_share", "level", "predicates"])
+    columns = ["description", "n", "excess_share", "level", "predicates"]
+    return pd.concat([part[columns] for part in parts], ignore_index=True)
+
+
+def _verdict(
+    change: FailureChange, slices: Any, broader: pd.DataFrame | None = None
+) -> tuple[str | None, str]:
     if not change.significant:
         return None, (
             "Failures did not rise significantly in the incident window, so there is no isolated or "
@@ -451,6 +513,12 @@ def _verdict(change: FailureChange, slices: Any) -> tuple[str | None, str]:
     frame = slices.slices
     if frame is None or frame.empty or "excess_share" not in frame:
         return "systemic", "Failures rose and no slice could be found that holds them: systemic."
+    if broader is not None and not broader.empty:
+        frame = pd.concat(
+            [frame[["description", "n", "excess_share"]], broader[["description", "n", "excess_share"]]],
+            ignore_index=True,
+        )
+        frame = frame.sort_values(["excess_share", "n"], ascending=[False, True], kind="stable")
     n = max(change.n_incident, 1)
     holding = frame.loc[(frame["excess_share"] >= ISOLATED_SHARE) & (frame["n"] <= ISOLATED_SIZE * n)]
     if not holding.empty:
@@ -587,7 +655,7 @@ def _lead(
     card: DataCard,
     cause: Candidate,
     change: FailureChange,
-    slices: Any,
+    located: pd.DataFrame,
     windows: IncidentWindows,
 ) -> list[str]:
     """The quotable opening of the first cause: the rise and its onset, where, and the change just before."""
@@ -599,15 +667,20 @@ def _lead(
         f"Failures rose from {_percent(change.reference_rate)} to {_percent(change.incident_rate)} from "
         f"{window.at:{fmt}} UTC (95 % interval {window.low:{fmt}} to {window.high:{fmt}})"
     ]
-    frame = slices.slices
+    frame = located
     best = None
     if frame is not None and not frame.empty and "excess_share" in frame:
-        best = frame.sort_values(["excess_share", "level"], ascending=[False, True]).iloc[0]
+        # the smallest slice holding nearly the most excess (90 % of the best share), preferring one not
+        # made of the cause's own column: where the failures are, as narrowly as the data says
+        own = [any(p[0] in cause.columns for p in predicates) for predicates in frame["predicates"]]
+        shares = frame["excess_share"].clip(upper=1.0)
+        near = frame.assign(_own=own).loc[shares >= 0.9 * float(shares.max())]
+        best = near.sort_values(["n", "_own", "level"], kind="stable").iloc[0]
         share = float(best["excess_share"])
         if share >= 0.2:
             held = "all of the excess is" if share >= 1 else f"{100 * share:.0f} % of the excess is"
-            where = _where(table, card, cause, best, window.at, as_utc(windows.incident.end))
-            parts.append(f"{held} in {best['description']}" + (f", {where}" if where else ""))
+            clause = _where(table, card, cause, best, window.at, as_utc(windows.incident.end))
+            parts.append(f"{held} in {best['description']}" + (f", {clause}" if clause else ""))
     if cause.kind == "stale_input" and cause.started is not None and cause.columns:
         parts.append(f"{cause.columns[0]} has not been updated since {cause.started:%Y-%m-%d %H:%M} UTC")
     if cause.events:
@@ -615,6 +688,7 @@ def _lead(
         description, _, distance = first.partition("): ")
         when, _, where = distance.partition("; ")
         inside = " (inside its 95 % interval)" if where.startswith("inside") and "before" in when else ""
+        when = when.replace("within the onset", "within the onset's")
         parts.append(f"{description.rsplit(' (', 1)[0].rstrip('. ')} landed {when}{inside}")
     return parts
 
@@ -622,7 +696,7 @@ def _lead(
 def _with_sentences(
     causes: Sequence[Candidate],
     change: FailureChange,
-    slices: Any,
+    located: pd.DataFrame,
     table: ir.Table,
     card: DataCard,
     windows: IncidentWindows,
@@ -632,7 +706,7 @@ def _with_sentences(
 
     out = []
     for rank, cause in enumerate(causes):
-        lead = _lead(table, card, cause, change, slices, windows) if rank == 0 and change.significant else []
+        lead = _lead(table, card, cause, change, located, windows) if rank == 0 and change.significant else []
         shifted = cause.kind == "covariate_shift" and cause.strength != "weak"
         if rank == 0 and not change.significant and shifted:
             lead = [

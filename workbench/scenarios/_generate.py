@@ -449,7 +449,7 @@ def _ground_truth(
     plan, eff = ctx.plan, ctx.effects
 
     def windows(key: str) -> dict[str, object]:
-        incident = plan.control_window if key == "f" else plan.incident_window(key)
+        incident = plan.controls[key] if key in plan.controls else plan.incident_window(key)
         return {"reference_window": plan.reference_window(key).iso(), "incident_window": incident.iso()}
 
     def affected(key: str, definition: str) -> dict[str, object]:
@@ -612,11 +612,69 @@ def _ground_truth(
         {"column": "region", "op": "==", "value": "east"},
         {"column": "channel", "op": "==", "value": "mobile_app"},
     ]
+
+    def rate(key: str, part: str, where: str, what: str) -> float | None:
+        return _ratio(counts.get(f"{key}.{part}.{where}.{what}", 0), counts.get(f"{key}.{part}.{where}.n", 0))
+
+    g_effects = [
+        effect(
+            "flag_rate_in_slice",
+            "flagged",
+            rate("g", "ref", "slice", "flagged"),
+            eff.outage_logit_shift,
+            rate("g", "inc", "slice", "flagged"),
+            rest_rate=rate("g", "inc", "rest", "flagged"),
+            note="share of region = north decisions flagged during the outage (planted: logit shift); "
+            "baseline = the same share in the reference window; rest_rate = the other regions meanwhile",
+        ),
+        effect("null_rate_in_slice", "distance_from_home_km", 0.0, 1.0, 1.0),
+    ]
+    h_effects = [
+        effect(
+            "price_error_rate_in_slice",
+            "predicted_price",
+            rate("h", "ref", "slice", "errors"),
+            eff.deploy_price_bias,
+            rate("h", "inc", "slice", "errors"),
+            rest_rate=rate("h", "inc", "rest", "errors"),
+            rest_reference_rate=rate("h", "ref", "rest", "errors"),
+            note="share of marketplace decisions priced more than 10 % off the clearing price under 0.9.5 "
+            "(planted: relative over-pricing); the other channels are unchanged",
+        ),
+    ]
+
+    def cause(
+        kind: str | None,
+        *,
+        columns: list[str] | None = None,
+        model_version: str | None = None,
+        model_fault: bool = False,
+        slice_: list[dict[str, str]] | None = None,
+        onset: int | None = None,
+        change_event: str | None = None,
+    ) -> dict[str, object]:
+        return {
+            "kind": kind,
+            "columns": columns or [],
+            "model_version": model_version,
+            "model_fault": model_fault,
+            "slice": slice_ or [],
+            "onset": iso(from_us(onset)) if onset is not None else None,
+            "change_event": change_event,
+        }
+
     group_b = {"attribute": "ethnic_group", "value": "group_b", "source": "sensitive/credit_scoring.parquet"}
     stale_signal = DataQualitySignal(column="inventory_level", condition="stale", max_lag=eff.stale_max_lag)
     scenarios = [
         {
             "id": "a_stale_input",
+            "cause": cause(
+                "stale_input",
+                columns=["inventory_level"],
+                slice_=[{"column": "warehouse", "op": "==", "value": eff.stale_warehouse}],
+                onset=plan.onsets["a"],
+                change_event="Inventory snapshot job for one warehouse migrated to a new scheduler.",
+            ),
             "kind": "stale_input",
             "system_id": "dynamic_pricing",
             "control": False,
@@ -639,6 +697,12 @@ def _ground_truth(
         },
         {
             "id": "b_covariate_drift",
+            "cause": cause(
+                "covariate_shift",
+                columns=["debt_to_income", "avg_monthly_balance", "channel"],
+                onset=plan.onsets["b"],
+                change_event="Bureau vendor switched to new field derivations; partner channel enabled.",
+            ),
             "kind": "covariate_drift",
             "system_id": "credit_scoring",
             "control": False,
@@ -660,6 +724,13 @@ def _ground_truth(
         },
         {
             "id": "c_fairness_deploy",
+            "cause": cause(
+                "model_change",
+                model_version="2.0.0",
+                model_fault=True,
+                onset=plan.onsets["c"],
+                change_event="Model 2.0.0 deployed to all traffic.",
+            ),
             "kind": "fairness_regression",
             "system_id": "credit_scoring",
             "control": False,
@@ -682,6 +753,13 @@ def _ground_truth(
         },
         {
             "id": "d_pipeline_null_slice",
+            "cause": cause(
+                "null_input",
+                columns=["device_trust_score"],
+                slice_=fraud_slice,
+                onset=plan.onsets["d"],
+                change_event="Device-signal pipeline change released.",
+            ),
             "kind": "pipeline_null_slice",
             "system_id": "fraud_detection",
             "control": False,
@@ -706,6 +784,7 @@ def _ground_truth(
         },
         {
             "id": "e_concept_drift",
+            "cause": cause("concept_change", model_fault=True, onset=plan.onsets["e"]),
             "kind": "concept_drift",
             "system_id": "fraud_detection",
             "control": False,
@@ -728,6 +807,7 @@ def _ground_truth(
         },
         {
             "id": "f_control",
+            "cause": cause(None),
             "kind": "control",
             "system_id": "credit_scoring",
             "control": True,
@@ -745,6 +825,87 @@ def _ground_truth(
             "affected": {
                 "definition": "none: nothing is planted in the control window (it contains only "
                 "background realism, including the harmless deploy of 1.5.0)",
+                "decisions": 0,
+                "entities": 0,
+            },
+        },
+        {
+            "id": "g_regional_outage",
+            "cause": cause(
+                "null_input",
+                columns=["distance_from_home_km"],
+                slice_=[{"column": "region", "op": "==", "value": "north"}],
+                onset=plan.onsets["g"],
+                change_event="Geo-enrichment service failover G-231 to the standby replica.",
+            ),
+            "kind": "upstream_outage",
+            "system_id": "fraud_detection",
+            "control": False,
+            "incident_id": ids["g"],
+            **onset_end("g"),
+            **windows("g"),
+            "features": ["distance_from_home_km"],
+            "slice": [{"column": "region", "op": "==", "value": "north"}],
+            "group": None,
+            "model_version": None,
+            "effect": g_effects[0],
+            "effects": g_effects,
+            "failure_signal": {"kind": "prediction_condition", "column": "flagged", "op": "==", "value": 1},
+            "affected": affected(
+                "g",
+                "fraud_detection rows of region = 'north' during the six-hour outage (all scored without "
+                "distance_from_home_km, NULL in the log)",
+            ),
+        },
+        {
+            "id": "h_faulty_deploy",
+            "cause": cause(
+                "model_change",
+                model_version="0.9.5",
+                model_fault=True,
+                slice_=[{"column": "sales_channel", "op": "==", "value": "marketplace"}],
+                onset=plan.onsets["h"],
+                change_event="Pricing model 0.9.5 released to all channels.",
+            ),
+            "kind": "faulty_deploy",
+            "system_id": "dynamic_pricing",
+            "control": False,
+            "incident_id": ids["h"],
+            **onset_end("h"),
+            **windows("h"),
+            "features": ["sales_channel"],
+            "slice": [{"column": "sales_channel", "op": "==", "value": "marketplace"}],
+            "group": None,
+            "model_version": {"before": "0.9.3", "after": "0.9.5"},
+            "effect": h_effects[0],
+            "effects": h_effects,
+            "failure_signal": LabelErrorSignal(tolerance=0.1, relative=True).model_dump(mode="json"),
+            "affected": affected(
+                "h",
+                "dynamic_pricing marketplace rows priced by 0.9.5 whose clearing price was observed by "
+                "as_of and whose relative price error exceeds 0.1",
+            ),
+        },
+        {
+            "id": "j_control",
+            "cause": cause(None),
+            "kind": "control",
+            "system_id": "dynamic_pricing",
+            "control": True,
+            "incident_id": None,
+            "onset": iso(from_us(plan.controls["j"].start)),
+            "end": iso(from_us(plan.controls["j"].end)),
+            **windows("j"),
+            "features": [],
+            "slice": [],
+            "group": None,
+            "model_version": None,
+            "effect": effect("none", None, 0.0, 0.0, 0.0, note="nothing planted"),
+            "effects": [],
+            "failure_signal": LabelErrorSignal(tolerance=0.1, relative=True).model_dump(mode="json"),
+            "affected": {
+                "definition": "none: nothing is planted in the control window (it contains only "
+                "background realism, including the harmless pricing deploy of 0.9.4)",
                 "decisions": 0,
                 "entities": 0,
             },

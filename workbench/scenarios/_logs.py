@@ -49,6 +49,7 @@ SEGMENTS = ("new", "returning", "loyalty")
 DEVICES = ("desktop", "mobile", "tablet")
 BRAND_TIERS = ("budget", "mid", "premium")
 
+
 class SystemColumns(TypedDict):
     """The columns of one logged system's prediction log, by role."""
 
@@ -628,7 +629,11 @@ def _fraud_day(ctx: Context, day: int, rng: np.random.Generator, times: np.ndarr
     )
     version_index, versions = version_at(plan, "fraud_detection", times)
     version = np.asarray(versions)[version_index]
-    z_model = _fraud_logit(f, _FRAUD_MODEL, trust_model)
+    # (g) the geo-enrichment service fails over for six hours in one region: the distance arrives NULL and
+    # the model's missing-value fallback treats it as far from home (no random draw: other rows unchanged)
+    win_g = plan.incident_window("g")
+    outage = (f["region"] == 0) & (times >= win_g.start) & (times < win_g.end)
+    z_model = _fraud_logit(f, _FRAUD_MODEL, trust_model) + ctx.effects.outage_logit_shift * outage
     score = _logistic(z_model)
     flagged = (score >= FRAUD_THRESHOLD).astype(np.int8)
 
@@ -648,8 +653,9 @@ def _fraud_day(ctx: Context, day: int, rng: np.random.Generator, times: np.ndarr
     spec = SYSTEM_COLUMNS["fraud_detection"]
     columns = _head_columns(spec, day, times, e, version)
     for name in spec["numeric"]:
+        mask = {"device_trust_score": trust_null, "distance_from_home_km": outage}.get(name)
         columns[name] = pa.array(
-            f[name].astype(np.float64), mask=trust_null if name == "device_trust_score" else None
+            f[name].astype(np.float64), mask=mask if mask is not None and mask.any() else None
         )
     for name in spec["categorical"]:
         columns[name] = _categorical(f[name], categories[name])
@@ -663,8 +669,19 @@ def _fraud_day(ctx: Context, day: int, rng: np.random.Generator, times: np.ndarr
     in_e = (times >= win_e.start) & (times < win_e.end)
     labelled = ~never & (observed_at <= as_of)
     hit_e = in_e & labelled & (flagged != is_fraud)
-    counts = {"d.decisions": float(nulled.sum()), "e.decisions": float(hit_e.sum())}
-    entities = {"d": e[nulled], "e": e[hit_e]}
+    counts = {
+        "d.decisions": float(nulled.sum()),
+        "e.decisions": float(hit_e.sum()),
+        "g.decisions": float(outage.sum()),
+    }
+    entities = {"d": e[nulled], "e": e[hit_e], "g": e[outage]}
+    in_north = f["region"] == 0
+    for part, window in (("ref", plan.reference_window("g")), ("inc", win_g)):
+        mask = (times >= window.start) & (times < window.end)
+        _add(counts, f"g.{part}.slice.n", (mask & in_north).sum())
+        _add(counts, f"g.{part}.slice.flagged", (mask & in_north & (flagged == 1)).sum())
+        _add(counts, f"g.{part}.rest.n", (mask & ~in_north).sum())
+        _add(counts, f"g.{part}.rest.flagged", (mask & ~in_north & (flagged == 1)).sum())
     error = (flagged != is_fraud) & ~never
     for key in ("d", "e"):
         for part, window in (("ref", plan.reference_window(key)), ("inc", plan.incident_window(key))):
@@ -810,6 +827,9 @@ def _pricing_day(ctx: Context, day: int, rng: np.random.Generator, times: np.nda
         "brand_tier": BRAND_TIERS,
     }
     competitor_null = rng.random(n) < 0.01
+    # (h) model 0.9.5 over-prices the marketplace channel (applied after the draws: no draw changes)
+    faulty = (version == "0.9.5") & (f["sales_channel"] == SALES_CHANNELS.index("marketplace"))
+    predicted = np.where(faulty, np.round(predicted * (1 + eff.deploy_price_bias), 2), predicted)
     spec = SYSTEM_COLUMNS["dynamic_pricing"]
     columns = _head_columns(spec, day, times, e, version)
     for name in spec["numeric"]:
@@ -839,7 +859,17 @@ def _pricing_day(ctx: Context, day: int, rng: np.random.Generator, times: np.nda
     counts["a.ref.max_lag_us"] = float((times - as_of)[in_ref].max()) if in_ref.any() else 0.0
     counts["a.affected.labelled"] = float((hit_a & ~never).sum())
     counts["a.affected.price_errors"] = float((hit_a & ~never & (rel_error > eff.price_tolerance)).sum())
-    return DayResult(pa.table(columns), counts, {"a": e[hit_a]})
+    wrong = ~never & (rel_error > eff.price_tolerance)
+    hit_h = faulty & wrong
+    counts["h.decisions"] = float(hit_h.sum())
+    marketplace = f["sales_channel"] == SALES_CHANNELS.index("marketplace")
+    for part, window in (("ref", plan.reference_window("h")), ("inc", plan.incident_window("h"))):
+        mask = (times >= window.start) & (times < window.end) & ~never
+        _add(counts, f"h.{part}.slice.n", (mask & marketplace).sum())
+        _add(counts, f"h.{part}.slice.errors", (mask & marketplace & wrong).sum())
+        _add(counts, f"h.{part}.rest.n", (mask & ~marketplace).sum())
+        _add(counts, f"h.{part}.rest.errors", (mask & ~marketplace & wrong).sum())
+    return DayResult(pa.table(columns), counts, {"a": e[hit_a], "h": e[hit_h]})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -852,7 +882,7 @@ def _add(counts: dict[str, float], key: str, value: float) -> None:
 
 
 def _scenario_window(plan: Plan, key: str):
-    return plan.control_window if key == "f" else plan.incident_window(key)
+    return plan.controls[key] if key in plan.controls else plan.incident_window(key)
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:

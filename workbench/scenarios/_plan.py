@@ -24,7 +24,7 @@ __all__ = [
     "from_us",
 ]
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 """Bumped whenever the same seed would produce different files."""
 
 SYSTEM_IDS: tuple[str, ...] = (
@@ -98,6 +98,18 @@ class ScenarioEffects(BaseModel):
     concept_error_increase: float = Field(
         default=0.08, ge=0, le=0.3, description="(e) rise of the error rate (absolute) under concept drift"
     )
+    outage_logit_shift: float = Field(
+        default=3.0,
+        ge=0,
+        le=8,
+        description="(g) rise of the fraud model's logit while the geo input is NULL in one region (6 hours)",
+    )
+    deploy_price_bias: float = Field(
+        default=0.15,
+        ge=0,
+        le=0.5,
+        description="(h) relative over-pricing of the marketplace channel by the faulty pricing model 0.9.5",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ScenarioEffects:
@@ -159,6 +171,7 @@ class Plan:
     deploys: dict[str, tuple[Deploy, ...]]
     control_window: Window
     harmless_deploys: dict[str, Deploy] = field(default_factory=dict)
+    controls: dict[str, Window] = field(default_factory=dict)
 
     @property
     def log_start_us(self) -> int:
@@ -181,7 +194,7 @@ class Plan:
 
     def reference_window(self, key: str) -> Window:
         """The analyses' default reference: 28 days ending 7 days before onset."""
-        onset = self.onsets[key] if key != "f" else self.control_window.start
+        onset = self.controls[key].start if key in self.controls else self.onsets[key]
         return Window(onset - 35 * DAY_US, onset - 7 * DAY_US)
 
 
@@ -207,6 +220,8 @@ def make_plan(seed: int) -> Plan:
         "c": at(95, 10.0),  # credit: model 2.0.0 deploy opens a fairness gap
         "d": at(60, 9.5),  # fraud: pipeline fault nulls device_trust_score in a slice
         "e": at(110, 0.0),  # fraud: concept drift (card-not-present campaign)
+        "g": at(106, 13.0 + 20 / 60),  # fraud: six-hour geo-enrichment outage in one region
+        "h": at(60, 14.0 + 20 / 60),  # pricing: model 0.9.5 over-prices the marketplace channel
     }
     ends: dict[str, int | None] = {
         "a": None,
@@ -214,8 +229,11 @@ def make_plan(seed: int) -> Plan:
         "c": at(107, 15.0),
         "d": at(69, 14.0),
         "e": at(135, 16.0),
+        "g": at(106, 19.0 + 20 / 60),
+        "h": at(66, 11.0),
     }
     control = Window(at(145), at(159))
+    control_j = Window(at(115), at(129))  # pricing: a clean window around the harmless 0.9.4 deploy
     harmless = {
         "credit_scoring": Deploy(at(150, 9.0), "1.5.0", "scheduled retrain, no material change"),
         "fraud_detection": Deploy(at(30, 14.0), "3.2.1", "dependency upgrade, same coefficients"),
@@ -235,6 +253,8 @@ def make_plan(seed: int) -> Plan:
         ),
         "dynamic_pricing": (
             Deploy(at(-400), "0.9.3", "baseline"),
+            Deploy(onsets["h"], "0.9.5", "new pricing model with channel-specific elasticities"),
+            Deploy(ends["h"] or 0, "0.9.3", "rollback"),
             harmless["dynamic_pricing"],
         ),
     }
@@ -248,6 +268,7 @@ def make_plan(seed: int) -> Plan:
         deploys=deploys,
         control_window=control,
         harmless_deploys=harmless,
+        controls={"f": control, "j": control_j},
     )
 
 

@@ -24,9 +24,11 @@ from register.schema import (
     Incident,
     IncidentCategory,
     IncidentStatus,
+    LabelErrorSignal,
     Notification,
     NotificationAudience,
     PostmortemStatus,
+    PredictionConditionSignal,
     ReportType,
     Role,
     Severity,
@@ -46,6 +48,7 @@ PEOPLE = (
     "Yara Sato", "Elena Petrova", "Oskar Holm", "Nadia Rahman", "Samuel Ade", "Clara Dubois",
     "Ravi Menon", "Leila Farouk", "Martin Kraus", "Aiko Tanaka", "Felix Novak", "Grace Mwangi",
 )  # fmt: skip
+
 
 class SystemMeta(TypedDict):
     """One AI system of the scenario's register, and the incident categories it can have."""
@@ -437,6 +440,7 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
 
     Long because it is data: the planted incidents written out as records, one literal per scenario.
     """
+
     def t(us: int | None) -> datetime:
         if us is None:
             raise ValueError("a planted scenario's onset and end must be set. Got None instead.")
@@ -743,6 +747,119 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
     return drafts
 
 
+def _root_cause_drafts(plan: Plan) -> list[_Draft]:
+    """The planted incidents of the root-cause scenarios (g: a regional outage; h: a faulty deploy).
+
+    Long because it is data: two incidents written out as records.
+    """
+    h = timedelta(hours=1)
+
+    def t(us: int | None) -> datetime:
+        if us is None:
+            raise ValueError("a planted scenario's onset and end must be set. Got None instead.")
+        return from_us(us)
+
+    drafts: list[_Draft] = []
+    onset, end = t(plan.onsets["g"]), t(plan.ends["g"])
+    aware = onset + 2.5 * h
+    drafts.append(
+        _Draft(
+            {
+                "title": "Fraud detection: legitimate payments declined in the north region for an afternoon",
+                "summary": "The geo-enrichment service failed over to a replica that returned no distance "
+                "for the north region; the model's missing-value fallback scored those payments as risky.",
+                "system_id": "fraud_detection",
+                "category": C.DATA_QUALITY,
+                "severity": Severity.SEV2,
+                "status": IncidentStatus.RECOVERED,
+                "detection_source": DetectionSource.MONITORING_ALERT,
+                "occurred_at": onset,
+                "aware_at": aware,
+                "acknowledged_at": aware + 0.3 * h,
+                "triaged_at": aware + 0.8 * h,
+                "causal_link_at": aware + 2 * h,
+                "contained_at": end,
+                "resolved_at": end + 20 * h,
+                "reversible": True,
+                "incident_commander": "Kwame Mensah",
+                "technical_lead": "Tomasz Nowak",
+                "data_lead": "Yara Sato",
+                "postmortem_facilitator": "Daniel Reyes",
+                "trigger": "decline-rate alert for one region",
+                "root_cause_category": "upstream_outage",
+                "contributing_factors": [
+                    "the failover replica had no regional geo data",
+                    "no null-rate alert",
+                ],
+                "resolution": "Failed back to the primary geo-enrichment service.",
+                "model_versions": ["3.2.1"],
+                "tags": ["planted", "upstream_outage"],
+                "failure_signal": PredictionConditionSignal(column="flagged", op="==", value=1),
+            },
+            [
+                (
+                    onset - 35 * timedelta(minutes=1),
+                    TimelineEventKind.CONFIG_OR_PIPELINE_CHANGE,
+                    "Geo-enrichment service failover G-231 to the standby replica.",
+                    None,
+                ),
+                (aware, TimelineEventKind.DETECTION, "Decline-rate alert for the north region.", None),
+                (
+                    end,
+                    TimelineEventKind.CONTAINMENT,
+                    "Failed back to the primary service.",
+                    Role.TECHNICAL_LEAD,
+                ),
+            ],
+            planted="g",
+        )
+    )
+    onset, end = t(plan.onsets["h"]), t(plan.ends["h"])
+    aware = onset + 30 * h
+    drafts.append(
+        _Draft(
+            {
+                "title": "Dynamic pricing: marketplace prices too high after a model release",
+                "summary": "Pricing model 0.9.5 introduced channel-specific elasticities; marketplace "
+                "listings were priced well above their clearing price until the release was rolled back.",
+                "system_id": "dynamic_pricing",
+                "category": C.PERFORMANCE_DEGRADATION,
+                "severity": Severity.SEV3,
+                "status": IncidentStatus.CLOSED,
+                "detection_source": DetectionSource.USER_REPORT,
+                "occurred_at": onset,
+                "aware_at": aware,
+                "acknowledged_at": aware + 1 * h,
+                "triaged_at": aware + 3 * h,
+                "causal_link_at": aware + 20 * h,
+                "contained_at": end,
+                "resolved_at": end + 4 * h,
+                "closed_at": end + 10 * 24 * h,
+                "reversible": True,
+                "incident_commander": "Oskar Holm",
+                "technical_lead": "Aiko Tanaka",
+                "data_lead": "Ravi Menon",
+                "postmortem_facilitator": "Clara Dubois",
+                "trigger": "seller complaints about marketplace prices",
+                "root_cause_category": "model_release",
+                "contributing_factors": ["offline evaluation pooled all channels", "no canary by channel"],
+                "resolution": "Rolled back to model 0.9.3.",
+                "model_versions": ["0.9.5", "0.9.3"],
+                "tags": ["planted", "faulty_deploy"],
+                "postmortem_status": PostmortemStatus.REVIEWED,
+                "failure_signal": LabelErrorSignal(tolerance=0.1, relative=True),
+            },
+            [
+                (onset, TimelineEventKind.DEPLOY, "Pricing model 0.9.5 released to all channels.", None),
+                (aware, TimelineEventKind.DETECTION, "Seller complaints about marketplace prices.", None),
+                (end, TimelineEventKind.DEPLOY, "Rolled back to pricing model 0.9.3.", Role.TECHNICAL_LEAD),
+            ],
+            planted="h",
+        )
+    )
+    return drafts
+
+
 def build_register(plan: Plan, ai_systems: list[AiSystem], stale_max_lag: timedelta) -> RegisterSeed:
     """Return the register records of the scenario (background incidents plus the planted ones).
 
@@ -801,7 +918,12 @@ def build_register(plan: Plan, ai_systems: list[AiSystem], stale_max_lag: timede
     seed = RegisterSeed(ai_systems=ai_systems)
     per_year: dict[int, int] = {}
     event_id = 0
-    for draft in drafts:
+    # the planted incidents added for the root-cause analysis (g, h) are filed after every other one, with
+    # their own random stream: the ids and records of the earlier scenario register stay as they were
+    extra_rng = np.random.default_rng(np.random.SeedSequence([plan.seed, 51, 0]))
+    ordered = [(draft, rng) for draft in drafts]
+    ordered += [(draft, extra_rng) for draft in _root_cause_drafts(plan)]
+    for draft, draw in ordered:
         aware: datetime = draft.fields["aware_at"]
         per_year[aware.year] = per_year.get(aware.year, 0) + 1
         incident_id = f"INC-{aware.year}-{per_year[aware.year]:04d}"
@@ -818,8 +940,8 @@ def build_register(plan: Plan, ai_systems: list[AiSystem], stale_max_lag: timede
                     id=event_id, incident_id=incident_id, at=at, kind=kind, description=description, role=role
                 )
             )
-        seed.action_items.extend(_action_items(rng, plan, incident))
-        notices, notice_events = _notifications(rng, plan, incident)
+        seed.action_items.extend(_action_items(draw, plan, incident))
+        notices, notice_events = _notifications(draw, plan, incident)
         seed.notifications.extend(notices)
         for at, description in notice_events:
             event_id += 1

@@ -7,7 +7,7 @@ every number is recomputed from the files.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import numpy as np
@@ -378,3 +378,85 @@ def test_e_concept_drift_raises_errors_without_covariate_change(con, scenario, t
                   AND label_observed_at <= ?::TIMESTAMPTZ AND flagged != is_fraud""",
         [start, end, truth["as_of"]])  # fmt: skip
     assert (decisions, entities) == (s["affected"]["decisions"], s["affected"]["entities"])
+
+
+def test_g_outage_nulls_one_region_for_six_hours_and_flags_rise_there(con, scenario) -> None:
+    s = scenario("g_regional_outage")
+    ref_start, ref_end, start, end = _windows(s)
+    assert end - start == timedelta(hours=6) and start.minute == 20  # an hourly onset, not midnight
+    in_slice = _where(s["slice"])
+    nulls = dict(con.execute(
+        f"SELECT {in_slice} AS s, avg((distance_from_home_km IS NULL)::int) FROM fraud_detection "
+        "WHERE event_time >= ? AND event_time < ? GROUP BY s", [start, end]
+    ).fetchall())  # fmt: skip
+    assert nulls[True] == 1.0 and nulls[False] == 0.0
+    outside = _one(con, "SELECT count(*) FROM fraud_detection WHERE distance_from_home_km IS NULL "
+                        "AND (event_time < ? OR event_time >= ?)", [start, end])[0]  # fmt: skip
+    assert outside == 0
+    flagged = {
+        window: dict(con.execute(
+            f"SELECT {in_slice} AS s, avg(flagged::int) FROM fraud_detection "
+            "WHERE event_time >= ? AND event_time < ? GROUP BY s", list(bounds)
+        ).fetchall())  # fmt: skip
+        for window, bounds in (("ref", (ref_start, ref_end)), ("inc", (start, end)))
+    }
+    assert flagged["inc"][True] >= 4 * flagged["ref"][True]
+    assert flagged["inc"][False] < 2 * flagged["ref"][False] + 0.02  # the other regions as before
+    assert s["cause"]["kind"] == "null_input" and s["cause"]["onset"] == s["onset"]
+
+
+def test_h_deploy_hurts_the_marketplace_only_and_switches_the_version(con, scenario) -> None:
+    s = scenario("h_faulty_deploy")
+    ref_start, ref_end, start, end = _windows(s)
+    assert start.minute == 20
+    versions = dict(con.execute(
+        "SELECT model_version, count(*) FROM dynamic_pricing WHERE event_time >= ? AND event_time < ? "
+        "GROUP BY 1", [start, end]
+    ).fetchall())  # fmt: skip
+    assert set(versions) == {"0.9.5"}
+    before = _one(con, "SELECT max(model_version) FROM dynamic_pricing WHERE event_time >= ? AND event_time < ?",
+                  [start - timedelta(hours=2), start])[0]  # fmt: skip
+    assert before == "0.9.3"
+    in_slice = _where(s["slice"])
+    error = "(abs(predicted_price - clearing_price) / clearing_price > 0.1)::int"
+    rates = {
+        window: dict(con.execute(
+            f"SELECT {in_slice} AS s, avg({error}) FROM dynamic_pricing WHERE event_time >= ? "
+            "AND event_time < ? AND clearing_price IS NOT NULL GROUP BY s", list(bounds)
+        ).fetchall())  # fmt: skip
+        for window, bounds in (("ref", (ref_start, ref_end)), ("inc", (start, end)))
+    }
+    assert rates["inc"][True] >= 0.5 and rates["ref"][True] < 0.05
+    assert rates["inc"][False] == pytest.approx(rates["ref"][False], abs=0.01)  # other channels unchanged
+    assert s["cause"]["model_version"] == "0.9.5"
+
+
+def test_j_second_control_is_clean_and_holds_a_harmless_deploy(con, scenario, truth) -> None:
+    s = scenario("j_control")
+    assert s["control"] and s["incident_id"] is None and s["cause"]["kind"] is None
+    assert s["system_id"] != scenario("f_control")["system_id"]
+    ref_start, ref_end, start, end = _windows(s)
+    harmless = [d for d in truth["deploys"][s["system_id"]] if d["harmless"]]
+    assert any(start <= _ts(d["at"]) < end for d in harmless)
+    error = "(abs(predicted_price - clearing_price) / clearing_price > 0.1)::int"
+    rates = [
+        _one(con, f"SELECT avg({error}) FROM dynamic_pricing WHERE event_time >= ? AND event_time < ? "
+                  "AND clearing_price IS NOT NULL", list(bounds))[0]  # fmt: skip
+        for bounds in ((ref_start, ref_end), (start, end))
+    ]
+    assert rates[1] == pytest.approx(rates[0], abs=0.01)
+
+
+def test_every_scenario_states_its_cause(truth) -> None:
+    kinds = {s["id"]: s["cause"]["kind"] for s in truth["scenarios"]}
+    assert kinds == {
+        "a_stale_input": "stale_input",
+        "b_covariate_drift": "covariate_shift",
+        "c_fairness_deploy": "model_change",
+        "d_pipeline_null_slice": "null_input",
+        "e_concept_drift": "concept_change",
+        "f_control": None,
+        "g_regional_outage": "null_input",
+        "h_faulty_deploy": "model_change",
+        "j_control": None,
+    }

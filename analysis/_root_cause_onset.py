@@ -6,8 +6,9 @@ the reference window). Real logs vary more from day to day than a binomial does:
 by the reference chunks' dispersion (Pearson chi-square over its degrees of freedom, at least 1) before
 the likelihood is taken -- the quasi-binomial correction -- so a noisy but stable series does not produce
 a confident "change". With daily chunks and enough traffic per hour the onset is refined hourly inside the
-daily interval (widened by a day each side); an incident window shorter than two days is analysed hourly
-from the start.
+daily interval (widened by a day each side; the hours only place the change, the evidence that it
+happened and the rates before and after stay the whole span's); an incident window shorter than two days
+is analysed hourly from the start.
 
 A change in failures is *significant* when the evidence for one change over none is strong (log Bayes
 factor >= 3, about 20 to 1), the rate rose by at least 10 % of the reference rate, and the excess
@@ -16,7 +17,7 @@ failures' interval (:func:`analysis.stats.excess_interval`, the impact section's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -151,7 +152,16 @@ def failure_change(
     first = _first_after(frame["chunk_start"], windows.reference.end)
     onset = _binomial(frame, first, dispersion, chunk, "failure rate")
     if onset.onset is not None and chunk == "day":
-        onset = _refine_hourly(series, onset, windows) or onset
+        refined = _refine_hourly(series, onset, windows)
+        if refined is not None and refined.onset is not None:
+            # the hours only place the change: the evidence that it happened is the whole span's
+            evidence = replace(
+                refined.onset,
+                log_bayes_factor=onset.onset.log_bayes_factor,
+                before=onset.onset.before,
+                after=onset.onset.after,
+            )
+            onset = replace(refined, onset=evidence)
     reference, incident = _window_counts(series, windows)
     excess = (
         excess_interval(incident[1], incident[0], reference[1], reference[0], confidence=confidence)

@@ -47,7 +47,7 @@ from analysis._root_cause_rank import (
 )
 from analysis._root_cause_rank import __doc__ as _RANK_DOC
 from analysis._root_cause_series import RateSeries, rate_series
-from analysis._root_cause_shift import FeatureShift, feature_shifts
+from analysis._root_cause_shift import MODERATE_PSI, FeatureShift, feature_shifts
 from analysis.data import (
     Chunk,
     IncidentWindows,
@@ -408,8 +408,17 @@ def _fold_duplicates(slices: Any) -> Any:
 
 
 def _decomposition_keys(slices: Any, shifts: Sequence[FeatureShift]) -> list[str]:
-    """Up to 3 features: those of the top slices in rank order, else the most shifted inputs."""
-    keys: list[str] = []
+    """Up to 3 features: the inputs that shifted (PSI >= 0.1, at most 2), then the top slices' features.
+
+    The cells must be cut by what changed in who came: cells cut only by where failures concentrate
+    would count a change in mix *within* them (more large purchases among high-risk scores) as the model
+    doing worse on the same input.
+    """
+    keys: list[str] = [
+        shift.feature
+        for shift in sorted(shifts, key=lambda s: -s.psi)
+        if shift.psi >= MODERATE_PSI and shift.feature in slices.bins
+    ][:2]
     for predicates in slices.slices.get("predicates", pd.Series(dtype=object)):
         for predicate in predicates:
             column = predicate[0] if isinstance(predicate, (tuple, list)) else predicate["column"]

@@ -643,6 +643,18 @@ def _ground_truth(
         ),
     ]
 
+    i_effects = [
+        effect(
+            "large_purchase_share",
+            "amount_to_avg_ratio",
+            None,
+            eff.holiday_large_share,
+            None,
+            note="share of purchases of at least 1.9 x the customer's usual amount in the holiday window; "
+            "the flag rate of each kind of purchase is unchanged (copies of the same day's decisions)",
+        ),
+    ]
+
     def cause(
         kind: str | None,
         *,
@@ -885,6 +897,34 @@ def _ground_truth(
                 "dynamic_pricing marketplace rows priced by 0.9.5 whose clearing price was observed by "
                 "as_of and whose relative price error exceeds 0.1",
             ),
+        },
+        {
+            "id": "i_seasonal_mix",
+            "cause": cause(
+                "covariate_mix",
+                columns=["amount_to_avg_ratio", "amount"],
+                model_fault=False,
+                onset=plan.onsets["i"],
+            ),
+            "kind": "seasonal_mix",
+            "system_id": "fraud_detection",
+            "control": False,
+            "incident_id": ids["i"],
+            **onset_end("i"),
+            **windows("i"),
+            "features": ["amount_to_avg_ratio", "amount"],
+            "slice": [],
+            "group": None,
+            "model_version": None,
+            "effect": i_effects[0],
+            "effects": i_effects,
+            "failure_signal": {"kind": "prediction_condition", "column": "flagged", "op": "==", "value": 1},
+            "affected": {
+                "definition": "fraud_detection decisions in the holiday window that are the extra large "
+                "purchases (the mix moved; no decision was made differently for its kind)",
+                "decisions": int(counts.get("i.replaced", 0)),
+                "entities": 0,
+            },
         },
         {
             "id": "j_control",

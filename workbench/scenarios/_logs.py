@@ -21,6 +21,7 @@ from workbench.scenarios._plan import (
     LOGGED_SYSTEMS,
     Plan,
     ScenarioEffects,
+    Window,
     version_at,
 )
 
@@ -683,6 +684,10 @@ def _fraud_day(ctx: Context, day: int, rng: np.random.Generator, times: np.ndarr
         _add(counts, f"g.{part}.rest.n", (mask & ~in_north).sum())
         _add(counts, f"g.{part}.rest.flagged", (mask & ~in_north & (flagged == 1)).sum())
     error = (flagged != is_fraud) & ~never
+    table = pa.table(columns)
+    win_i = plan.incident_window("i")
+    if win_i.start < plan.day_start_us(day + 1) and win_i.end > plan.day_start_us(day):
+        table = _holiday_mix(ctx, day, table, times, f["amount_to_avg_ratio"], win_i, counts)
     for key in ("d", "e"):
         for part, window in (("ref", plan.reference_window(key)), ("inc", plan.incident_window(key))):
             mask = (times >= window.start) & (times < window.end) & ~never
@@ -691,7 +696,52 @@ def _fraud_day(ctx: Context, day: int, rng: np.random.Generator, times: np.ndarr
             _add(counts, prefix + "slice.errors", (mask & in_slice & error).sum())
             _add(counts, prefix + "rest.n", (mask & ~in_slice).sum())
             _add(counts, prefix + "rest.errors", (mask & ~in_slice & error).sum())
-    return DayResult(pa.table(columns), counts, entities)
+    return DayResult(table, counts, entities)
+
+
+#: Usual-amount ratio above which a purchase is "large" (the top fifth of the reference log).
+LARGE_RATIO = 1.9
+
+
+def _holiday_mix(
+    ctx: Context,
+    day: int,
+    table: pa.Table,
+    times: np.ndarray,
+    ratio: np.ndarray,
+    window: Window,
+    counts: dict[str, float],
+) -> pa.Table:
+    """(i) Holiday shopping: inside the window, large purchases grow to ``holiday_large_share``.
+
+    Ordinary purchases are replaced by copies of the day's large ones (amount >= 1.9 x the customer's
+    usual) until large ones make ``holiday_large_share`` of the window's purchases.
+
+    The copies keep their event time and request id and everything else of the copied decision (inputs,
+    score, decision, label), so the model's behaviour on each kind of purchase is unchanged: only the mix
+    moves. Its own random stream (``seed, 1, day, 9``): the other days and rows are untouched.
+    """
+    inside = (times >= window.start) & (times < window.end)
+    large = ratio >= LARGE_RATIO
+    donors = np.flatnonzero(large)
+    ordinary = np.flatnonzero(inside & ~large)
+    target = ctx.effects.holiday_large_share
+    share_now = float(large[inside].mean()) if inside.any() else 1.0
+    if donors.size == 0 or ordinary.size == 0 or share_now >= target:
+        return table
+    rng = _rng(ctx.seed, 1, day, 9)
+    replace_p = (target - share_now) / (1 - share_now)
+    chosen = ordinary[rng.random(ordinary.size) < replace_p]
+    source = np.arange(len(times))
+    source[chosen] = donors[rng.integers(0, donors.size, chosen.size)]
+    mixed = table.take(pa.array(source))
+    kept = ("event_time", "request_id", "hour_of_day", "merchant_risk_as_of")  # what belongs to the time
+    for name in kept:
+        if name in table.column_names:
+            mixed = mixed.set_column(mixed.column_names.index(name), name, table[name])
+    _add(counts, "i.replaced", chosen.size)
+    _add(counts, "i.inside", inside.sum())
+    return mixed
 
 
 # --------------------------------------------------------------------------------------------------

@@ -104,6 +104,12 @@ class ScenarioEffects(BaseModel):
         le=8,
         description="(g) rise of the fraud model's logit while the geo input is NULL in one region (6 hours)",
     )
+    holiday_large_share: float = Field(
+        default=0.55,
+        gt=0.2,
+        lt=0.95,
+        description="(i) share of large purchases (top fifth of amount / usual amount) in the holiday window",
+    )
     deploy_price_bias: float = Field(
         default=0.15,
         ge=0,
@@ -222,6 +228,7 @@ def make_plan(seed: int) -> Plan:
         "e": at(110, 0.0),  # fraud: concept drift (card-not-present campaign)
         "g": at(106, 13.0 + 20 / 60),  # fraud: six-hour geo-enrichment outage in one region
         "h": at(60, 14.0 + 20 / 60),  # pricing: model 0.9.5 over-prices the marketplace channel
+        "i": at(152, 8.0),  # fraud: holiday shopping: large purchases grow, the model is unchanged
     }
     ends: dict[str, int | None] = {
         "a": None,
@@ -231,6 +238,7 @@ def make_plan(seed: int) -> Plan:
         "e": at(135, 16.0),
         "g": at(106, 19.0 + 20 / 60),
         "h": at(66, 11.0),
+        "i": at(166, 8.0),
     }
     control = Window(at(145), at(159))
     control_j = Window(at(115), at(129))  # pricing: a clean window around the harmless 0.9.4 deploy

@@ -748,9 +748,12 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
 
 
 def _root_cause_drafts(plan: Plan) -> list[_Draft]:
-    """The planted incidents of the root-cause scenarios (g: a regional outage; h: a faulty deploy).
+    """The planted incidents of the root-cause scenarios: g, h and i.
 
-    Long because it is data: two incidents written out as records.
+    g: a regional outage; h: a faulty deploy; i: a seasonal change in who pays, recorded -- wrongly -- as
+    model degradation.
+
+    Long because it is data: three incidents written out as records.
     """
     h = timedelta(hours=1)
 
@@ -855,6 +858,47 @@ def _root_cause_drafts(plan: Plan) -> list[_Draft]:
                 (end, TimelineEventKind.DEPLOY, "Rolled back to pricing model 0.9.3.", Role.TECHNICAL_LEAD),
             ],
             planted="h",
+        )
+    )
+    onset, end = t(plan.onsets["i"]), t(plan.ends["i"])
+    aware = onset + 3 * 24 * h
+    drafts.append(
+        _Draft(
+            {
+                "title": "Fraud detection: decline rate up during the holiday season",
+                "summary": "The share of declined card payments rose by about a third during the holiday "
+                "shopping weeks; merchants and support reported more declined purchases.",
+                "system_id": "fraud_detection",
+                "category": C.PERFORMANCE_DEGRADATION,
+                "severity": Severity.SEV3,
+                "status": IncidentStatus.CLOSED,
+                "detection_source": DetectionSource.MONITORING_ALERT,
+                "occurred_at": onset,
+                "aware_at": aware,
+                "acknowledged_at": aware + 2 * h,
+                "triaged_at": aware + 6 * h,
+                "contained_at": end,
+                "resolved_at": end + 24 * h,
+                "closed_at": end + 7 * 24 * h,
+                "reversible": True,
+                "incident_commander": "Ines Carvalho",
+                "technical_lead": "Lukas Brenner",
+                "data_lead": "Felix Novak",
+                "postmortem_facilitator": "Zainab Haddad",
+                "trigger": "decline-rate monitor",
+                "root_cause_category": "model degradation",
+                "contributing_factors": ["the model was not retrained before the season"],
+                "resolution": "Season ended; retraining scheduled.",
+                "model_versions": ["3.3.0"],
+                "tags": ["planted", "seasonal_mix"],
+                "postmortem_status": PostmortemStatus.IN_REVIEW,
+                "failure_signal": PredictionConditionSignal(column="flagged", op="==", value=1),
+            },
+            [
+                (aware, TimelineEventKind.DETECTION, "Decline-rate monitor alerted.", None),
+                (aware + 6 * h, TimelineEventKind.DECISION, "Triaged as SEV-3.", Role.INCIDENT_COMMANDER),
+            ],
+            planted="i",
         )
     )
     return drafts

@@ -414,7 +414,8 @@ def test_h_deploy_hurts_the_marketplace_only_and_switches_the_version(con, scena
         "GROUP BY 1", [start, end]
     ).fetchall())  # fmt: skip
     assert set(versions) == {"0.9.5"}
-    before = _one(con, "SELECT max(model_version) FROM dynamic_pricing WHERE event_time >= ? AND event_time < ?",
+    before = _one(con, "SELECT max(model_version) FROM dynamic_pricing "
+                       "WHERE event_time >= ? AND event_time < ?",
                   [start - timedelta(hours=2), start])[0]  # fmt: skip
     assert before == "0.9.3"
     in_slice = _where(s["slice"])
@@ -458,5 +459,25 @@ def test_every_scenario_states_its_cause(truth) -> None:
         "f_control": None,
         "g_regional_outage": "null_input",
         "h_faulty_deploy": "model_change",
+        "i_seasonal_mix": "covariate_mix",
         "j_control": None,
     }
+
+
+def test_i_holiday_mix_moves_who_comes_not_how_each_kind_is_judged(con, scenario) -> None:
+    s = scenario("i_seasonal_mix")
+    ref_start, ref_end, start, end = _windows(s)
+    large = "(amount_to_avg_ratio >= 1.9)"
+    query = (
+        f"SELECT {large} AS large, count(*), avg(flagged::int) FROM fraud_detection "
+        "WHERE event_time >= ? AND event_time < ? GROUP BY 1"
+    )
+    rows = {
+        window: {row[0]: row[1:] for row in con.execute(query, list(bounds)).fetchall()}
+        for window, bounds in (("ref", (ref_start, ref_end)), ("inc", (start, end)))
+    }
+    share = {w: rows[w][True][0] / (rows[w][True][0] + rows[w][False][0]) for w in rows}
+    assert share["ref"] < 0.3 and share["inc"] >= 0.45  # who came changed
+    for kind in (True, False):  # how each kind of purchase was judged did not
+        assert rows["inc"][kind][1] == pytest.approx(rows["ref"][kind][1], abs=0.012)
+    assert s["cause"]["kind"] == "covariate_mix" and s["cause"]["model_fault"] is False

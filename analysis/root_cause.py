@@ -307,8 +307,9 @@ def analyse_root_cause(
         onsets=onsets,
     )
     ranked = rank_candidates(candidates, change.window, change_events)
-    broader = _broader_slices(table, card, failed, windows, slices, change)
-    verdict, verdict_sentence = _verdict(change, slices, broader)
+    located = _where_excess(slices, _broader_slices(table, card, failed, windows, slices, change))
+    best = _narrowest(located, ranked[0].columns if ranked else ())
+    verdict, verdict_sentence = _verdict(change, best)
     return RootCauseResult(
         signal=describe_signal(signal, card),
         labels_used=uses_labels(signal),
@@ -324,7 +325,7 @@ def analyse_root_cause(
         quality=quality,
         shifts=tuple(shifts),
         events=events_frame(change_events, change.window),
-        causes=tuple(_with_sentences(ranked, change, _where_excess(slices, broader), table, card, windows)),
+        causes=tuple(_with_sentences(ranked, change, best, table, card, windows)),
         detection=_detection(change, incident),
         recorded=compare_with_recorded(incident, ranked),
         limitations=tuple(limitations),
@@ -511,35 +512,42 @@ def _where_excess(slices: Any, broader: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([part[columns] for part in parts], ignore_index=True)
 
 
-def _verdict(
-    change: FailureChange, slices: Any, broader: pd.DataFrame | None = None
-) -> tuple[str | None, str]:
+def _narrowest(located: pd.DataFrame, columns: Sequence[str] = ()) -> pd.Series | None:
+    """Where the excess is: the smallest slice holding nearly the most of it (90 % of the best share).
+
+    Among slices of one size, one not made of ``columns`` (the first cause's own input) comes first. The
+    first sentence and the isolated/systemic verdict both name this slice, so they never disagree.
+    """
+    if located is None or located.empty or "excess_share" not in located:
+        return None
+    shares = located["excess_share"].astype(float).clip(upper=1.0)
+    if not np.isfinite(shares).any():
+        return None
+    own = [any(p[0] in columns for p in predicates) for predicates in located["predicates"]]
+    near = located.assign(_own=own).loc[shares >= 0.9 * float(shares.max())]
+    return near.sort_values(["n", "_own", "level"], kind="stable").iloc[0]
+
+
+def _verdict(change: FailureChange, best: pd.Series | None) -> tuple[str | None, str]:
     if not change.significant:
         return None, (
             "Failures did not rise significantly in the incident window, so there is no isolated or "
             "systemic verdict."
         )
-    frame = slices.slices
-    if frame is None or frame.empty or "excess_share" not in frame:
+    if best is None:
         return "systemic", "Failures rose and no slice could be found that holds them: systemic."
-    if broader is not None and not broader.empty:
-        frame = pd.concat(
-            [frame[["description", "n", "excess_share"]], broader[["description", "n", "excess_share"]]],
-            ignore_index=True,
-        )
-        frame = frame.sort_values(["excess_share", "n"], ascending=[False, True], kind="stable")
     n = max(change.n_incident, 1)
-    holding = frame.loc[(frame["excess_share"] >= ISOLATED_SHARE) & (frame["n"] <= ISOLATED_SIZE * n)]
-    if not holding.empty:
-        best = holding.iloc[0]
-        return "isolated", (
-            f"Isolated: {_share(best['excess_share'])} of the excess failures are in {best['description']}, "
-            f"which holds {100 * best['n'] / n:.0f} % of the incident window's decisions."
-        )
-    best = frame.sort_values("excess_share", ascending=False).iloc[0]
-    return "systemic", (
-        f"Systemic: the slice holding most of the excess, {best['description']}, holds "
-        f"{_share(best['excess_share'])} of it (isolated needs {100 * ISOLATED_SHARE:.0f} %)."
+    share = float(best["excess_share"])
+    where = (
+        f"{_share(share)} of the excess failures are in {best['description']}, which holds "
+        f"{100 * best['n'] / n:.0f} % of the incident window's decisions"
+    )
+    if share >= ISOLATED_SHARE and best["n"] <= ISOLATED_SIZE * n:
+        return "isolated", f"Isolated: {where}."
+    return (
+        "systemic",
+        f"Systemic: {where} (isolated needs at least {100 * ISOLATED_SHARE:.0f} % in at most "
+        f"{100 * ISOLATED_SIZE:.0f} % of the decisions).",
     )
 
 
@@ -664,7 +672,7 @@ def _lead(
     card: DataCard,
     cause: Candidate,
     change: FailureChange,
-    located: pd.DataFrame,
+    best: pd.Series | None,
     windows: IncidentWindows,
 ) -> list[str]:
     """The quotable opening of the first cause: the rise and its onset, where, and the change just before."""
@@ -676,15 +684,7 @@ def _lead(
         f"Failures rose from {_percent(change.reference_rate)} to {_percent(change.incident_rate)} from "
         f"{window.at:{fmt}} UTC (95 % interval {window.low:{fmt}} to {window.high:{fmt}})"
     ]
-    frame = located
-    best = None
-    if frame is not None and not frame.empty and "excess_share" in frame:
-        # the smallest slice holding nearly the most excess (90 % of the best share), preferring one not
-        # made of the cause's own column: where the failures are, as narrowly as the data says
-        own = [any(p[0] in cause.columns for p in predicates) for predicates in frame["predicates"]]
-        shares = frame["excess_share"].clip(upper=1.0)
-        near = frame.assign(_own=own).loc[shares >= 0.9 * float(shares.max())]
-        best = near.sort_values(["n", "_own", "level"], kind="stable").iloc[0]
+    if best is not None:
         share = float(best["excess_share"])
         if share >= 0.2:
             held = "all of the excess is" if share >= 1 else f"{100 * share:.0f} % of the excess is"
@@ -705,7 +705,7 @@ def _lead(
 def _with_sentences(
     causes: Sequence[Candidate],
     change: FailureChange,
-    located: pd.DataFrame,
+    best: pd.Series | None,
     table: ir.Table,
     card: DataCard,
     windows: IncidentWindows,
@@ -715,7 +715,7 @@ def _with_sentences(
 
     out = []
     for rank, cause in enumerate(causes):
-        lead = _lead(table, card, cause, change, located, windows) if rank == 0 and change.significant else []
+        lead = _lead(table, card, cause, change, best, windows) if rank == 0 and change.significant else []
         shifted = cause.kind == "covariate_shift" and cause.strength != "weak"
         if rank == 0 and not change.significant and shifted:
             lead = [

@@ -451,11 +451,41 @@ def test_every_planted_report_is_consistent_with_its_summaries(scenario_register
         timeline = content.blocks["timeline"].data
         events = [*timeline["events"], *timeline["later_events"]]
         _check_fairness_block(scenario, run.run_dir, html, events)
+        _check_root_cause_block(scenario, run.run_dir, html, events)
         listed = " | ".join(e["description"] for e in events if e["source"] == "analysis")
         for column in drift["drifted_features"]:
             assert column in listed, (incident_id, column)
             at = next(e["at"] for e in events if e["source"] == "analysis" and column in e["description"])
             assert at == table[column], (incident_id, column)
+
+
+def _check_root_cause_block(scenario: dict, run_dir: Path, html: str, events: list[dict]) -> None:
+    """The root-cause block: its first sentence is the summary's, the planted cause ranks first, the onset
+    band of the figure and the timeline's onset are the summary's, and a wrong recorded cause is called out."""
+    import html as html_module
+
+    summary = json.loads((run_dir / "root_cause" / "summary.json").read_text())
+    causes = summary["causes"]
+    planted = scenario.get("cause") or {}
+    top = causes[0]
+    assert html_module.escape(top["sentence"], quote=False) in html, scenario["id"]
+    if planted.get("kind"):
+        assert top["kind"] == planted["kind"] and top["strength"] != "weak", (scenario["id"], top["kind"])
+    onset = summary["onset"]
+    if summary["failure"]["significant"]:
+        figure = json.loads((run_dir / "root_cause" / "figures" / "root_cause_onset.json").read_text())
+        bands = {
+            (_naive_utc(shape["x0"]), _naive_utc(shape["x1"]))
+            for shape in figure["layout"]["shapes"]
+            if shape.get("type") == "rect"
+        }
+        assert (_naive_utc(onset["low"]), _naive_utc(onset["high"])) in bands, scenario["id"]
+        rises = [e for e in events if e["source"] == "analysis" and e["description"].startswith("Failures began")]
+        assert [_naive_utc(e["at"]) for e in rises] == [_naive_utc(onset["onset"])], scenario["id"]
+    if summary["recorded"]["agreement"] == "disagrees":
+        assert "The register and the analysis disagree." in html, scenario["id"]
+    if planted.get("kind") == "covariate_mix":  # recorded as model degradation on purpose
+        assert summary["recorded"]["agreement"] == "disagrees", scenario["id"]
 
 
 def _check_fairness_block(scenario: dict, run_dir: Path, html: str, events: list[dict]) -> None:

@@ -200,6 +200,9 @@ def test_planted_null_slice_is_first_with_onset_slice_and_event(planted) -> None
     descriptions = list(result.slices.slices["description"])
     assert any("region = r3" in d and "channel = web" in d for d in descriptions), descriptions
     assert result.verdict == "isolated"
+    # the first sentence and the verdict name the same slice (never two different "all of the excess")
+    named = result.verdict_sentence.split(" of the excess failures are in ")[1].split(", which holds")[0]
+    assert f"excess is in {named}" in top.sentence
     assert any("P-118" in event for event in top.events)
     assert "P-118" in top.sentence and "40 min before the onset" in top.sentence
     assert result.recorded["agreement"] == "agrees"

@@ -555,16 +555,23 @@ def binomial_change_points(
     best[0] = -beta
     last = np.zeros(size + 1, dtype=int)
     candidates = np.array([0])
+    pending: dict[int, np.ndarray] = {}
     for end in range(min_segment, size + 1):
+        dropped = pending.pop(end, None)
+        if dropped is not None:
+            candidates = candidates[~np.isin(candidates, dropped)]
         allowed = candidates[end - candidates >= min_segment]
         if allowed.size == 0:
             continue
         totals = best[allowed] + _binomial_cost(cn, ck, allowed, end) + beta
         choice = int(np.argmin(totals))
         best[end], last[end] = totals[choice], allowed[choice]
-        # PELT pruning: a start whose cost so far already exceeds the optimum can never win again
-        keep = best[candidates] + _binomial_cost(cn, ck, candidates, end) <= best[end]
-        candidates = np.concatenate([candidates[keep | (end - candidates < min_segment)], [end]])
+        # PELT pruning: a start whose cost so far already exceeds the optimum at `end` can never win again
+        # -- once a split at `end` is itself allowed (min_segment chunks later), so it is dropped then
+        dominated = best[candidates] + _binomial_cost(cn, ck, candidates, end) > best[end]
+        if dominated.any():
+            pending[end + min_segment] = candidates[dominated]
+        candidates = np.concatenate([candidates, [end]])
     points, end = [], size
     while end > 0:
         end = int(last[end])

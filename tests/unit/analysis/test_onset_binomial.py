@@ -123,17 +123,17 @@ def _optimal_partition(n: np.ndarray, k: np.ndarray, penalty: float, min_segment
     return best_points
 
 
+@pytest.mark.parametrize("min_segment", [1, 2, 3, 4])
 @pytest.mark.parametrize("seed", range(6))
-def test_pelt_finds_the_optimal_partition(seed: int) -> None:
+def test_pelt_finds_the_optimal_partition(seed: int, min_segment: int) -> None:
     rng = np.random.default_rng(seed)
     size = 14
     rates = np.repeat(rng.uniform(0.02, 0.3, 3), [5, 4, 5])
     n = rng.integers(40, 120, size).astype(float)
     k = rng.binomial(n.astype(int), rates).astype(float)
-    penalty = 3 * np.log(n.sum())
-    assert binomial_change_points(n, k, penalty=penalty, min_segment=2) == _optimal_partition(
-        n, k, penalty, 2
-    )
+    for penalty in (3 * np.log(n.sum()), 5.0):  # the default and a small penalty (more changes)
+        found = binomial_change_points(n, k, penalty=penalty, min_segment=min_segment)
+        assert found == _optimal_partition(n, k, penalty, min_segment), penalty
 
 
 @pytest.mark.slow

@@ -1095,7 +1095,10 @@ def failure_expression(
         return lag_limit < table[columns.event_time]
     if isinstance(signal, PredictionConditionSignal):
         _check_signal_column(table, signal.column)
-        return _OPS[signal.op](table[signal.column], ibis.literal(signal.value))
+        column = table[signal.column]
+        if column.type().is_boolean() and not isinstance(signal.value, str):
+            column = column.cast("int8")  # a boolean decision compared with 1 / 0 (the schema keeps numbers)
+        return _OPS[signal.op](column, ibis.literal(signal.value))
     raise InvalidParameterError(f"signal must be a FailureSignal. Got {type(signal).__name__} instead.")
 
 

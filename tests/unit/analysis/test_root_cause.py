@@ -286,3 +286,17 @@ def test_window_with_no_failures() -> None:
     result = _run(frame)
     assert result.top_cause is None
     assert result.slices.limitation is not None
+
+
+def test_boolean_decision_column_compared_with_a_number() -> None:
+    """Real logs store decisions as booleans while a signal says ``== 1``: compared as 1/0, not refused."""
+    from register.schema import PredictionConditionSignal
+
+    frame = _log(slice_rate=None).assign(declined=lambda f: f["y_pred"] == 1)
+    card = _card()
+    signal = PredictionConditionSignal(column="declined", op="==", value=1)
+    result = analyse_root_cause(
+        frame, card, _windows(), as_of=datetime(2026, 6, 1, tzinfo=UTC), signal=signal
+    )
+    assert result.failure.n_incident > 0
+    assert result.failure.reference_rate == pytest.approx(float(frame["declined"].mean()), abs=0.02)

@@ -275,7 +275,14 @@ def analyse_root_cause(
         quality = None
         limitations.append(f"data quality could not be checked: {exc}")
     shifts = feature_shifts(table, card, slice_features, slices.bins, windows, chunk=chunk)
-    keys = _decomposition_keys(slices, shifts)
+    short = windows.incident.end - windows.incident.start < timedelta(days=1)
+    if short:
+        limitations.append(
+            "the incident window covers part of a day: inputs that follow the time of day (hour_of_day...) "
+            "differ from the reference by construction, so input shifts do not choose the decomposition's "
+            "cells"
+        )
+    keys = _decomposition_keys(slices, [] if short else shifts)
     decomposition = None
     if keys and change.n_incident and change.n_reference:
         cells = decomposition_cells(

@@ -20,7 +20,7 @@ def test_demo_runs_every_stage_from_a_relative_folder(
     out = capsys.readouterr().out
     truth = json.loads((tmp_path / "demo" / "ground_truth.json").read_text())
     planted = [s["incident_id"] for s in truth["scenarios"] if s["incident_id"]]
-    assert len(planted) == 5
+    assert len(planted) == 8  # a-e and the root-cause scenarios g, h, i
     for incident_id in planted:
         reports = sorted((tmp_path / "demo" / "reports" / incident_id).glob("*/postmortem.html"))
         assert len(reports) == 1, incident_id
@@ -28,4 +28,6 @@ def test_demo_runs_every_stage_from_a_relative_folder(
         assert (reports[0].parent / "postmortem.md").is_file()
         manifest = json.loads((reports[0].parent / "manifest.json").read_text())
         assert manifest["status"] == "succeeded"
+        assert (reports[0].parent / "root_cause" / "summary.json").is_file(), incident_id
+        assert "Ranked candidate causes" in reports[0].read_text(), incident_id
     assert "Stages:" in out and "register import" in out

@@ -36,6 +36,10 @@ import pandas as pd
 
 __all__ = [
     "CAUSE_KINDS",
+    "ISOLATED_SHARE",
+    "ISOLATED_SIZE",
+    "STRENGTH_RULE",
+    "VERDICT_RULE",
     "Candidate",
     "ChangeEvent",
     "OnsetWindow",
@@ -365,3 +369,22 @@ def events_frame(events: Sequence[ChangeEvent], onset: OnsetWindow | None) -> pd
     return pd.DataFrame(
         rows, columns=["at", "source", "kind", "description", "model_version", "timing", "distance"]
     )
+
+
+ISOLATED_SHARE = 0.6
+"""Share of the excess failures one slice must hold for an isolated verdict."""
+ISOLATED_SIZE = 0.5
+"""Largest share of the incident window's decisions that slice may cover."""
+VERDICT_RULE = (
+    f"Isolated: one slice of at most {ISOLATED_SIZE:.0%} of the incident window's decisions holds at least "
+    f"{ISOLATED_SHARE:.0%} of the excess failures. Systemic: failures rose significantly and no such slice "
+    "exists. No verdict when failures did not rise significantly."
+)
+STRENGTH_RULE = (
+    " ".join(line.strip() for line in (__doc__ or "").split("The strength rule")[1].split("\n\n")[1:3])
+    .replace("- **", "")
+    .replace("**", "")
+    .replace("``", "")
+)
+STRENGTH_RULE = " ".join(STRENGTH_RULE.split())
+"""The strength rule in words (from :mod:`analysis._root_cause_rank`)."""

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis._root_cause_onset import MIN_LOG_BAYES_FACTOR, MIN_RELATIVE_RISE
+from analysis._root_cause_rank import STRENGTH_RULE, VERDICT_RULE
 from analysis.stats import wilson_interval
-
-if TYPE_CHECKING:
-    from analysis.root_cause import RootCauseResult
 
 __all__ = ["FAILURE_RULE", "result_summary"]
 
@@ -65,7 +63,7 @@ def _part(part: Any) -> dict[str, Any] | None:
     return _interval(part.estimate, getattr(part, "low", None), getattr(part, "high", None))
 
 
-def _failure_points(result: RootCauseResult) -> list[dict[str, Any]]:
+def _failure_points(result: Any) -> list[dict[str, Any]]:
     frame = result.failure.series
     low, high = wilson_interval(frame["failures"].to_numpy(float), frame["n"].to_numpy(float))
     out = []
@@ -86,7 +84,7 @@ def _failure_points(result: RootCauseResult) -> list[dict[str, Any]]:
     return out
 
 
-def _slices(result: RootCauseResult) -> list[dict[str, Any]]:
+def _slices(result: Any) -> list[dict[str, Any]]:
     frame = result.slices.slices
     out = []
     for row in _records(frame):
@@ -119,7 +117,7 @@ def _slices(result: RootCauseResult) -> list[dict[str, Any]]:
     return out
 
 
-def _decomposition(result: RootCauseResult) -> dict[str, Any] | None:
+def _decomposition(result: Any) -> dict[str, Any] | None:
     decomposition = result.decomposition
     if decomposition is None:
         return None
@@ -156,8 +154,11 @@ def _onset_row(onset: Any) -> dict[str, Any]:
     return _clean(onset.as_row())
 
 
-def result_summary(result: RootCauseResult) -> dict[str, Any]:
-    """The summary dictionary (validated by the section's ``RootCauseSummary``)."""
+def result_summary(result: Any) -> dict[str, Any]:
+    """The summary dictionary of an :class:`analysis.root_cause.RootCauseResult`.
+
+    The section validates it with its ``RootCauseSummary``.
+    """
     change = result.failure
     excess = change.excess
     quality = result.quality.findings if result.quality is not None else None
@@ -188,7 +189,7 @@ def result_summary(result: RootCauseResult) -> dict[str, Any]:
         "slice_note": result.slices.limitation,
         "verdict": result.verdict,
         "verdict_sentence": result.verdict_sentence,
-        "verdict_rule": _verdict_rule(),
+        "verdict_rule": VERDICT_RULE,
         "decomposition": _decomposition(result),
         "quality": _records(quality),
         "shifts": [
@@ -228,19 +229,7 @@ def result_summary(result: RootCauseResult) -> dict[str, Any]:
             )
             for rank, cause in enumerate(result.causes, start=1)
         ],
-        "strength_rule": _strength_rule(),
+        "strength_rule": STRENGTH_RULE,
         "recorded": _clean(result.recorded),
         "limitations": list(result.limitations),
     }
-
-
-def _verdict_rule() -> str:
-    from analysis.root_cause import VERDICT_RULE
-
-    return VERDICT_RULE
-
-
-def _strength_rule() -> str:
-    from analysis.root_cause import STRENGTH_RULE
-
-    return STRENGTH_RULE

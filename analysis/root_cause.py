@@ -40,14 +40,17 @@ from analysis._root_cause_onset import (
     series_onsets,
 )
 from analysis._root_cause_rank import (
+    ISOLATED_SHARE,
+    ISOLATED_SIZE,
+    VERDICT_RULE,
     Candidate,
     ChangeEvent,
     events_frame,
     rank_candidates,
 )
-from analysis._root_cause_rank import __doc__ as _RANK_DOC
 from analysis._root_cause_series import RateSeries, rate_series
 from analysis._root_cause_shift import MODERATE_PSI, FeatureShift, feature_shifts
+from analysis._root_cause_summary import result_summary
 from analysis.data import (
     Chunk,
     IncidentWindows,
@@ -72,23 +75,6 @@ __all__ = [
 
 CHANGE_EVENT_KINDS = ("deploy", "config_or_pipeline_change")
 """Register timeline kinds that are change events."""
-ISOLATED_SHARE = 0.6
-"""Share of the excess failures one slice must hold for an isolated verdict."""
-ISOLATED_SIZE = 0.5
-"""Largest share of the incident window's decisions that slice may cover."""
-VERDICT_RULE = (
-    f"Isolated: one slice of at most {ISOLATED_SIZE:.0%} of the incident window's decisions holds at least "
-    f"{ISOLATED_SHARE:.0%} of the excess failures. Systemic: failures rose significantly and no such slice "
-    "exists. No verdict when failures did not rise significantly."
-)
-STRENGTH_RULE = (
-    " ".join(line.strip() for line in (_RANK_DOC or "").split("The strength rule")[1].split("\n\n")[1:3])
-    .replace("- **", "")
-    .replace("**", "")
-    .replace("``", "")
-)
-STRENGTH_RULE = " ".join(STRENGTH_RULE.split())
-"""The strength rule in words (from :mod:`analysis._root_cause_rank`)."""
 _VERSION = re.compile(r"\b\d+\.\d+(?:\.\d+)?\b")
 
 
@@ -123,8 +109,6 @@ class RootCauseResult:
 
     def to_summary(self) -> dict[str, Any]:
         """The JSON-compatible summary (see :class:`analysis.sections.root_cause.RootCauseSummary`)."""
-        from analysis._root_cause_summary import result_summary
-
         return result_summary(self)
 
 

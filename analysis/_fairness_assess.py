@@ -113,6 +113,8 @@ def assess(
             )
         for window_name, part in counts.groupby("window", sort=True):
             kept = part[part["n"] >= min_cell_size]
+            if len(kept) < 2:  # a gap needs two groups above the minimum cell size (a six-hour window...)
+                continue
             for metric_name, values in composite_intervals(
                 kept, n_resamples=n_resamples, seed=seed, confidence=confidence
             ).items():

@@ -149,7 +149,7 @@ def generate(
     >>> result = generate(tempfile.mkdtemp(), seed=5, rows_per_day=60)
     >>> truth = json.loads(result.ground_truth_path.read_text())
     >>> [s["id"][0] for s in truth["scenarios"]]
-    ['a', 'b', 'c', 'd', 'e', 'f']
+    ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']
     """
     out = Path(out)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:

@@ -37,6 +37,17 @@ Planted scenarios (default sizes in :class:`ScenarioEffects`)
 - ``f_control`` (credit_scoring): a clean 14-day control window at least 30 days from (b) and (c), with
   only the background realism (weekly seasonality, slow trend, a harmless deploy, day-to-day noise); it
   has no incident in the register.
+- ``g_regional_outage`` (fraud_detection): a six-hour geo-enrichment outage from an hourly onset (13:20):
+  ``distance_from_home_km`` is NULL for region north only, the model's missing-value fallback raises its
+  logit by ``outage_logit_shift`` there (flag rate about 2 % -> 24 %); a failover event (G-231) 35 minutes
+  before the onset in the register. Its failure signal (flagged = 1) needs no labels.
+- ``h_faulty_deploy`` (dynamic_pricing): model 0.9.5 (deployed at 14:20) over-prices the marketplace
+  channel by ``deploy_price_bias``; the other channels are unchanged; rolled back to 0.9.3 six days later.
+- ``i_seasonal_mix`` (fraud_detection): holiday shopping; large purchases (amount >= 1.9 x the customer's
+  usual) grow from about 20 % to ``holiday_large_share`` of traffic, each kind flagged at its usual rate
+  (no model fault). The register records the root cause -- wrongly, on purpose -- as model degradation.
+- ``j_control`` (dynamic_pricing): a second clean 14-day control, around the harmless 0.9.4 deploy; no
+  incident in the register.
 
 ``ground_truth.json`` schema (version 1)
 ----------------------------------------
@@ -47,8 +58,14 @@ Top level: ``schema_version`` (1), ``generator_version``, ``seed``, ``rows_per_d
 phrase on purpose), ``rows_per_system``, and ``scenarios``: a list of objects with
 
 - ``id`` (``a_stale_input`` ...), ``kind`` (``stale_input``, ``covariate_drift``, ``fairness_regression``,
-  ``pipeline_null_slice``, ``concept_drift``, ``control``), ``system_id``, ``control`` (bool),
-- ``incident_id`` (register id, null for the control), ``onset`` and ``end`` (ISO-8601 UTC; ``end`` null
+  ``pipeline_null_slice``, ``concept_drift``, ``upstream_outage``, ``faulty_deploy``, ``seasonal_mix``,
+  ``control``), ``system_id``, ``control`` (bool),
+- ``cause``: the planted cause in the root-cause vocabulary {``kind`` (``stale_input``, ``null_input``,
+  ``model_change``, ``concept_change``, ``covariate_mix``, ``covariate_shift``, ... or null for a control),
+  ``columns``, ``model_version`` (or null), ``model_fault`` (bool), ``slice`` (predicates, [] when
+  systemic), ``onset`` (ISO-8601 UTC, to the minute; null for a control), ``change_event`` (the text of the
+  register timeline event that made the change, or null)},
+- ``incident_id`` (register id, null for the controls), ``onset`` and ``end`` (ISO-8601 UTC; ``end`` null
   while ongoing),
 - ``reference_window`` and ``incident_window`` {``start``, ``end``}: half-open [start, end) in ISO-8601
   UTC; reference = the 28 days ending 7 days before onset, incident = onset to end (or ``as_of``),

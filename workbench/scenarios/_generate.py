@@ -643,15 +643,31 @@ def _ground_truth(
         ),
     ]
 
+    def share(part: str) -> float | None:
+        large = counts.get(f"i.{part}.large.n", 0)
+        return _ratio(large, large + counts.get(f"i.{part}.ordinary.n", 0))
+
     i_effects = [
         effect(
             "large_purchase_share",
             "amount_to_avg_ratio",
-            None,
+            share("ref"),
             eff.holiday_large_share,
-            None,
-            note="share of purchases of at least 1.9 x the customer's usual amount in the holiday window; "
-            "the flag rate of each kind of purchase is unchanged (copies of the same day's decisions)",
+            share("inc"),
+            note="share of purchases of at least 1.9 x the customer's usual amount; baseline = the "
+            "reference window, observed = the holiday window (copies of the same day's large purchases)",
+        ),
+        *(
+            effect(
+                f"flag_rate_{kind}",
+                "flagged",
+                rate("i", "ref", kind, "flagged"),
+                rate("i", "ref", kind, "flagged") or 0.0,
+                rate("i", "inc", kind, "flagged"),
+                note=f"share of {kind} purchases flagged; nothing planted: the model judges each kind of "
+                "purchase as before (the difference is the day-to-day noise of the flag rate)",
+            )
+            for kind in ("large", "ordinary")
         ),
     ]
 
@@ -923,7 +939,7 @@ def _ground_truth(
                 "definition": "fraud_detection decisions in the holiday window that are the extra large "
                 "purchases (the mix moved; no decision was made differently for its kind)",
                 "decisions": int(counts.get("i.replaced", 0)),
-                "entities": 0,
+                "entities": int(len(entities.get("i", ()))),
             },
         },
         {

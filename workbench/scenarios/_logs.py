@@ -687,7 +687,9 @@ def _fraud_day(ctx: Context, day: int, rng: np.random.Generator, times: np.ndarr
     table = pa.table(columns)
     win_i = plan.incident_window("i")
     if win_i.start < plan.day_start_us(day + 1) and win_i.end > plan.day_start_us(day):
-        table = _holiday_mix(ctx, day, table, times, f["amount_to_avg_ratio"], win_i, counts)
+        table, copied = _holiday_mix(ctx, day, table, times, f["amount_to_avg_ratio"], win_i, counts)
+        entities["i"] = e[copied]
+    _mix_counts(plan, table, times, counts)
     for key in ("d", "e"):
         for part, window in (("ref", plan.reference_window(key)), ("inc", plan.incident_window(key))):
             mask = (times >= window.start) & (times < window.end) & ~never
@@ -711,7 +713,7 @@ def _holiday_mix(
     ratio: np.ndarray,
     window: Window,
     counts: dict[str, float],
-) -> pa.Table:
+) -> tuple[pa.Table, np.ndarray]:
     """(i) Holiday shopping: inside the window, large purchases grow to ``holiday_large_share``.
 
     Ordinary purchases are replaced by copies of the day's large ones (amount >= 1.9 x the customer's
@@ -719,7 +721,8 @@ def _holiday_mix(
 
     The copies keep their event time and request id and everything else of the copied decision (inputs,
     score, decision, label), so the model's behaviour on each kind of purchase is unchanged: only the mix
-    moves. Its own random stream (``seed, 1, day, 9``): the other days and rows are untouched.
+    moves. Its own random stream (``seed, 1, day, 9``): the other days and rows are untouched. Returns the
+    mixed table and the row indices of the copied purchases (one per replaced row).
     """
     inside = (times >= window.start) & (times < window.end)
     large = ratio >= LARGE_RATIO
@@ -728,7 +731,7 @@ def _holiday_mix(
     target = ctx.effects.holiday_large_share
     share_now = float(large[inside].mean()) if inside.any() else 1.0
     if donors.size == 0 or ordinary.size == 0 or share_now >= target:
-        return table
+        return table, np.zeros(0, dtype=np.int64)
     rng = _rng(ctx.seed, 1, day, 9)
     replace_p = (target - share_now) / (1 - share_now)
     chosen = ordinary[rng.random(ordinary.size) < replace_p]
@@ -741,7 +744,25 @@ def _holiday_mix(
             mixed = mixed.set_column(mixed.column_names.index(name), name, table[name])
     _add(counts, "i.replaced", chosen.size)
     _add(counts, "i.inside", inside.sum())
-    return mixed
+    return mixed, source[chosen]
+
+
+def _mix_counts(plan: Plan, table: pa.Table, times: np.ndarray, counts: dict[str, float]) -> None:
+    """(i) Count large and ordinary purchases and their flags in the reference and holiday windows.
+
+    Read from the rows as written (after the mix), so the ground truth states the shares and the flag
+    rate of each kind of purchase that an analysis of the files sees.
+    """
+    ratio = table["amount_to_avg_ratio"].to_numpy(zero_copy_only=False)
+    flagged = table["flagged"].to_numpy(zero_copy_only=False) == 1
+    large = ratio >= LARGE_RATIO
+    for part, window in (("ref", plan.reference_window("i")), ("inc", plan.incident_window("i"))):
+        mask = (times >= window.start) & (times < window.end)
+        if not mask.any():
+            continue
+        for kind, member in (("large", large), ("ordinary", ~large)):
+            _add(counts, f"i.{part}.{kind}.n", (mask & member).sum())
+            _add(counts, f"i.{part}.{kind}.flagged", (mask & member & flagged).sum())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -481,3 +481,56 @@ def test_i_holiday_mix_moves_who_comes_not_how_each_kind_is_judged(con, scenario
     for kind in (True, False):  # how each kind of purchase was judged did not
         assert rows["inc"][kind][1] == pytest.approx(rows["ref"][kind][1], abs=0.012)
     assert s["cause"]["kind"] == "covariate_mix" and s["cause"]["model_fault"] is False
+
+
+def test_i_ground_truth_states_the_shares_and_rates_the_files_show(con, scenario) -> None:
+    s = scenario("i_seasonal_mix")
+    ref_start, ref_end, start, end = _windows(s)
+    effects = {e["metric"]: e for e in s["effects"]}
+    query = (
+        "SELECT avg((amount_to_avg_ratio >= 1.9)::int), "
+        "avg(flagged::int) FILTER (amount_to_avg_ratio >= 1.9), "
+        "avg(flagged::int) FILTER (amount_to_avg_ratio < 1.9) FROM fraud_detection "
+        "WHERE event_time >= ? AND event_time < ?"
+    )
+    for part, bounds in (("baseline", (ref_start, ref_end)), ("observed", (start, end))):
+        share, large, ordinary = _one(con, query, list(bounds))
+        assert effects["large_purchase_share"][part] == pytest.approx(share, abs=1e-6)
+        assert effects["flag_rate_large"][part] == pytest.approx(large, abs=1e-6)
+        assert effects["flag_rate_ordinary"][part] == pytest.approx(ordinary, abs=1e-6)
+    assert s["effect"] == effects["large_purchase_share"]
+    n_inside = _one(con, "SELECT count(*) FROM fraud_detection WHERE event_time >= ? AND event_time < ?",
+                    [start, end])[0]  # fmt: skip
+    baseline, observed = (effects["large_purchase_share"][k] for k in ("baseline", "observed"))
+    # the copies are the rise of the large share over what the day would have had (about the baseline)
+    assert s["affected"]["decisions"] == pytest.approx((observed - baseline) * n_inside, rel=0.15)
+    assert 0 < s["affected"]["entities"] <= s["affected"]["decisions"]
+
+
+def test_every_cause_has_the_agreed_fields_and_its_change_event_is_in_the_register(
+    small_scenario, truth
+) -> None:
+    import csv
+
+    with (small_scenario.out / "register" / "timeline_events.csv").open(encoding="utf-8") as handle:
+        events = list(csv.DictReader(handle))
+    changes = {"deploy", "config_or_pipeline_change"}
+    for s in truth["scenarios"]:
+        cause = s["cause"]
+        fields = {"kind", "columns", "model_version", "model_fault", "slice", "onset", "change_event"}
+        assert set(cause) == fields
+        assert isinstance(cause["model_fault"], bool) and isinstance(cause["columns"], list)
+        if s["control"]:
+            assert cause["kind"] is None and cause["onset"] is None and cause["change_event"] is None
+            continue
+        assert cause["onset"] == s["onset"] and len(cause["onset"]) == len("2025-01-01T00:00:00Z")
+        assert cause["slice"] == s["slice"]
+        own = [e for e in events if e["incident_id"] == s["incident_id"] and e["kind"] in changes]
+        if cause["change_event"] is None:  # no change caused it (concept drift, a seasonal mix)
+            assert not [e for e in own if _ts(e["at"]) <= _ts(s["onset"])], s["id"]
+            continue
+        (event,) = [e for e in own if e["description"] == cause["change_event"]]
+        lead = _ts(s["onset"]) - _ts(event["at"])
+        assert timedelta(0) <= lead <= timedelta(hours=1), s["id"]  # at the onset or shortly before
+        if cause["kind"] == "model_change":
+            assert event["kind"] == "deploy" and cause["model_version"] in cause["change_event"]

@@ -534,3 +534,28 @@ def test_every_cause_has_the_agreed_fields_and_its_change_event_is_in_the_regist
         assert timedelta(0) <= lead <= timedelta(hours=1), s["id"]  # at the onset or shortly before
         if cause["kind"] == "model_change":
             assert event["kind"] == "deploy" and cause["model_version"] in cause["change_event"]
+
+
+def test_reference_windows_overlap_no_other_incident_but_e_under_i_where_decisions_hold(con, truth) -> None:
+    """No reference window overlaps another scenario's incident window on the same system, with one known
+    exception: i's reference (fraud) holds the end of e's campaign. e changed labels, not decisions, so i's
+    failure signal (flagged = 1) sees a clean reference; label-based measures of i's reference do not."""
+    spans = {s["id"]: s for s in truth["scenarios"]}
+    clashes = []
+    for first in spans.values():
+        for second in spans.values():
+            if first is second or first["system_id"] != second["system_id"]:
+                continue
+            for name in ("reference_window", "incident_window"):
+                a, b = first[name], second["incident_window"]
+                if _ts(a["start"]) < _ts(b["end"]) and _ts(b["start"]) < _ts(a["end"]):
+                    clashes.append((first["id"], name, second["id"]))
+    assert clashes == [("i_seasonal_mix", "reference_window", "e_concept_drift")]
+    assert spans["i_seasonal_mix"]["failure_signal"]["kind"] == "prediction_condition"
+    ref_start, ref_end, start, end = _windows(spans["e_concept_drift"])
+    flag_rates = [
+        _one(con, "SELECT avg(flagged::int) FROM fraud_detection WHERE event_time >= ? AND event_time < ?",
+             list(bounds))[0]  # fmt: skip
+        for bounds in ((ref_start, ref_end), (start, end))
+    ]
+    assert flag_rates[1] == pytest.approx(flag_rates[0], abs=0.004)  # e moved no decision

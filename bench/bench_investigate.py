@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +38,13 @@ from workbench.postmortem_cli import render_postmortem  # noqa: E402
 from workbench.scenarios import generate  # noqa: E402
 
 SECTION_HEADING = "## Investigate and post-mortem"
+ANALYSIS_CALLS = ("assess_impact(", "drift_for_card(", "analyse_root_cause(", "assess_fairness(")
+"""A cell calling one of these is the notebook's analysis."""
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
 
 
 def kernel_floor(workdir: Path) -> float:
@@ -63,7 +72,7 @@ def cell_breakdown(executed: Path) -> dict[str, float]:
         source = cell.source
         if "open_logs(" in source or "InvestigationContext.load(" in source:
             kinds["data access"] += duration
-        elif "assess_impact(" in source or "drift_for_card(" in source:
+        elif any(call in source for call in ANALYSIS_CALLS):
             kinds["analysis"] += duration
         elif "parameters" in cell.metadata.get("tags", []):
             kinds["imports and parameters"] += duration
@@ -79,6 +88,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args()
 
+    load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-investigate-") as tmp:
         out = Path(tmp)
         started = time.perf_counter()
@@ -118,19 +128,23 @@ def main() -> None:
             )
 
     median = statistics.median
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    commit = _commit()
+    load_end = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
         SECTION_HEADING,
         "",
         f"`bench/bench_investigate.py --rows-per-day {args.rows_per_day} --repeats {args.repeats}`: "
         f"incident {planted['incident_id']} ({planted['kind']}) over {rows:,} prediction rows of "
         f"{planted['system_id']} (scenario generation {generate_s:.0f} s, not counted). "
-        f"Medians of {args.repeats} runs, 2-core machine.",
+        f"Medians of {args.repeats} runs, 2-core machine, run {date} at commit {commit}, load average "
+        f"{load_start} at the start, {load_end} at the end.",
         "",
         "| stage | median s |",
         "| --- | ---: |",
         f"| investigate + postmortem, end to end | {median(totals):.1f} |",
-        f"| investigate (impact and drift notebooks in parallel) | {median(investigates):.1f} |",
-        f"| postmortem (execute notebook, render HTML + Markdown) | {median(postmortems):.1f} |",
+        f"| investigate ({', '.join(per_notebook)} notebooks) | {median(investigates):.1f} |",
+        f"| postmortem (render HTML + Markdown from the run's summaries) | {median(postmortems):.1f} |",
         f"| kernel start-up floor (empty notebook under papermill) | {median(floors):.1f} |",
     ]
     for key, values in per_notebook.items():
@@ -145,7 +159,7 @@ def main() -> None:
         if SECTION_HEADING in text:
             head, _, rest = text.partition(SECTION_HEADING)
             following = rest.find("\n## ")
-            text = head + table + (rest[following + 1 :] if following >= 0 else "")
+            text = head + table + ("\n" + rest[following + 1 :] if following >= 0 else "")
         else:
             text = text.rstrip() + "\n\n" + table
         readme.write_text(text)

@@ -223,7 +223,6 @@ def analyse_root_cause(
     RootCauseResult
     """
     from analysis._decomposition import decompose_change, decomposition_cells
-    from analysis._slices import find_slices
     from analysis.data_quality import data_quality
 
     table = _table(log)
@@ -237,17 +236,17 @@ def analyse_root_cause(
     if change.n_incident == 0:
         limitations.append("no decision in the incident window could be judged by the failure signal")
     failed = failure_expression(table, card, signal, as_of=as_of)
-    slices = find_slices(
+    slices = explore_slices(
         table,
-        slice_features,
-        failed,
-        event_time=card.columns.event_time,
-        reference=windows.reference,
-        incident=windows.incident,
-        alpha=alpha,
-        k=top_k,
+        card,
+        windows,
+        as_of=as_of,
+        signal=signal,
+        features=features,
         max_level=max_level,
         min_support=min_support,
+        alpha=alpha,
+        top_k=top_k,
         n_bins=n_bins,
     )
     slices = _fold_duplicates(slices)

@@ -86,6 +86,9 @@ def test_wheel_runs_an_investigation_and_post_mortem_outside_the_source_tree(tmp
     for shipped in (
         "workbench/notebooks/drift.ipynb",
         "workbench/notebooks/investigate.ipynb",
+        "workbench/notebooks/trends.ipynb",
+        "workbench/report_templates/dashboard/blocks.html.j2",
+        "workbench/report_templates/dashboard/dashboard.css",
         "analysis/sections/drift.py",
         "workbench/report/_html.py",
         "workbench/report_templates/postmortem/index.html.j2",
@@ -140,3 +143,7 @@ def test_wheel_runs_an_investigation_and_post_mortem_outside_the_source_tree(tmp
     text = report.read_text(encoding="utf-8")
     assert incident_id in text
     assert html.escape(title) in text
+    # the cross-incident run too: the packaged trends notebook and dashboard templates
+    printed = workbench("trends", *register, *as_of, "--out", "reports")
+    dashboard = elsewhere / printed.split("html:", 1)[1].split()[0]
+    assert "Governance trend dashboard" in dashboard.read_text(encoding="utf-8")

@@ -326,10 +326,71 @@ def postmortem(
 
 
 @app.command()
-def trends(as_of: AsOfOption = None) -> None:
-    """Build the cross-incident trend dashboard."""
-    parse_as_of(as_of)
-    _not_yet("trends", "the trend dashboard issue")
+def trends(
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Period start: incidents that became known from then (ISO-8601)."),
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Period end, exclusive (ISO-8601).")] = None,
+    system: Annotated[
+        list[str] | None, typer.Option("--system", help="Only this AI system (repeatable).")
+    ] = None,
+    severity: Annotated[
+        list[str] | None, typer.Option("--severity", help="Only this severity, e.g. SEV-1 (repeatable).")
+    ] = None,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="Only this incident category (repeatable).")
+    ] = None,
+    recurrence_days: Annotated[
+        float, typer.Option("--recurrence-days", min=0.001, help="Recurrence horizon in days.")
+    ] = 90.0,
+    new_since: Annotated[
+        str | None,
+        typer.Option(
+            "--new-since", help="Start of the digest's 'what is new' (default: --from, else 30 days back)."
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="A policy YAML over the shipped default.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Reports folder: the run goes to OUT/trends/<run id>/.")
+    ] = Path("reports"),
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html (dashboard), md (digest).")
+    ] = "html,md",
+    as_of: AsOfOption = None,
+    register: RegisterOption = None,
+) -> None:
+    """Build the cross-incident trend dashboard (HTML) and the governance digest (Markdown)."""
+    from workbench.cli_register import register_location
+    from workbench.trends import check_filters, run_trends
+
+    chosen = [part.strip().lower() for part in formats.split(",") if part.strip()]
+    when = parse_as_of(as_of)
+    begin = parse_as_of(start, option="--from") if start else None
+    finish = parse_as_of(end, option="--to") if end else None
+    if begin is not None and finish is not None and finish <= begin:
+        raise WorkbenchError(f"--to must be after --from. Got {start} to {end} instead.")
+    check_filters(severities=severity or (), categories=category or ())
+    run = run_trends(
+        register_location(register),
+        as_of=when,
+        reports_dir=out,
+        start=begin,
+        end=finish,
+        systems=system or (),
+        severities=severity or (),
+        categories=category or (),
+        recurrence_days=recurrence_days,
+        new_since=parse_as_of(new_since, option="--new-since") if new_since else None,
+        policy_path=policy,
+        formats=chosen,
+    )
+    for line in run.headlines:
+        out_console.print(line, highlight=False, soft_wrap=True)
+    for fmt, path in run.outputs.items():
+        out_console.print(f"{fmt}: {path}", highlight=False, soft_wrap=True)
 
 
 @app.command()

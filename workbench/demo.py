@@ -2,8 +2,10 @@
 
 Stages: generate the scenarios (seeded, anchored to a date derived from the seed); import the scenario's
 register into a fresh SQLite register; for every planted scenario incident, run the analysis notebooks
-(``investigate``) and render the blameless post-mortem. Every stage judges time as of the scenario's own
-``as_of``, so the output does not depend on the day the demo runs.
+(``investigate``) and render the blameless post-mortem; then the cross-incident trend dashboard and
+governance digest over the whole register (``trends``), linking each planted incident's post-mortem.
+Every stage judges time as of the scenario's own ``as_of``, so the output does not depend on the day
+the demo runs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class DemoResult:
     stages: list[tuple[str, float]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     reports: dict[str, dict[str, Path]] = field(default_factory=dict)
+    trends: dict[str, Path] = field(default_factory=dict)
 
     def describe(self) -> str:
         """A human summary: what was produced, where, and how long each stage took."""
@@ -77,6 +80,7 @@ def run_demo(
     from workbench.investigate import investigate
     from workbench.postmortem_cli import render_postmortem
     from workbench.scenarios import generate
+    from workbench.trends import run_trends
 
     say = progress or (lambda message: None)
     out = Path(out).resolve()
@@ -133,5 +137,12 @@ def run_demo(
         result.reports[incident_id] = rendered
         where = rendered.get("html") or run.run_dir
         result.lines.append(f"  {incident_id} ({entry['kind']}, {entry['system_id']}) -> {where}")
+    say("building the trend dashboard and the governance digest over the scenario register")
+    with _timed(stages, "trends"):
+        trends = run_trends(str(register_path), as_of=scenario.as_of, reports_dir=reports_dir)
+    result.trends = dict(trends.outputs)
+    result.lines.append(f"Trend dashboard: {trends.outputs['html']}")
+    result.lines.append(f"Governance digest: {trends.outputs['md']}")
+    result.lines.extend(f"  {line}" for line in trends.headlines)
     stages.append(("total", time.perf_counter() - started))
     return result

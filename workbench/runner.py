@@ -107,6 +107,8 @@ MANDATED_PACKAGES: tuple[str, ...] = (
 """Packages whose versions every manifest records."""
 
 MANIFEST_VERSION = 2
+TRENDS_FOLDER = "trends"
+"""The run folder of cross-incident runs (``reports/trends/<run id>/``): not an incident id."""
 SECTION_NOTEBOOK_PARAMETERS: tuple[str, ...] = ("context_path", "incident_id", "register_url")
 """Parameters every section notebook declares: the run's context file, or an incident for stand-alone use."""
 _RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")
@@ -709,9 +711,10 @@ def execute_notebooks(
     """Execute notebooks in parallel into ``<reports_dir>/<incident_id>/<run_id>/<key>/``.
 
     The lower-level form of :func:`run_sections`: jobs need not be declared sections (a job without a
-    section has no summary or figure check). Parameters, errors and hooks are as in :func:`run_sections`;
-    ``prepare`` receives the new run folder before any notebook runs (to write files the notebooks read),
-    ``context`` is recorded in the manifest.
+    section has no summary or figure check). ``incident_id`` may be :data:`TRENDS_FOLDER` for a
+    cross-incident run (``workbench trends``), which records no evidence on any incident.
+    Parameters, errors and hooks are as in :func:`run_sections`; ``prepare`` receives the new run folder
+    before any notebook runs (to write files the notebooks read), ``context`` is recorded in the manifest.
 
     Long because it is the run's sequence of timed stages (check, execute, validate, hash, manifest,
     record), each a call, kept in one place so the manifest's stage timings read as the code does.
@@ -721,7 +724,8 @@ def execute_notebooks(
     RunResult
     """
     hooks = hooks or RunHooks()
-    incident_id = checked_incident_id(incident_id)
+    if incident_id != TRENDS_FOLDER:
+        incident_id = checked_incident_id(incident_id)
     if not jobs:
         raise WorkbenchError("jobs must hold at least one notebook to run. Got none instead.")
     _check_job_keys(jobs)

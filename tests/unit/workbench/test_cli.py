@@ -64,10 +64,18 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_not_yet_available_commands_say_so_honestly(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in (["trends"], ["actions"]):
+    for command in (["actions"],):
         assert main(command) == 2
         err = capsys.readouterr().err
         assert "not available yet" in err
+
+
+def test_trends_without_a_register_is_a_clear_error_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["trends", "--register", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "r")]) == 2
+    assert "no register at" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "trends").exists()
 
 
 def test_parse_as_of() -> None:

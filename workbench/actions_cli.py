@@ -43,21 +43,21 @@ _INCIDENT_COLUMNS = ("system_id", "severity", "status", "closed_at")
 _ITEM_COLUMNS = (
     "incident_id", "title", "owner", "team", "kind", "priority", "due_at", "status", "completed_at"
 )  # fmt: skip
-_SHOWN = (  # (column, heading) of the rich table
+_SHOWN = (  # (column, heading) of the rich table; the item id holds the incident id
     ("id", "item"),
-    ("incident_id", "incident"),
     ("system_id", "system"),
     ("severity", "sev"),
-    ("title", "title"),
     ("owner", "owner"),
     ("team", "team"),
     ("kind", "kind"),
     ("priority", "prio"),
     ("status", "status"),
-    ("due_at", "due (UTC)"),
+    ("due_at", "due"),
     ("days_overdue", "days over"),
     ("age_bucket", "age"),
+    ("title", "title"),
 )
+_NO_WRAP = frozenset({"id", "due_at"})  # folded, never cut
 
 
 def actions_frames(
@@ -189,7 +189,9 @@ def _print_table(
         return
     shown = table if limit == 0 else table.head(limit)
     text = _display_frame(shown)
-    rich_table = Table(*(heading for _, heading in _SHOWN), show_lines=False)
+    rich_table = Table(show_lines=False)
+    for column, heading in _SHOWN:
+        rich_table.add_column(heading, overflow="fold" if column in _NO_WRAP else "ellipsis")
     for row in text.itertuples(index=False):  # at most `limit` rows
         rich_table.add_row(*(escape(value) for value in row))
     console.print(rich_table)
@@ -210,7 +212,7 @@ def _display_frame(table: pd.DataFrame) -> pd.DataFrame:
     for column, _ in _SHOWN:
         values = table[column] if column in table.columns else pd.Series(None, index=table.index)
         if column == "due_at":
-            values = values.dt.strftime("%Y-%m-%d %H:%M")
+            values = values.dt.strftime("%Y-%m-%d")
         text[column] = values.astype(object).where(values.notna(), "").astype(str)
     for column in ("owner", "team"):
         text[column] = text[column].where(text[column].str.strip() != "", UNASSIGNED)

@@ -118,7 +118,12 @@ def list_actions(
     Raises
     ------
     WorkbenchError
-        On an unknown format, XLSX without ``out``, or ``out`` with the table format.
+        On an unknown format, XLSX without ``out``, ``out`` with the table format, or a folder as ``out``.
+
+    Notes
+    -----
+    The header's counts (:func:`summary_line`) cover the items that match ``owners``, ``teams`` and
+    ``systems``, overdue or not: ``overdue_only`` limits the rows shown, not the counts.
     """
     chosen = _checked_format(fmt, out, limit)
     from analysis._trends_actions import action_item_summary, action_item_table

@@ -357,7 +357,8 @@ def _without_preventive(
         else np.zeros(len(incidents), dtype=bool)
     )
     if "postmortem_required" in incidents.columns:
-        in_scope |= incidents["postmortem_required"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        required = incidents["postmortem_required"].astype("boolean").fillna(False)
+        in_scope = in_scope | required.to_numpy(dtype=bool)
     preventive = table["kind"].astype(object).isin(PREVENTIVE_KINDS) & table["status"].ne(
         ActionItemStatus.WONT_DO.value
     )

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from workbench import __version__
 from workbench.cli_register import register_app
-from workbench.errors import NotYetAvailable, WorkbenchError
+from workbench.errors import WorkbenchError
 
 __all__ = ["USER_ERROR_CLASSES", "app", "main", "parse_as_of", "user_error_types"]
 
@@ -143,10 +143,6 @@ def demo(
 
     result = run_demo(out, seed=seed, rows_per_day=rows_per_day, progress=_progress_printer())
     out_console.print(result.describe(), highlight=False, soft_wrap=True)
-
-
-def _not_yet(command: str, issue: str) -> None:
-    raise NotYetAvailable(f"`workbench {command}` is not available yet: it arrives with {issue}.")
 
 
 RegisterOption = Annotated[
@@ -394,10 +390,42 @@ def trends(
 
 
 @app.command()
-def actions(as_of: AsOfOption = None) -> None:
-    """List action items across incidents, overdue first."""
-    parse_as_of(as_of)
-    _not_yet("actions", "the trend dashboard issue")
+def actions(
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue action items.")] = False,
+    owner: Annotated[
+        list[str] | None, typer.Option("--owner", help="Only this owner's items (repeatable; 'unassigned').")
+    ] = None,
+    team: Annotated[
+        list[str] | None, typer.Option("--team", help="Only this team's items (repeatable).")
+    ] = None,
+    system: Annotated[
+        list[str] | None, typer.Option("--system", help="Only items of this system's incidents (repeatable).")
+    ] = None,
+    as_of: AsOfOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, xlsx or json.")] = "table",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File for csv/xlsx/json (csv and json default to stdout).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Rows of the table format (0: all).")] = 100,
+    register: RegisterOption = None,
+) -> None:
+    """List action items across incidents, overdue first, with their counts."""
+    from workbench.actions_cli import list_actions
+    from workbench.cli_register import register_location
+
+    list_actions(
+        register_location(register),
+        as_of=parse_as_of(as_of),
+        console=out_console,
+        err_console=err_console,
+        overdue_only=overdue,
+        owners=owner,
+        teams=team,
+        systems=system,
+        fmt=fmt,
+        out=out,
+        limit=limit,
+    )
 
 
 @app.command()

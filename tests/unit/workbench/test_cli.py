@@ -63,13 +63,6 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
     assert "No such option" in capsys.readouterr().err
 
 
-def test_not_yet_available_commands_say_so_honestly(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in (["actions"],):
-        assert main(command) == 2
-        err = capsys.readouterr().err
-        assert "not available yet" in err
-
-
 def test_trends_without_a_register_is_a_clear_error_before_any_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

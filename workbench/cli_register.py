@@ -534,8 +534,37 @@ def _metrics(reg: Any, incident_id: str, as_of: datetime, policy_path: Path | No
     return {key: (None if _is_missing(value) else value) for key, value in row.items() if key != "id"}
 
 
+NOT_RECORDED = "not recorded"
+"""What ``register show`` prints for a response metric of an imported public record without one."""
+_RESPONSE_METRICS = (
+    "time_to_detect_hours",
+    "time_to_acknowledge_hours",
+    "time_to_contain_hours",
+    "time_to_resolve_hours",
+    "response_sla_met",
+    "response_sla_margin_hours",
+    "contain_target_met",
+    "resolve_target_met",
+    "postmortem_overdue",
+    "notifications_overdue",
+    "notifications_late",
+)
+
+
 def _metrics_to_show(metrics: Mapping[str, Any]) -> list[tuple[str, object]]:
-    """The metrics worth a person's attention: known values, regimes that apply or have reports."""
+    """The metrics worth a person's attention: known values, regimes that apply or have reports.
+
+    For an imported public record without response times (``response_recorded`` False, see
+    :func:`register.metrics.incident_metrics`) the response metrics read "not recorded".
+
+    Examples
+    --------
+    >>> _metrics_to_show({"response_recorded": False, "response_sla_met": None})
+    [('response_recorded', False), ('response_sla_met', 'not recorded')]
+    """
+    recorded = metrics.get("response_recorded")
+    if recorded is not None and not recorded:
+        metrics = {key: NOT_RECORDED if key in _RESPONSE_METRICS else value for key, value in metrics.items()}
     regimes = {key[: -len("_applicable")] for key in metrics if key.endswith("_applicable")}
     quiet = {
         regime

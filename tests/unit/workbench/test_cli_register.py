@@ -77,7 +77,7 @@ def test_help_for_every_register_command(capsys: pytest.CaptureFixture[str]) -> 
 def test_init_json_and_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = str(tmp_path / "r.sqlite")
     assert main(["register", "init", "--register", path, "--json"]) == 0
-    assert _json(capsys) == {"register": f"sqlite+pysqlite:///{path}", "schema": "0002"}
+    assert _json(capsys) == {"register": f"sqlite+pysqlite:///{path}", "schema": "0003"}
     assert main(["register", "init", "--register", path]) == 0
     assert "Register ready" in capsys.readouterr().out
 

@@ -155,7 +155,8 @@ def parse_partial_date(text: str) -> tuple[datetime, str]:
         return datetime(int(match.group(2)), _MONTHS[match.group(1)[:3].lower()], 1, tzinfo=UTC), "month"
     match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
     if match:
-        return datetime(*(int(part) for part in match.groups()), tzinfo=UTC), "day"
+        year, month, day = (int(part) for part in match.groups())
+        return datetime(year, month, day, tzinfo=UTC), "day"
     raise ValueError(
         f"must be a year (2019), a month (Mar 2021, 2021-03) or a day (2021-03-15). Got {text!r} instead."
     )

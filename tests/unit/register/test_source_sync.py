@@ -54,9 +54,7 @@ def test_reimport_updates_a_changed_title_with_history_and_dry_run_writes_nothin
     preview = _sync(reg, export, by="bo", dry_run=True)
     assert preview.dry_run is True
     assert preview.new == ["INC-2020-0099"]
-    assert preview.changed == {
-        "INC-2016-0006": {"title": ("TayBot", "Tay chatbot posts offensive tweets")}
-    }
+    assert preview.changed == {"INC-2016-0006": {"title": ("TayBot", "Tay chatbot posts offensive tweets")}}
     assert len(preview.unchanged) == 3
     assert reg.get_incident("INC-2016-0006").title == "TayBot"  # nothing written
     assert [i.id for i in reg.list_incidents() if i.id == "INC-2020-0099"] == []
@@ -119,7 +117,9 @@ def test_own_records_are_never_touched_and_a_clash_writes_nothing(reg: Register,
         handle.write("newid,99,2020-02-02,[7],[],[],[],A new one.,New incident\n")
     with pytest.raises(ValidationFailed) as caught:
         _sync(reg, export)
-    assert [(f["problem"], f["value"]) for f in caught.value.failures] == [("id_in_register", "INC-2020-0099")]
+    assert [(f["problem"], f["value"]) for f in caught.value.failures] == [
+        ("id_in_register", "INC-2020-0099")
+    ]
     assert reg.get_incident("INC-2020-0099") == own
     assert reg.get_incident("INC-2016-0006").title == "TayBot"  # all or nothing
 

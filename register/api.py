@@ -365,7 +365,9 @@ class Register(FrameReaders):
         """Add an incident; without an ``id`` one is allocated (``INC-<year of aware_at>-NNNN``).
 
         The id is allocated inside the write transaction, so concurrent writers never get the same one;
-        numbers have at least four digits and grow past 9999.
+        numbers have at least four digits and grow past 9999. Imported public records (with a
+        ``source``) keep their own numbers without moving the counter: allocation skips the ids they
+        hold.
 
         Examples
         --------
@@ -391,8 +393,11 @@ class Register(FrameReaders):
             if record.system_id is not None:
                 self._require_system(connection, record.system_id)
             if allocate:
-                number = next_incident_number(connection, f"incident:{record.aware_at.year:04d}")
-                record = record.model_copy(update={"id": f"INC-{record.aware_at.year:04d}-{number:04d}"})
+                year = record.aware_at.year
+                number = next_incident_number(connection, f"incident:{year:04d}")
+                while exists(connection, t.incidents, f"INC-{year:04d}-{number:04d}"):  # an imported record's
+                    number = next_incident_number(connection, f"incident:{year:04d}")
+                record = record.model_copy(update={"id": f"INC-{year:04d}-{number:04d}"})
             elif exists(connection, t.incidents, record.id):
                 raise ValidationFailed(
                     f"incident {record.id} is already in the register; update it instead.",

@@ -17,6 +17,8 @@ Mapping:
 - id: ``INC-<year occurred>-<1,000,000 + AIAAIC number>`` (``AIAAIC1234`` of 2021 ->
   ``INC-2021-1001234``; :func:`aiaaic_incident_id`). AIID ids use the AIID number itself
   (``INC-<year>-<number>``, numbers far below a million), so the two sources never share an id.
+  Imported ids do not move the register's own counter (own incidents stay ``INC-<year>-0001``...; the
+  allocation skips an id a source holds); an own id already taken is an ``id_in_register`` failure.
 - title = Headline; summary = Summary/links; ``publicly_visible`` = true; status ``detected``.
 - ``occurred_at`` = ``aware_at`` = the Occurred date (else Released, tagged
   ``aiaaic:occurred-from-released``) at its first instant: ``2019`` -> 2019-01-01, ``Mar 2021`` and

@@ -130,3 +130,13 @@ def test_every_record_must_carry_the_source(reg: Register) -> None:
         reg.sync_source(bundle, source="aiaaic", by="ana")
     assert {f["problem"] for f in caught.value.failures} == {"invalid_value"}
     assert reg.list_incidents() == []
+
+
+def test_imported_numbers_do_not_move_the_counter_and_allocation_skips_them(
+    reg: Register, export: Path
+) -> None:
+    _sync(reg, export)  # holds INC-2016-0006 and INC-2016-0012
+    data = {"title": "Own", "category": "safety", "severity": "SEV-3", "aware_at": "2016-05-01T00:00:00Z"}
+    ids = [reg.add_incident(data).id for _ in range(7)]
+    assert ids == [f"INC-2016-{n:04d}" for n in (1, 2, 3, 4, 5, 7, 8)]
+    assert reg.add_incident({**data, "aware_at": "2024-01-01T00:00:00Z"}).id == "INC-2024-0001"  # not 10424

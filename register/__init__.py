@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+from register._sources import SourceSync
 from register.api import Register, open_register
 from register.errors import (
     ConflictError,
@@ -72,6 +73,7 @@ __all__ = [
     "ReportType",
     "Role",
     "Severity",
+    "SourceSync",
     "TimelineEvent",
     "TimelineEventKind",
     "ValidationFailed",

@@ -186,7 +186,9 @@ def write_bundle_records(connection: Connection, bundle: Bundle, *, by: str | No
             rows = [to_db(r, table) for r in records]
             if entity == "incidents":
                 rows = [row | {"updated_at": at, "updated_by": by} for row in rows]
-                raise_counter_to(connection, [r.id for r in records])  # type: ignore[attr-defined]
+                # imported public records (a source) do not move the counter: their numbers come from
+                # the source (AIAAIC's are above a million); allocation skips the ids they hold
+                raise_counter_to(connection, [r.id for r in records if r.source is None])  # type: ignore[attr-defined]
             bulk_insert(connection, table, rows)
         record_created(connection, entity, records, by=by, at=at)
 

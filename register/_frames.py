@@ -51,6 +51,7 @@ _NARRATIVE_COLUMNS = frozenset(
         "affected_groups",
         "updated_at",
         "updated_by",
+        "source_id",
     }
 )
 """Free-text, descriptive and bookkeeping incident columns that derived metrics never read (left out

@@ -2,8 +2,10 @@
 
 Incident ids ``INC-<year>-NNNN`` come from a counter per year (``id_counters``), moved with an upsert
 in the same transaction that inserts the incident, so concurrent writers never get the same number;
-explicitly given ids raise the counter past them. Action items and notifications get
-``<incident id>-A<n>`` / ``-N<n>``; timeline events, evidence and classifications integer ids.
+explicitly given ids raise the counter past them, except those of imported public records (with a
+``source``): those keep the source's numbers (AIAAIC's are above a million) and allocation skips them.
+Action items and notifications get ``<incident id>-A<n>`` / ``-N<n>``; timeline events, evidence and
+classifications integer ids.
 """
 
 from __future__ import annotations

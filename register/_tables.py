@@ -107,6 +107,10 @@ incidents = sa.Table(
     # added by migration 0002 (a batch change to a parent table)
     sa.Column("updated_at", UTCDateTime()),
     sa.Column("updated_by", sa.Text()),
+    # added by migration 0003: provenance of imported public records
+    sa.Column("source", sa.String(64)),
+    sa.Column("source_id", sa.Text()),
+    sa.Index("ix_incidents_source_source_id", "source", "source_id"),
 )
 
 timeline_events = sa.Table(

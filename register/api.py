@@ -56,6 +56,7 @@ from register._entities import (
 from register._frames import FrameReaders
 from register._history import read_history, record_changes, record_created
 from register._ids import SENTINEL_ID, next_child_id, next_incident_number, raise_counter_to
+from register._sources import SourceSync
 from register.errors import ConflictError, EmptyImportError, NotFoundError, RegisterError, ValidationFailed
 from register.lifecycle import check_times, find_transition
 from register.schema import (
@@ -364,7 +365,9 @@ class Register(FrameReaders):
         """Add an incident; without an ``id`` one is allocated (``INC-<year of aware_at>-NNNN``).
 
         The id is allocated inside the write transaction, so concurrent writers never get the same one;
-        numbers have at least four digits and grow past 9999.
+        numbers have at least four digits and grow past 9999. Imported public records (with a
+        ``source``) keep their own numbers without moving the counter: allocation skips the ids they
+        hold.
 
         Examples
         --------
@@ -390,8 +393,11 @@ class Register(FrameReaders):
             if record.system_id is not None:
                 self._require_system(connection, record.system_id)
             if allocate:
-                number = next_incident_number(connection, f"incident:{record.aware_at.year:04d}")
-                record = record.model_copy(update={"id": f"INC-{record.aware_at.year:04d}-{number:04d}"})
+                year = record.aware_at.year
+                number = next_incident_number(connection, f"incident:{year:04d}")
+                while exists(connection, t.incidents, f"INC-{year:04d}-{number:04d}"):  # an imported record's
+                    number = next_incident_number(connection, f"incident:{year:04d}")
+                record = record.model_copy(update={"id": f"INC-{year:04d}-{number:04d}"})
             elif exists(connection, t.incidents, record.id):
                 raise ValidationFailed(
                     f"incident {record.id} is already in the register; update it instead.",
@@ -882,6 +888,105 @@ class Register(FrameReaders):
         except _DryRunDone:
             pass
         return counts
+
+    def sync_source(
+        self,
+        bundle: Bundle,
+        *,
+        source: str,
+        by: str | None,
+        dry_run: bool = False,
+        allow_empty: bool = False,
+    ) -> SourceSync:
+        """Import (or re-import) a public database's export: add new records, update the ones it owns.
+
+        ONE transaction, all or nothing, like :meth:`import_bundle`. Every incident of ``bundle`` must
+        have ``source`` and a ``source_id``; the register's incidents with the same ``(source,
+        source_id)`` are updated through the audited update path (rules: :mod:`register._sources`:
+        title, summary, dates, visibility, the source's tags, the category unless a person changed it
+        after the import, the source's classifications replaced); the others are added. Own records
+        and other sources' records are never changed. History rows of these writes have ``changed_by``
+        ``"<by> (import:<source>)"``.
+
+        Parameters
+        ----------
+        bundle : register.io.Bundle
+            Incidents and classifications read from the source (e.g. :func:`register.io.read_aiid_incidents`).
+        source : str
+            The source slug (``aiid``, ``aiaaic``).
+        by : str or None
+            Who imports.
+        dry_run : bool, default False
+            Decide and check everything, write nothing; the result holds the diff.
+        allow_empty : bool, default False
+            Accept an export without records.
+
+        Returns
+        -------
+        SourceSync
+            Ids new / changed (field -> (old, new)) / unchanged, and the records added per entity.
+
+        Raises
+        ------
+        ValidationFailed
+            One row per problem (a new record's id held by another record: ``id_in_register``; a record
+            without this source; inconsistent times); nothing is written.
+        """
+        from register._sources import delete_classifications, import_marker, plan_source_sync
+        from register.io import Bundle
+
+        now = utc_now()
+        if not any(bundle.counts().values()):
+            if allow_empty:
+                return SourceSync(source=source, dry_run=dry_run)
+            raise EmptyImportError([])
+        allowed = ("incidents", "classifications")
+        others = [name for name, n in bundle.counts().items() if n and name not in allowed]
+        if others:
+            raise ValidationFailed(
+                "a source import must hold incidents and classifications only. Got "
+                f"{', '.join(others)} too; import those with `workbench register import BUNDLE`."
+            )
+        marked = f"{by or ''}{import_marker(source)}".strip()
+        result = SourceSync(source=source)
+        try:
+            with self._write() as connection:
+                plan = plan_source_sync(connection, bundle, source)
+                failures = plan.failures + bundle_problems(connection, plan.new_records)
+                if failures:
+                    raise ValidationFailed(
+                        f"the import has {len(failures)} problem(s); nothing was written.", failures
+                    )
+                replacements = Bundle(
+                    classifications=[label for _, added in plan.replaced.values() for label in added]
+                )
+                try:
+                    write_bundle_records(connection, plan.new_records, by=marked, at=now)
+                    for current, new in plan.updates:
+                        self._apply(connection, current, new, by=marked, at=now)
+                    delete_classifications(
+                        connection,
+                        [label for removed, _ in plan.replaced.values() for label in removed],
+                        by=marked,
+                        at=now,
+                    )
+                    write_bundle_records(connection, replacements, by=marked, at=now)
+                except sa.exc.IntegrityError as exc:
+                    raise ValidationFailed(
+                        f"the database refused the import ({exc.orig}); nothing was written."
+                    ) from exc
+                result = plan.sync
+                result.counts = {
+                    "incidents": len(plan.new_records.incidents),
+                    "classifications": len(plan.new_records.classifications)
+                    + len(replacements.classifications),
+                }
+                if dry_run:
+                    raise _DryRunDone
+        except _DryRunDone:
+            pass
+        result.dry_run = dry_run
+        return result
 
     def export_bundle(self, *, incident_ids: Sequence[str] | None = None) -> Bundle:
         """Return the register (or some incidents with their children and systems) as a :class:`Bundle`.

@@ -253,7 +253,28 @@ def incident_metrics(
           ``<regime>_pending``, ``<regime>_overdue``, ``<regime>_late``, ``<regime>_next_due_at``
           (see :func:`notification_status`);
         - ``action_items_open`` (open or in progress), ``action_items_overdue`` (open, due before
-          ``as_of``).
+          ``as_of``);
+        - ``response_recorded`` (bool): False for an imported public record -- an incident with a
+          ``source`` (e.g. ``aiid``) that holds none of ``acknowledged_at``, ``contained_at``,
+          ``resolved_at``, ``closed_at``. Such a record says nothing about a response (the public
+          database never held one), so none of its response metrics is judged: ``time_to_*`` and
+          ``*_hours``, ``acknowledge_due_at``, the SLA margin are NaT/NaN; ``response_sla_met``,
+          ``contain_target_met``, ``resolve_target_met`` are NA ("not recorded", never a breach);
+          ``postmortem_overdue`` is False and the ``notifications_overdue``/``_late`` and
+          ``<regime>_overdue``/``_late`` counts are 0. The register's own incidents (``source``
+          null or the column absent) are always True and judged as before: a missing acknowledgement
+          past the SLA is a breach.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> from register.policy import load_policy
+    >>> public = pd.DataFrame({"id": ["INC-2016-0006", "INC-2026-0001"], "severity": ["SEV-3", "SEV-3"],
+    ...     "source": ["aiid", None],
+    ...     "aware_at": [pd.Timestamp("2016-03-24", tz="UTC"), pd.Timestamp("2026-03-01", tz="UTC")]})
+    >>> rows = incident_metrics(public, policy=load_policy(), as_of=datetime(2026, 12, 1, tzinfo=UTC))
+    >>> rows["response_recorded"].tolist(), rows["response_sla_met"].tolist()
+    ([False, True], [<NA>, False])
     """
     as_of_ts = pd.Timestamp(as_utc(as_of))
     frame = incidents.reset_index(drop=True)
@@ -325,9 +346,44 @@ def incident_metrics(
     table, applicable = _notification_table(frame, policy, as_of_ts, notifications, systems)
     _add_notification_columns(result, table, applicable, policy)
     _add_action_columns(result, action_items, as_of_ts)
+    _blank_unrecorded_responses(result, frame, policy)
     if len(result) != n_rows:  # pragma: no cover - a merge must never change the row count
         raise RuntimeError(f"metrics must have one row per incident. Got {len(result)} for {n_rows}.")
     return result
+
+
+_RESPONSE_TIMES = ("acknowledged_at", "contained_at", "resolved_at", "closed_at")
+"""A record holding any of these times has a recorded response (see ``response_recorded``)."""
+_UNJUDGED_TIMES = ("acknowledge_due_at", "response_sla_margin", "time_to_detect", "time_to_acknowledge",
+                   "time_to_contain", "time_to_resolve", "postmortem_due_at")  # fmt: skip
+_UNJUDGED_BOOLEANS = ("response_sla_met", "contain_target_met", "resolve_target_met")
+
+
+def _blank_unrecorded_responses(result: pd.DataFrame, frame: pd.DataFrame, policy: Policy) -> None:
+    """Add ``response_recorded``; blank the response metrics of public records without one (column-wise)."""
+    if "source" in frame.columns:
+        imported = frame["source"].notna().to_numpy(dtype=bool)
+    else:
+        imported = np.zeros(len(frame), dtype=bool)
+    responded = np.zeros(len(frame), dtype=bool)
+    for column in _RESPONSE_TIMES:
+        if column in frame.columns:
+            responded |= frame[column].notna().to_numpy(dtype=bool)
+    unrecorded = imported & ~responded
+    result["response_recorded"] = ~unrecorded
+    if not unrecorded.any():
+        return
+    for column in _UNJUDGED_TIMES:
+        result.loc[unrecorded, column] = pd.NaT
+    for column in [name for name in result.columns if name.endswith("_hours")]:
+        result.loc[unrecorded, column] = np.nan
+    for column in _UNJUDGED_BOOLEANS:
+        result.loc[unrecorded, column] = pd.NA
+    result.loc[unrecorded, "postmortem_overdue"] = False
+    counts = ["notifications_overdue", "notifications_late"]
+    counts += [f"{regime.id}_{part}" for regime in policy.active_regimes for part in ("overdue", "late")]
+    for column in counts:
+        result.loc[unrecorded, column] = 0
 
 
 def _positions(keys: pd.Series, lookups: pd.Series, *, check_unique: bool = True) -> np.ndarray:

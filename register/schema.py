@@ -48,6 +48,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
     "MAX_TITLE_LENGTH",
+    "SOURCE_PATTERN",
     "STORED",
     "TEXT_LIMITS",
     "Incident",
@@ -507,6 +508,9 @@ INCIDENT_ID_PATTERN = r"^INC-\d{4}-\d{4,18}$"
 """Incident ids: ``INC-YYYY-NNNN``, four to 18 digits (growing past 9999; the number is kept in a
 64-bit counter, so it stays below :data:`MAX_INTEGER`)."""
 
+SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+"""``Incident.source``: a lower-case slug naming a public incident database (``aiid``, ``aiaaic``)."""
+
 MAX_INCIDENT_NUMBER = 10**18 - 1
 """The largest number an incident id holds (18 digits, see :data:`INCIDENT_ID_PATTERN`)."""
 
@@ -655,6 +659,24 @@ class Incident(_MutableRecord):
     failure_signal: FailureSignal | None = Field(
         default=None, description="overrides the system's default failure signal for this incident"
     )
+    source: Key | None = Field(
+        default=None,
+        pattern=SOURCE_PATTERN,
+        description=(
+            "where the record comes from: None = recorded in this register by its own team; a public "
+            "database's slug (e.g. 'aiid', 'aiaaic') for an imported public record"
+        ),
+    )
+    source_id: Name | None = Field(default=None, description="the record's id in `source` (e.g. AIID '23')")
+
+    @model_validator(mode="after")
+    def _source_id_needs_source(self) -> Incident:
+        if self.source_id is not None and self.source is None:
+            raise ValueError(
+                f"source_id needs a source. Got source_id {self.source_id!r} without one; set source "
+                "(e.g. 'aiid') or drop source_id."
+            )
+        return self
 
 
 class TimelineEvent(_MutableRecord):

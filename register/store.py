@@ -260,7 +260,7 @@ def _alembic_config(connection: Connection | None = None) -> Any:
     return config
 
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest migration shipped with the package (``tests/unit/register`` checks it against Alembic's head).
 
 A register is opened by comparing its revision with this constant, so opening one imports no Alembic

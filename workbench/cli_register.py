@@ -534,8 +534,37 @@ def _metrics(reg: Any, incident_id: str, as_of: datetime, policy_path: Path | No
     return {key: (None if _is_missing(value) else value) for key, value in row.items() if key != "id"}
 
 
+NOT_RECORDED = "not recorded"
+"""What ``register show`` prints for a response metric of an imported public record without one."""
+_RESPONSE_METRICS = (
+    "time_to_detect_hours",
+    "time_to_acknowledge_hours",
+    "time_to_contain_hours",
+    "time_to_resolve_hours",
+    "response_sla_met",
+    "response_sla_margin_hours",
+    "contain_target_met",
+    "resolve_target_met",
+    "postmortem_overdue",
+    "notifications_overdue",
+    "notifications_late",
+)
+
+
 def _metrics_to_show(metrics: Mapping[str, Any]) -> list[tuple[str, object]]:
-    """The metrics worth a person's attention: known values, regimes that apply or have reports."""
+    """The metrics worth a person's attention: known values, regimes that apply or have reports.
+
+    For an imported public record without response times (``response_recorded`` False, see
+    :func:`register.metrics.incident_metrics`) the response metrics read "not recorded".
+
+    Examples
+    --------
+    >>> _metrics_to_show({"response_recorded": False, "response_sla_met": None})
+    [('response_recorded', False), ('response_sla_met', 'not recorded')]
+    """
+    recorded = metrics.get("response_recorded")
+    if recorded is not None and not recorded:
+        metrics = {key: NOT_RECORDED if key in _RESPONSE_METRICS else value for key, value in metrics.items()}
     regimes = {key[: -len("_applicable")] for key in metrics if key.endswith("_applicable")}
     quiet = {
         regime
@@ -698,14 +727,38 @@ def list_command(
     )
 
 
-def _read_import(path: Path, aiid: bool, allow_empty: bool = False):  # -> register.io.Bundle
-    if aiid:
-        from register.io import read_aiid_incidents
-
-        return read_aiid_incidents(path, allow_empty=allow_empty).bundle
+def _read_import(path: Path, allow_empty: bool = False):  # -> register.io.Bundle
     from register.io import read_bundle
 
     return read_bundle(path, allow_external=True, allow_empty=allow_empty)
+
+
+def _read_source(
+    path: Path, aiid: bool, aiaaic: bool, taxonomy: Sequence[Path] | None, allow_empty: bool
+):  # -> tuple[str, register.io.Bundle] | None
+    """The bundle of a public database's export and its source slug; None for a register bundle."""
+    if aiid and aiaaic:
+        raise WorkbenchError(
+            "--aiid and --aiaaic must not be combined. Got both; import one export at a time."
+        )
+    if taxonomy and not aiid:
+        raise WorkbenchError(
+            "--taxonomy must come with --aiid (AIID taxonomy files). Got --taxonomy without it; add --aiid."
+        )
+    if aiid:
+        from register.io import read_aiid_incidents
+        from register.io._aiid import AIID_SOURCE
+
+        result = read_aiid_incidents(
+            path, taxonomy_files=list(taxonomy) if taxonomy else None, allow_empty=allow_empty
+        )
+        return AIID_SOURCE, result.bundle
+    if aiaaic:
+        from register.io import read_aiaaic_incidents
+        from register.io._aiaaic import AIAAIC_SOURCE
+
+        return AIAAIC_SOURCE, read_aiaaic_incidents(path, allow_empty=allow_empty).bundle
+    return None
 
 
 def _counts_text(counts: Mapping[str, int]) -> str:
@@ -713,8 +766,56 @@ def _counts_text(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{n} {name}" for name, n in counts.items() if n)
 
 
+def _sync_payload(sync: Any) -> dict[str, Any]:
+    return {
+        "dry_run": sync.dry_run,
+        "source": sync.source,
+        "new": sync.new,
+        "changed": {key: {f: list(pair) for f, pair in diff.items()} for key, diff in sync.changed.items()},
+        "unchanged": len(sync.unchanged),
+        "category_kept": sync.category_kept,
+        "counts": sync.counts,
+    }
+
+
+def _print_sync(sync: Any) -> None:
+    """The diff of a source import: per incident new / changed fields (old -> new), unchanged count."""
+    out = _out()
+    done = "Checked (nothing written)" if sync.dry_run else "Imported"
+    out.print(
+        f"{done}: {escape(sync.source)}: {len(sync.new)} new, {len(sync.changed)} changed, "
+        f"{len(sync.unchanged)} unchanged incident(s)."
+    )
+    for incident_id in sync.new:
+        out.print(f"  new {incident_id}")
+    for incident_id, diff in sync.changed.items():
+        out.print(f"  changed {incident_id}:")
+        for name, (old, new) in diff.items():
+            out.print(f"    {name}: {escape(_short_text(old))} -> {escape(_short_text(new))}")
+    for incident_id in sync.category_kept:
+        out.print(f"  {incident_id}: category kept (a person changed it after the import)")
+
+
+def _short_text(value: str | None, limit: int = 80) -> str:
+    if value is None:
+        return "(none)"
+    text = value.replace("\n", " ")
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 AiidOption = Annotated[
     bool, typer.Option("--aiid", help="PATH is the AI Incident Database's incidents.csv (or its folder).")
+]
+AiaaicOption = Annotated[
+    bool, typer.Option("--aiaaic", help="PATH is the AIAAIC repository's CSV export (incidents sheet).")
+]
+TaxonomyOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--taxonomy",
+        help="With --aiid: an AIID taxonomy file (classifications_MIT.csv...; repeatable). "
+        "Without it, a folder PATH reads the classifications_*.csv beside incidents.csv.",
+    ),
 ]
 AllowEmptyOption = Annotated[
     bool,
@@ -731,14 +832,34 @@ def import_command(
         Path, typer.Argument(help="A bundle: JSON/YAML/XLSX document, or a folder with manifest.json.")
     ],
     aiid: AiidOption = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")] = False,
+    aiaaic: AiaaicOption = False,
+    taxonomy: TaxonomyOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check everything, write nothing (a source import shows its diff)."),
+    ] = False,
     allow_empty: AllowEmptyOption = False,
     register: RegisterOption = None,
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import a bundle in one transaction: every record, or nothing (problems listed row by row)."""
-    bundle = _read_import(path, aiid, allow_empty)
+    """Import a bundle in one transaction: every record, or nothing (problems listed row by row).
+
+    A public database's export (--aiid, --aiaaic) adds its new records and updates the ones an earlier
+    import of the same database added (never your own records).
+    """
+    source = _read_source(path, aiid, aiaaic, taxonomy, allow_empty)
+    if source is not None:
+        with _open(register) as reg:
+            sync = reg.sync_source(
+                source[1], source=source[0], by=_by(by), dry_run=dry_run, allow_empty=allow_empty
+            )
+        if as_json:
+            _echo_json(_sync_payload(sync))
+        else:
+            _print_sync(sync)
+        return
+    bundle = _read_import(path, allow_empty)
     with _open(register) as reg:
         counts = reg.import_bundle(bundle, by=_by(by), dry_run=dry_run, allow_empty=allow_empty)
     if as_json:
@@ -752,12 +873,25 @@ def import_command(
 def validate_command(
     path: Annotated[Path, typer.Argument(help="A bundle file or folder to check against the register.")],
     aiid: AiidOption = False,
+    aiaaic: AiaaicOption = False,
+    taxonomy: TaxonomyOption = None,
     allow_empty: AllowEmptyOption = False,
     register: RegisterOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check an import file against its schema and the register without writing anything."""
-    bundle = _read_import(path, aiid, allow_empty)
+    source = _read_source(path, aiid, aiaaic, taxonomy, allow_empty)
+    if source is not None:
+        with _open(register) as reg:
+            sync = reg.sync_source(
+                source[1], source=source[0], by=None, dry_run=True, allow_empty=allow_empty
+            )
+        if as_json:
+            _echo_json({"valid": True, **_sync_payload(sync)})
+        else:
+            _print_sync(sync)
+        return
+    bundle = _read_import(path, allow_empty)
     with _open(register) as reg:
         counts = reg.import_bundle(bundle, by=None, dry_run=True, allow_empty=allow_empty)
     if as_json:

@@ -2,14 +2,16 @@
 
 Public API: :func:`read_bundle` / :func:`write_bundle` (one document or a folder with a manifest),
 :func:`read_entities` / :func:`write_entities` (one entity per file), :func:`read_aiid_incidents`
-(the AI Incident Database's CSV export) and :func:`check_incident_times`. Every reader validates
-everything and raises one :class:`~register.errors.ValidationFailed` whose ``failures`` list every
-problem as ``{file, row, column, problem, value, message}``. A file or bundle holding no records raises
+(the AI Incident Database's CSV export), :func:`read_aiaaic_incidents` (the AIAAIC repository's)
+and :func:`check_incident_times`. Every reader validates everything and raises one
+:class:`~register.errors.ValidationFailed` whose ``failures`` list every problem as ``{file, row,
+column, problem, value, message}``. A file or bundle holding no records raises
 :class:`~register.errors.EmptyImportError` (a ``ValidationFailed``) unless ``allow_empty=True``.
 """
 
 from __future__ import annotations
 
+from register.io._aiaaic import AiaaicImport, aiaaic_incident_id, read_aiaaic_incidents
 from register.io._aiid import AiidImport, aiid_incident_id, read_aiid_incidents
 from register.io._bundle import ENTITY_ORDER, Bundle
 from register.io._bundle_files import (
@@ -28,11 +30,14 @@ __all__ = [
     "BUNDLE_VERSION",
     "ENTITY_MODELS",
     "ENTITY_ORDER",
+    "AiaaicImport",
     "AiidImport",
     "Bundle",
     "FileFormat",
+    "aiaaic_incident_id",
     "aiid_incident_id",
     "check_incident_times",
+    "read_aiaaic_incidents",
     "read_aiid_incidents",
     "read_bundle",
     "read_entities",

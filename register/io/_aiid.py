@@ -13,16 +13,45 @@ Mapping (what fits, and what is left explicit as unknown):
   ``INC-2016-0023``; :func:`aiid_incident_id`). AIID numbers are unique, so ids are too.
 - title, summary (= description); ``occurred_at`` and ``aware_at`` = the AIID date at 00:00 UTC (the
   time of awareness is unknown: tag ``aiid:aware-at-is-incident-date``); ``publicly_visible`` = true.
-- category and severity have no AIID equivalent: they are set to ``default_category``
-  (``reputational``) and ``default_severity`` (``SEV-3``, the matrix level for reputational damage)
-  and tagged ``aiid:unmapped-category`` / ``aiid:unmapped-severity``; every imported incident is tagged
-  ``aiid``. Status stays ``detected``; detection source, affected count, roles stay null.
+- provenance: ``source = "aiid"``, ``source_id`` = the AIID incident number (text). A re-import of a
+  newer export updates these records (:meth:`register.Register.sync_source`).
+- category: from the MIT taxonomy classification where there is one (namespace ``MIT``, attribute
+  ``Risk Subdomain``, else ``Risk Domain``; the first row of the incident), by :data:`MIT_CATEGORIES`;
+  tagged ``aiid:category-from-mit``. Without one (or for an unmapped domain, such as 6.
+  Socioeconomic & Environmental) it is ``default_category`` (``reputational``), tagged
+  ``aiid:unmapped-category``.
+- severity: always ``default_severity`` (``SEV-3``, the matrix level for reputational damage), tagged
+  ``aiid:unmapped-severity``. Where the CSET taxonomy says how much harm occurred, a *suggestion* is
+  stored beside it as classifications (namespace ``workbench``, attributes ``suggested_severity`` and
+  ``suggested_severity_basis``; rule: :func:`suggest_severity`), never applied: a person triages.
+- every imported incident is tagged ``aiid``. Status stays ``detected``; detection source, affected
+  count, roles stay null; there are no response times (metrics: ``response_recorded`` False).
 - Namespace ``AIID`` classifications keep the source: ``aiid_incident_id``, ``aiid_record_id``
   (``_id``), one ``report`` per report number, one ``alleged_deployer``, ``alleged_developer`` and
   ``alleged_harmed_party`` per listed party.
 - Taxonomy rows become classifications (namespace from the ``Namespace`` column, attribute = column
   name, one row per value; list values give one row per element; empty values are skipped). Rows
-  whose ``Published`` is false are skipped and counted.
+  whose ``Published`` is false are skipped and counted. Taxonomy files are found beside
+  ``incidents.csv`` when a folder is given, or named (``taxonomy_files``; CLI ``--taxonomy``).
+
+MIT risk domains and subdomains -> category (:data:`MIT_CATEGORIES`; a subdomain's own entry wins
+over its domain's):
+
+========================================================  ==========================================
+MIT domain / subdomain                                    category
+========================================================  ==========================================
+1. Discrimination & Toxicity                              fairness_bias
+1.2 Exposure to toxic content                             harmful_content
+2. Privacy & Security                                     data_exposure_privacy
+2.2 AI system security vulnerabilities and attacks        security
+3. Misinformation                                         hallucination
+4. Malicious Actors & Misuse                              unauthorized_use
+4.2 Cyberattacks, weapon development or use, mass harm    security
+5. Human-Computer Interaction                             human_oversight_failure
+6. Socioeconomic & Environmental                          (unmapped: default, tagged)
+7. AI System Safety, Failures & Limitations               safety
+7.3 Lack of capability or robustness                      performance_degradation
+========================================================  ==========================================
 """
 
 from __future__ import annotations
@@ -32,6 +61,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,7 +73,35 @@ from register.io._bundle import Bundle
 from register.io._records import Failures, check_incident_times
 from register.schema import Classification, Incident, IncidentCategory, Severity
 
-__all__ = ["AiidImport", "aiid_incident_id", "read_aiid_incidents"]
+__all__ = [
+    "AIID_SOURCE",
+    "MIT_CATEGORIES",
+    "AiidImport",
+    "aiid_incident_id",
+    "mit_category",
+    "read_aiid_incidents",
+    "suggest_severity",
+]
+
+AIID_SOURCE = "aiid"
+"""``Incident.source`` of records imported from the AI Incident Database."""
+SUGGESTION_NAMESPACE = "workbench"
+"""Namespace of the register's own suggestions (``suggested_severity``, ``suggested_severity_basis``)."""
+
+MIT_CATEGORIES: dict[str, IncidentCategory] = {
+    "1": IncidentCategory.FAIRNESS_BIAS,
+    "1.2": IncidentCategory.HARMFUL_CONTENT,
+    "2": IncidentCategory.DATA_EXPOSURE_PRIVACY,
+    "2.2": IncidentCategory.SECURITY,
+    "3": IncidentCategory.HALLUCINATION,
+    "4": IncidentCategory.UNAUTHORIZED_USE,
+    "4.2": IncidentCategory.SECURITY,
+    "5": IncidentCategory.HUMAN_OVERSIGHT_FAILURE,
+    "7": IncidentCategory.SAFETY,
+    "7.3": IncidentCategory.PERFORMANCE_DEGRADATION,
+}
+"""MIT risk (sub)domain number -> category (the table in the module docstring)."""
+_MIT_NUMBER = re.compile(r"^\s*(\d+)(?:\.(\d+))?")
 
 _INCIDENT_COLUMNS = (
     "_id",
@@ -86,6 +144,79 @@ def aiid_incident_id(number: int, occurred: datetime) -> str:
     'INC-2024-12345'
     """
     return f"INC-{occurred.year:04d}-{number:04d}"
+
+
+def mit_category(value: str) -> IncidentCategory | None:
+    """Return the category of an MIT risk domain or subdomain (:data:`MIT_CATEGORIES`), or None.
+
+    Examples
+    --------
+    >>> mit_category("1.2. Exposure to toxic content").value
+    'harmful_content'
+    >>> mit_category("1. Discrimination & Toxicity").value
+    'fairness_bias'
+    >>> mit_category("6.2. Increased inequality and decline in employment quality") is None
+    True
+    """
+    match = _MIT_NUMBER.match(value)
+    if match is None:
+        return None
+    domain, sub = match.group(1), match.group(2)
+    if sub is not None and f"{domain}.{sub}" in MIT_CATEGORIES:
+        return MIT_CATEGORIES[f"{domain}.{sub}"]
+    return MIT_CATEGORIES.get(domain)
+
+
+def _number(values: list[str]) -> float:
+    for value in values:
+        try:
+            return float(value)
+        except ValueError:
+            continue
+    return 0.0
+
+
+def suggest_severity(cset: dict[str, list[str]]) -> tuple[Severity, str] | None:
+    """Suggest a severity from CSET harm fields (attribute -> values), with its basis; None without them.
+
+    The rule, first match wins: ``Lives Lost`` > 0 -> SEV-1; ``Injuries`` > 0 -> SEV-2; ``AI Harm Level``
+    or ``Tangible Harm``: harm event / harm definitively occurred -> SEV-2, near-miss -> SEV-3, issue
+    (non-imminent risk) -> SEV-4, no tangible harm -> SEV-3 if ``Special Interest Intangible Harm`` is
+    yes (civil-rights harms such as discrimination), else SEV-4. A suggestion only: it is stored as a
+    classification, the incident keeps its default severity.
+
+    Examples
+    --------
+    >>> suggest_severity({"Tangible Harm": ["tangible harm definitively occurred"]})
+    (<Severity.SEV2: 'SEV-2'>, 'CSET Tangible Harm: tangible harm definitively occurred')
+    >>> suggest_severity({"Lives Lost": ["2"], "Tangible Harm": ["no tangible harm"]})[0].value
+    'SEV-1'
+    >>> suggest_severity({"Sector of Deployment": ["education"]}) is None
+    True
+    """
+    fields = {name.strip().lower(): (name, values) for name, values in cset.items() if values}
+    for key, level in (("lives lost", Severity.SEV1), ("injuries", Severity.SEV2)):
+        if key in fields and _number(fields[key][1]) > 0:
+            name, values = fields[key]
+            return level, f"CSET {name}: {values[0]}"
+    intangible = [v.lower() for v in fields.get("special interest intangible harm", ("", []))[1]]
+    for key in ("ai harm level", "tangible harm"):
+        if key not in fields:
+            continue
+        name, values = fields[key]
+        text = values[0].strip().lower()
+        if text.startswith("no tangible harm") or text == "none":
+            level = Severity.SEV3 if "yes" in intangible else Severity.SEV4
+        elif "near" in text:
+            level = Severity.SEV3
+        elif "issue" in text:
+            level = Severity.SEV4
+        elif "harm event" in text or "definitively occurred" in text:
+            level = Severity.SEV2
+        else:
+            continue
+        return level, f"CSET {name}: {values[0]}"
+    return None
 
 
 def _list_cell(text: str) -> list[str]:
@@ -172,7 +303,7 @@ def _parse_date(text: str) -> datetime:
 def read_aiid_incidents(
     path: str | os.PathLike[str],
     *,
-    taxonomies: Iterable[str | os.PathLike[str]] | None = None,
+    taxonomy_files: Iterable[str | os.PathLike[str]] | None = None,
     default_category: IncidentCategory | str = IncidentCategory.REPUTATIONAL,
     default_severity: Severity | str = Severity.SEV3,
     allow_empty: bool = False,
@@ -183,9 +314,11 @@ def read_aiid_incidents(
     ----------
     path : path-like
         ``incidents.csv``, or a folder holding it (then ``classifications_*.csv`` beside it are read
-        too unless ``taxonomies`` is given).
-    taxonomies : iterable of path-like or None
-        Taxonomy files (``classifications_<namespace>.csv``).
+        too unless ``taxonomy_files`` is given).
+    taxonomy_files : iterable of path-like or None
+        Taxonomy files to read (``classifications_MIT.csv``, ``classifications_CSETv1.csv``...), with
+        a file or a folder; a named file without the taxonomy columns (``Namespace``, ``Incident ID``)
+        is one ``missing_column`` failure naming the columns found.
     default_category, default_severity
         What unmappable AIID incidents get (tagged ``aiid:unmapped-category``/``-severity``).
     allow_empty : bool, default False
@@ -222,10 +355,10 @@ def read_aiid_incidents(
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     incidents_path = path / "incidents.csv" if path.is_dir() else path
-    if taxonomies is None:
+    if taxonomy_files is None:
         taxonomy_paths = sorted(folder.glob("classifications_*.csv")) if path.is_dir() else []
     else:
-        taxonomy_paths = [Path(p) for p in taxonomies]
+        taxonomy_paths = [Path(p) for p in taxonomy_files]
     category = IncidentCategory(default_category)
     severity = Severity(default_severity)
     failures = Failures()
@@ -250,6 +383,7 @@ def read_aiid_incidents(
     for taxonomy in taxonomy_paths:
         _add_taxonomy(result, taxonomy, failures)
     failures.raise_if_any(str(path))
+    _map_taxonomies(result)
     if not result.bundle.incidents and not allow_empty:
         raise EmptyImportError([incidents_path.name, *(taxonomy.name for taxonomy in taxonomy_paths)])
     result.namespaces = sorted({c.namespace for c in result.bundle.classifications})
@@ -303,6 +437,8 @@ def _add_incident(
             occurred_at=occurred,
             aware_at=occurred,
             publicly_visible=True,
+            source=AIID_SOURCE,
+            source_id=str(number),
             tags=[
                 "aiid",
                 "aiid:unmapped-category",
@@ -337,9 +473,17 @@ def _add_taxonomy(result: AiidImport, path: Path, failures: Failures) -> None:
         return
     header, rows = parsed
     missing = [name for name in _TAXONOMY_KEYS[:2] if name not in header]
-    for name in missing:
-        failures.add(path.name, 1, name, "missing_column", None, f"a taxonomy file needs a {name!r} column")
     if missing:
+        failures.add(
+            path.name,
+            1,
+            ", ".join(missing),
+            "missing_column",
+            ", ".join(header[:10]),
+            "an AIID taxonomy file (classifications_<namespace>.csv) must have the columns "
+            f"{', '.join(_TAXONOMY_KEYS)} and the taxonomy's fields; this one lacks {', '.join(missing)} "
+            "(the value lists the columns found): name a classifications_*.csv file",
+        )
         return
     fields = [name for name in header if name not in _TAXONOMY_KEYS and name]
     for line, row in rows:
@@ -380,4 +524,41 @@ def _add_taxonomy(result: AiidImport, path: Path, failures: Failures) -> None:
             result.bundle.classifications += [
                 Classification(incident_id=incident_id, namespace=namespace, attribute=name, value=value)
                 for value in values
+            ]
+
+
+def _map_taxonomies(result: AiidImport) -> None:
+    """Set categories from MIT classifications and add CSET severity suggestions (see module docs)."""
+    mit: dict[str, dict[str, list[str]]] = {}
+    cset: dict[str, dict[str, list[str]]] = {}
+    for label in result.bundle.classifications:
+        namespace = label.namespace.strip().upper()
+        target = mit if namespace.startswith("MIT") else cset if namespace.startswith("CSET") else None
+        if target is not None:
+            target.setdefault(label.incident_id, {}).setdefault(label.attribute, []).append(label.value)
+    for incident in result.bundle.incidents:
+        fields = mit.get(incident.id, {})
+        values = [*fields.get("Risk Subdomain", []), *fields.get("Risk Domain", [])]
+        category = next((c for c in map(mit_category, values) if c is not None), None)
+        if category is not None:
+            incident.category = category
+            incident.tags = [
+                "aiid:category-from-mit" if tag == "aiid:unmapped-category" else tag for tag in incident.tags
+            ]
+        suggestion = suggest_severity(cset.get(incident.id, {}))
+        if suggestion is not None:
+            level, basis = suggestion
+            result.bundle.classifications += [
+                Classification(
+                    incident_id=incident.id,
+                    namespace=SUGGESTION_NAMESPACE,
+                    attribute="suggested_severity",
+                    value=level.value,
+                ),
+                Classification(
+                    incident_id=incident.id,
+                    namespace=SUGGESTION_NAMESPACE,
+                    attribute="suggested_severity_basis",
+                    value=basis,
+                ),
             ]

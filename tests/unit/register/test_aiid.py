@@ -39,8 +39,11 @@ def test_sample_export_maps_incidents_and_keeps_source_fields() -> None:
     assert tay.summary.endswith("within a day of its release.")  # multi-line quoted cell
     assert tay.occurred_at == datetime(2016, 3, 24, tzinfo=UTC) == tay.aware_at
     assert tay.publicly_visible is True
-    assert tay.category.value == "reputational" and tay.severity.value == "SEV-3"
-    assert "aiid:unmapped-severity" in tay.tags and "aiid:unmapped-category" in tay.tags
+    # MIT 1.2 "Exposure to toxic content" -> harmful content; the severity stays the default
+    assert tay.category.value == "harmful_content" and tay.severity.value == "SEV-3"
+    assert "aiid:unmapped-severity" in tay.tags and "aiid:category-from-mit" in tay.tags
+    assert "aiid:unmapped-category" not in tay.tags
+    assert (tay.source, tay.source_id) == ("aiid", "6")
     source = _labels(result.bundle, "INC-2016-0006", "AIID")
     assert source["report"] == ["906", "907"]
     assert source["alleged_deployer"] == ["microsoft"]
@@ -55,7 +58,7 @@ def test_sample_export_maps_incidents_and_keeps_source_fields() -> None:
 
 def test_taxonomies_become_classifications_and_unpublished_rows_are_skipped() -> None:
     result = read_aiid_incidents(FIXTURES)
-    assert result.namespaces == ["AIID", "CSETv1", "MIT"]
+    assert result.namespaces == ["AIID", "CSETv1", "MIT", "workbench"]
     assert result.skipped_unpublished == 1
     cset = _labels(result.bundle, "INC-2016-0006", "CSETv1")
     assert cset["Sector of Deployment"] == [
@@ -132,3 +135,42 @@ def test_missing_columns_and_malformed_files(tmp_path: Path) -> None:
 def test_copy_of_fixture_folder_reads_the_same(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES, tmp_path / "aiid")
     assert read_aiid_incidents(tmp_path / "aiid").bundle == read_aiid_incidents(FIXTURES).bundle
+
+
+def test_mit_classification_sets_the_category_and_unmapped_keeps_the_default() -> None:
+    incidents = {i.id: i for i in read_aiid_incidents(FIXTURES).bundle.incidents}
+    assert incidents["INC-2024-10423"].category.value == "fairness_bias"  # 1.1 unfair discrimination
+    assert "aiid:category-from-mit" in incidents["INC-2024-10423"].tags
+    youtube = incidents["INC-2015-0001"]  # no MIT row
+    assert youtube.category.value == "reputational"
+    assert "aiid:unmapped-category" in youtube.tags and "aiid:category-from-mit" not in youtube.tags
+    assert {i.severity.value for i in incidents.values()} == {"SEV-3"}
+    assert all("aiid:unmapped-severity" in i.tags for i in incidents.values())
+
+
+def test_cset_harm_gives_a_severity_suggestion_that_is_not_applied() -> None:
+    result = read_aiid_incidents(FIXTURES)
+    youtube = _labels(result.bundle, "INC-2015-0001", "workbench")
+    assert youtube == {
+        "suggested_severity": ["SEV-2"],
+        "suggested_severity_basis": ["CSET Tangible Harm: tangible harm definitively occurred"],
+    }
+    assert _labels(result.bundle, "INC-2016-0006", "workbench")["suggested_severity"] == ["SEV-4"]
+    assert _labels(result.bundle, "INC-2016-0012", "workbench") == {}  # its CSET row is unpublished
+    assert result.bundle.incidents[0].severity.value == "SEV-3"
+
+
+def test_taxonomy_files_can_be_named() -> None:
+    result = read_aiid_incidents(
+        FIXTURES / "incidents.csv", taxonomy_files=[FIXTURES / "classifications_MIT.csv"]
+    )
+    assert result.namespaces == ["AIID", "MIT"]
+    assert {i.id: i.category.value for i in result.bundle.incidents}["INC-2016-0006"] == "harmful_content"
+
+
+def test_a_named_file_that_is_not_a_taxonomy_is_a_clear_error() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        read_aiid_incidents(FIXTURES / "incidents.csv", taxonomy_files=[FIXTURES / "incidents.csv"])
+    (failure,) = caught.value.failures
+    assert failure["problem"] == "missing_column" and failure["column"] == "Namespace, Incident ID"
+    assert "classifications_" in str(failure["message"]) and "incident_id" in str(failure["value"])

@@ -165,13 +165,18 @@ def test_upgrade_from_0001_keeps_every_row(register_url: str) -> None:
     before = _snapshot(register_url, reflected)
     assert all(before[name] for name in TABLES)
     assert len(before["timeline_events"]) == len(before["action_items"]) == 4
-    assert upgrade_schema(register_url) == head_revision() == "0002"
+    assert upgrade_schema(register_url) == head_revision() == "0003"
     after = _snapshot(register_url, reflected)
     assert after == before
     with open_register(register_url) as reg:
         assert [e.description for e in reg.timeline("INC-2026-0001")] == ["e11", "e12"]
         assert len(reg.action_items("INC-2026-0002")) == 2
         assert reg.get_incident("INC-2026-0001").model_versions == ["v1"]
+        # 0003: rows written before provenance existed read as the register's own records
+        assert (reg.get_incident("INC-2026-0002").source, reg.get_incident("INC-2026-0002").source_id) == (
+            None,
+            None,
+        )
         assert (
             reg.add_incident({"title": "n", "category": "safety", "severity": "SEV-1", "aware_at": T}).id
             == "INC-2026-0003"

@@ -77,7 +77,7 @@ def test_help_for_every_register_command(capsys: pytest.CaptureFixture[str]) -> 
 def test_init_json_and_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = str(tmp_path / "r.sqlite")
     assert main(["register", "init", "--register", path, "--json"]) == 0
-    assert _json(capsys) == {"register": f"sqlite+pysqlite:///{path}", "schema": "0002"}
+    assert _json(capsys) == {"register": f"sqlite+pysqlite:///{path}", "schema": "0003"}
     assert main(["register", "init", "--register", path]) == 0
     assert "Register ready" in capsys.readouterr().out
 
@@ -416,7 +416,7 @@ def test_import_aiid_export(reg_path: str, tmp_path: Path, capsys: pytest.Captur
     )
     assert _json(capsys)["counts"]["incidents"] == 2  # type: ignore[index]
     assert main(["register", "import", str(tmp_path / "incidents.csv"), "--aiid", "-r", reg_path]) == 0
-    assert "Imported: 2 incidents" in capsys.readouterr().out
+    assert "Imported: aiid: 2 new, 0 changed, 0 unchanged incident(s)." in capsys.readouterr().out
     with open_register(reg_path) as reg:
         assert [i.id for i in reg.list_incidents()] == ["INC-2016-0023", "INC-2020-0101"]
         assert reg.get_incident("INC-2016-0023").title == "Chatbot learns offensive language"

@@ -53,13 +53,23 @@ def _empty(figure: go.Figure, text: str) -> go.Figure:
     return figure
 
 
+def _every_period(rows: list[dict[str, Any]]) -> list[str]:
+    """Every period from the first to the last one in ``rows`` (empty ones too: a gap is a zero bar)."""
+    import pandas as pd
+
+    labels = sorted({row["period"] for row in rows})
+    freq = "Q" if "Q" in labels[0] else "M"
+    span = pd.period_range(pd.Period(labels[0], freq=freq), pd.Period(labels[-1], freq=freq), freq=freq)
+    return [str(period) for period in span]
+
+
 def volume_figure(summary: TrendSummary) -> go.Figure:
     """Stacked bars: incidents per period by severity (near-misses in a lighter, hatched bar)."""
     figure = go.Figure(layout={**_LAYOUT, "title": TREND_FIGURES["volume"], "barmode": "stack"})
     rows = summary.volume.get("severity", [])
     if not rows:
         return _empty(figure, "No incidents match")
-    periods = sorted({row["period"] for row in rows})
+    periods = _every_period(rows)
     for level in sorted({row["value"] for row in rows}):
         mine = {row["period"]: row for row in rows if row["value"] == level}
         figure.add_bar(

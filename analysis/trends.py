@@ -9,7 +9,7 @@ render, so their numbers are the same numbers):
 
 - **volume** per quarter (or month) by severity, category, AI system, detection source, root-cause
   category and origin (own register or a public database), incidents and near-misses apart; a burn-up of
-  opened and closed incidents;
+  opened and closed incidents (of the register's own records: a public record has no lifecycle of ours);
 - **speed**: time to detect, acknowledge, contain, resolve and close, median and p90 with
   distribution-free intervals per severity, medians per quarter and a Kendall-tau trend test
   (:mod:`analysis._trends_speed`);
@@ -369,9 +369,12 @@ def trend_summary(
         }
         for row in fresh.head(limit).itertuples(index=False)
     ]
-    open_now = prepared["closed_at"].isna() & ~prepared.get(
-        "status", pd.Series(None, index=prepared.index)
-    ).eq("closed")
+    # open / closed is our lifecycle: a public record (response not recorded) is neither
+    open_now = (
+        prepared["closed_at"].isna()
+        & ~prepared.get("status", pd.Series(None, index=prepared.index)).eq("closed")
+        & recorded
+    )
     summary = TrendSummary(
         as_of=as_of_ts.to_pydatetime(),
         filters=filters.as_dict(),
@@ -383,7 +386,7 @@ def trend_summary(
         n_response_not_recorded=int((~recorded).sum()),
         origins={str(k): int(v) for k, v in prepared["origin"].value_counts().sort_index().items()},
         volume=volume(prepared, freq=freq),
-        burn_up=burn_up(prepared, as_of_ts, freq="M"),
+        burn_up=burn_up(prepared[recorded.to_numpy(dtype=bool)], as_of_ts, freq="M"),
         speed=speed_table(hours, severity, _sla_hours(aligned, prepared)),
         speed_by_quarter=quarterly_medians(hours, prepared["aware_at"], severity),
         speed_trends=speed_trends(hours, prepared["aware_at"], severity),

@@ -128,8 +128,14 @@ def test_public_records_without_response_times_are_not_recorded_never_breaches()
     assert summary.origins == {"aiid": 1, "own": 1}
     ack = by(summary.speed, measure="acknowledge", severity="SEV-3")
     assert (ack["n"], ack["not_recorded"]) == (1, 1)
-    # volume still counts it
+    # volume still counts it; open/closed is our lifecycle, not the public record's
     assert by(summary.volume["origin"], period="2016Q1", value="aiid")["incidents"] == 1
+    assert summary.n_open == 1 and summary.burn_up[0]["period"] == "2026-03"
+    # the volume figure shows every quarter between (a gap is a zero bar, not a missing category)
+    from analysis._trends_figures import volume_figure
+
+    x = list(volume_figure(summary).data[0].x)
+    assert x[0] == "2016Q1" and x[-1] == "2026Q1" and len(x) == 41
 
 
 # --- speed ----------------------------------------------------------------------------------------

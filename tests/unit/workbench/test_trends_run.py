@@ -163,3 +163,33 @@ def test_cli_refuses_an_unknown_severity_and_a_reversed_period(trends_run, capsy
     assert "--to must be after --from" in capsys.readouterr().err
     assert main(["trends", "--register", url, "--format", "pdf", "--out", str(root / "x")]) == 2
     assert "formats must list html and/or md" in capsys.readouterr().err
+
+
+def test_a_register_of_public_incidents_renders_with_response_panels_not_recorded(tmp_path: Path) -> None:
+    """The AIID fixture (as the register tests import it) and the AIAAIC fixture, through the CLI."""
+    fixtures = Path(__file__).resolve().parents[1] / "register" / "fixtures"
+    url = str(tmp_path / "public.sqlite")
+    assert main(["register", "init", "--register", url]) == 0
+    assert main(["register", "import", str(fixtures / "aiid"), "--aiid", "--register", url]) == 0
+    aaic = next((fixtures / "aiaaic").glob("*.csv"))
+    assert main(["register", "import", str(aaic), "--aiaaic", "--register", url]) == 0
+    out = tmp_path / "reports"
+    assert main(["trends", "--register", url, "--as-of", "2026-06-30T00:00:00Z", "--out", str(out)]) == 0
+    (run_dir,) = (out / "trends").iterdir()
+    summary = json.loads((run_dir / "trends" / "summary.json").read_text())
+    n = summary["n_incidents"]
+    assert n > 0 and summary["n_response_not_recorded"] == n
+    assert set(summary["origins"]) == {"aiid", "aiaaic"}
+    assert summary["sla"]["n_breaches"] == 0
+    assert all(row["met"] == row["breached"] == 0 for row in summary["sla"]["by_severity"])
+    assert sum(row["not_recorded"] for row in summary["sla"]["by_severity"]) == n
+    ack = next(r for r in summary["speed"] if r["measure"] == "acknowledge" and r["severity"] == "all")
+    assert (ack["n"], ack["not_recorded"]) == (0, n)
+    assert summary["postmortems"]["overdue"] == 0
+    assert all(row["overdue"] == 0 for row in summary["regulatory"]["by_regime"])
+    # volume and taxonomy panels work: categories mapped from the taxonomy are counted
+    categories = {row["value"] for row in summary["volume"]["category"]}
+    assert len(categories) >= 2, categories
+    page = (run_dir / "dashboard.html").read_text(encoding="utf-8")
+    assert "public or imported records have no response times of ours" in page
+    assert "Traceback" not in page

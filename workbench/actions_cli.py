@@ -61,7 +61,11 @@ _NO_WRAP = frozenset({"id", "due_at"})  # folded, never cut
 
 
 def actions_frames(
-    location: str, *, with_notes: bool = True, systems: Sequence[str] | None = None
+    location: str,
+    *,
+    with_notes: bool = True,
+    systems: Sequence[str] | None = None,
+    open_as_of: datetime | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read the action items and the incidents' ``system_id``, ``severity``, ``status``, ``closed_at``.
 
@@ -72,7 +76,11 @@ def actions_frames(
     from register import open_register
 
     with open_register(location) as register:
-        items = register.action_items_frame(columns=None if with_notes else list(_ITEM_COLUMNS))
+        columns = None if with_notes else list(_ITEM_COLUMNS)
+        if open_as_of is not None:
+            items = register.open_action_items_frame(as_of=open_as_of, columns=columns)
+        else:
+            items = register.action_items_frame(columns=columns)
         incidents = register.incidents_frame(
             system=list(systems) if systems else None, columns=list(_INCIDENT_COLUMNS)
         )
@@ -123,12 +131,20 @@ def list_actions(
     Notes
     -----
     The header's counts (:func:`summary_line`) cover the items that match ``owners``, ``teams`` and
-    ``systems``, overdue or not: ``overdue_only`` limits the rows shown, not the counts.
+    ``systems``, overdue or not. With ``overdue_only`` only the items open as of ``as_of`` are read (an
+    overdue item is open), so the header counts open and overdue items and says so.
     """
     chosen = _checked_format(fmt, out, limit)
     from analysis._trends_actions import action_item_summary, action_item_table
 
-    items, incidents = actions_frames(location, with_notes=chosen != "table", systems=systems)
+    # --overdue needs only the items open as of `as_of` (an overdue item is open): reading those alone is
+    # much faster on a register of mostly closed items; the header then counts open items only
+    items, incidents = actions_frames(
+        location,
+        with_notes=chosen != "table",
+        systems=systems,
+        open_as_of=as_of if overdue_only else None,
+    )
     filters: dict[str, Any] = {"owners": owners or None, "teams": teams or None, "systems": systems or None}
     table = action_item_table(items, incidents, as_of=as_of, **filters)
     summary = action_item_summary(table, incidents, as_of=as_of)
@@ -161,7 +177,7 @@ def _checked_format(fmt: str, out: Path | None, limit: int) -> str:
     return chosen
 
 
-def summary_line(summary: dict[str, Any]) -> str:
+def summary_line(summary: dict[str, Any], *, open_only: bool = False) -> str:
     r"""The header line of the table format: the counts of an action-item summary.
 
     Examples
@@ -173,6 +189,13 @@ def summary_line(summary: dict[str, Any]) -> str:
     closure rate 25.0 %
     1 open on closed incidents
     """
+    if open_only:
+        return (
+            f"As of {summary['as_of']}: {summary['open']} open action items, "
+            f"{summary['overdue']} overdue; "
+            f"{summary['open_on_closed_incidents']} open on closed incidents "
+            "(--overdue reads open items only: run without it for done, won't do and the closure rate)"
+        )
     rate = summary["closure_rate"]
     return (
         f"As of {summary['as_of']}: {summary['items']} action items, {summary['open']} open, "
@@ -188,7 +211,7 @@ def _print_table(
     from rich.markup import escape
     from rich.table import Table
 
-    console.print(escape(summary_line(summary)), highlight=False, soft_wrap=True)
+    console.print(escape(summary_line(summary, open_only=overdue_only)), highlight=False, soft_wrap=True)
     if table.empty:
         console.print(f"no {'overdue ' if overdue_only else ''}action items match", highlight=False)
         return

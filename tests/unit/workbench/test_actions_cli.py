@@ -123,7 +123,13 @@ def test_overdue_only(reg_path: str, wide: None) -> None:
     out = _invoke("-r", reg_path, "--as-of", AS_OF, "--overdue")
     shown = [line.split()[1] for line in out.splitlines() if "INC-2026-" in line]
     assert shown == ["INC-2026-0001-A1", "INC-2026-0002-A2"]
-    assert "5 action items, 4 open, 2 overdue, 1 done" in out  # the counts stay those of all items
+    # only the items open as of as_of are read: the header counts those (the same open and overdue numbers
+    # as the full listing) and says so
+    assert "4 open action items, 2 overdue; 2 open on closed incidents" in out
+    assert "5 action items, 4 open, 2 overdue, 1 done" in _invoke("-r", reg_path, "--as-of", AS_OF)
+    full = _invoke("-r", reg_path, "--as-of", AS_OF, "--format", "json")
+    only = _invoke("-r", reg_path, "--as-of", AS_OF, "--format", "json", "--overdue")
+    assert json.loads(only) == [row for row in json.loads(full) if row["overdue"]]
 
 
 @pytest.mark.parametrize(

@@ -192,8 +192,8 @@ def recurrence_figure(summary: TrendSummary) -> go.Figure:
     chains = summary.recurrence["chains"][:15]
     if not chains:
         return _empty(figure, "No incident recurred within the horizon")
-    for chain in chains:
-        label = f"{chain['key']} ({chain['length']})"
+    for number, chain in enumerate(chains, start=1):
+        label = f"{number}. {chain['key']} ({chain['length']})"
         figure.add_scatter(
             x=[chain["first"], chain["last"]],
             y=[label, label],
@@ -203,13 +203,13 @@ def recurrence_figure(summary: TrendSummary) -> go.Figure:
             hoverinfo="skip",
         )
         figure.add_scatter(
-            x=[chain["first"], chain["last"]],
-            y=[label, label],
+            x=chain["times"],
+            y=[label] * len(chain["times"]),
             mode="markers",
             marker={"size": 9},
             name=label,
             showlegend=False,
-            hovertext=[", ".join(chain["ids"])] * 2,
+            hovertext=chain["ids"],
         )
     figure.update_layout(height=max(300, 40 + 28 * len(chains)))
     figure.update_yaxes(autorange="reversed")

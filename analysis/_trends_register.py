@@ -199,7 +199,7 @@ def recurrence(
     dict
         ``with_key`` (incidents that have a key), ``recurrences`` (incidents that repeat an earlier
         one within the horizon), ``rate`` (recurrences / with_key), ``chains`` (runs of two or more
-        incidents, each within the horizon of the previous: key, ids, first and last time; longest
+        incidents, each within the horizon of the previous: key, ids, their times, first and last; longest
         first), ``n_chains`` and ``top_causes`` (per key: incidents, recurrences).
     """
     if keys is None:
@@ -225,7 +225,13 @@ def recurrence(
     linked = frame[sizes.to_numpy() >= 2]
     chains = (
         linked.groupby("chain", sort=False)
-        .agg(key=("key", "first"), ids=("id", list), first=("aware_at", "min"), last=("aware_at", "max"))
+        .agg(
+            key=("key", "first"),
+            ids=("id", list),
+            times=("aware_at", list),
+            first=("aware_at", "min"),
+            last=("aware_at", "max"),
+        )
         .reset_index(drop=True)
     )
     chains["length"] = chains["ids"].map(len)
@@ -246,6 +252,7 @@ def recurrence(
             {
                 "key": str(row.key),
                 "ids": [str(i) for i in row.ids],
+                "times": [pd.Timestamp(moment).isoformat() for moment in row.times],
                 "first": row.first.isoformat(),
                 "last": row.last.isoformat(),
                 "length": int(row.length),

@@ -15,7 +15,9 @@ render, so their numbers are the same numbers):
   (:mod:`analysis._trends_speed`);
 - **SLA compliance** per severity and quarter (acknowledged within the policy's response SLA) with the
   breaches listed;
-- **recurrence** of the same AI system and root-cause category within a horizon (default 90 days);
+- **recurrence** of the same AI system and root-cause category within a horizon (default 90 days), and
+  of the same AI system and incident category (the taxonomy class: recorded for every incident, so it
+  also covers incidents whose root cause is not recorded yet);
 - **action items** (:mod:`analysis._trends_actions`), **post-mortems** due and overdue and
   **regulatory clocks** per regime, all as of the analysis time.
 
@@ -48,7 +50,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from analysis._trends_register import (
     NOT_RECORDED,
@@ -160,6 +162,7 @@ class TrendSummary(BaseModel):
     speed_trends: list[dict[str, Any]]
     sla: dict[str, Any]
     recurrence: dict[str, Any]
+    recurrence_by_category: dict[str, Any]
     actions: dict[str, Any]
     postmortems: dict[str, Any]
     regulatory: dict[str, Any]
@@ -397,11 +400,21 @@ def trend_summary(
         headlines=[],
         sla=sla_compliance(prepared, aligned, freq=freq, limit=limit),
         recurrence=recurrence(prepared, horizon_days=recurrence_days, limit=limit),
+        recurrence_by_category=recurrence(
+            prepared, keys=_system_category(prepared), horizon_days=recurrence_days, limit=limit
+        ),
         postmortems=postmortem_status(prepared, aligned, limit=limit),
     )
     summary = summary.model_copy(update={"headlines": headlines(summary)})
     tables = TrendTables(incidents=prepared.join(hours.add_prefix("hours_to_")), actions=action_table)
     return summary, tables
+
+
+def _system_category(incidents: pd.DataFrame) -> pd.Series:
+    """``system / category`` per incident (NA without a system: a public record is not one of ours)."""
+    system = incidents.get("system_id", pd.Series(None, index=incidents.index)).astype("string")
+    category = incidents.get("category", pd.Series(None, index=incidents.index)).astype("string")
+    return (system + " / " + category).where(system.notna() & category.notna())
 
 
 def _text(value: object) -> str | None:
@@ -507,4 +520,10 @@ def load_trend_summary(directory: str | Path) -> TrendSummary:
     except FileNotFoundError as error:
         raise TrendError(
             f"a trends run must have {SUMMARY_FILE}. Got none in {directory} instead."
+        ) from error
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise TrendError(
+            f"{path} must be the summary of a trends run of this version. Got {error.error_count()} "
+            f"problem(s), e.g. {first['loc']}: {first['msg']}; run `workbench trends` again."
         ) from error

@@ -50,11 +50,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from analysis._trends_register import (
     NOT_RECORDED,
     _records,
+    among,
     burn_up,
     period_labels,
     postmortem_status,
@@ -335,20 +338,21 @@ def trend_summary(
     recorded = prepared["response_recorded"]
     hours = duration_hours(prepared, recorded)
     severity = prepared.get("severity", pd.Series(None, index=prepared.index)).astype(object)
-    ids = set(prepared["id"])
 
     if notifications is not None and len(notifications):
-        notes = notifications[notifications["incident_id"].isin(ids)]
+        notes = notifications[among(notifications["incident_id"], prepared["id"])]
     else:
         notes = notifications
-    regulatory = regulatory_clocks(notes, set(prepared.loc[recorded, "id"]), as_of_ts, limit=limit)
+    regulatory = regulatory_clocks(notes, prepared.loc[recorded, "id"], as_of_ts, limit=limit)
 
     actions: dict[str, Any] = {"available": False}
     action_table = None
     if action_items is not None:
         from analysis._trends_actions import action_item_summary, action_item_table
 
-        items = action_items[action_items["incident_id"].isin(ids)] if len(action_items) else action_items
+        items = (
+            action_items[among(action_items["incident_id"], prepared["id"])] if len(action_items) else action_items
+        )
         scoped = prepared.assign(postmortem_required=aligned["postmortem_required"].to_numpy())
         when = as_of_ts.to_pydatetime()
         action_table = action_item_table(items, scoped, as_of=when)
@@ -479,10 +483,12 @@ FIGURES_DIR = "figures"
 
 
 def write_trend_outputs(summary: TrendSummary, tables: TrendTables, directory: str | Path) -> dict[str, Path]:
-    """Write ``summary.json``, ``figures/<id>.json`` and the full tables as CSV into ``directory``.
+    """Write ``summary.json``, ``figures/<id>.json`` and the full tables into ``directory``.
 
-    The CSV files (``incidents.csv``: ids, facts and durations, never narrative text;
-    ``action_items.csv``) hold the rows behind the summary's capped lists, for auditors.
+    The tables hold the rows behind the summary's capped lists, for auditors: ``incidents.csv`` (ids,
+    facts and durations, never narrative text) and ``action_items.parquet`` (every action item in scope
+    with its state as of the analysis time: Parquet, because a register's items run to hundreds of
+    thousands; ``workbench actions --format csv|xlsx`` gives the same rows as a spreadsheet).
 
     Returns
     -------
@@ -503,13 +509,20 @@ def write_trend_outputs(summary: TrendSummary, tables: TrendTables, directory: s
         written[f"figure:{key}"] = path
     listing = tables.incidents.drop(columns=[c for c in ("tags",) if c in tables.incidents])
     path = root / "incidents.csv"
-    listing.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    # Arrow's CSV writer: ISO-8601 UTC times (2026-01-31 00:00:00.000000Z), several times faster than
+    # pandas formatting every time value in Python
+    pa_csv.write_csv(pa.Table.from_pandas(listing.astype(_csv_dtypes(listing)), preserve_index=False), path)
     written["incidents"] = path
     if tables.actions is not None:
-        path = root / "action_items.csv"
-        tables.actions.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        path = root / "action_items.parquet"
+        tables.actions.to_parquet(path, index=False)
         written["action_items"] = path
     return written
+
+
+def _csv_dtypes(frame: pd.DataFrame) -> dict[str, Any]:
+    """Object columns (mixed Python values) as strings, so Arrow can type them."""
+    return {name: "string" for name, dtype in frame.dtypes.items() if dtype == np.dtype(object)}
 
 
 def load_trend_summary(directory: str | Path) -> TrendSummary:

@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from register.api import Register
     from register.policy import Policy
 
-__all__ = ["TREND_INCIDENT_COLUMNS", "trend_frames"]
+__all__ = ["ACTION_ITEM_COLUMNS", "TREND_INCIDENT_COLUMNS", "trend_frames"]
+
+ACTION_ITEM_COLUMNS = (
+    "incident_id", "title", "owner", "team", "kind", "priority", "status", "due_at", "completed_at",
+)  # fmt: skip
+"""Action-item columns a trend analysis reads (the verification note stays out)."""
 
 TREND_INCIDENT_COLUMNS = (
     "system_id",
@@ -72,7 +77,7 @@ def trend_frames(register: Register, *, as_of: datetime, policy: Policy) -> dict
     columns = [name for name in (*TREND_INCIDENT_COLUMNS, "source", "source_id") if name in available]
     incidents = register.incidents_frame(columns=columns)
     notifications = register.notifications_frame()
-    action_items = register.action_items_frame()
+    action_items = register.action_items_frame(columns=list(ACTION_ITEM_COLUMNS))
     systems = register.systems_frame()
     when = as_utc(as_of)
     metrics = incident_metrics(

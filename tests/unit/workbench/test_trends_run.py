@@ -80,7 +80,7 @@ def test_the_run_writes_the_dashboard_digest_summary_figures_and_manifest(trends
     assert run.run_dir.parent == root / "reports" / "trends"
     assert set(run.outputs) == {"html", "md"}
     work = run.run_dir / "trends"
-    for name in ("summary.json", "incidents.csv", "action_items.csv", "trends.ipynb"):
+    for name in ("summary.json", "incidents.csv", "action_items.parquet", "trends.ipynb"):
         assert (work / name).is_file(), name
     figures = sorted(path.stem for path in (work / "figures").glob("*.json"))
     assert figures == sorted(["volume", "burn_up", "speed", "sla", "recurrence", "action_ageing"])

@@ -350,9 +350,9 @@ def trend_summary(
     if action_items is not None:
         from analysis._trends_actions import action_item_summary, action_item_table
 
-        items = (
-            action_items[among(action_items["incident_id"], prepared["id"])] if len(action_items) else action_items
-        )
+        items = action_items
+        if len(items):
+            items = items[among(items["incident_id"], prepared["id"])]
         scoped = prepared.assign(postmortem_required=aligned["postmortem_required"].to_numpy())
         when = as_of_ts.to_pydatetime()
         action_table = action_item_table(items, scoped, as_of=when)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from workbench.cli import main
@@ -31,3 +32,17 @@ def test_demo_runs_every_stage_from_a_relative_folder(
         assert (reports[0].parent / "root_cause" / "summary.json").is_file(), incident_id
         assert "Ranked candidate causes" in reports[0].read_text(), incident_id
     assert "Stages:" in out and "register import" in out
+    # the governance stage: the dashboard and the digest over the whole register, listed in the summary
+    (dashboard,) = (tmp_path / "demo" / "reports" / "trends").glob("*/dashboard.html")
+    digest = dashboard.parent / "digest.md"
+    assert f"Trend dashboard: {dashboard}" in out and f"Governance digest: {digest}" in out
+    summary = json.loads((dashboard.parent / "trends" / "summary.json").read_text())
+    from register import open_register
+
+    with open_register(tmp_path / "demo" / "register.sqlite") as register:
+        aware = register.incidents_frame(columns=["aware_at"])["aware_at"]
+    assert summary["n_incidents"] == int((aware <= pd.Timestamp(truth["as_of"])).sum())
+    page = dashboard.read_text()
+    linked = [incident_id for incident_id in planted if f">{incident_id}</a>" in page]
+    assert linked, "the dashboard links no planted incident's post-mortem"
+    assert f"Action items: {summary['actions']['overdue']} overdue" in digest.read_text()

@@ -345,37 +345,9 @@ def trend_summary(
         notes = notifications
     regulatory = regulatory_clocks(notes, prepared.loc[recorded, "id"], as_of_ts, limit=limit)
 
-    actions: dict[str, Any] = {"available": False}
-    action_table = None
-    if action_items is not None:
-        from analysis._trends_actions import action_item_summary, action_item_table
-
-        items = action_items
-        if len(items):
-            items = items[among(items["incident_id"], prepared["id"])]
-        scoped = prepared.assign(postmortem_required=aligned["postmortem_required"].to_numpy())
-        when = as_of_ts.to_pydatetime()
-        action_table = action_item_table(items, scoped, as_of=when)
-        actions = {"available": True, **action_item_summary(action_table, scoped, as_of=when)}
-        overdue = action_table[action_table["overdue"].to_numpy(dtype=bool)]
-        columns = [c for c in _OVERDUE_COLUMNS if c in overdue.columns]
-        actions["overdue_list"] = _records(overdue.head(limit)[columns])
-
+    actions, action_table = _actions_part(action_items, prepared, aligned, as_of_ts, limit)
     since = _utc(new_since) or _utc(filters.start) or (as_of_ts - pd.Timedelta(days=30))
     fresh = prepared[prepared["aware_at"] >= since].sort_values(["aware_at", "id"], ascending=[False, True])
-    new_rows = [
-        {
-            "id": str(row.id),
-            "severity": _text(getattr(row, "severity", None)),
-            "category": _text(getattr(row, "category", None)),
-            "system_id": _text(getattr(row, "system_id", None)),
-            "kind": _text(getattr(row, "kind", None)) or "incident",
-            "status": _text(getattr(row, "status", None)),
-            "origin": str(row.origin),
-            "aware_at": row.aware_at.isoformat(),
-        }
-        for row in fresh.head(limit).itertuples(index=False)
-    ]
     # open / closed is our lifecycle: a public record (response not recorded) is neither
     open_now = (
         prepared["closed_at"].isna()
@@ -399,7 +371,7 @@ def trend_summary(
         speed_trends=speed_trends(hours, prepared["aware_at"], severity),
         actions=actions,
         regulatory=regulatory,
-        new_incidents=new_rows,
+        new_incidents=_new_rows(fresh.head(limit)),
         n_new=len(fresh),
         headlines=[],
         sla=sla_compliance(prepared, aligned, freq=freq, limit=limit),
@@ -412,6 +384,48 @@ def trend_summary(
     summary = summary.model_copy(update={"headlines": headlines(summary)})
     tables = TrendTables(incidents=prepared.join(hours.add_prefix("hours_to_")), actions=action_table)
     return summary, tables
+
+
+def _actions_part(
+    action_items: pd.DataFrame | None,
+    prepared: pd.DataFrame,
+    aligned: pd.DataFrame,
+    as_of_ts: pd.Timestamp,
+    limit: int,
+) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """The action-item summary of the incidents shown (with the most overdue listed) and its full table."""
+    if action_items is None:
+        return {"available": False}, None
+    from analysis._trends_actions import action_item_summary, action_item_table
+
+    items = action_items
+    if len(items):
+        items = items[among(items["incident_id"], prepared["id"])]
+    scoped = prepared.assign(postmortem_required=aligned["postmortem_required"].to_numpy())
+    when = as_of_ts.to_pydatetime()
+    table = action_item_table(items, scoped, as_of=when)
+    actions = {"available": True, **action_item_summary(table, scoped, as_of=when)}
+    overdue = table[table["overdue"].to_numpy(dtype=bool)]
+    columns = [c for c in _OVERDUE_COLUMNS if c in overdue.columns]
+    actions["overdue_list"] = _records(overdue.head(limit)[columns])
+    return actions, table
+
+
+def _new_rows(fresh: pd.DataFrame) -> list[dict[str, Any]]:
+    """The digest's "new since" rows (facts only, no narrative text)."""
+    return [
+        {
+            "id": str(row.id),
+            "severity": _text(getattr(row, "severity", None)),
+            "category": _text(getattr(row, "category", None)),
+            "system_id": _text(getattr(row, "system_id", None)),
+            "kind": _text(getattr(row, "kind", None)) or "incident",
+            "status": _text(getattr(row, "status", None)),
+            "origin": str(row.origin),
+            "aware_at": row.aware_at.isoformat(),
+        }
+        for row in fresh.itertuples(index=False)
+    ]
 
 
 def _system_category(incidents: pd.DataFrame) -> pd.Series:

@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_harness import ARTIFACTS, ROOT, console_problems, drawn_figures, open_offline
 
-from workbench.report import CHROMIUM_FLAGS, render_html
+from workbench.report import render_html
 from workbench.sections import available_sections
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
 FIXTURES = ROOT / "tests" / "unit" / "workbench" / "fixtures"
 
 
@@ -38,28 +35,6 @@ def _fixture_module() -> Any:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with (
-        tempfile.TemporaryDirectory(prefix="workbench-browser-") as profile,
-        playwright_api.sync_playwright() as playwright,
-    ):
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            args=list(CHROMIUM_FLAGS),
-            headless=True,
-            viewport={"width": 1200, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-
-
-@pytest.fixture(scope="module")
 def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     fixture = _fixture_module()
     path = tmp_path_factory.mktemp("browser-report") / "postmortem.html"
@@ -69,32 +44,8 @@ def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def opened(browser: Any, report_path: Path) -> Iterator[dict[str, Any]]:
-    page = browser.new_page()
-    blocked: list[str] = []
-    console: list[str] = []
-
-    def route(route: Any) -> None:
-        url = route.request.url
-        if url.startswith("file://"):
-            route.continue_()
-        else:
-            blocked.append(url)
-            route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
-    page.on("requestfailed", lambda request: None)
-    page.goto(report_path.as_uri())
-    page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('.wb-plotly')).every("
-        "d => d.getAttribute('data-rendered') || d.getAttribute('data-error'))",
-        timeout=60_000,
-    )
-    try:
-        yield {"page": page, "blocked": blocked, "console": console}
-    finally:
-        page.close()
+    with open_offline(browser, report_path) as found:
+        yield found
 
 
 def test_no_network_request_is_attempted(opened: dict[str, Any]) -> None:
@@ -124,30 +75,13 @@ def test_the_harness_sees_requests_and_xss(browser: Any, tmp_path: Path) -> None
         page.close()
 
 
-def console_problems(lines: list[str]) -> list[str]:
-    """Console lines that mean something is wrong: errors, warnings, and plotly.js's ``WARN:`` traces."""
-    return [
-        line
-        for line in lines
-        if line.startswith(("error", "pageerror", "warning")) or "WARN" in line or "Invalid" in line
-    ]
-
-
 def test_no_console_errors_or_warnings(opened: dict[str, Any]) -> None:
     assert console_problems(opened["console"]) == []
 
 
 def test_every_figure_is_drawn(opened: dict[str, Any]) -> None:
     page = opened["page"]
-    figures = page.evaluate(
-        """() => Array.from(document.querySelectorAll('.wb-plotly')).map(div => ({
-            rendered: div.getAttribute('data-rendered'),
-            error: div.getAttribute('data-error'),
-            svgs: div.querySelectorAll('svg.main-svg').length,
-            traces: div.querySelectorAll('g.trace, g.slice').length,
-            data: (div._fullData || []).length,
-        }))"""
-    )
+    figures = drawn_figures(page)
     promised = sum(len(section.figures) for section in available_sections())
     assert len(figures) == promised
     for figure in figures:

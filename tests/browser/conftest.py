@@ -1,22 +1,66 @@
-"""Headless Chromium for the report tests (post-mortem and trend dashboard): one browser per module.
+"""Shared harness of the browser tests: headless Chromium, offline, with the console collected.
 
-Pages are opened offline by ``browser_harness.open_offline`` (every request that is not a ``file://`` URL
-is aborted and recorded; console messages and page errors are collected).
+``browser`` is one persistent Chromium context for the session (skipped when Chromium or playwright is
+missing; ``tests/conftest.py`` turns that skip into a failure under ``CI=true``). ``open_offline`` opens a
+local file with every request that is not ``file://`` aborted and recorded, console messages and page
+errors collected, and waits until every plotly div (``.wb-plotly``) says it rendered or failed.
+``report_fixture`` is the unit tests' report fixture module (its ``XSS_PAYLOADS`` battery).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_harness import CHROMIUM
 
 from workbench.report import CHROMIUM_FLAGS
 
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+FIXTURES = ROOT / "tests" / "unit" / "workbench" / "fixtures"
 
-@pytest.fixture(scope="module")
+PLOTLY_SETTLED = (
+    "() => Array.from(document.querySelectorAll('.wb-plotly')).every("
+    "d => d.getAttribute('data-rendered') || d.getAttribute('data-error'))"
+)
+"""True once every plotly div of the page has drawn (``data-rendered``) or given up (``data-error``)."""
+
+
+@dataclass
+class OfflinePage:
+    """A page opened offline: the playwright page, the requests it tried, what its console said."""
+
+    page: Any
+    blocked: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """Console lines that mean something is wrong: errors, warnings, and plotly.js's ``WARN:`` traces."""
+        return [
+            line
+            for line in self.console
+            if line.startswith(("error", "pageerror", "warning")) or "WARN" in line or "Invalid" in line
+        ]
+
+
+@pytest.fixture(scope="session")
+def report_fixture() -> Any:
+    """The report fixture module (``XSS_PAYLOADS``, ``fixture_content``) of the unit tests."""
+    spec = importlib.util.spec_from_file_location("report_fixture", FIXTURES / "report_fixture.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("report_fixture", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
@@ -36,3 +80,33 @@ def browser() -> Iterator[Any]:
             yield context
         finally:
             context.close()
+
+
+@pytest.fixture(scope="session")
+def open_offline(browser: Any) -> Callable[[Path], Any]:
+    """``with open_offline(path) as opened:`` an :class:`OfflinePage`, closed on leaving the block."""
+
+    @contextmanager
+    def opener(path: Path) -> Iterator[OfflinePage]:
+        opened = OfflinePage(page=browser.new_page())
+
+        def route(route: Any) -> None:
+            url = route.request.url
+            if url.startswith("file://"):
+                route.continue_()
+            else:
+                opened.blocked.append(url)
+                route.abort()
+
+        page = opened.page
+        try:
+            page.route("**/*", route)
+            page.on("console", lambda message: opened.console.append(f"{message.type}: {message.text}"))
+            page.on("pageerror", lambda error: opened.console.append(f"pageerror: {error}"))
+            page.goto(path.as_uri())
+            page.wait_for_function(PLOTLY_SETTLED, timeout=60_000)
+            yield opened
+        finally:
+            page.close()
+
+    return opener

@@ -9,79 +9,63 @@ goes to the git-ignored ``test-artifacts/`` folder at the repository root.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_harness import ARTIFACTS, ROOT, console_problems, drawn_figures, open_offline
 
 from workbench.report import render_html
 from workbench.sections import available_sections
 
 pytestmark = pytest.mark.browser
 
-FIXTURES = ROOT / "tests" / "unit" / "workbench" / "fixtures"
-
-
-def _fixture_module() -> Any:
-    spec = importlib.util.spec_from_file_location("report_fixture", FIXTURES / "report_fixture.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("report_fixture", module)
-    spec.loader.exec_module(module)
-    return module
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
-def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    fixture = _fixture_module()
+def report_path(tmp_path_factory: pytest.TempPathFactory, report_fixture: Any) -> Path:
     path = tmp_path_factory.mktemp("browser-report") / "postmortem.html"
-    render_html(fixture.fixture_content(), path)
+    render_html(report_fixture.fixture_content(), path)
     return path
 
 
 @pytest.fixture(scope="module")
-def opened(browser: Any, report_path: Path) -> Iterator[dict[str, Any]]:
-    with open_offline(browser, report_path) as found:
-        yield found
+def opened(open_offline: Any, report_path: Path) -> Iterator[Any]:
+    with open_offline(report_path) as opened:
+        yield opened
 
 
-def test_no_network_request_is_attempted(opened: dict[str, Any]) -> None:
-    assert opened["blocked"] == []
+def test_no_network_request_is_attempted(opened: Any) -> None:
+    assert opened.blocked == []
 
 
-def test_the_harness_sees_requests_and_xss(browser: Any, tmp_path: Path) -> None:
+def test_the_harness_sees_requests_and_xss(open_offline: Any, tmp_path: Path) -> None:
     """Control: a page that does load from the network and does run a payload is caught."""
-    page = browser.new_page()
-    blocked: list[str] = []
-    page.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith("file://")
-            else (blocked.append(route.request.url), route.abort())
-        ),
-    )
     leaky = tmp_path / "leaky.html"
     leaky.write_text('<img src="http://evil.example/x.png"><script>window.__xss = 1</script>')
-    page.goto(leaky.as_uri())
-    page.wait_for_timeout(200)
-    try:
-        assert blocked == ["http://evil.example/x.png"]
-        assert page.evaluate("() => window.__xss") == 1
-    finally:
-        page.close()
+    with open_offline(leaky) as opened:
+        opened.page.wait_for_timeout(200)
+        assert opened.blocked == ["http://evil.example/x.png"]
+        assert opened.page.evaluate("() => window.__xss") == 1
 
 
-def test_no_console_errors_or_warnings(opened: dict[str, Any]) -> None:
-    assert console_problems(opened["console"]) == []
+def test_no_console_errors_or_warnings(opened: Any) -> None:
+    assert opened.problems() == []
 
 
-def test_every_figure_is_drawn(opened: dict[str, Any]) -> None:
-    page = opened["page"]
-    figures = drawn_figures(page)
+def test_every_figure_is_drawn(opened: Any) -> None:
+    page = opened.page
+    figures = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.wb-plotly')).map(div => ({
+            rendered: div.getAttribute('data-rendered'),
+            error: div.getAttribute('data-error'),
+            svgs: div.querySelectorAll('svg.main-svg').length,
+            traces: div.querySelectorAll('g.trace, g.slice').length,
+            data: (div._fullData || []).length,
+        }))"""
+    )
     promised = sum(len(section.figures) for section in available_sections())
     assert len(figures) == promised
     for figure in figures:
@@ -92,8 +76,8 @@ def test_every_figure_is_drawn(opened: dict[str, Any]) -> None:
         assert figure["data"] >= 1, figure
 
 
-def test_toc_links_resolve(opened: dict[str, Any]) -> None:
-    page = opened["page"]
+def test_toc_links_resolve(opened: Any) -> None:
+    page = opened.page
     targets = page.evaluate(
         """() => Array.from(document.querySelectorAll('nav.wb-toc a')).map(a => ({
             href: a.getAttribute('href'),
@@ -108,8 +92,8 @@ def test_toc_links_resolve(opened: dict[str, Any]) -> None:
     assert abs(top) < 5
 
 
-def test_xss_battery_does_not_execute_or_break_the_page(opened: dict[str, Any]) -> None:
-    page = opened["page"]
+def test_xss_battery_does_not_execute_or_break_the_page(opened: Any) -> None:
+    page = opened.page
     assert page.evaluate("() => typeof window.__xss") == "undefined"
     assert page.evaluate("() => getComputedStyle(document.body).display") != "none"
     assert page.evaluate("() => document.querySelectorAll('iframe, img, object, embed').length") == 0
@@ -127,13 +111,13 @@ def test_xss_battery_does_not_execute_or_break_the_page(opened: dict[str, Any]) 
         assert page.is_visible(f"#{anchor}"), anchor
 
 
-def test_screenshot_is_kept(opened: dict[str, Any]) -> None:
+def test_screenshot_is_kept(opened: Any) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / "postmortem_report.png"
-    opened["page"].goto(opened["page"].url.split("#")[0])
-    opened["page"].wait_for_function(
+    opened.page.goto(opened.page.url.split("#")[0])
+    opened.page.wait_for_function(
         "() => Array.from(document.querySelectorAll('.wb-plotly'))"
         ".every(d => d.getAttribute('data-rendered'))"
     )
-    opened["page"].screenshot(path=str(target), full_page=True)
+    opened.page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 10_000

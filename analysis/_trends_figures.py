@@ -7,6 +7,7 @@ not the raw durations): a register of 100k incidents stays a small page.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,15 @@ _LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
     "legend": {"orientation": "h", "y": -0.2},
 }
+
+
+_LABEL_CHARS = 48
+"""Longest register text shown on an axis (the whole text is in the hover)."""
+
+
+def _e(text: object) -> str:
+    """Register text for plotly: HTML-escaped, as plotly.js renders a subset of HTML in its labels."""
+    return html.escape(str(text), quote=False)
 
 
 def _colour(severity: str) -> str:
@@ -193,7 +203,10 @@ def recurrence_figure(summary: TrendSummary) -> go.Figure:
     if not chains:
         return _empty(figure, "No incident recurred within the horizon")
     for number, chain in enumerate(chains, start=1):
-        label = f"{number}. {chain['key']} ({chain['length']})"
+        # register text: escaped (plotly.js reads <a>, <b>, <br>... in labels) and cut short on the axis
+        text = chain.get("label", chain["key"])
+        short = text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
+        label = f"{number}. {_e(short)} ({chain['length']})"
         figure.add_scatter(
             x=[chain["first"], chain["last"]],
             y=[label, label],
@@ -209,7 +222,8 @@ def recurrence_figure(summary: TrendSummary) -> go.Figure:
             marker={"size": 9},
             name=label,
             showlegend=False,
-            hovertext=chain["ids"],
+            hovertext=[f"{_e(text)}<br>{incident}" for incident in chain["ids"]],
+            hoverinfo="text+x",
         )
     figure.update_layout(height=max(300, 40 + 28 * len(chains)))
     figure.update_yaxes(autorange="reversed")
@@ -228,7 +242,7 @@ def action_ageing_figure(summary: TrendSummary) -> go.Figure:
         y=[buckets[name] for name in names],
         marker_color=["#2166ac" if name in ("not due", "no due date") else "#b2182b" for name in names],
     )
-    figure.update_yaxes(title="open action items")
+    figure.update_yaxes(title="open action items", tickformat=",d", rangemode="tozero")
     return figure
 
 

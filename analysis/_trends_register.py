@@ -203,7 +203,8 @@ def recurrence(
         Prepared incidents (``id``, ``aware_at``, ``system_id``, ``root_cause_category``).
     keys : pandas.Series, optional
         The recurrence key per incident (NA = no key); default: the AI system and the root-cause
-        category together, compared case- and space-insensitively (both must be recorded).
+        category together, compared case- and space-insensitively (both must be recorded); each group
+        is shown (``label``) as its first incident recorded it.
     horizon_days : float
         How close (in days, by ``aware_at``) a repeat must follow its predecessor to count.
     limit : int
@@ -218,14 +219,19 @@ def recurrence(
         first), ``n_chains`` and ``top_causes`` (per key: incidents, recurrences).
     """
     if keys is None:
-        system = incidents.get("system_id", pd.Series(None, index=incidents.index))
+        system = incidents.get("system_id", pd.Series(None, index=incidents.index)).astype("string")
         cause = incidents.get("root_cause_category", pd.Series(None, index=incidents.index))
-        norm = cause.astype("string").str.strip().str.lower().str.replace(r"[\s_-]+", " ", regex=True)
-        keys = (system.astype("string") + " / " + norm).where(system.notna() & norm.notna() & norm.ne(""))
+        text = cause.astype("string").str.strip()
+        norm = text.str.lower().str.replace(r"[\s_-]+", " ", regex=True)
+        keys = (system + " / " + norm).where(system.notna() & norm.notna() & norm.ne(""))
+        labels = system + " / " + text
+    else:
+        labels = keys
     frame = pd.DataFrame(
         {
             "id": incidents["id"].to_numpy(),
             "key": keys.astype(object).to_numpy(),
+            "label": labels.astype(object).to_numpy(),
             # naive UTC datetime64 (a tz-aware column would become an object array of Timestamps)
             "aware_at": pd.to_datetime(incidents["aware_at"], utc=True).dt.tz_convert(None).to_numpy(),
         }
@@ -238,7 +244,11 @@ def recurrence(
     frame["repeat"] = repeat
     frame["chain"] = np.cumsum(~repeat)
     spans = frame.groupby("chain", sort=False).agg(
-        key=("key", "first"), length=("id", "size"), first=("aware_at", "min"), last=("aware_at", "max")
+        key=("key", "first"),
+        label=("label", "first"),
+        length=("id", "size"),
+        first=("aware_at", "min"),
+        last=("aware_at", "max"),
     )
     spans = spans[spans["length"] >= 2].sort_values(
         ["length", "last"], ascending=[False, False], kind="stable"
@@ -247,7 +257,9 @@ def recurrence(
     members = frame[frame["chain"].isin(shown.index)].groupby("chain", sort=False)
     ids = members["id"].agg(list)
     times = members["aware_at"].agg(list)
-    causes = frame.groupby("key").agg(incidents=("id", "size"), recurrences=("repeat", "sum"))
+    causes = frame.groupby("key").agg(
+        label=("label", "first"), incidents=("id", "size"), recurrences=("repeat", "sum")
+    )
     causes = causes[causes["recurrences"] > 0].sort_values(
         ["recurrences", "incidents"], ascending=False, kind="stable"
     )
@@ -262,6 +274,7 @@ def recurrence(
         "chains": [
             {
                 "key": str(row.key),
+                "label": str(row.label),
                 "ids": [str(i) for i in ids[chain]],
                 "times": [_iso_utc(moment) for moment in times[chain]],
                 "first": _iso_utc(row.first),
@@ -271,8 +284,10 @@ def recurrence(
             for chain, row in zip(shown.index, shown.itertuples(index=False), strict=True)
         ],
         "top_causes": [
-            {"key": str(key), "incidents": int(n), "recurrences": int(r)}
-            for key, n, r in zip(causes.index, causes["incidents"], causes["recurrences"], strict=True)
+            {"key": str(key), "label": str(label), "incidents": int(n), "recurrences": int(r)}
+            for key, label, n, r in zip(
+                causes.index, causes["label"], causes["incidents"], causes["recurrences"], strict=True
+            )
         ][:limit],
     }
 

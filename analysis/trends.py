@@ -453,7 +453,7 @@ def headlines(summary: TrendSummary) -> list[str]:
     ]
     rec = summary.recurrence
     if rec["with_key"]:
-        top = rec["top_causes"][0]["key"] if rec["top_causes"] else None
+        top = rec["top_causes"][0]["label"] if rec["top_causes"] else None
         lines.append(
             f"{rec['recurrences']:,} of {rec['with_key']:,} incidents with a recorded system and root cause "
             f"recurred within {rec['horizon_days']:g} days" + (f"; most often {top}." if top else ".")

@@ -318,11 +318,6 @@ def test_the_no_match_page_opens_cleanly_and_says_so(no_match: Any) -> None:
     assert targets == [True]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plotly.js reads <a href>, <b>, <br>... in tick labels: a root-cause category holding an https "
-    "link becomes a live link (target _blank) in the recurrence chart's labels (lead: escape figure text)",
-)
 def test_a_link_in_a_root_cause_is_not_live_in_the_recurrence_chart(
     open_offline: Any, tmp_path: Path
 ) -> None:

@@ -261,11 +261,28 @@ def test_recurrence_same_system_and_cause_within_the_horizon():
         ["INC-2026-0004", "INC-2026-0005"],
         ["INC-2026-0001", "INC-2026-0002"],
     ]
-    assert rec["top_causes"] == [{"key": "fraud / upstream contract", "incidents": 4, "recurrences": 2}]
+    # matched case- and separator-insensitively, shown as the first incident recorded it
+    assert rec["top_causes"] == [
+        {
+            "key": "fraud / upstream contract",
+            "label": "fraud / Upstream contract",
+            "incidents": 4,
+            "recurrences": 2,
+        }
+    ]
+    assert [chain["label"] for chain in rec["chains"]] == [
+        "fraud / upstream contract",
+        "fraud / Upstream contract",
+    ]
     # by system and incident category (all data_quality): the cause-less 0006 recurs too (a day after 0005)
     by_category = summarise(rows).recurrence_by_category
     assert (by_category["with_key"], by_category["recurrences"]) == (6, 3)
-    assert by_category["top_causes"][0] == {"key": "fraud / data_quality", "incidents": 5, "recurrences": 3}
+    assert by_category["top_causes"][0] == {
+        "key": "fraud / data_quality",
+        "label": "fraud / data_quality",
+        "incidents": 5,
+        "recurrences": 3,
+    }
     assert summarise(rows, recurrence_days=120).recurrence["recurrences"] == 3
 
 

@@ -698,6 +698,34 @@ class DataCard(_Record):
                     )
         return value
 
+    @classmethod
+    def interaction_log(
+        cls,
+        source: DataSource,
+        interaction: InteractionRoles,
+        *,
+        evaluations: EvaluationSource | None = None,
+        failure_signal: FailureSignal | None = None,
+        value_labels: dict[str, dict[str, str]] | None = None,
+    ) -> DataCard:
+        """Return an interaction-log card (task, columns and default failure signal derived).
+
+        Examples
+        --------
+        >>> card = DataCard.interaction_log(DataSource(location="x"), InteractionRoles.otel())
+        >>> card.kind, card.columns.event_time
+        ('interaction_log', 'start_time')
+        """
+        document: dict[str, object] = {"kind": "interaction_log", "source": source}
+        document["interaction"] = interaction
+        if evaluations is not None:
+            document["evaluations"] = evaluations
+        if failure_signal is not None:
+            document["failure_signal"] = failure_signal
+        if value_labels is not None:
+            document["value_labels"] = value_labels
+        return cls.model_validate(document)
+
     @model_validator(mode="before")
     @classmethod
     def _interaction_defaults(cls, data: Any) -> Any:

@@ -92,12 +92,19 @@ Examples
 from __future__ import annotations
 
 from workbench.scenarios._generate import DEFAULT_ROWS_PER_DAY, GenerationResult, generate
-from workbench.scenarios._plan import GENERATOR_VERSION, LOGGED_SYSTEMS, SYSTEM_IDS, ScenarioEffects
+from workbench.scenarios._plan import (
+    GENERATOR_VERSION,
+    LLM_SYSTEM,
+    LOGGED_SYSTEMS,
+    SYSTEM_IDS,
+    ScenarioEffects,
+)
 
 __all__ = [
     "DEFAULT_ROWS_PER_DAY",
     "GENERATOR_VERSION",
     "GenerationResult",
+    "LLM_SYSTEM",
     "LOGGED_SYSTEMS",
     "SYSTEM_IDS",
     "ScenarioEffects",

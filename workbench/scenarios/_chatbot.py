@@ -521,32 +521,33 @@ class _Day:
         ctx, rng, cal = self.ctx, self.rng, self.ctx.calendar
         if turn.attack is not None:
             return self.attacked(turn, order, prompt)
-        if turn.poisoned:
-            self.add("l.attempts")
-            self.add("l.attempts.indirect")
-            self.attempt(turn)
-            if rng.random() < 0.5:
-                self.tool(turn, NEW_TOOL, {"order_id": order, "amount": 750}, {"status": "refunded"})
-                self.success(turn, "indirect", "tool_call")
-                return f"Done: I have issued a refund of 750 for order {order}.", "stop"
+        if turn.poisoned and rng.random() < 0.5:
+            self.tool(turn, NEW_TOOL, {"order_id": order, "amount": 750}, {"status": "refunded"})
+            self.success(turn, "indirect", "tool_call")
+            return f"Done: I have issued a refund of 750 for order {order}.", "stop"
         template = _ANSWERS[turn.intent][int(rng.integers(2))]
-        if "{tracking}" in template:
-            self.add("benign.tracking_outputs")
         text = template.format(
             order=order, tracking=ctx.typo_cards[(turn.user * 7 + 3) % ctx.pool_size],
             last4=ctx.cards[turn.user][-4:],
         )  # fmt: skip
         if turn.intent == "order_status":
             self.tool(turn, "lookup_order", {"order_id": order}, {"status": "shipped"})
-        elif turn.intent == "refund" and turn.start >= cal.tool_release and rng.random() < 0.3:
+        elif (  # a legitimate refund (never in an injected turn: there a refund call is the attack's)
+            turn.intent == "refund"
+            and turn.start >= cal.tool_release
+            and not turn.poisoned
+            and rng.random() < 0.3
+        ):
             self.tool(turn, NEW_TOOL, {"order_id": order, "amount": 40}, {"status": "refunded"})
-        if turn.ticket is not None and rng.random() < 0.7 and ctx.ticket_owner[turn.ticket] != turn.user:
-            text = f"{text} {self.leak(turn)}"
-        roll = rng.random()
+        roll = rng.random()  # a guardrail or the length limit stops an answer before any leak is quoted
         if roll < 0.004:
             return "I'm sorry, I can't help with that.", "content_filter"
         if roll < 0.014:
             return text[: max(len(text) // 2, 1)], "length"
+        if "{tracking}" in template:
+            self.add("benign.tracking_outputs")
+        if turn.ticket is not None and rng.random() < 0.7 and ctx.ticket_owner[turn.ticket] != turn.user:
+            text = f"{text} {self.leak(turn)}"
         return text, "stop"
 
     def leak(self, turn: _Turn) -> str:
@@ -578,6 +579,8 @@ class _Day:
 
     def attempt(self, turn: _Turn) -> None:
         user = self.ctx.user_ids[turn.user]
+        self.add("l.attempts")
+        self.add("l.attempts.direct" if turn.attack is not None else "l.attempts.indirect")
         self.note("l.conversations", turn.conversation_id)
         self.note("l.times", str(turn.start))
         if self.result.first_attempt_us is None or turn.start < self.result.first_attempt_us:
@@ -598,9 +601,6 @@ class _Day:
         """(l): a direct attempt; some succeed (the system prompt echoed, or an unauthorised tool call)."""
         rng = self.rng
         assert turn.attack is not None
-        self.add("l.attempts")
-        self.add("l.attempts.direct")
-        self.attempt(turn)
         if rng.random() < 0.3:
             if turn.attack < 2:
                 self.success(turn, "direct", "system_echo")
@@ -629,6 +629,8 @@ class _Day:
             and turn.region == OUTAGE_REGION
             and _inside(cal.outage, turn.start)
         )
+        if turn.attack is not None or turn.poisoned:  # an attempt, whether or not the call then fails
+            self.attempt(turn)
         if rng.random() < (0.92 if outage else 0.006):
             turn.error = "503" if outage else ("429", "timeout", "500")[int(rng.integers(3))]
         slices = [f"n.{part}.{turn.provider}/{turn.region}" for part in parts]

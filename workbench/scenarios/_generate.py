@@ -130,7 +130,7 @@ def generate(
     effects: ScenarioEffects | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> GenerationResult:
-    """Write the tabletop scenarios (register seed files, prediction logs, ground truth) into ``out``.
+    """Write the tabletop scenarios (register seed files, logs, ground truth) into ``out``.
 
     Parameters
     ----------
@@ -157,6 +157,8 @@ def generate(
     >>> truth = json.loads(result.ground_truth_path.read_text())
     >>> [s["id"][0] for s in truth["scenarios"]]
     ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']
+    >>> [s["id"][0] for s in truth["llm_scenarios"]]
+    ['k', 'l', 'm', 'n', 'o']
     """
     out = Path(out)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:

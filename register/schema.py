@@ -29,7 +29,7 @@ import enum
 import os
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -61,6 +61,13 @@ __all__ = [
     "DataCard",
     "DataQualitySignal",
     "DataSource",
+    "ErrorTypeSignal",
+    "EvaluationScoreSignal",
+    "EvaluationSource",
+    "FinishReasonSignal",
+    "INTERACTION_SIGNAL_KINDS",
+    "InteractionRoles",
+    "LogKind",
     "DetectionSource",
     "FailureSignal",
     "IncidentCategory",
@@ -425,17 +432,249 @@ class PredictionConditionSignal(_Record):
     value: float | int | str
 
 
+class EvaluationScoreSignal(_Record):
+    """A model call failed when its score of evaluation ``evaluation`` is below ``below`` (interaction logs).
+
+    The scores come from the card's evaluation table (``gen_ai.evaluation.result`` rows), joined to the
+    call by span id (or conversation id). A call without a score of that evaluation is not judged.
+    ``inclusive=True`` also fails a score equal to ``below``.
+
+    Examples
+    --------
+    >>> EvaluationScoreSignal(evaluation="groundedness", below=0.5).kind
+    'evaluation_score'
+    """
+
+    kind: Literal["evaluation_score"] = "evaluation_score"
+    evaluation: str = Field(min_length=1, description="the evaluation name (gen_ai.evaluation.name)")
+    below: float = Field(description="the threshold: a score below it is a failure")
+    inclusive: bool = False
+
+
+class ErrorTypeSignal(_Record):
+    """A model call failed when its ``error.type`` is set (interaction logs).
+
+    ``error_types`` limits the signal to those values (e.g. ``["timeout", "503"]``); empty means any
+    error type.
+    """
+
+    kind: Literal["error_type"] = "error_type"
+    error_types: list[str] = Field(default_factory=list)
+
+    @field_validator("error_types")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if any(not item for item in value) or len(set(value)) != len(value):
+            raise ValueError(
+                f"error_types must be distinct non-empty values. Got {value} instead; list each once."
+            )
+        return value
+
+
+class FinishReasonSignal(_Record):
+    """A model call failed when one of its finish reasons is in ``reasons`` (interaction logs).
+
+    For example ``["content_filter"]`` (a guardrail stopped the answer) or ``["length"]`` (cut off).
+    """
+
+    kind: Literal["finish_reason"] = "finish_reason"
+    reasons: list[str] = Field(min_length=1)
+
+    @field_validator("reasons")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if any(not item for item in value) or len(set(value)) != len(value):
+            raise ValueError(
+                f"reasons must be distinct non-empty values. Got {value} instead; list each once."
+            )
+        return value
+
+
 FailureSignal = Annotated[
-    LabelErrorSignal | DataQualitySignal | PredictionConditionSignal, Field(discriminator="kind")
+    LabelErrorSignal
+    | DataQualitySignal
+    | PredictionConditionSignal
+    | EvaluationScoreSignal
+    | ErrorTypeSignal
+    | FinishReasonSignal,
+    Field(discriminator="kind"),
 ]
+"""What counts as a failed decision (or model call). An exposure-finding signal for interaction logs
+(a call whose content holds personal data or a secret) will join once the exposure scan lands."""
+
+INTERACTION_SIGNAL_KINDS: frozenset[str] = frozenset({"evaluation_score", "error_type", "finish_reason"})
+"""Failure-signal kinds that only interaction logs can evaluate."""
+
+LogKind = Literal["prediction_log", "interaction_log"]
+"""What kind of log a data card describes: one row per decision, or one row per model call / step."""
+
+
+class InteractionRoles(_Record):
+    """The mapping from roles to column names in an interaction log of an LLM system.
+
+    One row per span: a model call, a tool call or a retrieval step. The roles follow the OpenTelemetry
+    GenAI semantic conventions (the attribute each role holds is in :data:`OTEL_ATTRIBUTES`); the
+    columns may have any names. Only the trace and span ids, the start time and the user are required;
+    a role the log lacks is ``None``. The content roles (``input_messages``, ``output_messages``,
+    ``system_instructions``) are opt-in in the conventions: a log without them still supports the
+    attribute-only analyses.
+
+    Examples
+    --------
+    >>> roles = InteractionRoles.otel()
+    >>> roles.conversation_id, roles.user_id
+    ('gen_ai.conversation.id', 'enduser.id')
+    >>> InteractionRoles.otel(content=False).output_messages is None
+    True
+    """
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None = None
+    start_time: str
+    duration_ms: str | None = Field(default=None, description="the span's duration in milliseconds")
+    operation_name: str | None = None
+    conversation_id: str | None = None
+    user_id: str = Field(description="a pseudonymous end-user id (enduser.id)")
+    provider: str | None = None
+    request_model: str | None = None
+    response_model: str | None = None
+    agent_name: str | None = None
+    agent_version: str | None = None
+    prompt_name: str | None = None
+    prompt_version: str | None = None
+    finish_reasons: str | None = Field(default=None, description="a list<string> column")
+    input_tokens: str | None = None
+    output_tokens: str | None = None
+    error_type: str | None = None
+    retrieval_document_ids: str | None = Field(default=None, description="a list<string> column")
+    tool_name: str | None = None
+    input_messages: str | None = None
+    output_messages: str | None = None
+    system_instructions: str | None = None
+    attributes: list[str] = Field(
+        default_factory=list,
+        description="other categorical columns to slice by (e.g. cloud.region, an intent label)",
+    )
+
+    OTEL_ATTRIBUTES: ClassVar[dict[str, str]] = {
+        "trace_id": "trace_id",
+        "span_id": "span_id",
+        "parent_span_id": "parent_span_id",
+        "start_time": "start_time",
+        "duration_ms": "duration_ms",
+        "operation_name": "gen_ai.operation.name",
+        "conversation_id": "gen_ai.conversation.id",
+        "user_id": "enduser.id",
+        "provider": "gen_ai.provider.name",
+        "request_model": "gen_ai.request.model",
+        "response_model": "gen_ai.response.model",
+        "agent_name": "gen_ai.agent.name",
+        "agent_version": "gen_ai.agent.version",
+        "prompt_name": "gen_ai.prompt.name",
+        "prompt_version": "gen_ai.prompt.version",
+        "finish_reasons": "gen_ai.response.finish_reasons",
+        "input_tokens": "gen_ai.usage.input_tokens",
+        "output_tokens": "gen_ai.usage.output_tokens",
+        "error_type": "error.type",
+        "retrieval_document_ids": "gen_ai.retrieval.document_ids",
+        "tool_name": "gen_ai.tool.name",
+        "input_messages": "gen_ai.input.messages",
+        "output_messages": "gen_ai.output.messages",
+        "system_instructions": "gen_ai.system_instructions",
+    }
+    """Role -> the column name an OpenTelemetry GenAI export gives it (span fields keep their OTLP
+    names in snake case; ``gen_ai.prompt.*`` and ``gen_ai.retrieval.document_ids`` are this project's
+    names for what the conventions do not name yet)."""
+
+    CONTENT_ROLES: ClassVar[tuple[str, ...]] = ("input_messages", "output_messages", "system_instructions")
+
+    @classmethod
+    def otel(cls, *, content: bool = True, attributes: list[str] | None = None) -> InteractionRoles:
+        """Return the roles of a log whose columns carry the OpenTelemetry names (:data:`OTEL_ATTRIBUTES`).
+
+        ``content=False`` leaves the opt-in content roles out.
+        """
+        names = dict(cls.OTEL_ATTRIBUTES)
+        if not content:
+            for role in cls.CONTENT_ROLES:
+                names.pop(role)
+        return cls(**names, attributes=list(attributes or []))
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Role -> column of every role the log has (attributes not included)."""
+        return {
+            role: value
+            for role, value in self.model_dump(exclude={"attributes"}).items()
+            if isinstance(value, str)
+        }
+
+    @property
+    def has_content(self) -> bool:
+        """Whether the log holds any of the opt-in content columns."""
+        return any(getattr(self, role) is not None for role in self.CONTENT_ROLES)
+
+
+class EvaluationSource(_Record):
+    """A table of evaluation results and user feedback on an interaction log.
+
+    Joinable by span or conversation id: at least one of ``span_id`` and ``conversation_id`` names the
+    join key. One row per ``gen_ai.evaluation.result``: the evaluation's name, its score and/or label.
+    User feedback is a row too, under the evaluation name ``feedback_name`` (e.g. score 1 / label
+    ``thumbs_up``, score 0 / label ``thumbs_down``).
+    """
+
+    source: DataSource
+    span_id: str | None = None
+    conversation_id: str | None = None
+    name: str = Field(default="gen_ai.evaluation.name")
+    score: str | None = Field(default="gen_ai.evaluation.score.value")
+    label: str | None = Field(default="gen_ai.evaluation.score.label")
+    explanation: str | None = None
+    evaluated_at: str | None = None
+    feedback_name: str | None = Field(
+        default=None, description="the evaluation name under which user feedback is recorded"
+    )
+
+    @model_validator(mode="after")
+    def _joinable(self) -> EvaluationSource:
+        if self.span_id is None and self.conversation_id is None:
+            raise ValueError(
+                "an evaluation source needs a join key. Got neither span_id nor conversation_id; name the "
+                "column holding the evaluated span's id or the conversation id."
+            )
+        if self.score is None and self.label is None:
+            raise ValueError("an evaluation source needs a score or a label column. Got neither; name one.")
+        return self
 
 
 class DataCard(_Record):
-    """Where an AI system's prediction logs live, what each column means, and what a failure is."""
+    """Where an AI system's logs live, what each column means, and what a failure is.
 
+    ``kind="prediction_log"`` (the default): one row per decision, the roles in ``columns``.
+    ``kind="interaction_log"``: one row per model call, tool call or retrieval step of an LLM system, the
+    roles in ``interaction`` (OpenTelemetry GenAI names) and, optionally, an ``evaluations`` table. Such a
+    card needs no ``task`` (it is ``generation``) nor ``columns``: they are derived from ``interaction``
+    (event time = span start, entity = the user, request = the span, model version = the response model),
+    so analyses that read ``columns`` see the calls as decisions of users; given ``columns`` must agree.
+    Its default failure signal is an error type on the call; a label-error signal does not apply to it,
+    and the interaction-log signals (evaluation score, error type, finish reason) apply only to it.
+
+    Examples
+    --------
+    >>> card = DataCard(kind="interaction_log", source=DataSource(location="logs/**/*.parquet"),
+    ...                 interaction=InteractionRoles.otel())
+    >>> card.task, card.columns.entity_id, card.failure_signal.kind
+    ('generation', 'enduser.id', 'error_type')
+    """
+
+    kind: LogKind = "prediction_log"
     source: DataSource
     task: AiTask
     columns: ColumnRoles
+    interaction: InteractionRoles | None = None
+    evaluations: EvaluationSource | None = None
     positive_label: int | str | bool | None = 1
     sensitive_source: SensitiveSource | None = None
     failure_signal: FailureSignal = Field(default_factory=LabelErrorSignal)
@@ -458,6 +697,106 @@ class DataCard(_Record):
                         f"Got a longer one in {column!r}."
                     )
         return value
+
+    @classmethod
+    def interaction_log(
+        cls,
+        source: DataSource,
+        interaction: InteractionRoles,
+        *,
+        evaluations: EvaluationSource | None = None,
+        failure_signal: FailureSignal | None = None,
+        value_labels: dict[str, dict[str, str]] | None = None,
+    ) -> DataCard:
+        """Return an interaction-log card (task, columns and default failure signal derived).
+
+        Examples
+        --------
+        >>> card = DataCard.interaction_log(DataSource(location="x"), InteractionRoles.otel())
+        >>> card.kind, card.columns.event_time
+        ('interaction_log', 'start_time')
+        """
+        document: dict[str, object] = {"kind": "interaction_log", "source": source}
+        document["interaction"] = interaction
+        if evaluations is not None:
+            document["evaluations"] = evaluations
+        if failure_signal is not None:
+            document["failure_signal"] = failure_signal
+        if value_labels is not None:
+            document["value_labels"] = value_labels
+        return cls.model_validate(document)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _interaction_defaults(cls, data: Any) -> Any:
+        """Fill what an interaction-log card leaves out: task, columns (from its roles), failure signal."""
+        if not isinstance(data, dict) or data.get("kind") != "interaction_log":
+            return data
+        roles = data.get("interaction")
+        if isinstance(roles, dict):
+            roles = InteractionRoles.model_validate(roles)
+        if not isinstance(roles, InteractionRoles):
+            raise ValueError(
+                "an interaction_log card needs `interaction`, the roles of its columns. Got "
+                f"{type(roles).__name__ if roles is not None else 'none'}; e.g. InteractionRoles.otel()."
+            )
+        filled = dict(data)
+        filled.setdefault("task", "generation")
+        filled.setdefault("positive_label", None)
+        filled.setdefault("failure_signal", ErrorTypeSignal())
+        derived = ColumnRoles(
+            event_time=roles.start_time,
+            entity_id=roles.user_id,
+            request_id=roles.span_id,
+            model_version=roles.response_model or roles.request_model,
+        )
+        given = filled.get("columns")
+        if given is None:
+            filled["columns"] = derived
+        else:
+            given = given if isinstance(given, ColumnRoles) else ColumnRoles.model_validate(given)
+            if given != derived:
+                raise ValueError(
+                    "columns of an interaction_log card are derived from `interaction` (event_time = "
+                    "start_time, entity_id = user_id, request_id = span_id, model_version = response_model). "
+                    f"Got {given.model_dump(exclude_defaults=True)} instead; leave columns out."
+                )
+        return filled
+
+    @model_validator(mode="after")
+    def _shape_fits_kind(self) -> DataCard:
+        signal = self.failure_signal.kind
+        if self.kind == "prediction_log":
+            extra = [name for name in ("interaction", "evaluations") if getattr(self, name) is not None]
+            if extra:
+                raise ValueError(
+                    f"{' and '.join(extra)} belong to an interaction_log card. Got them on a prediction_log "
+                    "card; set kind: interaction_log or drop them."
+                )
+            if signal in INTERACTION_SIGNAL_KINDS:
+                raise ValueError(
+                    f"a {signal} failure signal needs an interaction_log card. Got a prediction_log card; "
+                    "use label_error, data_quality or prediction_condition."
+                )
+            return self
+        if self.task != "generation":
+            raise ValueError(f"an interaction_log card's task must be generation. Got {self.task!r} instead.")
+        if self.sensitive_source is not None:
+            raise ValueError(
+                "an interaction_log card takes no sensitive_source. Got one; user attributes are out of "
+                "scope of interaction logs (list categorical columns in interaction.attributes)."
+            )
+        if signal == "label_error":
+            raise ValueError(
+                "a label_error failure signal does not apply to an interaction_log card (no labels). Got "
+                "one; use evaluation_score, error_type, finish_reason, data_quality or prediction_condition."
+            )
+        if signal == "evaluation_score" and self.evaluations is None:
+            raise ValueError(
+                "an evaluation_score failure signal needs the card's `evaluations` table. Got none; add "
+                "evaluations or use another signal."
+            )
+        return self
 
     def with_base(self, base: str | os.PathLike[str]) -> DataCard:
         """Return a copy whose relative file locations are resolved against ``base``, made absolute.
@@ -484,6 +823,10 @@ class DataCard(_Record):
         if self.sensitive_source is not None:
             update["sensitive_source"] = self.sensitive_source.model_copy(
                 update={"source": resolve(self.sensitive_source.source)}
+            )
+        if self.evaluations is not None:
+            update["evaluations"] = self.evaluations.model_copy(
+                update={"source": resolve(self.evaluations.source)}
             )
         return self.model_copy(update=update)
 

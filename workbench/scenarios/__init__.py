@@ -1,4 +1,4 @@
-"""Tabletop scenario generator: register seed files, prediction logs and the ground truth of planted causes.
+"""Tabletop scenario generator: register seed files, prediction and interaction logs, and the ground truth.
 
 ``generate(out, seed=..., rows_per_day=...)`` writes a self-contained folder that every analysis, test,
 demo and benchmark stands on::
@@ -12,6 +12,9 @@ demo and benchmark stands on::
                                   ISO-8601 UTC, an empty cell is null
     OUT/datacards/<system>.yaml   the data card of each logged system (locations relative to OUT/datacards/)
     OUT/logs/<system>/date=YYYY-MM-DD/part-0.parquet   prediction logs per system and day
+    OUT/logs/support_chatbot/date=YYYY-MM-DD/part-0.parquet         interaction log (OpenTelemetry GenAI
+                                                                    spans: chat, retrieval, execute_tool)
+    OUT/evaluations/support_chatbot/date=YYYY-MM-DD/part-0.parquet  evaluation results and user feedback
     OUT/sensitive/<system>.parquet                     entity_id -> sex, age_band, ethnic_group
 
 Time is anchored to a date derived from the seed (2025-01-01 plus 0-364 days), never to the wall clock:
@@ -49,6 +52,21 @@ Planted scenarios (default sizes in :class:`ScenarioEffects`)
 - ``j_control`` (dynamic_pricing): a second clean 14-day control, around the harmless 0.9.4 deploy; no
   incident in the register.
 
+Planted LLM scenarios (support_chatbot, interaction logs; see ``_chatbot.py``)
+------------------------------------------------------------------------------
+- ``k_pii_exposure``: the retrieval index kb-index-2025.2 adds the support-ticket archive; for six days some
+  refund/account answers quote another customer's e-mail, phone or Luhn-valid card number.
+- ``l_prompt_injection``: two days after agent 2.3.0 shipped the ``issue_refund`` tool, a campaign of direct
+  injections (mostly four accounts) and an indirect one through a poisoned community document; some succeed
+  (the system instructions echoed, or an ``issue_refund`` call).
+- ``m_hallucination``: azure.ai.openai traffic switches to orion-chat-2.0 for twelve days; groundedness scores
+  of refund answers drop and their thumbs-down rate rises (other intents unchanged).
+- ``n_provider_outage``: azure.ai.openai in swedencentral returns ``error.type`` 503 for three hours.
+- ``o_control``: a clean 14-day window around a harmless prompt version change (v5 -> v6); no incident.
+
+Benign look-alikes (not leaks): users type their own e-mail and phone and mistyped card numbers (failing
+Luhn); answers quote order numbers, Luhn-failing tracking references and the last four card digits.
+
 ``ground_truth.json`` schema (version 1)
 ----------------------------------------
 Top level: ``schema_version`` (1), ``generator_version``, ``seed``, ``rows_per_day``, ``anchor``,
@@ -79,25 +97,45 @@ phrase on purpose), ``rows_per_system``, and ``scenarios``: a list of objects wi
 - ``affected``: {``definition`` (in words, over the written columns), ``decisions``, ``entities``
   (distinct entity ids)}, counted from the rows actually written.
 
+The chatbot's scenarios are in ``llm_scenarios`` (a separate list, so that consumers of ``scenarios`` --
+the demo, the prediction-log analyses -- are unchanged): each with ``id``, ``kind`` (``pii_exposure``,
+``prompt_injection``, ``hallucination_rise``, ``provider_outage``, ``control``), ``system_id``, ``control``,
+``incident_id``, ``onset``, ``end``, ``reference_window``, ``incident_window``, ``cause`` (``kind``,
+``change_event``...), ``failure_signal`` and ``affected`` {``definition``, ``calls``, ``conversations``,
+``users``}, plus per kind: ``exposure`` (k: ``rows``, ``conversations``, ``users``, ``exposed_persons``,
+``entity_types`` {type: {rows, conversations, users}}, ``retrieval_document_ids``, ``first_seen``,
+``last_seen``, ``still_happening``, ``values``), ``injection`` (l: ``first_attempt``, ``attempts``
+{total, direct, indirect}, ``successes`` {total, direct, indirect, system_echo, tool_call},
+``direct_users``, ``main_attackers``, ``poisoned_document_id``...), ``effects`` (m: groundedness and
+thumbs-down counts and rates by window, intent and model; n: calls, errors and error rates of the outage
+slice and the rest; o: the same for the control). ``llm_background`` counts the benign look-alikes.
+
 Analyses and reports never read the ground truth; only tests and benchmarks do.
 
 Examples
 --------
 >>> ScenarioEffects().fairness_ratio_after
 0.7
->>> LOGGED_SYSTEMS
-('credit_scoring', 'fraud_detection', 'dynamic_pricing')
+>>> LOGGED_SYSTEMS, LLM_SYSTEM
+(('credit_scoring', 'fraud_detection', 'dynamic_pricing'), 'support_chatbot')
 """
 
 from __future__ import annotations
 
 from workbench.scenarios._generate import DEFAULT_ROWS_PER_DAY, GenerationResult, generate
-from workbench.scenarios._plan import GENERATOR_VERSION, LOGGED_SYSTEMS, SYSTEM_IDS, ScenarioEffects
+from workbench.scenarios._plan import (
+    GENERATOR_VERSION,
+    LLM_SYSTEM,
+    LOGGED_SYSTEMS,
+    SYSTEM_IDS,
+    ScenarioEffects,
+)
 
 __all__ = [
     "DEFAULT_ROWS_PER_DAY",
     "GENERATOR_VERSION",
     "GenerationResult",
+    "LLM_SYSTEM",
     "LOGGED_SYSTEMS",
     "SYSTEM_IDS",
     "ScenarioEffects",

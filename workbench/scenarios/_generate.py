@@ -28,13 +28,17 @@ from register.schema import (
     DataCard,
     DataQualitySignal,
     DataSource,
+    EvaluationSource,
     Incident,
+    InteractionRoles,
     LabelErrorSignal,
     Notification,
     SensitiveSource,
     TimelineEvent,
 )
 from workbench.errors import WorkbenchError
+from workbench.scenarios._chat_truth import llm_ground_truth
+from workbench.scenarios._chatbot import ChatContext, ChatTotals, build_chat_context, generate_chat_day
 from workbench.scenarios._logs import (
     SYSTEM_COLUMNS,
     Context,
@@ -45,6 +49,7 @@ from workbench.scenarios._logs import (
 )
 from workbench.scenarios._plan import (
     GENERATOR_VERSION,
+    LLM_SYSTEM,
     LOGGED_SYSTEMS,
     SYSTEM_IDS,
     ScenarioEffects,
@@ -56,7 +61,9 @@ from workbench.scenarios._register import SYSTEMS, RegisterSeed, build_register
 
 __all__ = ["GenerationResult", "generate"]
 
-_OUTPUT_NAMES = ("scenario.json", "ground_truth.json", "register", "datacards", "logs", "sensitive")
+_OUTPUT_NAMES = (
+    "scenario.json", "ground_truth.json", "register", "datacards", "logs", "evaluations", "sensitive",
+)  # fmt: skip
 _REGISTER_FILES = {
     "ai_systems": "ai_systems.json",
     "incidents": "incidents.csv",
@@ -105,7 +112,7 @@ class GenerationResult:
                 f"  as_of: {iso(self.as_of)} (logs from {iso(self.anchor)}; register: the 2 years to as_of)",
                 f"  register: {self.register_dir} ({self.n_incidents} incidents, {len(SYSTEM_IDS)} systems, "
                 f"{self.n_action_items} action items, {self.n_notifications} notifications)",
-                f"  prediction logs: {self.out / 'logs'} ({rows} rows)",
+                f"  prediction and interaction logs: {self.out / 'logs'} ({rows} rows)",
                 f"  ground truth: {self.ground_truth_path} (for tests and benchmarks only)",
             ]
         )
@@ -123,7 +130,7 @@ def generate(
     effects: ScenarioEffects | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> GenerationResult:
-    """Write the tabletop scenarios (register seed files, prediction logs, ground truth) into ``out``.
+    """Write the tabletop scenarios (register seed files, logs, ground truth) into ``out``.
 
     Parameters
     ----------
@@ -150,6 +157,8 @@ def generate(
     >>> truth = json.loads(result.ground_truth_path.read_text())
     >>> [s["id"][0] for s in truth["scenarios"]]
     ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']
+    >>> [s["id"][0] for s in truth["llm_scenarios"]]
+    ['k', 'l', 'm', 'n', 'o']
     """
     out = Path(out)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -167,6 +176,9 @@ def generate(
     report(f"calibrating planted effects (seed {seed}, as_of {iso(plan.as_of)})")
     ctx = build_context(seed, rows_per_day, effects, plan)
     counts, entities, rows_per_system = _write_logs(out, ctx, report, _ROW_GROUP_ROWS)
+    chat = build_chat_context(seed, rows_per_day, plan)
+    chat_totals = _write_chat_logs(out, chat, report, _ROW_GROUP_ROWS)
+    rows_per_system[LLM_SYSTEM] = chat_totals.rows
     for system_id in LOGGED_SYSTEMS:
         table = sensitive_table(ctx, system_id)
         if table is not None:
@@ -184,6 +196,7 @@ def generate(
             )
 
     truth = _ground_truth(ctx, register, counts, entities, rows_per_system)
+    truth |= llm_ground_truth(chat, chat_totals, register.planted_ids)
     _write_text(out / "ground_truth.json", _json(truth))
     _write_text(
         out / "scenario.json",
@@ -199,6 +212,7 @@ def generate(
                 "effects": effects.model_dump(mode="json"),
                 "systems": list(SYSTEM_IDS),
                 "logged_systems": list(LOGGED_SYSTEMS),
+                "interaction_logged_systems": [LLM_SYSTEM],
             }
         ),
     )
@@ -296,6 +310,40 @@ def _write_logs(
     return counts, entities, rows_per_system
 
 
+def _write_chat_logs(
+    out: Path, chat: ChatContext, report: Callable[[str], None], row_group_rows: int
+) -> ChatTotals:
+    """Write the chatbot's spans and evaluations per day; return what the ground truth needs."""
+    plan = chat.plan
+    report(f"writing interaction logs of {LLM_SYSTEM} ({plan.n_days} days)")
+    totals = ChatTotals()
+    for day in range(plan.n_days):
+        result = generate_chat_day(chat, day)
+        date = from_us(plan.day_start_us(day)).date().isoformat()
+        partition = Path(LLM_SYSTEM) / f"date={date}" / "part-0.parquet"
+        _write_parquet(result.spans, out / "logs" / partition, row_group_rows)
+        _write_parquet(result.evaluations, out / "evaluations" / partition, row_group_rows)
+        totals.add(result)
+    return totals
+
+
+def _chat_data_card() -> DataCard:
+    """The support chatbot's card: an interaction log with OpenTelemetry GenAI column names."""
+    return DataCard.interaction_log(
+        source=DataSource(location=f"../logs/{LLM_SYSTEM}/**/*.parquet"),
+        interaction=InteractionRoles.otel(
+            attributes=["cloud.region", "support.intent", "gen_ai.data_source.id"]
+        ),
+        evaluations=EvaluationSource(
+            source=DataSource(location=f"../evaluations/{LLM_SYSTEM}/**/*.parquet"),
+            span_id="span_id",
+            conversation_id="gen_ai.conversation.id",
+            evaluated_at="evaluated_at",
+            feedback_name="user_feedback",
+        ),
+    )
+
+
 def _cell(value: object) -> str:
     if value is None:
         return ""
@@ -381,7 +429,9 @@ def _ai_systems() -> list[AiSystem]:
                 risk_tier=meta["risk_tier"],
                 deployer="Example Bank & Retail Group (tabletop)",
                 developer=meta["developer"],
-                data_card=_data_card(system_id) if system_id in LOGGED_SYSTEMS else None,
+                data_card=_data_card(system_id)
+                if system_id in LOGGED_SYSTEMS
+                else (_chat_data_card() if system_id == LLM_SYSTEM else None),
             )
         )
     return systems

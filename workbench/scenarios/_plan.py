@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "GENERATOR_VERSION",
+    "LLM_SYSTEM",
     "LOGGED_SYSTEMS",
     "N_LOG_DAYS",
     "Plan",
@@ -24,7 +25,7 @@ __all__ = [
     "from_us",
 ]
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"
 """Bumped whenever the same seed would produce different files."""
 
 SYSTEM_IDS: tuple[str, ...] = (
@@ -35,6 +36,9 @@ SYSTEM_IDS: tuple[str, ...] = (
     "recommender",
 )
 LOGGED_SYSTEMS: tuple[str, ...] = SYSTEM_IDS[:3]
+"""The systems with prediction logs."""
+LLM_SYSTEM = "support_chatbot"
+"""The system with interaction logs (OpenTelemetry GenAI spans), planted scenarios k-o."""
 N_LOG_DAYS = 180
 """Days of prediction logs per logged system; ``as_of`` is the end of the last day."""
 
@@ -240,6 +244,14 @@ def make_plan(seed: int) -> Plan:
         "h": at(66, 11.0),
         "i": at(166, 8.0),
     }
+    # support chatbot (interaction logs), each reference window clear of the others' incident windows:
+    onsets |= {
+        "k": at(120, 9.0),  # retrieval index rebuilt with the support-ticket archive: answers leak PII
+        "l": at(162, 19.5),  # prompt-injection campaign, two days after the issue_refund tool shipped
+        "m": at(72, 10.0),  # model switch orion-chat-1.5 -> 2.0: refund answers lose groundedness
+        "n": at(36, 13.0),  # provider outage: azure.ai.openai in swedencentral, three hours
+    }
+    ends |= {"k": at(126, 15.0), "l": at(171, 12.0), "m": at(84, 12.0), "n": at(36, 16.0)}
     control = Window(at(145), at(159))
     control_j = Window(at(115), at(129))  # pricing: a clean window around the harmless 0.9.4 deploy
     harmless = {
@@ -276,7 +288,7 @@ def make_plan(seed: int) -> Plan:
         deploys=deploys,
         control_window=control,
         harmless_deploys=harmless,
-        controls={"f": control, "j": control_j},
+        controls={"f": control, "j": control_j, "o": Window(at(41), at(55))},
     )
 
 

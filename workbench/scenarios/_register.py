@@ -21,6 +21,8 @@ from register.schema import (
     AiSystem,
     DataQualitySignal,
     DetectionSource,
+    ErrorTypeSignal,
+    EvaluationScoreSignal,
     Incident,
     IncidentCategory,
     IncidentStatus,
@@ -35,6 +37,8 @@ from register.schema import (
     TimelineEvent,
     TimelineEventKind,
 )
+from workbench.scenarios._chat_truth import CHANGE_EVENTS
+from workbench.scenarios._chatbot import chat_calendar
 from workbench.scenarios._plan import Plan, from_us
 
 __all__ = ["RegisterSeed", "build_register"]
@@ -904,6 +908,206 @@ def _root_cause_drafts(plan: Plan) -> list[_Draft]:
     return drafts
 
 
+def _llm_drafts(plan: Plan) -> list[_Draft]:
+    """The planted incidents of the support chatbot's interaction logs: k, l, m and n (o is a control).
+
+    Long because it is data: four incidents written out as records.
+    """
+    h = timedelta(hours=1)
+    day = 24 * h
+    calendar = chat_calendar(plan)
+    drafts: list[_Draft] = []
+    onset, end = from_us(plan.onsets["k"]), from_us(plan.ends["k"] or 0)
+    aware = onset + 2 * day + 3 * h
+    drafts.append(
+        _Draft(
+            {
+                "title": "Support chatbot: answers quoted other customers' personal data after an index "
+                "rebuild",
+                "summary": "A rebuild of the retrieval index added the support-ticket archive; for some "
+                "refund and account questions the assistant retrieved another customer's ticket and "
+                "quoted their e-mail address, phone number or card number.",
+                "system_id": "support_chatbot",
+                "category": C.DATA_EXPOSURE_PRIVACY,
+                "severity": Severity.SEV1,
+                "status": IncidentStatus.RECOVERED,
+                "detection_source": DetectionSource.USER_REPORT,
+                "occurred_at": onset,
+                "aware_at": aware,
+                "acknowledged_at": aware + 0.2 * h,
+                "triaged_at": aware + 1 * h,
+                "causal_link_at": aware + 5 * h,
+                "contained_at": end,
+                "resolved_at": end + 2 * day,
+                "reversible": False,
+                "regulatory_notifiable": True,
+                "evidence_hold": True,
+                "incident_commander": "Leila Farouk",
+                "technical_lead": "Samuel Ade",
+                "communications_lead": "Grace Mwangi",
+                "legal_compliance": "Elena Petrova",
+                "data_lead": "Nadia Rahman",
+                "postmortem_facilitator": "Martin Kraus",
+                "trigger": "a customer saw another customer's details in an answer",
+                "root_cause_category": "retrieval_change",
+                "contributing_factors": [
+                    "ticket archive indexed without a personal-data review",
+                    "no output filter for other customers' personal data",
+                ],
+                "resolution": "Rolled the retrieval index back and removed the ticket archive from it.",
+                "model_versions": [],
+                "tags": ["planted", "pii_exposure"],
+                "postmortem_status": PostmortemStatus.DRAFT,
+            },
+            [
+                (onset, TimelineEventKind.CONFIG_OR_PIPELINE_CHANGE, CHANGE_EVENTS["k"], None),
+                (aware, TimelineEventKind.DETECTION, "Customer report of another customer's details.", None),
+                (end, TimelineEventKind.CONTAINMENT, "Rolled back to retrieval index kb-index-2025.1.",
+                 Role.TECHNICAL_LEAD),
+            ],  # fmt: skip
+            planted="k",
+        )
+    )
+    onset, end = from_us(plan.onsets["l"]), from_us(plan.ends["l"] or 0)
+    release = from_us(calendar.tool_release)
+    aware = onset + 20 * h
+    drafts.append(
+        _Draft(
+            {
+                "title": "Support chatbot: prompt-injection campaign issued refunds and revealed "
+                "instructions",
+                "summary": "Two days after the refund tool shipped, a handful of accounts sent injection "
+                "prompts and a community page carried hidden instructions; some attempts made the assistant "
+                "call the refund tool or repeat its system instructions.",
+                "system_id": "support_chatbot",
+                "category": C.PROMPT_INJECTION,
+                "severity": Severity.SEV2,
+                "status": IncidentStatus.RECOVERED,
+                "detection_source": DetectionSource.MONITORING_ALERT,
+                "occurred_at": onset,
+                "aware_at": aware,
+                "acknowledged_at": aware + 0.5 * h,
+                "triaged_at": aware + 2 * h,
+                "causal_link_at": aware + 8 * h,
+                "contained_at": end,
+                "resolved_at": end + 1 * day,
+                "reversible": True,
+                "incident_commander": "Kwame Mensah",
+                "technical_lead": "Felix Novak",
+                "communications_lead": "Sofia Marchetti",
+                "postmortem_facilitator": "Daniel Reyes",
+                "trigger": "refund-tool volume alert",
+                "root_cause_category": "untrusted_context",
+                "contributing_factors": [
+                    "the refund tool needed no confirmation step",
+                    "retrieved community content treated as instructions",
+                ],
+                "resolution": "Added a confirmation step to the refund tool and an input filter; removed "
+                "the page.",
+                "model_versions": [],
+                "tags": ["planted", "prompt_injection"],
+                "postmortem_status": PostmortemStatus.DRAFT,
+            },
+            [
+                (release, TimelineEventKind.DEPLOY, CHANGE_EVENTS["l"], None),
+                (aware, TimelineEventKind.DETECTION, "Refund-tool volume alert.", None),
+                (end, TimelineEventKind.CONTAINMENT, "Refund confirmation step and input filter live.",
+                 Role.TECHNICAL_LEAD),
+            ],  # fmt: skip
+            planted="l",
+        )
+    )
+    onset, end = from_us(plan.onsets["m"]), from_us(plan.ends["m"] or 0)
+    aware = onset + 4 * day
+    drafts.append(
+        _Draft(
+            {
+                "title": "Support chatbot: refund answers less grounded after a model switch",
+                "summary": "After the switch to a new model version, answers to refund questions often "
+                "stated terms the retrieved policy did not contain; groundedness scores fell and thumbs-down "
+                "feedback rose for refund questions.",
+                "system_id": "support_chatbot",
+                "category": C.HALLUCINATION,
+                "severity": Severity.SEV3,
+                "status": IncidentStatus.CLOSED,
+                "detection_source": DetectionSource.USER_REPORT,
+                "occurred_at": onset,
+                "aware_at": aware,
+                "acknowledged_at": aware + 2 * h,
+                "triaged_at": aware + 5 * h,
+                "causal_link_at": aware + 1 * day,
+                "contained_at": end,
+                "resolved_at": end + 1 * day,
+                "closed_at": end + 12 * day,
+                "reversible": True,
+                "incident_commander": "Hana Kobayashi",
+                "technical_lead": "Mateo Alvarez",
+                "postmortem_facilitator": "Clara Dubois",
+                "trigger": "thumbs-down feedback on refund answers",
+                "root_cause_category": "model_change",
+                "contributing_factors": ["the release evaluation pooled all intents"],
+                "resolution": "Rolled back to orion-chat-1.5 for azure.ai.openai traffic.",
+                "lessons_learned": "Gate model switches on groundedness per intent.",
+                "model_versions": ["orion-chat-2.0", "orion-chat-1.5"],
+                "tags": ["planted", "hallucination"],
+                "postmortem_status": PostmortemStatus.REVIEWED,
+                "failure_signal": EvaluationScoreSignal(evaluation="groundedness", below=0.5),
+            },
+            [
+                (onset, TimelineEventKind.DEPLOY, CHANGE_EVENTS["m"], None),
+                (aware, TimelineEventKind.DETECTION, "Thumbs-down feedback on refund answers.", None),
+                (end, TimelineEventKind.DEPLOY, "Rolled back to orion-chat-1.5.", Role.TECHNICAL_LEAD),
+            ],
+            planted="m",
+        )
+    )
+    onset, end = from_us(plan.onsets["n"]), from_us(plan.ends["n"] or 0)
+    aware = onset + 0.25 * h
+    drafts.append(
+        _Draft(
+            {
+                "title": "Support chatbot: provider errors in one region for three hours",
+                "summary": "The model provider returned errors for requests routed to one region; "
+                "conversations there got no answer until the provider recovered.",
+                "system_id": "support_chatbot",
+                "category": C.VENDOR_OUTAGE,
+                "severity": Severity.SEV2,
+                "status": IncidentStatus.CLOSED,
+                "detection_source": DetectionSource.VENDOR_ALERT,
+                "occurred_at": onset,
+                "aware_at": aware,
+                "acknowledged_at": aware + 0.2 * h,
+                "triaged_at": aware + 0.5 * h,
+                "contained_at": end,
+                "resolved_at": end + 1 * h,
+                "closed_at": end + 5 * day,
+                "reversible": True,
+                "incident_commander": "Jonas Lindqvist",
+                "technical_lead": "Priya Raman",
+                "communications_lead": "Ines Carvalho",
+                "postmortem_facilitator": "Zainab Haddad",
+                "trigger": "provider status page and error-rate alert",
+                "root_cause_category": "dependency",
+                "contributing_factors": ["no automatic failover between regions"],
+                "resolution": "The provider recovered; regional failover added to the routing.",
+                "lessons_learned": "Exercise the regional failover path regularly.",
+                "model_versions": [],
+                "tags": ["planted", "provider_outage"],
+                "postmortem_status": PostmortemStatus.REVIEWED,
+                "failure_signal": ErrorTypeSignal(),
+            },
+            [
+                (aware, TimelineEventKind.DETECTION, "Provider status page reported errors in one region.",
+                 None),
+                (end, TimelineEventKind.CONTAINMENT, "Provider recovered; error rate back to normal.",
+                 Role.TECHNICAL_LEAD),
+            ],  # fmt: skip
+            planted="n",
+        )
+    )
+    return drafts
+
+
 def build_register(plan: Plan, ai_systems: list[AiSystem], stale_max_lag: timedelta) -> RegisterSeed:
     """Return the register records of the scenario (background incidents plus the planted ones).
 
@@ -967,6 +1171,9 @@ def build_register(plan: Plan, ai_systems: list[AiSystem], stale_max_lag: timede
     extra_rng = np.random.default_rng(np.random.SeedSequence([plan.seed, 51, 0]))
     ordered = [(draft, rng) for draft in drafts]
     ordered += [(draft, extra_rng) for draft in _root_cause_drafts(plan)]
+    # the chatbot's planted incidents (k-n) after those, with their own stream again
+    llm_rng = np.random.default_rng(np.random.SeedSequence([plan.seed, 52, 0]))
+    ordered += [(draft, llm_rng) for draft in _llm_drafts(plan)]
     for draft, draw in ordered:
         aware: datetime = draft.fields["aware_at"]
         per_year[aware.year] = per_year.get(aware.year, 0) + 1

@@ -30,7 +30,7 @@ from register.schema import (
     TimelineEvent,
 )
 from workbench.errors import WorkbenchError
-from workbench.scenarios import LOGGED_SYSTEMS, SYSTEM_IDS, ScenarioEffects, generate
+from workbench.scenarios import LLM_SYSTEM, LOGGED_SYSTEMS, SYSTEM_IDS, ScenarioEffects, generate
 from workbench.scenarios._logs import build_context, generate_day
 from workbench.scenarios._plan import from_us, make_plan
 
@@ -68,7 +68,7 @@ def test_another_seed_gives_other_data() -> None:
 
 def test_data_does_not_depend_on_chunk_size(tiny_pair: tuple[Path, Path], tmp_path: Path) -> None:
     reference = tiny_pair[0]
-    files = sorted(reference.rglob("*.parquet"))[::97]
+    files = sorted((reference / "logs").rglob("*.parquet"))[::97]  # prediction and interaction logs
     assert len(files) >= 5
     for path in files:
         table = pq.read_table(path)
@@ -131,6 +131,9 @@ def test_data_cards_point_at_the_written_files(small_scenario) -> None:
     ]
     assert [s.id for s in systems] == list(SYSTEM_IDS)
     for system in systems:
+        if system.id == LLM_SYSTEM:  # an interaction-log card: tests/unit/workbench/test_scenarios_chatbot.py
+            assert system.data_card is not None and system.data_card.kind == "interaction_log"
+            continue
         if system.id not in LOGGED_SYSTEMS:
             assert system.data_card is None
             continue

@@ -162,6 +162,9 @@ class Section:
     not_applicable : callable
         ``DataCard -> str | None``: why the section does not fit a system (it is then skipped and the
         report says so), or ``None``.
+    log_kinds : tuple of str
+        The kinds of log the section analyses (``DataCard.kind``: ``prediction_log``,
+        ``interaction_log``); a system whose card is another kind skips it (:meth:`skip_reason`).
     order : int
         Place among the sections of the report (then by key).
     """
@@ -179,6 +182,17 @@ class Section:
     suppresses_small_cells: bool = False
     not_applicable: Callable[[DataCard], str | None] = field(default=_always_applies, compare=False)
     order: int = 100
+    log_kinds: tuple[str, ...] = ("prediction_log",)
+
+    def skip_reason(self, card: DataCard) -> str | None:
+        """Why the section does not run for a system with this card (its log kind, then its own rule)."""
+        kind = getattr(card, "kind", "prediction_log")
+        if kind not in self.log_kinds:
+            return (
+                f"this section analyses {' or '.join(k.replace('_', ' ') + 's' for k in self.log_kinds)}; "
+                f"the system's data card describes an {kind.replace('_', ' ')}"
+            )
+        return self.not_applicable(card)
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not SECTION_KEY.match(self.key):

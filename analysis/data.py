@@ -53,7 +53,10 @@ from register.schema import (
     DataCard,
     DataQualitySignal,
     DataSource,
+    ErrorTypeSignal,
+    EvaluationScoreSignal,
     FailureSignal,
+    FinishReasonSignal,
     Incident,
     LabelErrorSignal,
     PredictionConditionSignal,
@@ -1021,7 +1024,15 @@ def describe_signal(signal: FailureSignal, card: DataCard) -> str:
             f"data quality: input {signal.column!r} is stale (event time minus its as-of time "
             f"{as_of_column!r} exceeds {signal.max_lag})"
         )
-    return f"prediction condition: {signal.column} {signal.op} {signal.value!r}"
+    if isinstance(signal, PredictionConditionSignal):
+        return f"prediction condition: {signal.column} {signal.op} {signal.value!r}"
+    if isinstance(signal, EvaluationScoreSignal):
+        bound = "at or below" if signal.inclusive else "below"
+        return f"evaluation: the call's {signal.evaluation!r} score is {bound} {signal.below}"
+    if isinstance(signal, ErrorTypeSignal):
+        which = ", ".join(map(repr, signal.error_types)) if signal.error_types else "any error type"
+        return f"error: the call ended with {which}"
+    return f"finish reason: the call finished with {', '.join(map(repr, signal.reasons))}"
 
 
 def failure_expression(
@@ -1099,6 +1110,11 @@ def failure_expression(
         if column.type().is_boolean() and not isinstance(signal.value, str):
             column = column.cast("int8")  # a boolean decision compared with 1 / 0 (the schema keeps numbers)
         return _OPS[signal.op](column, ibis.literal(signal.value))
+    if isinstance(signal, EvaluationScoreSignal | ErrorTypeSignal | FinishReasonSignal):
+        raise InvalidParameterError(
+            f"the {signal.kind} signal is judged on interaction logs by the LLM analysis (issue 25), "
+            "not on a prediction log's rows. Got it for a prediction-log analysis."
+        )
     raise InvalidParameterError(f"signal must be a FailureSignal. Got {type(signal).__name__} instead.")
 
 

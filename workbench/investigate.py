@@ -123,7 +123,7 @@ def investigate(
     cell_size = min_cell_size if min_cell_size is not None else policy.reports.min_cell_size
     with open_register(register_url) as register:
         incident, card = register.incident_with_card(incident_id)
-        skipped = {section.key: section.not_applicable(card) for section in chosen}
+        skipped = {section.key: section.skip_reason(card) for section in chosen}
         runnable = [section for section in chosen if skipped[section.key] is None]
         if not runnable:
             reasons = "; ".join(f"{key}: {reason}" for key, reason in skipped.items())

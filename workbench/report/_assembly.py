@@ -337,7 +337,7 @@ def _section_block(section: Section, run: Path | None, *, card: DataCard | None 
         "(run `workbench investigate` first)"
     )
     if run is None or not (run / section.key / "summary.json").is_file():
-        reason = section.not_applicable(card) if card is not None and run is not None else None
+        reason = section.skip_reason(card) if card is not None and run is not None else None
         if reason:
             return report_block(section.key, None, unavailable=f"not applicable to this AI system: {reason}")
         return report_block(section.key, None, unavailable=not_run)

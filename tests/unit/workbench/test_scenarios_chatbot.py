@@ -494,3 +494,25 @@ def test_k_to_n_are_filed_last_in_the_register_with_their_change_events(small_sc
             assert [e for e in events if e["incident_id"] == row["id"] and e["description"] == change]
     assert json.loads(by_id[llm["m"]["incident_id"]]["failure_signal"]) == llm["m"]["failure_signal"]
     assert json.loads(by_id[llm["n"]["incident_id"]]["failure_signal"]) == llm["n"]["failure_signal"]
+
+
+def test_investigating_a_chatbot_incident_skips_the_prediction_log_sections_clearly(
+    small_scenario, llm, tmp_path: Path
+) -> None:
+    """Until the LLM section lands, no section applies to an interaction log: one clear error, no run."""
+    from register import open_register
+    from register.errors import NotFoundError
+    from register.io import read_bundle
+    from workbench.investigate import investigate
+
+    url = str(tmp_path / "register.sqlite")
+    with open_register(url, create=True) as register:
+        register.import_bundle(read_bundle(small_scenario.register_dir), by="test")
+    incident_id = llm["k"]["incident_id"]
+    with pytest.raises(NotFoundError, match="no section applies") as raised:
+        investigate(url, incident_id, as_of=small_scenario.as_of, reports_dir=tmp_path / "reports")
+    assert (
+        "this section analyses prediction logs; the system's data card describes an interaction log"
+        in str(raised.value)
+    )
+    assert not (tmp_path / "reports" / incident_id).exists()

@@ -496,13 +496,22 @@ SUMMARY_FILE = "summary.json"
 FIGURES_DIR = "figures"
 
 
-def write_trend_outputs(summary: TrendSummary, tables: TrendTables, directory: str | Path) -> dict[str, Path]:
+def write_trend_outputs(
+    summary: TrendSummary,
+    tables: TrendTables,
+    directory: str | Path,
+    *,
+    figures: dict[str, Any] | None = None,
+) -> dict[str, Path]:
     """Write ``summary.json``, ``figures/<id>.json`` and the full tables into ``directory``.
 
     The tables hold the rows behind the summary's capped lists, for auditors: ``incidents.csv`` (ids,
     facts and durations, never narrative text) and ``action_items.parquet`` (every action item in scope
     with its state as of the analysis time: Parquet, because a register's items run to hundreds of
     thousands; ``workbench actions --format csv|xlsx`` gives the same rows as a spreadsheet).
+
+    ``figures`` are :func:`analysis._trends_figures.trend_figures` of ``summary`` when the caller has
+    them already (the notebook shows them), else they are drawn here.
 
     Returns
     -------
@@ -517,7 +526,7 @@ def write_trend_outputs(summary: TrendSummary, tables: TrendTables, directory: s
     path = root / SUMMARY_FILE
     path.write_text(summary.model_dump_json(indent=1) + "\n", encoding="utf-8")
     written["summary"] = path
-    for key, figure in trend_figures(summary).items():
+    for key, figure in (figures if figures is not None else trend_figures(summary)).items():
         path = root / FIGURES_DIR / f"{key}.json"
         path.write_text(figure.to_json(), encoding="utf-8")
         written[f"figure:{key}"] = path

@@ -136,6 +136,7 @@ def list_actions(
     """
     chosen = _checked_format(fmt, out, limit)
     from analysis._trends_actions import action_item_summary, action_item_table
+    from register.schema import as_utc
 
     # --overdue needs only the items open as of `as_of` (an overdue item is open): reading those alone is
     # much faster on a register of mostly closed items; the header then counts open items only
@@ -147,7 +148,15 @@ def list_actions(
     )
     filters: dict[str, Any] = {"owners": owners or None, "teams": teams or None, "systems": systems or None}
     table = action_item_table(items, incidents, as_of=as_of, **filters)
-    summary = action_item_summary(table, incidents, as_of=as_of)
+    if overdue_only:  # the header counts open items only: no need for the full breakdown
+        summary = {
+            "as_of": as_utc(as_of).isoformat(),
+            "open": int(table["is_open"].sum()),
+            "overdue": int(table["overdue"].sum()),
+            "open_on_closed_incidents": int(table["incident_closed_while_open"].sum()),
+        }
+    else:
+        summary = action_item_summary(table, incidents, as_of=as_of)
     if overdue_only:
         table = table[table["overdue"].to_numpy(dtype=bool)].reset_index(drop=True)
     if chosen == "table":

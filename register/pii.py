@@ -248,6 +248,7 @@ def _secret_detectors() -> tuple[_Detector, ...]:
     return tuple(detectors)
 
 
+_JWT_TAIL = re.compile(r"[A-Za-z0-9\-_.+/=]*")
 _PRIVATE_KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|---- END SSH2 ENCRYPTED PRIVATE KEY ----")
 
 
@@ -276,6 +277,8 @@ def _secret_runner(plugin: Any, kind: str) -> Any:
                         if kind == "private_key":  # the header names the key: redact to its END line
                             tail = _PRIVATE_KEY_END.search(text, end)
                             end = tail.end() if tail else len(text)
+                        elif kind == "jwt":  # the plugin's lazy expression stops before the signature
+                            end = _JWT_TAIL.match(text, end).end()  # type: ignore[union-attr]
                         found.append(Finding(kind, start, end, 1.0, f"detect-secrets:{name}"))
         return found
 

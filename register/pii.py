@@ -122,7 +122,7 @@ MIN_PHONE_DIGITS = 7
 """A phone finding needs this many digits with at most 4 characters between two of them (python-
 phonenumbers accepts 4-digit German numbers, which are mostly years and ids in free text)."""
 
-_PHONE_SHAPE = r"\d(?:\D{0,4}\d){%d}" % (MIN_PHONE_DIGITS - 1)
+_PHONE_SHAPE = rf"\d(?:\D{{0,4}}\d){{{MIN_PHONE_DIGITS - 1}}}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,18 +182,19 @@ def _presidio_detectors() -> tuple[_Detector, ...]:
             return offline(pattern_text).fqdn != ""
 
     detectors = []
-    for recognizer in (
+    recognizers: tuple[Any, ...] = (
         CreditCardRecognizer(),
         IbanRecognizer(),
         OfflineEmailRecognizer(name="EmailRecognizer"),
         UsSsnRecognizer(),
         UkNinoRecognizer(),
         IpRecognizer(),
-    ):
+    )
+    for recognizer in recognizers:
         flags = recognizer.global_regex_flags or 0
         terms = [re2_superset(pattern.regex, flags) for pattern in recognizer.patterns]
         detectors.append(_Detector(recognizer.name, "|".join(terms), _presidio_runner(recognizer)))
-    phone = PhoneRecognizer()
+    phone: Any = PhoneRecognizer()
     detectors.append(_Detector(phone.name, re2_superset(_PHONE_SHAPE), _presidio_runner(phone, _PHONE_SHAPE)))
     return tuple(detectors)
 
@@ -249,7 +250,9 @@ def _secret_detectors() -> tuple[_Detector, ...]:
 
 
 _JWT_TAIL = re.compile(r"[A-Za-z0-9\-_.+/=]*")
-_PRIVATE_KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|---- END SSH2 ENCRYPTED PRIVATE KEY ----")
+_PRIVATE_KEY_END = re.compile(
+    r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|---- END SSH2 ENCRYPTED PRIVATE KEY ----"
+)
 
 
 # plugins whose expression captures the secret inside context words ("aws ... key = '...'", "://user:pw@")
@@ -271,7 +274,11 @@ def _secret_runner(plugin: Any, kind: str) -> Any:
                     if not {match.group(g) for g in groups or [0]} & values:
                         continue
                     # the whole match, except where a group is the secret and the rest is context
-                    spans = [match.span(g) for g in groups] if groups and name in _GROUP_IS_SECRET else [match.span()]
+                    spans = (
+                        [match.span(g) for g in groups]
+                        if groups and name in _GROUP_IS_SECRET
+                        else [match.span()]
+                    )
                     for start, end in spans:
                         start, end = start + offset, end + offset
                         if kind == "private_key":  # the header names the key: redact to its END line
@@ -299,7 +306,9 @@ def _rule_detectors(rules: tuple[RedactionRule, ...]) -> tuple[_Detector, ...]:
         compiled = re.compile(rule.pattern)
         check = _CHECKS[rule.check] if rule.check else None
 
-        def run(text: str, rule: RedactionRule = rule, compiled: re.Pattern[str] = compiled, check: Any = check):
+        def run(
+            text: str, rule: RedactionRule = rule, compiled: re.Pattern[str] = compiled, check: Any = check
+        ):
             return [
                 Finding(rule.name, match.start(), match.end(), 1.0, f"rule:{rule.name}")
                 for match in compiled.finditer(text)
@@ -340,7 +349,7 @@ _RE2_HEX = re.compile(r"\\x\{([0-9A-F]+)\}")
 
 @lru_cache(maxsize=256)
 def _gate(term: str) -> Any:
-    """The RE2 term compiled by the ``regex`` module (which spells ``\\x{HHHH}`` as ``\\UHHHHHHHH``)."""
+    r"""The RE2 term compiled by the ``regex`` module (which spells ``\x{HHHH}`` as ``\UHHHHHHHH``)."""
     import regex
 
     return regex.compile(_RE2_HEX.sub(lambda match: f"\\U{int(match.group(1), 16):08X}", term))
@@ -446,7 +455,9 @@ def prefilter_pattern(rules: Sequence[RedactionRule] = (), known_names: Iterable
     return "|".join(detector.term for detector in _detectors(tuple(rules), tuple(known_names)))
 
 
-def prefilter_matches(text: str, rules: Sequence[RedactionRule] = (), known_names: Iterable[str] = ()) -> bool:
+def prefilter_matches(
+    text: str, rules: Sequence[RedactionRule] = (), known_names: Iterable[str] = ()
+) -> bool:
     """Return whether :func:`prefilter_pattern` matches ``text`` (in Python, with the ``regex`` module).
 
     Examples
@@ -461,7 +472,11 @@ def prefilter_matches(text: str, rules: Sequence[RedactionRule] = (), known_name
 # A Python regular expression -> an RE2 expression matching a superset of the texts it matches
 # --------------------------------------------------------------------------------------------------
 
-_WIDE = {"d": r"\p{Nd}", "w": r"0-9A-Za-z_\x{80}-\x{10FFFF}", "s": r"\x{9}-\x{D}\x{1C}-\x{20}\x{80}-\x{10FFFF}"}
+_WIDE = {
+    "d": r"\p{Nd}",
+    "w": r"0-9A-Za-z_\x{80}-\x{10FFFF}",
+    "s": r"\x{9}-\x{D}\x{1C}-\x{20}\x{80}-\x{10FFFF}",
+}
 _NARROW = {"d": "0-9", "w": "0-9A-Za-z_", "s": r"\x{9}-\x{D}\x{20}"}
 _CONTROL = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11}
 _HEX = re.compile(r"x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x\{([0-9a-fA-F]{1,6})\}")
@@ -474,9 +489,9 @@ class _Unsupported(ValueError):
 
 
 def re2_superset(pattern: str, flags: int = 0) -> str:
-    """Translate a Python regular expression into an RE2 one that matches at least the same texts.
+    r"""Translate a Python regular expression into an RE2 one that matches at least the same texts.
 
-    Zero-width assertions (look-arounds, ``\\b``, ``^``, ``$``) are dropped, ``\\d``/``\\w``/``\\s``
+    Zero-width assertions (look-arounds, ``\b``, ``^``, ``$``) are dropped, ``\d``/``\w``/``\s``
     are widened (every decimal digit, every non-ASCII character), the match is case-insensitive and
     ``.`` matches new lines; the result is wrapped in ``(?is:...)``. Used by :func:`prefilter_pattern`.
 
@@ -496,12 +511,12 @@ def re2_superset(pattern: str, flags: int = 0) -> str:
     Raises
     ------
     ValueError
-        For constructs with no RE2 superset here (conditionals, ``\\g<...>``, verbose patterns...).
+        For constructs with no RE2 superset here (conditionals, ``\g<...>``, verbose patterns...).
 
     Examples
     --------
-    >>> re2_superset(r"(?<!\\d)\\b[A-Z]{2}\\d{2}$")
-    '(?is:[A-Z]{2}\\\\p{Nd}{2})'
+    >>> re2_superset(r"(?<!\d)\b[A-Z]{2}\d{2}$")
+    '(?is:[A-Z]{2}\\p{Nd}{2})'
     """
     if flags & re.VERBOSE and re.search(r"\s|#", pattern):
         raise ValueError(f"pattern must not be a verbose pattern with spaces or comments. Got {pattern!r}.")
@@ -633,6 +648,8 @@ class _Translator:
             first = False
             if char == "\\":
                 item = self.escape(in_class="negated" if negated else "positive")
+                if item is None:  # pragma: no cover - escape() drops assertions outside classes only
+                    raise _Unsupported("an assertion inside a class")
                 is_set = self.p[self.i - 1] in "dwsDWS" or item.startswith(("\\p", "\\P"))
                 items.append(item)
                 after_set = is_set

@@ -258,7 +258,8 @@ def redact(
     'card [redacted card number], order 1234 5678 9012 3456'
     >>> redact("AKIAIOSFODNN7EXAMPLE leaked").counts["api_key_aws"]
     1
-    >>> redact("IBAN DE89 3704 0044 0532 0130 00, host 192.0.2.14, by Ana Ruiz", known_names=["Ana Ruiz"]).text
+    >>> text = "IBAN DE89 3704 0044 0532 0130 00, host 192.0.2.14, by Ana Ruiz"
+    >>> redact(text, known_names=["Ana Ruiz"]).text
     'IBAN [redacted IBAN], host [redacted IP address], by [redacted name]'
     """
     if text is not None and not isinstance(text, str):

@@ -39,7 +39,8 @@ def _conda() -> dict[str, str]:
     data = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     pairs = [_split(dep) for dep in data["dependencies"] if isinstance(dep, str)]
     # requirements installed by pip (the section's options such as `-e . --no-deps` are not packages)
-    pip = [dep for section in data["dependencies"] if isinstance(section, dict) for dep in section.get("pip", [])]
+    sections = [section for section in data["dependencies"] if isinstance(section, dict)]
+    pip = [dep for section in sections for dep in section.get("pip", [])]
     pairs += [_split(dep) for dep in pip if not dep.startswith("-")]
     return {name: spec for name, spec in pairs if name not in CONDA_ONLY}
 

@@ -18,8 +18,9 @@
 - **known names**: people the register knows (responders, owners, reporters), matched as whole words,
   case-insensitively, with any white space between the parts of a name.
 
-Overlapping findings become one: the longest (then the highest score, then the earliest detector)
-names it and it covers the union of the overlapping spans, so no part of a value is left visible.
+Overlapping findings become one: the longest (then the highest score, then the first detector: the
+policy's rules, known names, Presidio, detect-secrets) names it and it covers the union of the
+overlapping spans, so no part of a value is left visible.
 
 :func:`prefilter_pattern` is one regular expression (RE2 syntax: DuckDB's ``regexp_matches``, Spark's
 ``rlike`` with Java regex are not targeted) that matches every text in which :func:`find_pii` can find
@@ -356,7 +357,8 @@ def _name_detector(names: tuple[str, ...]) -> tuple[_Detector, ...]:
 
 
 def _detectors(rules: tuple[RedactionRule, ...], names: tuple[str, ...]) -> tuple[_Detector, ...]:
-    return _presidio_detectors() + _secret_detectors() + _rule_detectors(rules) + _name_detector(names)
+    # the order breaks ties between equally long findings: the policy's own rules (their wording) first
+    return _rule_detectors(rules) + _name_detector(names) + _presidio_detectors() + _secret_detectors()
 
 
 _RE2_HEX = re.compile(r"\\x\{([0-9A-F]+)\}")

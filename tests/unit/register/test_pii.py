@@ -289,3 +289,9 @@ def test_prefilter_on_a_very_long_message() -> None:
     texts = [filler, filler + _planted_text() + filler, "é" * 50_000 + "192.168.40.17"]
     _check_superset(texts)
     assert not prefilter_matches(filler.replace("48213", "x"))
+
+
+def test_a_policy_rule_wins_a_tie_with_a_detector() -> None:
+    rule = RedactionRule(name="email", pattern=r"\S+@\S+\.com", replacement="[e-mail removed]")
+    result = redact("write to ops@example.com", [rule])
+    assert result.text == "write to [e-mail removed]" and result.counts["email"] == 1

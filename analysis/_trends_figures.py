@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import plotly.graph_objects as go
 
 if TYPE_CHECKING:
-    from analysis.trends import TrendSummary
+    from analysis._trends_model import TrendSummary
 
 __all__ = ["TREND_FIGURES", "trend_figures"]
 

@@ -53,7 +53,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from register.redact import _CHECKS, RedactionRule
+from register._rules import CHECKS as _CHECKS
+from register._rules import RedactionRule
 
 __all__ = [
     "MIN_PHONE_DIGITS",

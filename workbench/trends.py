@@ -244,7 +244,7 @@ def _render_dashboard(
 
     from analysis._trends_figures import TREND_FIGURES
     from workbench.report._filters import checked_templates_dir, fmt_dt, html_env
-    from workbench.report._html import _plotly_js, _trusted_output
+    from workbench.report._html import plotly_js_once, trusted_output
 
     root = checked_templates_dir(templates_dir)
     env = html_env(str(root))
@@ -261,7 +261,7 @@ def _render_dashboard(
         html = str(macro(data) if key == "no-match" else macro(data, figs, dict(links)))
         cell = nbformat.v4.new_code_cell("", execution_count=number)
         cell.id = f"block-{key}"
-        cell.outputs = [_trusted_output(html)]
+        cell.outputs = [trusted_output(html)]
         cells.append(cell)
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
@@ -286,7 +286,7 @@ def _render_dashboard(
             "incident narratives are not shown, and public records are never judged against our SLA.",
             "outline": [_Entry(key, title) for key, title in blocks],
             "css": css,
-            "plotly_js": _plotly_js(),
+            "plotly_js": plotly_js_once(),
             "generated_at": fmt_dt(datetime.now(UTC)),
             "n_figures": len(figs) if summary.n_incidents else 0,
         },

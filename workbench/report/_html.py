@@ -21,13 +21,14 @@ from nbconvert.exporters import HTMLExporter
 from workbench.report._content import PlacedBlock, RenderedReport, ReportContent
 from workbench.report._filters import checked_templates_dir, fmt_dt, html_env
 
-__all__ = ["render_html"]
+__all__ = ["plotly_js_once", "render_html", "report_notebook", "trusted_output"]
 
 _TRUSTED = "workbench_trusted"
 
 
 @lru_cache(maxsize=1)
-def _plotly_js() -> str:
+def plotly_js_once() -> str:
+    """The installed plotly.js, safe inside one ``<script>`` element (read once per process)."""
     script = plotly.offline.get_plotlyjs()
     return script.replace("</script", "<\\/script").replace("<!--", "<\\!--")
 
@@ -75,7 +76,7 @@ def render_html(
             "title": content.title,
             "outline": [block.entry for block in content.placed],
             "css": css,
-            "plotly_js": _plotly_js(),
+            "plotly_js": plotly_js_once(),
             "generated_at": fmt_dt(datetime.now(UTC)),
             "n_figures": content.figure_count,
         },
@@ -102,7 +103,7 @@ def report_notebook(content: ReportContent, env: jinja2.Environment) -> nbformat
     for number, block in enumerate(content.placed, start=1):
         cell = nbformat.v4.new_code_cell("", execution_count=number)
         cell.id = f"block-{block.entry.key}"
-        cell.outputs = [_trusted_output(_render_block(env, block, content.min_cell_size))]
+        cell.outputs = [trusted_output(_render_block(env, block, content.min_cell_size))]
         cells.append(cell)
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {
@@ -122,5 +123,6 @@ def _render_block(env: jinja2.Environment, block: PlacedBlock, min_cell_size: in
     )
 
 
-def _trusted_output(html: str) -> nbformat.NotebookNode:
+def trusted_output(html: str) -> nbformat.NotebookNode:
+    """A notebook output the report templates show as is (HTML already rendered with autoescaping)."""
     return nbformat.v4.new_output("display_data", data={"text/html": html}, metadata={_TRUSTED: True})

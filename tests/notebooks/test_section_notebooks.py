@@ -220,6 +220,10 @@ def test_investigate_notebook_runs_as_committed(scenario_register, tmp_path: Pat
         if o.get("output_type") == "stream"
     )
     assert "stale inputs inventory_level" in text
+    # the slice explorer (analysis.root_cause.SliceExplorer) showed the default search: a table and a figure
+    (explorer,) = [c for c in executed.cells if "SliceExplorer(" in c.source]
+    kinds = {kind for o in explorer.get("outputs", []) for kind in o.get("data", {})}
+    assert {"text/html", "application/vnd.plotly.v1+json"} <= kinds, kinds
 
 
 def test_postmortem_cli_renders_latest_run_and_strict_refuses_blame(

@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Calibrated similarity threshold of the shipped corpus (see the module docstring).
-SIMILARITY_THRESHOLD = 0.4275
+SIMILARITY_THRESHOLD = 0.4327
 #: Share of the system instructions' word 5-grams an answer must repeat to count as an echo.
 ECHO_THRESHOLD = 0.2
 #: ... or this many shared 5-grams (a run of about 24 words), whatever the length of the instructions.

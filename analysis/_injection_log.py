@@ -132,8 +132,11 @@ def read_injection_spans(
         trace_id=window[roles.trace_id], start_time=window[roles.start_time], tool_name=tool
     )
     skipped = tuple(
-        f"{role} (the card has no {role} role)"
-        for role in ("output_messages", "system_instructions")
+        f"{what}: the card has no {role} role"
+        for role, what in (
+            ("output_messages", "system-instruction echoes and indirect injection in retrieved content"),
+            ("system_instructions", "system-instruction echoes"),
+        )
         if getattr(roles, role) is None
     )
     call_frame = calls.to_pandas()

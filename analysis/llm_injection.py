@@ -205,7 +205,7 @@ def find_injections(
     calls["snippet"] = user_texts.map(mask_snippet)
     documents = _flagged_documents(spans.retrievals, detector)
     per_trace = documents.groupby("trace_id")["document_id"].agg(lambda ids: ",".join(sorted(set(ids))))
-    calls["documents"] = calls["trace_id"].map(per_trace).fillna("")
+    calls["documents"] = calls["trace_id"].map(per_trace).astype(object).fillna("")
     calls["attempt"] = calls["flagged"] | (calls["documents"] != "")
     calls["kind"] = np.where(calls["flagged"], "direct", np.where(calls["attempt"], "indirect", ""))
     echo = [
@@ -222,7 +222,7 @@ def find_injections(
     joined = tool_spans.merge(calls[["trace_id", "start_time"]], on="trace_id", suffixes=("", "_call"))
     joined = joined.loc[joined["start_time"] >= joined["start_time_call"]]
     called = joined.groupby("trace_id")["tool_name"].agg(lambda names: ",".join(sorted(set(names))))
-    calls["tools"] = calls["trace_id"].map(called).fillna("")
+    calls["tools"] = calls["trace_id"].map(called).astype(object).fillna("")
     indicators = [
         ",".join(name for name, present in (("system_echo", echo_hit), ("tool_call", tool != "")) if present)
         for echo_hit, tool in calls[["echo", "tools"]].itertuples(index=False)

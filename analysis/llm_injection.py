@@ -413,7 +413,9 @@ def _document_table(documents: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFram
         {
             "retrievals": grouped["trace_id"].nunique(),
             "successes": grouped["success"].sum(),
-            "signatures": grouped["signatures"].agg(lambda s: ",".join(sorted({n for v in s for n in v.split(",") if n}))),
+            "signatures": grouped["signatures"].agg(
+                lambda values: ",".join(sorted({name for v in values for name in v.split(",") if name}))
+            ),
             "similarity": grouped["similarity"].max(),
         }
     ).reset_index()

@@ -10,7 +10,7 @@ Two detectors, either of which flags a text:
   message", "the assembly instructions were missing", "what system do you use") do not match.
 - **Similarity**: character n-gram TF-IDF (``char_wb``, 3-5 grams, sublinear tf) of a text and of each of
   its sentences, cosine nearest neighbour among the reference attacks of the shipped corpus
-  (``analysis/injection_corpus.txt``, written for this project: 181 attacks in nine styles and eight
+  (``analysis/injection_corpus.txt``, written for this project: 181 attacks in nine styles and nine
   languages, 86 benign support messages). The threshold is the lowest cut that flags none of the benign
   messages of the calibration split (midway to the next attack score): :data:`SIMILARITY_THRESHOLD` with the
   shipped corpus; :class:`InjectionDetector` recomputes it when fitted and a test checks that the two

@@ -8,12 +8,14 @@ Examples
 --------
 >>> import pandas as pd
 >>> from register.schema import DataCard, DataSource, InteractionRoles
->>> card = DataCard.interaction_log(DataSource(location="unused"), InteractionRoles.otel(content=False))
+>>> roles = InteractionRoles(trace_id="trace_id", span_id="span_id", start_time="start_time",
+...                          user_id="enduser.id")
+>>> card = DataCard.interaction_log(DataSource(location="unused"), roles)
 >>> frame = pd.DataFrame({"trace_id": ["t"], "span_id": ["s"], "start_time": [pd.Timestamp(0, tz="UTC")]})
->>> check_interaction_columns(ibis.memtable(frame), card)
+>>> check_interaction_columns(ibis.memtable(frame), card)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-analysis.errors.DataValidationError: The interaction log lacks the columns its data card names: enduser.id (role user_id). Fix the card's `interaction` roles or the log.
+analysis.errors.DataValidationError: The interaction log lacks ...: enduser.id (role user_id). Fix ...
 """
 
 from __future__ import annotations

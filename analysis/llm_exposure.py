@@ -24,7 +24,10 @@ Examples
 --------
 >>> import pandas as pd
 >>> from register.schema import DataCard, DataSource, InteractionRoles
->>> card = DataCard.interaction_log(DataSource(location="unused"), InteractionRoles.otel())
+>>> roles = InteractionRoles(trace_id="trace_id", span_id="span_id", start_time="start_time",
+...     user_id="enduser.id", conversation_id="gen_ai.conversation.id",
+...     output_messages="gen_ai.output.messages")
+>>> card = DataCard.interaction_log(DataSource(location="unused"), roles)
 >>> t0 = pd.Timestamp("2026-01-01", tz="UTC")
 >>> log = pd.DataFrame({"trace_id": ["t1", "t2"], "span_id": ["s1", "s2"], "start_time": [t0, t0],
 ...     "gen_ai.conversation.id": ["c1", "c2"], "enduser.id": ["u1", "u2"],
@@ -382,12 +385,15 @@ def _candidates(
     count_frame = ibis.union(*totals).to_pandas() if len(totals) > 1 else totals[0].to_pandas()
     frame = ibis.union(*parts).to_pandas() if len(parts) > 1 else parts[0].to_pandas()
     counts = {str(row.location): int(row.n) for row in count_frame.itertuples()}
-    return counts, frame.sort_values(["location", "start_time", "span_id"], kind="stable").reset_index(drop=True)
+    return counts, frame.sort_values(["location", "start_time", "span_id"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _detect(candidates: pd.DataFrame, rules: tuple[Any, ...], known_names: tuple[str, ...]) -> pd.DataFrame:
     """One row per finding of :func:`register.pii.find_pii` on the candidate texts (``value`` kept here
-    for masking only; it is dropped before the result is built)."""
+    for masking only; it is dropped before the result is built).
+    """
     records: list[dict[str, Any]] = []
     for row in candidates.itertuples(index=False):
         found: list[Finding] = find_pii(str(row.text), rules, known_names)

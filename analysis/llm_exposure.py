@@ -391,8 +391,9 @@ def _candidates(
 
 
 def _detect(candidates: pd.DataFrame, rules: tuple[Any, ...], known_names: tuple[str, ...]) -> pd.DataFrame:
-    """One row per finding of :func:`register.pii.find_pii` on the candidate texts (``value`` kept here
-    for masking only; it is dropped before the result is built).
+    """One row per finding of :func:`register.pii.find_pii` on the candidate texts.
+
+    ``value`` is kept here for masking only; it is dropped before the result is built.
     """
     records: list[dict[str, Any]] = []
     for row in candidates.itertuples(index=False):

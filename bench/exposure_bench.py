@@ -134,7 +134,8 @@ def main() -> None:  # noqa: D103
     )
     print(
         f"| every recognizer on every row (AnalyzerEngine-equivalent) | {args.rows / peer_s:,.0f} | "
-        f"{peer_s:.1f} (extrapolated from {len(sample):,} rows) | findings equal on the sample: {mine == peer} |"
+        f"{peer_s:.1f} (extrapolated from {len(sample):,} rows) | "
+        f"findings equal on the sample: {mine == peer} |"
     )
     print(f"ratio {peer_s / scan_s:.1f}x; peak RSS {rss_mb:,.0f} MB")
 

@@ -236,6 +236,7 @@ def _presidio_runner(recognizer: Any, shape: str | None = None) -> Any:
 
 _IDENTIFIER_JOINERS = "-_/#"
 _MAX_PHONE_DIGITS = 15  # E.164
+_PLUS_DIGIT = re.compile(r"[+\uff0b]\W{0,3}\d")
 
 
 def _phone_runner(valid: Any, possible: Any) -> Any:
@@ -262,7 +263,8 @@ def _phone_runner(valid: Any, possible: Any) -> Any:
 
     def run(text: str) -> list[Finding]:
         results = {(r.start, r.end): r for r in valid.analyze(text, [entity], None)}
-        for result in possible.analyze(text, [entity], None):
+        # the second pass only where an international number can be (it costs as much as the first)
+        for result in possible.analyze(text, [entity], None) if _PLUS_DIGIT.search(text) else ():
             if text[result.start] in "+\uff0b":
                 results.setdefault((result.start, result.end), result)
         return [

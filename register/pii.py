@@ -214,7 +214,8 @@ def _presidio_detectors() -> tuple[_Detector, ...]:
         term = _IP_TERM if recognizer.name == "IpRecognizer" else "|".join(terms)
         detectors.append(_Detector(recognizer.name, term, _presidio_runner(recognizer)))
     phone: Any = PhoneRecognizer(supported_regions=PHONE_REGIONS)
-    detectors.append(_Detector(phone.name, re2_superset(_PHONE_SHAPE), _presidio_runner(phone, _PHONE_SHAPE)))
+    possible: Any = PhoneRecognizer(supported_regions=PHONE_REGIONS, leniency=0)
+    detectors.append(_Detector(phone.name, re2_superset(_PHONE_SHAPE), _phone_runner(phone, possible)))
     return tuple(detectors)
 
 
@@ -228,6 +229,48 @@ def _presidio_runner(recognizer: Any, shape: str | None = None) -> Any:
             Finding(kind, result.start, result.end, float(result.score), f"presidio:{recognizer.name}")
             for result in recognizer.analyze(text, [entity], None)
             if shape_re is None or shape_re.search(text, result.start, result.end)
+        ]
+
+    return run
+
+
+_IDENTIFIER_JOINERS = "-_/#"
+_MAX_PHONE_DIGITS = 15  # E.164
+_PLUS_DIGIT = re.compile(r"[+\uff0b]\W{0,3}\d")
+
+
+def _phone_runner(valid: Any, possible: Any) -> Any:
+    """Presidio's phone recognizer, with the register's limits on what counts as a phone number.
+
+    A finding needs :data:`MIN_PHONE_DIGITS` digits close together and at most 15 (E.164: a 16-digit
+    card-like tracking reference is no phone number), and must not be part of an identifier (``ORD-
+    49306609``, ``ab12345678``: a letter or digit, or a letter or digit then ``-_/#``, right before it,
+    or a letter or digit right after it). International numbers (``+CC ...``) count when python-
+    phonenumbers finds them *possible* (Ofcom's drama range ``+44 7700 900xxx`` is not *valid*);
+    national formats must be valid in one of :data:`PHONE_REGIONS`.
+    """
+    entity = valid.supported_entities[0]
+    shape_re = re.compile(_PHONE_SHAPE)
+
+    def keep(text: str, start: int, end: int) -> bool:
+        digits = sum(char.isdigit() for char in text[start:end])
+        if digits > _MAX_PHONE_DIGITS or not shape_re.search(text, start, end):
+            return False
+        before = text[start - 1] if start else ""
+        if before.isalnum() or (end < len(text) and text[end].isalnum()):
+            return False
+        return not (before in _IDENTIFIER_JOINERS and start > 1 and text[start - 2].isalnum())
+
+    def run(text: str) -> list[Finding]:
+        results = {(r.start, r.end): r for r in valid.analyze(text, [entity], None)}
+        # the second pass only where an international number can be (it costs as much as the first)
+        for result in possible.analyze(text, [entity], None) if _PLUS_DIGIT.search(text) else ():
+            if text[result.start] in "+\uff0b":
+                results.setdefault((result.start, result.end), result)
+        return [
+            Finding("phone", start, end, float(result.score), f"presidio:{valid.name}")
+            for (start, end), result in sorted(results.items())
+            if keep(text, start, end)
         ]
 
     return run

@@ -23,7 +23,7 @@ the summary says which one was used.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,7 +70,6 @@ __all__ = [
     "VERDICT_RULE",
     "analyse_root_cause",
     "compare_with_recorded",
-    "SliceExplorer",
     "explore_slices",
 ]
 
@@ -855,51 +854,3 @@ def compare_with_recorded(incident: Incident | None, causes: Sequence[Any]) -> d
             f"the evidence: {'; '.join(top.evidence[:2]) or 'see the ranked causes'}."
         ),
     }
-
-
-SLICE_COLUMNS = ("description", "n", "failures", "error_rate", "lift", "excess_share", "q_value")
-"""The columns of a slice search the notebook's explorer shows."""
-
-
-@dataclass
-class SliceExplorer:
-    """The notebook's slice explorer: ``explorer.view(features, max_level, min_support)`` reruns the search.
-
-    A bound method with plain keyword parameters, so ``ipywidgets.interactive(explorer.view, ...)`` can
-    bind its controls to it; it shows the slices table and figure through ``show`` (the notebook passes
-    ``IPython.display.display``: this package does not import IPython).
-
-    Examples
-    --------
-    >>> import inspect
-    >>> explorer = SliceExplorer(log=None, card=None, windows=None, as_of=None)
-    >>> list(inspect.signature(explorer.view).parameters)
-    ['features', 'max_level', 'min_support']
-    """
-
-    log: Any
-    card: Any
-    windows: Any
-    as_of: Any
-    signal: Any = None
-    show: Callable[[Any], object] = print
-
-    def view(self, features: Sequence[str] = (), max_level: int = 3, min_support: int = 0) -> None:
-        """Search with these features (all when empty), depth and support (0: the default); show it."""
-        from analysis._root_cause_figures import slice_result_figure
-
-        found = explore_slices(
-            self.log,
-            self.card,
-            self.windows,
-            as_of=self.as_of,
-            signal=self.signal,
-            features=list(features) or None,
-            max_level=max_level,
-            min_support=min_support or None,
-        )
-        if found.limitation:
-            self.show(found.limitation)
-        self.show(found.slices[list(SLICE_COLUMNS)])
-        self.show(slice_result_figure(found))
-

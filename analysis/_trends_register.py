@@ -13,8 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.stats import wilson_interval
-
 __all__ = [
     "burn_up",
     "postmortem_status",
@@ -154,6 +152,8 @@ def sla_compliance(
             return []
         sums = frame.groupby(keys, sort=True)[["met", "breached", "running", "not_recorded"]].sum()
         decided = (sums["met"] + sums["breached"]).to_numpy(dtype=float)
+        from analysis.stats import wilson_interval  # SciPy, imported when used
+
         low, high = wilson_interval(sums["met"].to_numpy(dtype=float), decided)
         out = []
         for i, key in enumerate(sums.index):

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = ["MEASURES", "duration_hours", "quantile_interval", "speed_table", "speed_trends"]
 
@@ -95,6 +94,8 @@ def quantile_interval(
     n = len(data)
     if n == 0:
         return None, None, None
+    from scipy import stats  # imported when used: rendering a run's summary needs no SciPy (1 s)
+
     estimate = float(np.quantile(data, q))
     alpha = 1.0 - confidence
     # 1-based ranks l = ppf(alpha/2), u = ppf(1-alpha/2) + 1: P(Bin <= l-1) < alpha/2 and
@@ -210,6 +211,8 @@ def speed_trends(
                 "verdict": "too few",
             }
             if keep.sum() >= _MIN_TREND and n_quarters >= 2 and np.ptp(y) > 0:
+                from scipy import stats
+
                 result = stats.kendalltau(x, y)
                 tau, p_value = float(result.statistic), float(result.pvalue)
                 row["tau"], row["p_value"] = tau, p_value

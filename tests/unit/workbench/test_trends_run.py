@@ -193,3 +193,15 @@ def test_a_register_of_public_incidents_renders_with_response_panels_not_recorde
     page = (run_dir / "dashboard.html").read_text(encoding="utf-8")
     assert "public or imported records have no response times of ours" in page
     assert "Traceback" not in page
+
+
+def test_rendering_a_run_needs_no_scipy() -> None:
+    # render_trends reads summary.json through analysis.trends in the CLI process: SciPy (about 1 s of
+    # import) is loaded only by the functions that compute intervals and trend tests, in the notebook
+    import subprocess
+    import sys
+
+    code = "import sys, analysis.trends, workbench.trends; print('scipy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -6,7 +6,7 @@ CI must prove those paths, never pass by skipping them.
 The browser tests' harness lives here too (``browser``, ``open_offline``, ``report_fixture``): a
 ``conftest.py`` in ``tests/browser/`` would be imported under the same module name as this one
 (``--doctest-modules`` collects conftest files, and no test folder is a package), which pytest refuses.
-``browser`` is one persistent Chromium context for the session (skipped when Chromium or playwright is
+``browser`` is one persistent Chromium context per test module (skipped when Chromium or playwright is
 missing; under ``CI=true`` that skip is a failure). ``open_offline`` opens a local file with every request
 that is not ``file://`` aborted and recorded, console messages and page errors collected, and waits until
 every plotly div (``.wb-plotly``) says it rendered or failed. ``report_fixture`` is the unit tests' report
@@ -86,8 +86,14 @@ def report_fixture() -> Any:
     return module
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module: a module's scope, never the session's.
+
+    Playwright's sync API keeps an asyncio loop running in the thread while it is open: open for the
+    session, it made every later ``asyncio.run`` (the runner's kernel tests) and every other
+    ``sync_playwright()`` in the same worker fail ("cannot be called from a running event loop").
+    """
     from workbench.report import CHROMIUM_FLAGS
 
     if not CHROMIUM.exists():
@@ -110,7 +116,7 @@ def browser() -> Iterator[Any]:
             context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def open_offline(browser: Any) -> Callable[[Path], Any]:
     """``with open_offline(path) as opened:`` an :class:`OfflinePage`, closed on leaving the block."""
 

@@ -66,7 +66,7 @@ from analysis._trends_register import (
     volume,
 )
 from analysis._trends_speed import MEASURES, duration_hours, quarterly_medians, speed_table, speed_trends
-from register.schema import as_utc
+from register.schema import INCIDENT_TIME_FIELDS, as_utc
 
 __all__ = [
     "MEASURES",
@@ -82,16 +82,7 @@ __all__ = [
     "write_trend_outputs",
 ]
 
-TIME_COLUMNS = (
-    "occurred_at",
-    "aware_at",
-    "acknowledged_at",
-    "triaged_at",
-    "causal_link_at",
-    "contained_at",
-    "resolved_at",
-    "closed_at",
-)
+TIME_COLUMNS = INCIDENT_TIME_FIELDS
 _RESPONSE_TIMES = ("acknowledged_at", "contained_at", "resolved_at", "closed_at")
 _OVERDUE_COLUMNS = (
     "id", "incident_id", "title", "owner", "team", "kind", "priority", "due_at", "days_overdue", "system_id",

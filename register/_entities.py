@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from register import _tables as t
 from register.errors import ValidationFailed
 from register.schema import (
+    INCIDENT_TIME_FIELDS,
     MAX_INTEGER,
     STORED,
     ActionItem,
@@ -57,17 +58,7 @@ __all__ = [
 
 R = TypeVar("R", bound=BaseModel)
 
-INCIDENT_TIME_FIELDS: tuple[str, ...] = (
-    "occurred_at",
-    "aware_at",
-    "acknowledged_at",
-    "triaged_at",
-    "causal_link_at",
-    "contained_at",
-    "resolved_at",
-    "closed_at",
-)
-"""The time fields of an incident, in lifecycle order."""
+
 
 ENTITY_TABLES: dict[str, tuple[sa.Table, type[BaseModel]]] = {
     "ai_systems": (t.ai_systems, AiSystem),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from register.schema import as_utc
+from register.schema import INCIDENT_TIME_FIELDS, as_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,14 +33,7 @@ TREND_INCIDENT_COLUMNS = (
     "severity",
     "status",
     "detection_source",
-    "occurred_at",
-    "aware_at",
-    "acknowledged_at",
-    "triaged_at",
-    "causal_link_at",
-    "contained_at",
-    "resolved_at",
-    "closed_at",
+    *INCIDENT_TIME_FIELDS,
     "regulatory_notifiable",
     "publicly_visible",
     "ongoing",

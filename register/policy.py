@@ -44,6 +44,7 @@ from register._parsing import check_size, load_yaml
 from register.errors import ValidationFailed
 from register.redact import RedactionRule
 from register.schema import (
+    INCIDENT_TIME_FIELDS,
     MAX_INTEGER,
     AiSystem,
     Incident,
@@ -83,16 +84,7 @@ __all__ = [
     "regime_applicability",
 ]
 
-TIME_FACTS: tuple[str, ...] = (
-    "occurred_at",
-    "aware_at",
-    "acknowledged_at",
-    "triaged_at",
-    "causal_link_at",
-    "contained_at",
-    "resolved_at",
-    "closed_at",
-)
+TIME_FACTS: tuple[str, ...] = INCIDENT_TIME_FIELDS
 """Incident times a regime clock may start from (``clock_start``) or be judged at."""
 
 _OPERATORS = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_null", "contains"})

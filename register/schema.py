@@ -34,6 +34,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
+    "INCIDENT_TIME_FIELDS",
     "AiSystem",
     "ActionItem",
     "Classification",
@@ -956,6 +957,19 @@ class AiSystem(_MutableRecord):
     deployer: Name | None = None
     developer: Name | None = None
     data_card: DataCard | None = None
+
+
+INCIDENT_TIME_FIELDS: tuple[str, ...] = (
+    "occurred_at",
+    "aware_at",
+    "acknowledged_at",
+    "triaged_at",
+    "causal_link_at",
+    "contained_at",
+    "resolved_at",
+    "closed_at",
+)
+"""The time fields of an incident, in lifecycle order (every module that lists them reads this one)."""
 
 
 class Incident(_MutableRecord):

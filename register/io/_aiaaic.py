@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from register._parsing import MAX_DOCUMENT_BYTES
 from register.errors import EmptyImportError
+from register.io._aiid import read_csv_text
 from register.io._bundle import Bundle
 from register.io._records import Failures, check_incident_times
 from register.schema import Classification, Incident, IncidentCategory, Severity
@@ -173,31 +173,8 @@ def _slug(name: str) -> str:
 
 
 def _read_rows(path: Path, failures: Failures) -> list[list[str]] | None:
-    try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            failures.add(
-                path.name,
-                None,
-                None,
-                "too_large",
-                f"{size / (1024 * 1024):.1f} MB",
-                f"an import file must be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB; split it",
-            )
-            return None
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        failures.add(path.name, None, None, "missing_file", str(path), "the file does not exist")
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        failures.add(
-            path.name, None, None, "malformed_file", None, f"a CSV file must be readable UTF-8: {exc}"
-        )
-        return None
-    if "\x00" in text:
-        failures.add(
-            path.name, None, None, "malformed_file", None, "a CSV file must be text; found NUL bytes"
-        )
+    text = read_csv_text(path, failures)
+    if text is None:
         return None
     try:
         return list(csv.reader(io.StringIO(text, newline=""), strict=True))

@@ -236,7 +236,12 @@ def _list_cell(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _csv_rows(path: Path, failures: Failures) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
+def read_csv_text(path: Path, failures: Failures) -> str | None:
+    """The text of a public database's CSV export, or None with the problem added to ``failures``.
+
+    Refused: a file over the import size limit, a missing or unreadable file, text that is not UTF-8
+    (a byte-order mark is dropped), NUL bytes. Shared by the AIID and AIAAIC imports.
+    """
     try:
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
@@ -262,6 +267,13 @@ def _csv_rows(path: Path, failures: Failures) -> tuple[list[str], list[tuple[int
         failures.add(
             path.name, None, None, "malformed_file", None, "a CSV file must be text; found NUL bytes"
         )
+        return None
+    return text
+
+
+def _csv_rows(path: Path, failures: Failures) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
+    text = read_csv_text(path, failures)
+    if text is None:
         return None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, dict[str, str]]] = []

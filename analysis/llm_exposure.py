@@ -98,7 +98,11 @@ class SourceLift:
     """A retrieval document, tool, prompt version or attribute value over-represented in leaking turns.
 
     ``lift = (leaking / leaking_total) / (calls / calls_total)``: the share of leaking turns (traces)
-    that hold the value over the share of all turns in the window that do.
+    that hold the value over the share of all turns in the window that do. ``excess = leaking - calls *
+    leaking_total / calls_total``: the leaking turns above what the window's leak rate predicts for the
+    value's turns (the root-cause slice table's excess failures). Sources are ranked by excess, so the
+    value that explains most of the leak (a retrieval index behind every leaking turn) comes before a
+    document seen in a handful of turns, however high the document's lift.
     """
 
     kind: str  # "retrieval_document", "tool", "prompt_version" or an attribute column
@@ -108,6 +112,7 @@ class SourceLift:
     calls: int
     calls_total: int
     lift: float
+    excess: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +311,7 @@ def scan_exposure(
     min_leaking : int, default 2
         Fewest leaking turns holding a value for it to be named as a source.
     max_sources : int, default 10
-        Most sources kept per (location, entity), by lift then leaking turns.
+        Most sources kept per (location, entity), by excess leaking turns (then lift).
 
     Returns
     -------
@@ -486,12 +491,13 @@ def _sources(
                 calls=calls_of[(kind, value)],
                 calls_total=calls_total,
                 lift=round((n / len(traces)) / (calls_of[(kind, value)] / calls_total), 6),
+                excess=round(n - calls_of[(kind, value)] * len(traces) / calls_total, 6),
             )
             for (kind, value), n in leaking.items()
             if n >= min_leaking and calls_of.get((kind, value))
         ]
         lifts = [item for item in lifts if item.lift > 1.0]
-        lifts.sort(key=lambda item: (-item.lift, -item.leaking, item.kind, item.value))
+        lifts.sort(key=lambda item: (-item.excess, -item.lift, item.kind, item.value))
         result[key] = tuple(lifts[:max_sources])
     return result
 

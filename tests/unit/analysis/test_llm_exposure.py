@@ -77,14 +77,25 @@ def test_output_findings_equal_the_ground_truth_of_k(scenario, k_result) -> None
     assert got == {PRESIDIO_ENTITIES[kind]: counts for kind, counts in exposure["entity_types"].items()}
 
 
-def test_the_leaking_retrieval_document_is_named_first(scenario, k_result) -> None:
+def test_the_leaking_retrieval_source_is_named_first(scenario, k_result) -> None:
     _, _, scenarios = scenario
+    index = scenarios["k"]["cause"]["data_source"]["after"]
     documents = set(scenarios["k"]["exposure"]["retrieval_document_ids"])
     for item in (k_result.total("output"), *[e for e in k_result.entities if e.location == "output"]):
         assert item is not None and item.sources
         top = item.sources[0]
-        assert top.kind == "retrieval_document" and top.value in documents
-        assert top.lift > 5 and top.leaking >= 2 and top.calls >= top.leaking
+        # the rebuilt index holds every leaking turn: the most excess leaking turns, ranked first
+        assert (top.kind, top.value) == ("gen_ai.data_source.id", index)
+        assert top.leaking == top.leaking_total and top.lift > 1 and top.excess > 0
+        expected = top.leaking - top.calls * top.leaking_total / top.calls_total
+        assert top.excess == pytest.approx(expected, abs=1e-6)
+        excess = [source.excess for source in item.sources]
+        assert excess == sorted(excess, reverse=True)
+    # ticket documents it returned follow, over-represented in the leaking turns (at 300 rows a day a
+    # policy document can be too, by chance: the test asks for the tickets among them)
+    named = [s for s in k_result.total("output").sources if s.kind == "retrieval_document"]
+    assert all(s.lift > 1 and s.leaking >= 2 for s in named)
+    assert sum(s.value in documents for s in named) >= 2
 
 
 def test_the_tickets_text_is_a_retrieved_finding_not_an_output_one(scenario, k_result) -> None:

@@ -237,13 +237,16 @@ def _presidio_runner(recognizer: Any, shape: str | None = None) -> Any:
 _IDENTIFIER_JOINERS = "-_/#"
 _MAX_PHONE_DIGITS = 15  # E.164
 _PLUS_DIGIT = re.compile(r"[+\uff0b]\W{0,3}\d")
+_GROUPS_BEFORE = re.compile(r"(?:\d+[ .\-])+$")  # digit groups right before a match, each then one separator
+_GROUPS_AFTER = re.compile(r"(?:[ .\-]\d+)+")  # one separator then digits, repeated, right after a match
 
 
 def _phone_runner(valid: Any, possible: Any) -> Any:
     """Presidio's phone recognizer, with the register's limits on what counts as a phone number.
 
-    A finding needs :data:`MIN_PHONE_DIGITS` digits close together and at most 15 (E.164: a 16-digit
-    card-like tracking reference is no phone number), and must not be part of an identifier (``ORD-
+    A finding needs :data:`MIN_PHONE_DIGITS` digits close together and at most 15 in the whole number
+    it is part of -- the digit groups joined to it by one space, dot or hyphen count (E.164: a 16-digit
+    card-like tracking reference is no phone number, nor are its last 12 digits) -- and must not be part of an identifier (``ORD-
     49306609``, ``ab12345678``: a letter or digit, or a letter or digit then ``-_/#``, right before it,
     or a letter or digit right after it). International numbers (``+CC ...``) count when python-
     phonenumbers finds them *possible* (Ofcom's drama range ``+44 7700 900xxx`` is not *valid*);
@@ -253,7 +256,12 @@ def _phone_runner(valid: Any, possible: Any) -> Any:
     shape_re = re.compile(_PHONE_SHAPE)
 
     def keep(text: str, start: int, end: int) -> bool:
-        digits = sum(char.isdigit() for char in text[start:end])
+        # the digits of the whole number the match is part of: adjacent digit groups joined by one
+        # space, dot or hyphen count (phonenumbers may match the last 12 digits of a 16-digit reference)
+        head = _GROUPS_BEFORE.search(text, 0, start)
+        tail = _GROUPS_AFTER.match(text, end)
+        whole = (head.group(0) if head else "") + text[start:end] + (tail.group(0) if tail else "")
+        digits = sum(char.isdigit() for char in whole)
         if digits > _MAX_PHONE_DIGITS or not shape_re.search(text, start, end):
             return False
         before = text[start - 1] if start else ""

@@ -129,10 +129,18 @@ def test_private_key_is_redacted_up_to_its_end_line() -> None:
         "Released v1.2.3 at 14:05:01 on 2026-11-23; 12 of 3,456 calls failed.",
         "IBAN-like DE00 1234 5678 9012 3456 78 with a wrong checksum.",
         "std::vector and Foo::Bar are code, not addresses.",  # (but a::b is a valid IPv6 address)
+        # a 16-digit tracking reference failing Luhn: phonenumbers matches its last 12 digits as a number
+        "Your order ORD-56238840 shipped. Tracking reference 5567 1642 0665 4948.",
+        "Reference 5567.1642.0665.4948 or 5567-1642-0665-4948.",
     ],
 )
 def test_benign_look_alikes_are_not_found(text: str) -> None:
     assert find_pii(text) == []
+
+
+def test_a_phone_number_beside_other_text_is_still_found() -> None:
+    text = "Order 12 was late: call 020 7946 0106. Or +44 20 7946 0155, ref 5567."
+    assert [text[f.start : f.end] for f in find_pii(text)] == ["020 7946 0106", "+44 20 7946 0155"]
 
 
 def test_overlapping_findings_merge_into_the_longest() -> None:

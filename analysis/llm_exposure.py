@@ -129,6 +129,7 @@ class EntityExposure:
     still_happening: bool
     examples: tuple[str, ...]  # masked (mask_value), never raw
     sources: tuple[SourceLift, ...]
+    distinct_values: int = 0  # distinct values found (a lower bound of the people whose data it is)
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,6 +533,7 @@ def _aggregate(
             still_happening=bool(last >= recent),
             examples=tuple(examples),
             sources=lifts.get((location, entity), ()),
+            distinct_values=int(frame.drop_duplicates(["entity", "value"]).shape[0]),
         )
 
     entities: list[EntityExposure] = []

@@ -246,8 +246,9 @@ def _phone_runner(valid: Any, possible: Any) -> Any:
 
     A finding needs :data:`MIN_PHONE_DIGITS` digits close together and at most 15 in the whole number
     it is part of -- the digit groups joined to it by one space, dot or hyphen count (E.164: a 16-digit
-    card-like tracking reference is no phone number, nor are its last 12 digits) -- and must not be part of an identifier (``ORD-
-    49306609``, ``ab12345678``: a letter or digit, or a letter or digit then ``-_/#``, right before it,
+    card-like tracking reference is no phone number, nor are its last 12 digits) -- and must not be part
+    of an identifier (``ORD-49306609``, ``ab12345678``: a letter or digit, or a letter or digit then
+    ``-_/#``, right before it,
     or a letter or digit right after it). International numbers (``+CC ...``) count when python-
     phonenumbers finds them *possible* (Ofcom's drama range ``+44 7700 900xxx`` is not *valid*);
     national formats must be valid in one of :data:`PHONE_REGIONS`.

@@ -14,8 +14,8 @@ Nothing is loaded at import time: the registry is read when a command asks for i
 
 Examples
 --------
->>> [section.key for section in available_sections()][:2]
-['impact', 'root_cause']
+>>> [section.key for section in available_sections()][:3]
+['impact', 'llm', 'root_cause']
 >>> get_section("drift").notebook
 'drift.ipynb'
 >>> [entry.anchor for entry in report_outline()][:4]
@@ -56,6 +56,7 @@ ENTRY_POINT_GROUP = "workbench.sections"
 BUILTIN_SECTIONS: tuple[str, ...] = (
     "analysis.sections.impact",
     "analysis.sections.root_cause",
+    "analysis.sections.llm",
     "analysis.sections.fairness",
     "analysis.sections.drift",
 )
@@ -197,7 +198,7 @@ def resolve_sections(keys: Sequence[str] | None = None) -> tuple[Section, ...]:
     >>> resolve_sections(["x"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    workbench.errors.WorkbenchError: --section must be among impact, root_cause, ... Got x instead.
+    workbench.errors.WorkbenchError: --section must be among impact, llm, root_cause, ... Got x instead.
     """
     sections = available_sections()
     if not keys:
@@ -226,8 +227,8 @@ def report_outline(sections: Sequence[Section] | None = None) -> tuple[OutlineEn
 
     Examples
     --------
-    >>> [entry.key for entry in report_outline()][2:7]
-    ['timeline', 'impact', 'root_cause', 'fairness', 'drift']
+    >>> [entry.key for entry in report_outline()][2:8]
+    ['timeline', 'impact', 'llm', 'root_cause', 'fairness', 'drift']
     """
     placed = available_sections() if sections is None else _check(sections)
     entries: list[OutlineEntry] = []

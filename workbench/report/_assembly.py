@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from analysis.contract import Section, SummaryValidationError
 from register.blameless import NARRATIVE_FIELDS, BlamelessRules
+from register.errors import RegisterError
 from register.policy import Policy, load_policy
 from register.schema import DataCard, Evidence, Incident, PostmortemStatus, Role, as_utc
 from workbench.report._blocks import ReportBlock, figure_payload, report_block
@@ -33,7 +34,7 @@ from workbench.sections import available_sections, report_outline
 if TYPE_CHECKING:
     from register.api import Register
 
-__all__ = ["postmortem_blocks", "postmortem_content", "report_path"]
+__all__ = ["postmortem_blocks", "postmortem_content", "report_path", "report_sections"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
 
@@ -64,10 +65,36 @@ def postmortem_content(
         block rendered with ``policy.reports.min_cell_size``.
     """
     policy = policy if policy is not None else load_policy()
+    placed = report_sections(register, incident_id, run_dir=run_dir, sections=sections)
     blocks = postmortem_blocks(
-        register, incident_id, run_dir=run_dir, policy=policy, as_of=as_of, sections=sections
+        register, incident_id, run_dir=run_dir, policy=policy, as_of=as_of, sections=placed
     )
-    return assemble_report(blocks, policy=policy, sections=sections, blameless_rules=blameless_rules)
+    return assemble_report(blocks, policy=policy, sections=placed, blameless_rules=blameless_rules)
+
+
+def report_sections(
+    register: Register,
+    incident_id: str,
+    *,
+    run_dir: str | Path | None = None,
+    sections: Sequence[Section] | None = None,
+) -> tuple[Section, ...]:
+    """The analysis sections of an incident's post-mortem: those that analyse its system's kind of log.
+
+    A section for another kind of log (the LLM section for a credit model, drift for a chatbot) is left
+    out of the report rather than shown as "not applicable"; a section that fits the kind of log but not
+    the system (``Section.not_applicable``) stays, with its reason. The kind comes from the run's data
+    card, else the system's card in the register, else it is a prediction log (a card's default kind).
+    """
+    chosen = tuple(sections) if sections is not None else available_sections()
+    card = _run_card(Path(run_dir)) if run_dir is not None else None
+    if card is None:
+        try:
+            card = register.incident_with_card(incident_id)[1]
+        except RegisterError:
+            card = None
+    kind = getattr(card, "kind", "prediction_log")
+    return tuple(section for section in chosen if kind in section.log_kinds)
 
 
 def postmortem_blocks(
@@ -169,13 +196,16 @@ def postmortem_blocks(
                 "postmortem_deadline": _time(metrics.get("postmortem_due_at")),
             },
         ),
-        "timeline": report_block("timeline", timeline_data(
+        "timeline": report_block(
+            "timeline",
+            timeline_data(
                 incident,
                 events,
                 summaries,
                 {section.key: section for section in placed_sections},
                 as_of=when,
-            )),
+            ),
+        ),
         **section_blocks,
         "contributing_factors": report_block(
             "contributing_factors",

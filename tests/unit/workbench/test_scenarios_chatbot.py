@@ -499,7 +499,7 @@ def test_k_to_n_are_filed_last_in_the_register_with_their_change_events(small_sc
 def test_investigating_a_chatbot_incident_skips_the_prediction_log_sections_clearly(
     small_scenario, llm, tmp_path: Path
 ) -> None:
-    """Until the LLM section lands, no section applies to an interaction log: one clear error, no run."""
+    """The prediction-log sections asked for a chatbot incident: one clear error naming why, no run."""
     from register import open_register
     from register.errors import NotFoundError
     from register.io import read_bundle
@@ -510,7 +510,13 @@ def test_investigating_a_chatbot_incident_skips_the_prediction_log_sections_clea
         register.import_bundle(read_bundle(small_scenario.register_dir), by="test")
     incident_id = llm["k"]["incident_id"]
     with pytest.raises(NotFoundError, match="no section applies") as raised:
-        investigate(url, incident_id, as_of=small_scenario.as_of, reports_dir=tmp_path / "reports")
+        investigate(
+            url,
+            incident_id,
+            as_of=small_scenario.as_of,
+            reports_dir=tmp_path / "reports",
+            sections=["impact", "root_cause", "fairness", "drift"],
+        )
     assert (
         "this section analyses prediction logs; the system's data card describes an interaction log"
         in str(raised.value)

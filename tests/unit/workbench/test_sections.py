@@ -53,7 +53,7 @@ def _impact_summary(**changes: object) -> dict[str, object]:
 
 def test_sections_keys_unique_and_notebooks_named_by_key() -> None:
     keys = [section.key for section in SECTIONS]
-    assert keys == ["impact", "root_cause", "fairness", "drift"]
+    assert keys == ["impact", "llm", "root_cause", "fairness", "drift"]
     assert len(set(keys)) == len(keys)
     for section in SECTIONS:
         assert section.notebook == f"{section.key}.ipynb"
@@ -119,7 +119,7 @@ def test_outline_follows_the_sections_given() -> None:
 
 
 def test_get_section_unknown_key() -> None:
-    expected = "must be one of impact, root_cause, fairness, drift. Got 'trends'"
+    expected = "must be one of impact, llm, root_cause, fairness, drift. Got 'trends'"
     with pytest.raises(WorkbenchError, match=expected):
         get_section("trends")
 

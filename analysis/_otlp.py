@@ -68,7 +68,6 @@ import base64
 import binascii
 import glob
 import gzip
-import io
 import json
 import math
 import os
@@ -164,7 +163,7 @@ def otlp_files(location: str | os.PathLike[str]) -> list[str]:
 
 def _open_text(path: str, mode: str = "r") -> IO[str]:
     if path.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, mode + "b"), encoding="utf-8", newline="\n")
+        return gzip.open(path, mode + "t", encoding="utf-8", newline="\n")  # type: ignore[return-value]
     return open(path, mode, encoding="utf-8", newline="\n")  # noqa: SIM115 - the caller closes it
 
 
@@ -499,7 +498,7 @@ class _Reader:
             raise _Problem("events", "events", events)
         found: dict[str, tuple[str, object]] = {}
         for e, event in enumerate(events):
-            keys = self.events.get(event.get("name")) if isinstance(event, dict) else None
+            keys = self.events.get(str(event.get("name"))) if isinstance(event, dict) else None
             if keys:
                 attributes = _attributes(event.get("attributes"), f"events[{e}].attributes")
                 for key in keys:
@@ -537,9 +536,11 @@ class _Reader:
         for key, seen in self.kinds.items():
             unified = _unify(set(seen))
             if unified is None:
-                places = "; ".join(f"{kind} (first at {p}:{n}, span {s})" for kind, (p, n, s) in seen.items())
+                places = " and ".join(
+                    f"{kind} ({os.path.basename(p)}:{n} span {s})" for kind, (p, n, s) in seen.items()
+                )
                 first = next(iter(seen.values()))
-                self.fail(first[0], first[1], first[2], key, "attribute_type", f"mixed types: {places}")
+                self.fail(first[0], first[1], first[2], key, "attribute_type", places)
                 continue
             types[key] = _arrow_type(unified)
         for name in span_columns:
@@ -701,7 +702,7 @@ def _any_json(value: object, column: str) -> dict[str, object] | None:
 
 
 def _key_values(row: Mapping[str, object], columns: Sequence[str]) -> list[dict[str, object]]:
-    pairs = []
+    pairs: list[dict[str, object]] = []
     for column in columns:
         encoded = _any_json(row[column], column)
         if encoded is not None:

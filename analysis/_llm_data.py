@@ -1,8 +1,14 @@
 """Open an interaction log (one row per span of an LLM system) from its data card, as an Ibis table.
 
-Private helper of the LLM analyses (:mod:`analysis.llm_exposure`). For now the log is read from Parquet
-(a file, a glob or a directory of hive partitions) with an embedded DuckDB; an OTLP JSON reader is a
-later task.
+Private helper of the LLM analyses (:mod:`analysis.llm_exposure`). The log is read with an embedded DuckDB
+from Parquet (a file, a glob or a directory of hive partitions) or from OTLP JSON lines (``format:
+otlp_json``, what an OpenTelemetry Collector's file exporter writes; :func:`analysis._otlp.read_otlp_json`).
+
+An OTLP export is flattened into an in-memory Arrow table that the connection reads in place (DuckDB's
+``register``: no copy, no temporary file to clean up, the table lives as long as the returned expression's
+connection). JSON has to be parsed in Python anyway, and the flattened Arrow table is several times smaller
+than its JSON; an export too large for memory is better converted to Parquet once
+(:func:`analysis._otlp.read_otlp_json` then ``pyarrow.parquet.write_table``).
 
 Examples
 --------
@@ -25,6 +31,7 @@ import os
 import ibis
 import ibis.expr.types as ir
 
+from analysis._otlp import read_otlp_json
 from analysis.data import DEFAULT_MEMORY_LIMIT, _check_exists, _file_paths
 from analysis.errors import DataValidationError, InvalidParameterError
 from register.schema import DataCard, InteractionRoles
@@ -82,12 +89,12 @@ def open_interaction_log(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     threads: int | None = None,
 ) -> ir.Table:
-    """Open the interaction log a data card points at (Parquet), checking its role columns.
+    """Open the interaction log a data card points at (Parquet or OTLP JSON), checking its role columns.
 
     Parameters
     ----------
     card : DataCard
-        An ``interaction_log`` card whose source is Parquet (a file, glob or directory).
+        An ``interaction_log`` card whose source is Parquet or ``otlp_json`` (a file, glob or directory).
     base_dir : path, optional
         Directory relative locations in the card are resolved against.
     memory_limit : str, default "2GB"
@@ -98,30 +105,39 @@ def open_interaction_log(
     Returns
     -------
     ibis.expr.types.Table
-        The spans (hive partition columns included), read by an embedded DuckDB with
-        ``can_have_nan=true``.
+        The spans, read by an embedded DuckDB: from Parquet with ``can_have_nan=true`` (hive partition
+        columns included); from OTLP JSON, the flattened spans (span fields, then every attribute; see
+        :func:`analysis._otlp.read_otlp_json`).
 
     Raises
     ------
     InvalidParameterError
-        When the card is not an interaction-log card or its source is not Parquet.
+        When the card is not an interaction-log card or its source is neither Parquet nor OTLP JSON.
     DataValidationError
-        When the location matches no file or a role column is missing.
+        When the location matches no file, a role column is missing, or the OTLP JSON is malformed (one
+        failure row per malformed line or span, nothing read).
     """
-    interaction_roles(card)
+    roles = interaction_roles(card)
     if base_dir is not None:
         card = card.with_base(base_dir)
-    if card.source.format != "parquet":
+    if card.source.format not in ("parquet", "otlp_json"):
         raise InvalidParameterError(
-            f"an interaction log must be read from Parquet for now. Got format {card.source.format!r} "
-            "instead; export the spans to Parquet (an OTLP JSON reader is planned)."
+            f"an interaction log must be read from Parquet or OTLP JSON. Got format {card.source.format!r} "
+            "instead; export the spans to Parquet or set format: otlp_json for a collector's file export."
         )
-    path = _file_paths(card.source.location, "parquet")
-    _check_exists(path)
+    spans = read_otlp_json(card.source.location, roles=roles) if card.source.format == "otlp_json" else None
+    if spans is None:
+        path = _file_paths(card.source.location, "parquet")
+        _check_exists(path)
     con = ibis.duckdb.connect()
     con.raw_sql(f"SET memory_limit = '{memory_limit}'")
     con.raw_sql("SET TimeZone = 'UTC'")
     if threads is not None:
         con.raw_sql(f"SET threads = {int(threads)}")
-    table = con.read_parquet(path, hive_partitioning=True, can_have_nan=True)
+    if spans is not None:
+        name = ibis.util.gen_name("otlp_spans")
+        con.con.register(name, spans)  # DuckDB reads the Arrow table in place and keeps it alive
+        table = con.table(name)
+    else:
+        table = con.read_parquet(path, hive_partitioning=True, can_have_nan=True)
     return check_interaction_columns(table, card)

@@ -332,16 +332,33 @@ class DataSource(_Record):
     ``location`` is a file path or glob (Parquet, CSV), a DuckDB database file, or a connection URL that
     Ibis understands (``duckdb://``, ``postgres://``, ``pyspark://``...). ``table`` names the table for
     database sources. Relative paths are resolved against the directory of the file that declared them.
+    ``otlp_json``: the OTLP JSON lines an OpenTelemetry Collector's file exporter writes (a file, glob or
+    directory of ``.json``/``.jsonl``, optionally ``.gz``); only an interaction log's spans are read from it.
+
+    Examples
+    --------
+    >>> DataSource(location="exports/traces-*.jsonl", format="otlp_json").format
+    'otlp_json'
+    >>> DataSource(location="exports/traces.jsonl", format="otlp_json", table="spans")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for DataSource
+      Value error, an otlp_json source takes no `table`. Got 'spans'; ... [type=value_error, ...]
+    ...
     """
 
     location: str = Field(min_length=1)
-    format: Literal["parquet", "csv", "duckdb", "connection"] = "parquet"
+    format: Literal["parquet", "csv", "duckdb", "connection", "otlp_json"] = "parquet"
     table: str | None = None
 
     @model_validator(mode="after")
     def _table_for_databases(self) -> DataSource:
         if self.format in ("duckdb", "connection") and not self.table:
             raise ValueError(f"a {self.format} source needs `table`. Got none; name the table to read.")
+        if self.format == "otlp_json" and self.table:
+            raise ValueError(
+                f"an otlp_json source takes no `table`. Got {self.table!r}; an OTLP export holds only spans."
+            )
         return self
 
 
@@ -767,6 +784,16 @@ class DataCard(_Record):
     @model_validator(mode="after")
     def _shape_fits_kind(self) -> DataCard:
         signal = self.failure_signal.kind
+        others = [
+            name
+            for name in ("sensitive_source", "evaluations")
+            if getattr(self, name) is not None and getattr(self, name).source.format == "otlp_json"
+        ]
+        if others or (self.kind == "prediction_log" and self.source.format == "otlp_json"):
+            raise ValueError(
+                "an otlp_json source holds spans: it can only be the source of an interaction_log card. "
+                f"Got it for {' and '.join(others) or 'a prediction_log card'}; export that table to Parquet."
+            )
         if self.kind == "prediction_log":
             extra = [name for name in ("interaction", "evaluations") if getattr(self, name) is not None]
             if extra:

@@ -520,3 +520,46 @@ def _check_fairness_block(scenario: dict, run_dir: Path, html: str, events: list
         e for e in events if e["source"] == "analysis" and e["description"].startswith("Fairness gap opened")
     ]
     assert [_naive_utc(e["at"]) for e in opened] == [_naive_utc(gap["onset"])]
+
+
+def test_investigate_notebook_opens_an_otlp_json_interaction_log(scenario_register, tmp_path: Path) -> None:
+    """The chatbot outage incident with its card pointed at an OTLP JSON export of its spans."""
+    import glob
+    import shutil
+
+    import papermill
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis.interaction_log import write_otlp_json
+
+    out, url, truth = scenario_register
+    incident_id = next(s["incident_id"] for s in truth["llm_scenarios"] if "provider_outage" in json.dumps(s))
+    copy = tmp_path / "register.sqlite"
+    shutil.copy(url, copy)
+    with open_register(str(copy)) as register:
+        incident, card = register.incident_with_card(incident_id)
+    location = card.with_base(out / "register").source.location
+    spans = pa.concat_tables([pq.read_table(path) for path in sorted(glob.glob(location, recursive=True))])
+    export = tmp_path / "export" / "spans.json.gz"
+    export.parent.mkdir()
+    write_otlp_json(spans, export, card.interaction)
+    with open_register(str(copy)) as register:
+        source = card.source.model_copy(update={"location": str(export.parent), "format": "otlp_json"})
+        changed = card.model_copy(update={"source": source})
+        register.update_system(incident.system_id, {"data_card": changed}, by="test")
+    output = tmp_path / "investigate.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS_DIR / "investigate.ipynb"),
+        str(output),
+        parameters={"incident_id": incident_id, "register_url": str(copy), "as_of": truth["as_of"]},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(tmp_path),
+    )
+    executed = nbformat.read(output, as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    outputs = [o for c in executed.cells for o in c.get("outputs", [])]
+    text = "\n".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert "with an error type" in text and "for prediction logs" in text

@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_REDACTION_RULES",
     "RedactionResult",
     "RedactionRule",
+    "extra_rules",
     "looks_random",
     "luhn_valid",
     "redact",
@@ -213,3 +214,20 @@ def _redact_with_rules(text: str | None, rules: Sequence[RedactionRule]) -> Reda
         text = _compiled(rule.pattern).sub(_replace, text)
         counts[rule.name] = counts.get(rule.name, 0) + n_replaced
     return RedactionResult(text=text, counts=counts)
+
+
+def extra_rules(rules: Sequence[RedactionRule]) -> tuple[RedactionRule, ...]:
+    """The policy's own rules beyond :data:`DEFAULT_REDACTION_RULES` (a default rule repeated is dropped).
+
+    The detectors (:func:`register.pii.find_pii`) do what the default rules did, better (a phone regex
+    also matches the last digits of a 16-digit tracking reference); a log scan adds only the rules the
+    policy wrote itself. Report redaction keeps every rule: there, redacting too much is harmless.
+
+    Examples
+    --------
+    >>> custom = RedactionRule(name="employee_id", pattern=r"\\bEMP-\\d{6}\\b", replacement="[redacted id]")
+    >>> [rule.name for rule in extra_rules([*DEFAULT_REDACTION_RULES, custom])]
+    ['employee_id']
+    """
+    defaults = {(rule.name, rule.pattern) for rule in DEFAULT_REDACTION_RULES}
+    return tuple(rule for rule in rules if (rule.name, rule.pattern) not in defaults)

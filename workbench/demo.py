@@ -108,7 +108,9 @@ def run_demo(
     result.lines.append(f"Register: {register_path} ({imported})")
 
     truth = json.loads(scenario.ground_truth_path.read_text(encoding="utf-8"))
-    planted = [s for s in truth["scenarios"] if s.get("incident_id")]
+    # the prediction-log scenarios, then the support chatbot's (LLM incidents: exposure, injection,
+    # hallucination, provider outage; the control has no incident)
+    planted = [s for s in [*truth["scenarios"], *truth.get("llm_scenarios", [])] if s.get("incident_id")]
     reports_dir = out / "reports"
     result.lines.append(
         f"Planted scenario incidents ({len(planted)}), analysed as of {scenario.as_of.isoformat()}:"

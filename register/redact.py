@@ -217,7 +217,7 @@ def _redact_with_rules(text: str | None, rules: Sequence[RedactionRule]) -> Reda
 
 
 def extra_rules(rules: Sequence[RedactionRule]) -> tuple[RedactionRule, ...]:
-    """The policy's own rules beyond :data:`DEFAULT_REDACTION_RULES` (a default rule repeated is dropped).
+    r"""The policy's own rules beyond :data:`DEFAULT_REDACTION_RULES` (a default rule repeated is dropped).
 
     The detectors (:func:`register.pii.find_pii`) do what the default rules did, better (a phone regex
     also matches the last digits of a 16-digit tracking reference); a log scan adds only the rules the
@@ -225,7 +225,7 @@ def extra_rules(rules: Sequence[RedactionRule]) -> tuple[RedactionRule, ...]:
 
     Examples
     --------
-    >>> custom = RedactionRule(name="employee_id", pattern=r"\\bEMP-\\d{6}\\b", replacement="[redacted id]")
+    >>> custom = RedactionRule(name="employee_id", pattern=r"\bEMP-\d{6}\b", replacement="[redacted id]")
     >>> [rule.name for rule in extra_rules([*DEFAULT_REDACTION_RULES, custom])]
     ['employee_id']
     """

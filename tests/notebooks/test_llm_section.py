@@ -81,10 +81,8 @@ def test_exposure_counts_equal_the_ground_truth_of_k(chatbot_runs) -> None:
     assert _ts(total["first_seen"]) == _ts(exposure["first_seen"])
     assert summary["reference_rows"] == 0
     by_type = {row["entity"]: row["rows"] for row in summary["entities"]}
-    assert by_type == {
-        {"CREDIT_CARD": "card_number", "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone"}[kind]: counts["rows"]
-        for kind, counts in exposure["entity_types"].items()
-    }
+    names = {"CREDIT_CARD": "card_number", "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone"}
+    assert by_type == {names[kind]: counts["rows"] for kind, counts in exposure["entity_types"].items()}
     assert (total["sources"][0]["kind"], total["sources"][0]["value"]) == (
         "gen_ai.data_source.id",
         cause["data_source"]["after"],

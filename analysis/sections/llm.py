@@ -15,7 +15,7 @@ Examples
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
@@ -66,6 +66,12 @@ LOCATION_LABELS: dict[str, str] = {
 }
 """Plain names of where a value was found."""
 
+_SOURCE_KINDS = {
+    "retrieval_document": "retrieval document",
+    "tool": "tool",
+    "prompt_version": "prompt version",
+}
+
 NOT_CAUGHT = (
     "Names of people are found only where the register knows them (responders, owners, reporters): no "
     "language model for names runs here, so other names in messages are not caught. Postal addresses, "
@@ -91,6 +97,7 @@ class ExposureSource(_Part):
     """A value over-represented in the turns with a finding (:class:`analysis.llm_exposure.SourceLift`)."""
 
     kind: str = Field(description="retrieval_document, tool, prompt_version or an attribute column")
+    kind_label: str = Field(default="", description="the kind in words (an attribute column keeps its name)")
     value: str
     leaking: int = Field(ge=0, description="turns with a finding that hold the value")
     calls: int = Field(ge=0, description="all turns in the window that hold it")
@@ -146,10 +153,15 @@ class InjectionSummary(_Part):
 
     window: Window
     totals: dict[str, int]
+    in_incident_window: dict[str, int] = Field(
+        default_factory=dict, description="attempts and successes inside the incident window"
+    )
     campaign: bool
-    onset: datetime | None = None
-    onset_low: datetime | None = None
-    onset_high: datetime | None = None
+    onset: datetime | None = Field(default=None, description="start of the hourly chunk of the onset")
+    onset_low: datetime | None = Field(
+        default=None, description="95 % credible interval: first chunk's start"
+    )
+    onset_high: datetime | None = Field(default=None, description="95 % credible interval: last chunk's end")
     first_attempt: datetime | None = None
     main_attackers: list[str] = Field(default_factory=list, description="pseudonymous user ids")
     poisoned_documents: list[dict[str, Any]] = Field(default_factory=list)
@@ -234,19 +246,33 @@ def _entity(item: EntityExposure, spans: pd.DataFrame, incident: Window) -> Expo
 def _exposure_sentence(
     total: ExposureEntity | None, entities: list[ExposureEntity], reference: int | None
 ) -> str:
+    before = "none in the reference window" if not reference else f"{reference:,} in the reference window"
     if total is None:
-        before = "" if not reference else f" ({reference:,} answers did in the reference window)"
-        return f"No answer to a user contained personal data or a secret since the incident began{before}."
+        return f"No answer to a user contained personal data or a secret since the incident began ({before})."
     kinds = ", ".join(item.label for item in entities)
-    source = (
-        f"; most leaking turns used {total.sources[0].kind} {total.sources[0].value}" if total.sources else ""
-    )
     when = f"from {_day(total.first_seen)} to {_day(total.last_seen)}"
     still = "still happening" if total.still_happening else "not seen in the last 24 hours"
-    before = "none in the reference window" if not reference else f"{reference:,} in the reference window"
+    if total.in_incident_window == 0:
+        return (
+            f"No answer in the incident window showed personal data or a secret; {total.rows:,} answers did "
+            f"after it ({kinds}, {when}; {still}): look for an incident of their own."
+        )
+    source = (
+        f"; every leaking turn used {total.sources[0].kind_label} {total.sources[0].value}"
+        if total.sources and total.sources[0].leaking == total.rows
+        else f"; most leaking turns used {total.sources[0].kind_label} {total.sources[0].value}"
+        if total.sources
+        else ""
+    )
+    later = total.rows - total.in_incident_window
+    inside = (
+        ""
+        if later == 0
+        else f" ({total.in_incident_window:,} inside the incident window, {later:,} after it)"
+    )
     return (
         f"{total.rows:,} answers in {total.conversations:,} conversations showed {kinds} to "
-        f"{total.users:,} users {when} ({still}; {before}){source}."
+        f"{total.users:,} users {when}{inside} ({still}; {before}){source}."
     )
 
 
@@ -312,39 +338,76 @@ def _records(frame: pd.DataFrame, limit: int | None = None) -> list[dict[str, An
     return out
 
 
-def _injection_sentence(result: InjectionResult) -> str:
+def _when(value: datetime | None) -> str:
+    return "" if value is None else pd.Timestamp(value).strftime("%d %b %Y %H:%M").lstrip("0") + " UTC"
+
+
+def _injection_sentence(result: InjectionResult, inside: dict[str, int], incident: Window) -> str:
     totals = result.totals
     attempts, successes = totals.get("attempts", 0), totals.get("successes", 0)
     if attempts == 0:
         return "No prompt-injection attempt was found in user messages or retrieved documents."
+    onset_inside = (
+        result.campaign
+        and result.onset is not None
+        and pd.Timestamp(incident.start) - pd.Timedelta(hours=1)
+        <= pd.Timestamp(result.onset)
+        < pd.Timestamp(incident.end)
+    )
+    if inside["attempts"] == 0:
+        first = _when(result.first_attempt)
+        return (
+            f"No prompt-injection attempt in the incident window; {attempts:,} attempts outside it "
+            f"(the first {first}), {successes:,} of them succeeded."
+        )
     direct, indirect = totals.get("attempts_direct", 0), totals.get("attempts_indirect", 0)
     kinds = f"{direct:,} direct, {indirect:,} through retrieved documents"
-    campaign = (
-        f"; a campaign started around {pd.Timestamp(result.onset).strftime('%d %b %Y %H:%M').lstrip('0')} UTC"
-        if result.campaign and result.onset is not None
-        else "; no campaign onset (too few attempts or no clear change)"
-    )
+    if onset_inside:
+        campaign = f"; a campaign started around {_when(result.onset)}"
+    elif result.campaign:
+        campaign = f"; the campaign's onset ({_when(result.onset)}) is outside the incident window"
+    else:
+        campaign = "; no campaign onset (too few attempts or no clear change in their share of calls)"
     users = (
         f", {len(result.main_attackers)} users behind most direct attempts" if result.main_attackers else ""
+    )
+    outside = (
+        f" ({inside['attempts']:,} attempts and {inside['successes']:,} successes inside the incident window)"
+        if inside["attempts"] != attempts
+        else ""
     )
     return (
         f"{attempts:,} prompt-injection attempts ({kinds}); {successes:,} succeeded "
         f"({totals.get('successes_system_echo', 0):,} echoed the system instructions, "
         f"{totals.get('successes_tool_call', 0):,} led to a tool call), "
-        f"{totals.get('stopped', 0):,} were stopped by a guardrail{campaign}{users}."
+        f"{totals.get('stopped', 0):,} were stopped by a guardrail{outside}{campaign}{users}."
     )
 
 
-def _injection(result: InjectionResult) -> InjectionSummary:
+def _inside(frame: pd.DataFrame, incident: Window) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    times = pd.to_datetime(frame["start_time"], utc=True)
+    return frame[(times >= pd.Timestamp(incident.start)) & (times < pd.Timestamp(incident.end))]
+
+
+def _injection(result: InjectionResult, incident: Window) -> InjectionSummary:
     low, high = result.onset_interval if result.onset_interval else (None, None)
     hourly = result.hourly
+    attempts = _inside(result.attempts, incident)
+    inside = {
+        "attempts": len(attempts),
+        "successes": int(attempts["success"].sum()) if not attempts.empty else 0,
+    }
     return InjectionSummary(
         window=_window(result.start, result.end),
         totals={key: int(value) for key, value in result.totals.items()},
+        in_incident_window=inside,
         campaign=result.campaign,
         onset=result.onset,
         onset_low=low,
-        onset_high=high,
+        # the end of the last hourly chunk of the interval (the onset is a chunk's start)
+        onset_high=None if high is None else pd.Timestamp(high).to_pydatetime() + timedelta(hours=1),
         first_attempt=result.first_attempt,
         main_attackers=list(result.main_attackers),
         poisoned_documents=_records(result.documents),
@@ -355,7 +418,7 @@ def _injection(result: InjectionResult) -> InjectionSummary:
         hourly=_records(hourly[hourly["attempts"] > 0]) if not hourly.empty else [],
         thresholds=dict(result.thresholds),
         skipped=list(result.skipped),
-        sentence=_injection_sentence(result),
+        sentence=_injection_sentence(result, inside, incident),
     )
 
 
@@ -367,7 +430,7 @@ def summarise(analysis: LlmAnalysis, context: InvestigationContext) -> LlmSummar
     if analysis.exposure is not None:
         exposure = _exposure(analysis.exposure, analysis.reference_exposure, windows.incident)
         by_day = _exposure_by_day(analysis.exposure)
-    injection = None if analysis.injection is None else _injection(analysis.injection)
+    injection = None if analysis.injection is None else _injection(analysis.injection, windows.incident)
     failures = None
     if analysis.failures is not None:
         failures = analysis.failures.to_dict()
@@ -399,15 +462,15 @@ def headline(summary: LlmSummary) -> str:
     """
     found: list[str] = []
     exposure, injection = summary.exposure, summary.injection
-    if exposure is not None and exposure.total is not None:
+    if exposure is not None and exposure.total is not None and exposure.total.in_incident_window:
         found.append(
-            f"personal data in {exposure.total.rows:,} answers to {exposure.total.users:,} users "
-            f"({', '.join(exposure.categories)})"
+            f"personal data in {exposure.total.in_incident_window:,} answers in the incident window "
+            f"({', '.join(exposure.categories)}; {exposure.total.users:,} users received them)"
         )
-    if injection is not None and injection.totals.get("attempts", 0):
+    if injection is not None and injection.in_incident_window.get("attempts", 0):
         found.append(
-            f"{injection.totals['attempts']:,} injection attempts, "
-            f"{injection.totals.get('successes', 0):,} succeeded"
+            f"{injection.in_incident_window['attempts']:,} injection attempts in the incident window, "
+            f"{injection.in_incident_window.get('successes', 0):,} succeeded"
         )
     failures = summary.failures or {}
     if failures.get("headline"):
@@ -416,10 +479,13 @@ def headline(summary: LlmSummary) -> str:
 
 
 def timeline_events(summary: LlmSummary) -> list[TimelineItem]:
-    """First and last answer with personal data, the injection campaign's onset, the failure onset."""
+    """First answer with personal data, the injection campaign's onset, the failure onset (incident's own).
+
+    Findings outside the incident window (another incident of the same system) stay out of its timeline.
+    """
     items: list[TimelineItem] = []
     exposure = summary.exposure
-    if exposure is not None and exposure.total is not None:
+    if exposure is not None and exposure.total is not None and exposure.total.in_incident_window:
         total = exposure.total
         items.append(
             TimelineItem(
@@ -433,16 +499,19 @@ def timeline_events(summary: LlmSummary) -> list[TimelineItem]:
         )
     injection = summary.injection
     if injection is not None and injection.campaign and injection.onset is not None:
-        items.append(
-            TimelineItem(
-                at=injection.onset,
-                description="Prompt-injection campaign begins "
-                f"({injection.totals.get('attempts', 0):,} attempts, "
-                f"{injection.totals.get('successes', 0):,} succeeded)",
-                kind="Onset",
-                subject="prompt injection",
+        incident = summary.windows.get("incident")
+        inside = incident is None or (incident.start - timedelta(hours=1) <= injection.onset < incident.end)
+        if inside:
+            items.append(
+                TimelineItem(
+                    at=injection.onset,
+                    description="Prompt-injection campaign begins "
+                    f"({injection.totals.get('attempts', 0):,} attempts, "
+                    f"{injection.totals.get('successes', 0):,} succeeded)",
+                    kind="Onset",
+                    subject="prompt injection",
+                )
             )
-        )
     failures = summary.failures or {}
     for event in failures.get("timeline", []) or []:
         items.append(

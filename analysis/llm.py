@@ -3,10 +3,11 @@
 The three analyses read one interaction log (:func:`analysis._llm_data.open_interaction_log`) over the
 windows of one investigation:
 
-- **exposure** (:func:`analysis.llm_exposure.scan_exposure`): personal data and secrets in answers (and
-  the other content locations) from the start of the incident window to ``as_of`` -- so first seen, last
-  seen and "still happening" describe everything logged since the incident began -- and the same scan of
-  the reference window, which says whether answers exposed data before the incident;
+- **exposure** (:func:`analysis.llm_exposure.scan_exposure`): personal data and secrets in answers to
+  users from the start of the incident window to ``as_of`` -- so first seen, last seen and "still
+  happening" describe everything logged since the incident began --, the other content locations (users'
+  messages, retrieved text, system instructions, tool calls) in the incident window, and answers in the
+  reference window, which says whether answers exposed data before the incident;
 - **injection** (:func:`analysis.llm_injection.analyse_injection`): attempts, successes, the campaign's
   onset and its users from the start of the reference window to ``as_of`` (the weeks before the incident
   are the background the onset is measured against);
@@ -54,9 +55,14 @@ EXPOSURE_LOCATIONS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class LlmAnalysis:
-    """What :func:`analyse_llm` found: the three analyses (``None`` when skipped) and what was skipped."""
+    """What :func:`analyse_llm` found: the three analyses (``None`` when skipped) and what was skipped.
+
+    ``exposure`` scans answers (``output``) from the incident's start to ``as_of``; ``exposure_elsewhere``
+    the other locations in the incident window; ``reference_exposure`` answers in the reference window.
+    """
 
     exposure: ExposureResult | None
+    exposure_elsewhere: ExposureResult | None
     reference_exposure: ExposureResult | None
     injection: InjectionResult | None
     failures: Any | None
@@ -120,13 +126,21 @@ def analyse_llm(
     spans = table if table is not None else open_interaction_log(card, base_dir=base_dir)
     skipped: list[str] = []
     scan_window = (_utc(incident.start), when)
-    exposure = reference_exposure = None
+    incident_end = min(_utc(incident.end), when)
+    exposure = reference_exposure = elsewhere = None
     content = [role for role in ("output_messages", "input_messages") if getattr(roles, role)]
     if content:
+        # answers from the incident's start to as_of: first/last seen and "still happening" are true
         exposure = scan_exposure(
             spans, card, as_of=when, window=scan_window, rules=rules, known_names=known_names,
-            columns=locations,
+            columns=("output",),
         )  # fmt: skip
+        others = tuple(location for location in locations if location != "output")
+        if others:
+            elsewhere = scan_exposure(
+                spans, card, as_of=when, window=(_utc(incident.start), incident_end), rules=rules,
+                known_names=known_names, columns=others,
+            )  # fmt: skip
         reference_exposure = scan_exposure(
             spans, card, as_of=when, window=(_utc(reference.start), min(_utc(reference.end), when)),
             rules=rules, known_names=known_names, columns=("output",),
@@ -154,6 +168,7 @@ def analyse_llm(
     )
     return LlmAnalysis(
         exposure=exposure,
+        exposure_elsewhere=elsewhere,
         reference_exposure=reference_exposure,
         injection=injection,
         failures=failures,

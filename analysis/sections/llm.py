@@ -129,14 +129,14 @@ class ExposureEntity(_Part):
 class ExposureSummary(_Part):
     """The exposure scan: what reached users, where it came from, and what the notification needs."""
 
-    window: Window = Field(description="scanned: start of the incident window to as_of")
+    window: Window = Field(description="answers scanned: start of the incident window to as_of")
     scanned: list[str]
     skipped: list[dict[str, str]] = Field(default_factory=list)
     rows_scanned: dict[str, int] = Field(default_factory=dict)
     total: ExposureEntity | None = Field(default=None, description="answers to users, all types together")
     entities: list[ExposureEntity] = Field(default_factory=list, description="answers to users, per type")
     other_locations: list[ExposureEntity] = Field(
-        default_factory=list, description="the other locations, all types together"
+        default_factory=list, description="the other locations in the incident window, all types together"
     )
     reference_rows: int | None = Field(
         default=None, ge=0, description="answers with a finding, reference window"
@@ -276,19 +276,33 @@ def _exposure_sentence(
     )
 
 
-def _exposure(result: ExposureResult, reference: ExposureResult | None, incident: Window) -> ExposureSummary:
+def _exposure(
+    result: ExposureResult,
+    elsewhere: ExposureResult | None,
+    reference: ExposureResult | None,
+    incident: Window,
+) -> ExposureSummary:
     spans = result.spans
     total = result.total("output")
     summary_total = None if total is None else _entity(total, spans, incident)
     entities = [_entity(item, spans, incident) for item in result.entities if item.location == "output"]
-    others = [_entity(item, spans, incident) for item in result.totals if item.location != "output"]
+    others = (
+        []
+        if elsewhere is None
+        else [
+            _entity(item, elsewhere.spans, incident) for item in elsewhere.totals if item.location != "output"
+        ]
+    )
+    scanned = [*result.scanned, *(elsewhere.scanned if elsewhere is not None else ())]
+    rows_scanned = {**result.rows_scanned, **(elsewhere.rows_scanned if elsewhere is not None else {})}
+    skipped = [*result.skipped, *(elsewhere.skipped if elsewhere is not None else ())]
     reference_total = None if reference is None else reference.total("output")
     reference_rows = None if reference is None else (0 if reference_total is None else reference_total.rows)
     return ExposureSummary(
         window=_window(*result.window) if result.window else _window(result.as_of, result.as_of),
-        scanned=list(result.scanned),
-        skipped=[{"location": s.location, "reason": s.reason} for s in result.skipped],
-        rows_scanned=dict(result.rows_scanned),
+        scanned=scanned,
+        skipped=[{"location": s.location, "reason": s.reason} for s in skipped],
+        rows_scanned=rows_scanned,
         total=summary_total,
         entities=entities,
         other_locations=others,
@@ -428,7 +442,9 @@ def summarise(analysis: LlmAnalysis, context: InvestigationContext) -> LlmSummar
     exposure = None
     by_day: list[dict[str, Any]] = []
     if analysis.exposure is not None:
-        exposure = _exposure(analysis.exposure, analysis.reference_exposure, windows.incident)
+        exposure = _exposure(
+            analysis.exposure, analysis.exposure_elsewhere, analysis.reference_exposure, windows.incident
+        )
         by_day = _exposure_by_day(analysis.exposure)
     injection = None if analysis.injection is None else _injection(analysis.injection, windows.incident)
     failures = None

@@ -181,7 +181,8 @@ class _Detector:
 
 
 @lru_cache(maxsize=1)
-def _presidio_detectors() -> tuple[_Detector, ...]:
+def _presidio_recognizers() -> tuple[tuple[Any, ...], Any, Any]:
+    """Presidio's pattern recognizers, its phone recognizer and its lenient (*possible*) twin, built once."""
     import tldextract
     from presidio_analyzer.predefined_recognizers import (
         CreditCardRecognizer,
@@ -200,7 +201,6 @@ def _presidio_detectors() -> tuple[_Detector, ...]:
         def validate_result(self, pattern_text: str) -> bool:
             return offline(pattern_text).fqdn != ""
 
-    detectors = []
     recognizers: tuple[Any, ...] = (
         CreditCardRecognizer(),
         IbanRecognizer(),
@@ -209,13 +209,22 @@ def _presidio_detectors() -> tuple[_Detector, ...]:
         UkNinoRecognizer(),
         IpRecognizer(),
     )
+    phone: Any = PhoneRecognizer(supported_regions=PHONE_REGIONS)
+    possible: Any = PhoneRecognizer(
+        supported_regions=PHONE_REGIONS, leniency=0, name="PossiblePhoneRecognizer"
+    )
+    return recognizers, phone, possible
+
+
+@lru_cache(maxsize=1)
+def _presidio_detectors() -> tuple[_Detector, ...]:
+    recognizers, phone, possible = _presidio_recognizers()
+    detectors = []
     for recognizer in recognizers:
         flags = recognizer.global_regex_flags or 0
         terms = [re2_superset(pattern.regex, flags) for pattern in recognizer.patterns]
         term = _IP_TERM if recognizer.name == "IpRecognizer" else "|".join(terms)
         detectors.append(_Detector(recognizer.name, term, _presidio_runner(recognizer)))
-    phone: Any = PhoneRecognizer(supported_regions=PHONE_REGIONS)
-    possible: Any = PhoneRecognizer(supported_regions=PHONE_REGIONS, leniency=0)
     detectors.append(_Detector(phone.name, re2_superset(_PHONE_SHAPE), _phone_runner(phone, possible)))
     return tuple(detectors)
 
@@ -250,36 +259,29 @@ def _phone_runner(valid: Any, possible: Any) -> Any:
     phonenumbers finds them *possible* (Ofcom's drama range ``+44 7700 900xxx`` is not *valid*);
     national formats must be valid in one of :data:`PHONE_REGIONS`.
     """
-    entity = valid.supported_entities[0]
-    shape_re = re.compile(_PHONE_SHAPE)
-
-    def keep(text: str, start: int, end: int) -> bool:
-        digits = sum(char.isdigit() for char in text[start:end])
-        if digits > _MAX_PHONE_DIGITS or not shape_re.search(text, start, end):
-            return False
-        before = text[start - 1] if start else ""
-        if before.isalnum() or (end < len(text) and text[end].isalnum()):
-            return False
-        return not (before in _IDENTIFIER_JOINERS and start > 1 and text[start - 2].isalnum())
 
     def run(text: str) -> list[Finding]:
-        # the second pass only where an international number can be (it costs as much as the first)
-        plus = _PLUS_DIGIT.search(text) is not None
-        results: dict[tuple[int, int], float] = {}
-        for start, end in _phone_windows(text):
-            window = text[start:end]
-            for result in valid.analyze(window, [entity], None):
-                results[(start + result.start, start + result.end)] = float(result.score)
-            for result in possible.analyze(window, [entity], None) if plus else ():
-                if window[result.start] in "+\uff0b":
-                    results.setdefault((start + result.start, start + result.end), float(result.score))
         return [
             Finding("phone", start, end, score, f"presidio:{valid.name}")
-            for (start, end), score in sorted(results.items())
-            if keep(text, start, end)
+            for (start, end), score in sorted(_phone_results(text, valid, possible).items())
+            if _phone_keep(text, start, end)
         ]
 
     return run
+
+
+_PHONE_SHAPE_RE = re.compile(_PHONE_SHAPE)
+
+
+def _phone_keep(text: str, start: int, end: int) -> bool:
+    """Whether a phone match ``text[start:end]`` is a finding (the limits of :func:`_phone_runner`)."""
+    digits = sum(char.isdigit() for char in text[start:end])
+    if digits > _MAX_PHONE_DIGITS or not _PHONE_SHAPE_RE.search(text, start, end):
+        return False
+    before = text[start - 1] if start else ""
+    if before.isalnum() or (end < len(text) and text[end].isalnum()):
+        return False
+    return not (before in _IDENTIFIER_JOINERS and start > 1 and text[start - 2].isalnum())
 
 
 _DIGIT_RUN = re.compile(r"\d+")  # python-phonenumbers' digits: Unicode Nd, as here
@@ -324,6 +326,24 @@ def _letters_apart(text: str, start: int, end: int) -> bool:
         return False
     last = range(end - 1, first + _LABEL_SPAN - 1, -1)
     return any(text[i].isalpha() and text[i] not in _SOFT_LETTERS for i in last)
+
+
+def _phone_results(
+    text: str, valid: Any, possible: Any, *, windowed: bool = True
+) -> dict[tuple[int, int], float]:
+    """Presidio's phone matches, ``(start, end) -> score``, on :func:`_phone_windows` or the whole text."""
+    entity = valid.supported_entities[0]
+    # the second pass only where an international number can be (it costs as much as the first)
+    plus = _PLUS_DIGIT.search(text) is not None
+    results: dict[tuple[int, int], float] = {}
+    for start, end in _phone_windows(text) if windowed else [(0, len(text))]:
+        window = text[start:end]
+        for result in valid.analyze(window, [entity], None):
+            results[(start + result.start, start + result.end)] = float(result.score)
+        for result in possible.analyze(window, [entity], None) if plus else ():
+            if window[result.start] in "+\uff0b":
+                results.setdefault((start + result.start, start + result.end), float(result.score))
+    return results
 
 
 _SECRET_MODULES = {

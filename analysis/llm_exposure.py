@@ -4,8 +4,10 @@ The scan runs in two steps with the result of a full detector scan:
 
 1. **in the engine**: :func:`register.pii.prefilter_pattern` (one RE2 expression matching a superset of
    what :func:`register.pii.find_pii` can find) filters each scanned content column with
-   ``re_search`` (DuckDB ``regexp_matches``); only candidate rows come back, with their ids and text;
-2. **in Python**: :func:`register.pii.find_pii` runs on those rows.
+   ``re_search`` (DuckDB ``regexp_matches``); only candidate rows come back, with their ids, their text
+   and which detector terms (:func:`register.pii.detector_terms`) match them, evaluated there too;
+2. **in Python**: :func:`register.pii.find_pii` runs the matching detectors on each distinct candidate
+   text once.
 
 Where a value is found is a *location*: ``output`` (answers: output messages of model calls), ``input``
 (the user's messages to model calls), ``system`` (system instructions), ``retrieved`` (the output of
@@ -51,7 +53,7 @@ import pandas as pd
 
 from analysis._llm_data import check_interaction_columns, interaction_roles
 from analysis.errors import InvalidParameterError
-from register.pii import Finding, find_pii, prefilter_pattern
+from register.pii import Finding, detector_terms, find_pii
 from register.schema import DataCard, InteractionRoles
 
 __all__ = [
@@ -341,8 +343,7 @@ def scan_exposure(
     spans = table.filter(in_window)
     scanned, skipped = _plan(roles, columns, set(table.columns))
     rules, known_names = tuple(rules), tuple(known_names)
-    pattern = prefilter_pattern(rules, known_names)
-    counts, candidates = _candidates(spans, roles, scanned, pattern)
+    counts, candidates = _candidates(spans, roles, scanned, detector_terms(rules, known_names))
     findings = _detect(candidates, rules, known_names)
     lifts = _sources(spans, roles, findings, min_leaking=min_leaking, max_sources=max_sources)
     entities, totals = _aggregate(findings, lifts, as_of, scanned)
@@ -363,9 +364,14 @@ _IDS = ("trace_id", "span_id", "conversation_id", "user_id", "start_time")
 
 
 def _candidates(
-    spans: ir.Table, roles: InteractionRoles, scanned: list[str], pattern: str
+    spans: ir.Table, roles: InteractionRoles, scanned: list[str], terms: Sequence[str]
 ) -> tuple[dict[str, int], pd.DataFrame]:
-    """Rows with content per location, and the candidate rows (ids + text) the prefilter keeps."""
+    """Rows with content per location, and the candidate rows the prefilter keeps.
+
+    A candidate row has its ids, its text and, per detector term (:func:`register.pii.detector_terms`),
+    whether the term matches (``_term0``, ``_term1``...), computed by the engine on the kept rows only.
+    """
+    pattern = "|".join(terms)
     parts: list[ir.Table] = []
     totals: list[ir.Table] = []
     for location in scanned:
@@ -384,8 +390,10 @@ def _candidates(
             )
             for name in _IDS
         }
-        parts.append(kept.select(location=ibis.literal(location), **ids, text=kept[content.get_name()]))
-    empty = pd.DataFrame(columns=["location", *_IDS, "text"])
+        kept_text = kept[content.get_name()]
+        gates = {f"_term{i}": kept_text.re_search(term) for i, term in enumerate(terms)}
+        parts.append(kept.select(location=ibis.literal(location), **ids, text=kept_text, **gates))
+    empty = pd.DataFrame(columns=["location", *_IDS, "text", *(f"_term{i}" for i in range(len(terms)))])
     if not parts:
         return {}, empty
     count_frame = ibis.union(*totals).to_pandas() if len(totals) > 1 else totals[0].to_pandas()
@@ -401,23 +409,29 @@ def _detect(candidates: pd.DataFrame, rules: tuple[Any, ...], known_names: tuple
 
     ``value`` is kept here for masking only; it is dropped before the result is built.
     """
-    records: list[dict[str, Any]] = []
-    for row in candidates.itertuples(index=False):
-        found: list[Finding] = find_pii(str(row.text), rules, known_names)
-        for finding in found:
-            records.append(
-                {
-                    "location": row.location,
-                    **{name: getattr(row, name) for name in _IDS},
-                    "entity": finding.entity,
-                    "start": finding.start,
-                    "end": finding.end,
-                    "recognizer": finding.recognizer,
-                    "value": str(row.text)[finding.start : finding.end],
-                }
-            )
     columns = ["location", *_IDS, "entity", "start", "end", "recognizer", "value"]
-    return pd.DataFrame.from_records(records, columns=columns)
+    if candidates.empty:
+        return pd.DataFrame(columns=columns)
+    term_columns = [name for name in candidates.columns if name.startswith("_term")]
+    flags = candidates[term_columns].to_numpy(dtype=bool)
+    texts = candidates["text"].astype(str).tolist()
+    # each distinct text once (answers repeat: templates, retries, the same retrieved document)
+    found: dict[str, list[Finding]] = {}
+    for text, matched in zip(texts, flags, strict=True):
+        if text not in found:
+            found[text] = find_pii(text, rules, known_names, matched=matched.tolist())
+    hits = [(i, finding) for i, text in enumerate(texts) for finding in found[text]]
+    if not hits:
+        return pd.DataFrame(columns=columns)
+    rows = [i for i, _ in hits]
+    frame = candidates.iloc[rows][["location", *_IDS]].reset_index(drop=True)
+    return frame.assign(
+        entity=[finding.entity for _, finding in hits],
+        start=[finding.start for _, finding in hits],
+        end=[finding.end for _, finding in hits],
+        recognizer=[finding.recognizer for _, finding in hits],
+        value=[texts[i][finding.start : finding.end] for i, finding in hits],
+    )[columns]
 
 
 def _features(spans: ir.Table, roles: InteractionRoles) -> ir.Table | None:

@@ -491,6 +491,14 @@ class ReportsPolicy(_PolicyModel):
 
     min_cell_size: int = Field(default=10, ge=1)
     redaction: list[RedactionRule] = Field(default_factory=list)
+    redact_known_names: bool = Field(
+        default=False,
+        description=(
+            "replace the names of the people the register knows (the incident's responders and its "
+            "action items' owners) in report text with [redacted name]; names it does not know are not "
+            "caught (no name-recognition model)"
+        ),
+    )
 
 
 class Policy(_PolicyModel):

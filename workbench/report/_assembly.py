@@ -69,7 +69,39 @@ def postmortem_content(
     blocks = postmortem_blocks(
         register, incident_id, run_dir=run_dir, policy=policy, as_of=as_of, sections=placed
     )
-    return assemble_report(blocks, policy=policy, sections=placed, blameless_rules=blameless_rules)
+    return assemble_report(
+        blocks,
+        policy=policy,
+        sections=placed,
+        blameless_rules=blameless_rules,
+        known_names=known_names(register, incident_id),
+    )
+
+
+_RESPONDER_FIELDS = (
+    "incident_commander",
+    "technical_lead",
+    "communications_lead",
+    "legal_compliance",
+    "data_lead",
+    "postmortem_facilitator",
+)
+
+
+def known_names(register: Register, incident_id: str) -> tuple[str, ...]:
+    """The people the register knows for an incident: its responders and its action items' owners.
+
+    Returns
+    -------
+    tuple of str
+        Distinct names, in record order (the redaction of report text replaces them when the policy's
+        ``reports.redact_known_names`` is set).
+    """
+    incident = register.get_incident(incident_id)
+    names = [getattr(incident, field) for field in _RESPONDER_FIELDS]
+    names += [item.owner for item in register.action_items(incident_id)]
+    return tuple(dict.fromkeys(name.strip() for name in names if name and name.strip()))
+
 
 
 def report_sections(

@@ -58,7 +58,8 @@ def _redacted(value: str | None, info: ValidationInfo) -> str | None:
     if value is None:
         return None
     context = info.context or {}
-    result = redact(value, context.get("redaction_rules", DEFAULT_REDACTION_RULES))
+    rules = context.get("redaction_rules", DEFAULT_REDACTION_RULES)
+    result = redact(value, rules, known_names=context.get("known_names", ()))
     counts = context.get("redaction_counts")
     if counts is not None:
         for name, count in result.counts.items():

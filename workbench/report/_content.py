@@ -66,6 +66,8 @@ class ReportContent:
     redaction_counts: dict[str, int]
     title: str
     min_cell_size: int
+    redaction_note: str = ""
+    """What redaction replaced and what it does not catch (person names the register does not know)."""
     section_templates: tuple[tuple[str, str], ...] = ()
     """``(prefix, folder)`` of each section that brings its own templates (see ``Section.templates_dir``)."""
 
@@ -141,6 +143,30 @@ class RenderedReport:
     flags: tuple[BlamelessFlag, ...] = field(default_factory=tuple)
 
 
+def redaction_note(redact_names: bool, n_known: int) -> str:
+    """The report's sentence on what redaction replaced and what it does not catch.
+
+    Examples
+    --------
+    >>> redaction_note(True, 3)[:60]
+    'Redacted: e-mail addresses, phone, card and IBAN numbers, US'
+    """
+    caught = (
+        "Redacted: e-mail addresses, phone, card and IBAN numbers, US SSNs, UK NI numbers, IP addresses, "
+        "keys and tokens"
+    )
+    if redact_names:
+        return (
+            f"{caught}, and the names of the {n_known} people the register knows for this incident "
+            "(responders, action-item owners). Other people's names in free text are not detected (no "
+            "name-recognition model) and appear as written."
+        )
+    return (
+        f"{caught}. Person names are not redacted (the policy's reports.redact_known_names is off); no "
+        "name-recognition model is used, so names in free text appear as written."
+    )
+
+
 def assemble_report(
     blocks: Iterable[ReportBlock] | Mapping[str, ReportBlock],
     *,
@@ -148,6 +174,7 @@ def assemble_report(
     sections: Sequence[Section] | None = None,
     blameless_rules: BlamelessRules | None = None,
     require_complete: bool = True,
+    known_names: Sequence[str] = (),
 ) -> ReportContent:
     """Validate raw blocks once each, redact their free text and check it for blame phrasing.
 
@@ -165,6 +192,9 @@ def assemble_report(
         The blameless phrase list (default: the packaged one).
     require_complete : bool
         Whether every outline entry must have a block.
+    known_names : sequence of str
+        People the register knows (the incident's responders, action-item owners): replaced by
+        ``[redacted name]`` in free text when ``policy.reports.redact_known_names`` is set.
 
     Returns
     -------
@@ -193,6 +223,7 @@ def assemble_report(
     context: dict[str, Any] = {
         "redaction_rules": tuple(policy.reports.redaction or DEFAULT_REDACTION_RULES),
         "redaction_counts": {},
+        "known_names": tuple(known_names) if policy.reports.redact_known_names else (),
         "flags": [],
         "blameless_rules": blameless_rules,
     }
@@ -247,6 +278,7 @@ def assemble_report(
         redaction_counts=context["redaction_counts"],
         title=title,
         min_cell_size=policy.reports.min_cell_size,
+        redaction_note=redaction_note(policy.reports.redact_known_names, len(context["known_names"])),
         section_templates=tuple(
             (section.template_prefix, str(section.templates_dir))
             for section in placed_sections

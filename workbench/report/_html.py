@@ -79,6 +79,7 @@ def render_html(
             "plotly_js": plotly_js_once(),
             "generated_at": fmt_dt(datetime.now(UTC)),
             "n_figures": content.figure_count,
+            "redaction_note": content.redaction_note,
         },
     }
     body, _ = exporter.from_notebook_node(node, resources=resources)

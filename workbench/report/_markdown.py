@@ -54,6 +54,7 @@ def render_markdown(
         html_name=html_name,
         generated_at=fmt_dt(datetime.now(UTC)),
         min_cell_size=content.min_cell_size,
+        redaction_note=content.redaction_note,
     )
     path = Path(output_path)
     path.parent.mkdir(parents=True, exist_ok=True)

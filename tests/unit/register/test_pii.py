@@ -313,3 +313,49 @@ def test_prefilter_counts_stay_small() -> None:
 
     counts = re.findall(r"(?<!\\x)\{(\d+)(?:,(\d*))?\}", prefilter_pattern(DEFAULT_REDACTION_RULES, KNOWN))
     assert counts and max(int(n) for pair in counts for n in pair if n) <= 16
+
+
+# ------------------------------------------------------------- phone windows == the whole text ---
+
+PHONE_PARTS = st.one_of(
+    st.sampled_from(
+        [
+            "+44 20 7946 0958", "(415) 555-0132", "020 7946 0958", "+1 415 555 0132 ext. 12", "ext", "x",
+            "extensión 45", "anexo 7", "доб. 3", ";ext=99", "#", "+", "(", ")", "-", ",", " ", "  \t ",
+            "2012-01-02 08", ":30", "3/10/2011", "211-227 (2003)", "ー", "ｘ", "\n",
+        ]
+    ),
+    st.from_regex(r"\+?[0-9 ()\-.]{1,22}", fullmatch=True),
+    st.from_regex(r"[a-zA-Z]{1,14}", fullmatch=True),
+    st.text(min_size=0, max_size=15),
+)  # fmt: skip
+PHONE_TEXTS = st.lists(PHONE_PARTS, min_size=1, max_size=30).map("".join)
+
+
+def _phone_pair():
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    return (
+        PhoneRecognizer(supported_regions=pii.PHONE_REGIONS),
+        PhoneRecognizer(supported_regions=pii.PHONE_REGIONS, leniency=0),
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(PHONE_TEXTS)
+def test_phone_windows_give_the_matches_of_the_whole_text(text: str) -> None:
+    valid, possible = _phone_pair()
+    windowed = pii._phone_results(text, valid, possible)
+    assert windowed == pii._phone_results(text, valid, possible, windowed=False)
+
+
+def test_phone_windows_split_prose_and_keep_extensions_whole() -> None:
+    prose = " Thanks for reaching out about your recent purchase. "
+    text = f"call +44 20 7946 0958{prose}or (415) 555-0132 extension 12{prose}"
+    windows = pii._phone_windows(text)
+    assert len(windows) == 2 and sum(end - start for start, end in windows) < len(text)
+    valid, possible = _phone_pair()
+    found = pii._phone_results(text, valid, possible)
+    assert found == pii._phone_results(text, valid, possible, windowed=False) and len(found) == 2
+    # a gap of separators and one label is not split: "x" / "ext" may join a number and its extension
+    assert len(pii._phone_windows("555 0132" + " " * 40 + "ext 12")) == 1

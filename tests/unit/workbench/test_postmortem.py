@@ -485,3 +485,51 @@ def test_a_section_that_does_not_fit_the_system_says_not_applicable_not_not_run(
     )
     # a section that fits but has no summary in the run has not run
     assert "has not run" in str(_section_block(get_section("impact"), run, card=_run_card(run)).unavailable)
+
+
+def _names_register(tmp_path: Path) -> Path:
+    path = tmp_path / "names.sqlite"
+    register = open_register(path, create=True)
+    register.add_system({"id": "support-bot", "name": "Support chatbot"})
+    register.add_incident(
+        {
+            "title": "Chatbot quoted other customers' e-mails",
+            "summary": "Sam Rivera paged the on-call; Priya Natarajan from the vendor confirmed the index.",
+            "system_id": "support-bot",
+            "category": "data_exposure_privacy",
+            "severity": "SEV-2",
+            "aware_at": datetime(2026, 11, 5, 9, 30, tzinfo=UTC),
+            "lessons_learned": "Ask sam  rivera or Lee Okafor before an index change.",
+            "incident_commander": "Sam Rivera",
+        }
+    )
+    register.add_action_item(
+        {"incident_id": "INC-2026-0001", "title": "Gate index changes", "kind": "prevent",
+         "owner": "Lee Okafor"}  # fmt: skip
+    )
+    register.close()
+    return path
+
+
+@pytest.mark.parametrize("redact_names", [True, False])
+def test_known_names_are_redacted_where_the_policy_asks_and_the_report_says_what_is_not_caught(
+    tmp_path: Path, redact_names: bool
+) -> None:
+    from workbench.report import render_markdown
+
+    policy = load_policy()
+    reports = policy.reports.model_copy(update={"redact_known_names": redact_names})
+    with open_register(_names_register(tmp_path)) as register:
+        content = postmortem_content(
+            register, "INC-2026-0001", as_of=AS_OF, policy=policy.model_copy(update={"reports": reports})
+        )
+    html = render_html(content, tmp_path / "postmortem.html").path.read_text()
+    markdown = render_markdown(content, tmp_path / "postmortem.md").path.read_text()
+    for text in (html, markdown):
+        # the responder and the action item's owner (any case, any spacing) only where the policy asks
+        for name in ("Sam Rivera", "sam  rivera", "Lee Okafor"):
+            assert (name in text) is not redact_names, name
+        assert "Priya Natarajan" in text  # a name the register does not know is not caught
+        assert "no name-recognition model" in text
+        assert ("redacted name" in text) is redact_names  # Markdown escapes the brackets
+    assert content.redaction_counts["person"] == (4 if redact_names else 0)

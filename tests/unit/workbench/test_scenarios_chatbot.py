@@ -492,7 +492,8 @@ def test_k_to_n_are_filed_last_in_the_register_with_their_change_events(small_sc
         change = s["cause"]["change_event"]
         if change is not None:
             assert [e for e in events if e["incident_id"] == row["id"] and e["description"] == change]
-    for key, kind in zip("klmn", ("exposure_finding", "injection_success", "evaluation_score", "error_type")):
+    kinds = ("exposure_finding", "injection_success", "evaluation_score", "error_type")
+    for key, kind in zip("klmn", kinds, strict=True):
         signal = json.loads(by_id[llm[key]["incident_id"]]["failure_signal"])
         assert signal == llm[key]["failure_signal"] and signal["kind"] == kind
 

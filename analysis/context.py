@@ -1,11 +1,12 @@
 """One investigation context per run: incident, data card, windows, the checked log and the parameters.
 
 ``workbench investigate`` builds the context ONCE — it looks the incident and its data card up in the
-register, derives the windows (each overridable), opens the prediction log and checks it against the card,
-fingerprints the input — and writes it as ``context.json`` into the run folder. Every section notebook
-loads it in one cell (:meth:`InvestigationContext.load`) and opens the log from it without checking it
-again. In JupyterLab a notebook builds the same context from an incident id with :func:`build_context`
-(the register lookup is the notebook's, as ``analysis`` never touches storage).
+register, derives the windows (each overridable), opens the log (a prediction log, or an interaction log's
+model calls with their evaluation scores) and checks it against the card, fingerprints the input — and
+writes it as ``context.json`` into the run folder. Every section notebook loads it in one cell
+(:meth:`InvestigationContext.load`) and opens the log from it without checking it again. In JupyterLab a
+notebook builds the same context from an incident id with :func:`build_context` (the register lookup is the
+notebook's, as ``analysis`` never touches storage).
 
 Examples
 --------
@@ -103,10 +104,12 @@ class InvestigationContext(BaseModel):
         return self.incident.id
 
     def open_logs(self, *, data: Any = None, con: Any = None) -> LogTable:
-        """Open the prediction log of the context's data card (already checked: no second validation)."""
-        from analysis.data import open_logs
+        """Open the log of the context's data card (already checked: no second validation).
 
-        return open_logs(self.card, data=data, con=con)
+        A prediction log as read (:func:`analysis.data.open_logs`); an interaction log's model calls with
+        their evaluation scores as of the context's ``as_of`` (:func:`analysis.data.open_calls`).
+        """
+        return _open(self.card, as_of=self.as_of, data=data, con=con)
 
     def parameters_for(self, section: Section) -> SectionParameters:
         """The section's own parameters, validated (its defaults where the run gave none)."""
@@ -222,7 +225,7 @@ def build_context(
         The log does not match its data card, or a window holds no decisions (every problem listed, with
         the window's dates and the option that changes it).
     """
-    from analysis.data import open_logs, validate_logs
+    from analysis.data import validate_logs
 
     when = _as_of(as_of)
     # one conversion and check of window edges: window_overrides (names, pairs, start before end)
@@ -236,7 +239,7 @@ def build_context(
         raise InvalidParameterError(f"chunk must be one of hour, day, week. Got {chunk!r} instead.")
     resolved = windows_for_incident(incident, as_of=when, **explicit)
     signal = incident.failure_signal or card.failure_signal
-    log = open_logs(card, data=data, con=con)
+    log = _open(card, as_of=when, data=data, con=con)
     report = validate_logs(log, card, windows=resolved, signal=signal, as_of=when)
     return InvestigationContext(
         incident=incident,
@@ -256,6 +259,15 @@ def build_context(
             (event for event in events if as_utc(event.at) <= when), key=lambda event: as_utc(event.at)
         ),
     )
+
+
+def _open(card: DataCard, *, as_of: datetime, data: Any, con: Any) -> LogTable:
+    """The decisions of the card's log: a prediction log's rows, an interaction log's model calls."""
+    from analysis.data import open_calls, open_logs
+
+    if card.kind == "interaction_log":
+        return open_calls(card, as_of=as_of, data=data, con=con)
+    return open_logs(card, data=data, con=con)
 
 
 def _as_of(value: datetime | str | None) -> datetime:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -55,9 +55,11 @@ from register.schema import (
     DataSource,
     ErrorTypeSignal,
     EvaluationScoreSignal,
+    ExposureFindingSignal,
     FailureSignal,
     FinishReasonSignal,
     Incident,
+    InjectionSuccessSignal,
     LabelErrorSignal,
     PredictionConditionSignal,
     SensitiveSource,
@@ -70,6 +72,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNKS",
+    "FINDING_COLUMNS",
+    "MODEL_CALL_OPERATIONS",
+    "attach_findings",
+    "evaluation_column",
+    "open_calls",
     "MIN_LABELS_PER_WINDOW",
     "MaturedLabels",
     "labels_at_equal_maturity",
@@ -514,18 +521,27 @@ def _week_floor(value: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class LogTable:
-    """A prediction log opened from its data card.
+    """A prediction log (or an interaction log's model calls) opened from its data card.
 
     Attributes
     ----------
     table : ibis.expr.types.Table
-        The log, event time as a timestamp, sensitive attributes left-joined when they live apart.
+        The log, event time as a timestamp, sensitive attributes left-joined when they live apart. For an
+        interaction log (:func:`open_calls`): its model calls, one score column per evaluation
+        (:func:`evaluation_column`) left-joined.
     card : DataCard
         The data card (relative locations resolved).
     backend : str
         Name of the Ibis backend (``duckdb``, ``pyspark``...).
     source : str
         What was read (path, table name, or ``pandas DataFrame``).
+    spans : ibis.expr.types.Table or None
+        An interaction log's spans as read (model calls, tool calls, retrieval steps); None for a
+        prediction log.
+    evaluations : tuple of str
+        The evaluation names with a score column in ``table`` (interaction logs).
+    evaluations_as_of : datetime or None
+        The scores are those observed by this time (``evaluated_at <= as_of``); None: every score.
     """
 
     table: ir.Table
@@ -535,6 +551,9 @@ class LogTable:
     sensitive_keys: tuple[str, ...] = ()
     _keys_table: ir.Table | None = field(default=None, repr=False, compare=False)
     _raw_table: ir.Table | None = field(default=None, repr=False, compare=False)
+    spans: ir.Table | None = field(default=None, repr=False, compare=False)
+    evaluations: tuple[str, ...] = ()
+    evaluations_as_of: datetime | None = None
 
     def entities_without_sensitive(self) -> int:
         """Distinct join keys of the log with no row in the sensitive table (0 without a join table)."""
@@ -769,6 +788,263 @@ def _normalise_event_time(table: ir.Table, card: DataCard) -> ir.Table:
     if not updates:
         return table
     return table.mutate(**updates)
+
+
+# --------------------------------------------------------------------------------------------------
+# Interaction logs: model calls, evaluation scores, findings of the LLM scans
+# --------------------------------------------------------------------------------------------------
+
+MODEL_CALL_OPERATIONS: tuple[str, ...] = ("chat", "text_completion", "generate_content")
+"""``gen_ai.operation.name`` values of the spans that are decisions of an interaction log (model calls);
+tool calls, retrieval steps, embeddings and agent invocations are not. Without an operation-name role every
+span is a model call."""
+
+EVALUATION_COLUMN_PREFIX = "evaluation:"
+
+FINDING_COLUMNS: dict[str, str] = {
+    "exposure_finding": "finding:exposure",
+    "injection_success": "finding:injection",
+}
+"""Failure-signal kind -> the column :func:`attach_findings` adds to an interaction log's model calls: a
+``list<string>`` of what the scan found in the call (NULL: nothing)."""
+
+
+def evaluation_column(name: str) -> str:
+    """The column holding a model call's score of evaluation ``name`` in :func:`open_calls`'s table.
+
+    Examples
+    --------
+    >>> evaluation_column("groundedness")
+    'evaluation:groundedness'
+    """
+    return EVALUATION_COLUMN_PREFIX + name
+
+
+def _interaction_card(card: object) -> DataCard:
+    if not isinstance(card, DataCard):
+        raise InvalidParameterError(f"card must be a DataCard. Got {type(card).__name__} instead.")
+    if card.kind != "interaction_log" or card.interaction is None:
+        raise InvalidParameterError(
+            f"card must be an interaction_log data card. Got kind {card.kind!r} instead; open a prediction "
+            "log with open_logs."
+        )
+    return card
+
+
+def open_calls(
+    card: DataCard,
+    *,
+    as_of: datetime | None = None,
+    data: pd.DataFrame | ir.Table | None = None,
+    evaluation_data: pd.DataFrame | ir.Table | None = None,
+    con: BaseBackend | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    threads: int | None = None,
+) -> LogTable:
+    """Open an interaction log's model calls (its decisions), each evaluation's score left-joined.
+
+    The calls are the spans whose operation is in :data:`MODEL_CALL_OPERATIONS` (every span without an
+    operation-name role). When the card has an ``evaluations`` table, each evaluation name it holds (user
+    feedback included) becomes one column (:func:`evaluation_column`): the call's **lowest** score of that
+    evaluation observed by ``as_of`` (``evaluated_at <= as_of``; every score when ``as_of`` or the
+    ``evaluated_at`` column is None), NULL when the call has none. Scores are joined on the span id, or on
+    the conversation id (every call of the conversation gets its score) when the table has no span id. The
+    join and the aggregation run in the engine, so a failure signal on a score stays a column expression.
+
+    Parameters
+    ----------
+    card : DataCard
+        An ``interaction_log`` card.
+    as_of : datetime, optional
+        Scores evaluated later are not seen.
+    data, evaluation_data : pandas.DataFrame or Ibis table, optional
+        The spans and the evaluation table, replacing the card's sources.
+    con : Ibis backend, optional
+        Connection to read from (as :func:`open_logs`); an ``otlp_json`` source is always read by
+        :func:`analysis._llm_data.open_interaction_log` (an embedded DuckDB).
+    base_dir, memory_limit, threads
+        As :func:`open_logs`.
+
+    Returns
+    -------
+    LogTable
+        ``table``: the model calls with the score columns; ``spans``: every span as read;
+        ``evaluations``: the evaluation names joined; ``evaluations_as_of``: ``as_of``.
+
+    Raises
+    ------
+    DataValidationError
+        A role column is missing from the log, or a column the evaluation source names from its table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from register.schema import DataCard, DataSource, EvaluationSource, InteractionRoles
+    >>> roles = InteractionRoles(trace_id="trace_id", span_id="span_id", start_time="start_time",
+    ...                          user_id="user", operation_name="op")
+    >>> card = DataCard.interaction_log(DataSource(location="unused"), roles,
+    ...     evaluations=EvaluationSource(source=DataSource(location="unused"), span_id="span_id",
+    ...                                  name="name", score="score", label=None))
+    >>> t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    >>> spans = pd.DataFrame({"trace_id": ["t1", "t1", "t2"], "span_id": ["s1", "r1", "s2"],
+    ...     "start_time": [t0] * 3, "user": ["u1", "u1", "u2"], "op": ["chat", "retrieval", "chat"]})
+    >>> scores = pd.DataFrame({"span_id": ["s1", "s1"], "name": ["groundedness"] * 2, "score": [0.9, 0.3]})
+    >>> calls = open_calls(card, data=spans, evaluation_data=scores)
+    >>> calls.table.order_by("span_id").execute()["evaluation:groundedness"].tolist()
+    [0.3, nan]
+    """
+    card = _interaction_card(card)
+    if base_dir is not None:
+        card = card.with_base(base_dir)
+    roles = card.interaction
+    assert roles is not None  # checked by _interaction_card
+    from analysis._llm_data import check_interaction_columns, open_interaction_log
+
+    given_con = con is not None
+    if data is not None:
+        spans = _as_table(data, "data")
+        source_text = "pandas DataFrame" if isinstance(data, pd.DataFrame) else "Ibis table"
+    elif card.source.format == "otlp_json":
+        spans = open_interaction_log(card, memory_limit=memory_limit, threads=threads)
+        source_text = card.source.location
+        con, given_con = spans._find_backend(), True
+    else:
+        con = _connection(card, None, None, con, memory_limit=memory_limit, threads=threads)
+        spans = _read_source(con, card.source, str(getattr(con, "name", "duckdb")), given_con=given_con)
+        source_text = card.source.table or card.source.location
+    check_interaction_columns(spans, card)
+    if con is None and isinstance(data, ir.Table):
+        con = data._find_backend(use_default=True)
+    calls = spans
+    if roles.operation_name is not None:
+        calls = spans.filter(spans[roles.operation_name].isin(list(MODEL_CALL_OPERATIONS)))
+    names: tuple[str, ...] = ()
+    if card.evaluations is not None and card.evaluations.score is not None:
+        if evaluation_data is not None:
+            evaluations = _as_table(evaluation_data, "evaluation_data")
+        else:
+            if con is None:
+                con = _connection(card, None, None, None, memory_limit=memory_limit, threads=threads)
+            backend = str(getattr(con, "name", "duckdb"))
+            evaluations = _read_source(con, card.evaluations.source, backend, given_con=given_con)
+        calls, names = _join_scores(calls, card, evaluations, as_of=as_of)
+    backend_name = str(getattr(con, "name", "duckdb")) if con is not None else "duckdb"
+    return LogTable(
+        table=_normalise_event_time(calls, card),
+        card=card,
+        backend=backend_name,
+        source=source_text,
+        _raw_table=calls,
+        spans=spans,
+        evaluations=names,
+        evaluations_as_of=None if as_of is None else _utc(as_of, "as_of"),
+    )
+
+
+def _join_scores(
+    calls: ir.Table, card: DataCard, evaluations: ir.Table, *, as_of: datetime | None
+) -> tuple[ir.Table, tuple[str, ...]]:
+    """Left-join each evaluation's lowest score observed by ``as_of`` to the calls (:func:`open_calls`)."""
+    source, roles = card.evaluations, card.interaction
+    assert source is not None and roles is not None and source.score is not None
+    by_span = source.span_id is not None
+    key = source.span_id if by_span else source.conversation_id
+    call_key = roles.span_id if by_span else roles.conversation_id
+    needed = [("key", key), ("name", source.name), ("score", source.score)]
+    if as_of is not None and source.evaluated_at is not None:
+        needed.append(("evaluated_at", source.evaluated_at))
+    missing = [(role, column) for role, column in needed if column not in evaluations.columns]
+    if call_key is None:
+        missing.append(("conversation_id", "the log's conversation_id role"))
+    if missing:
+        raise DataValidationError(
+            "The evaluation table lacks the columns its data card names: "
+            + ", ".join(f"{column} ({role})" for role, column in missing)
+            + ". Fix the card's `evaluations` or the table.",
+            [
+                {
+                    "column": column,
+                    "check": "column_present",
+                    "failure_case": f"evaluations {role}",
+                    "count": 0,
+                }
+                for role, column in missing
+            ],
+        )
+    assert key is not None and call_key is not None
+    name = evaluations[source.name].cast("string")
+    names = tuple(
+        sorted(str(v) for v in evaluations.select(name=name).distinct().execute()["name"] if v is not None)
+    )
+    if not names:
+        return calls, ()
+    seen = ibis.literal(True)
+    if as_of is not None and source.evaluated_at is not None:
+        observed_at = evaluations[source.evaluated_at]
+        seen = observed_at.notnull() & (observed_at <= time_literal(observed_at, as_of))
+    score = evaluations[source.score].cast("float64")
+    metrics = {evaluation_column(n): score.min(where=seen & (name == n)) for n in names}
+    pivot = (
+        evaluations.filter(evaluations[key].notnull())
+        .group_by(_wb_key=evaluations[key].cast("string"))
+        .aggregate(**metrics)
+    )
+    joined = calls.left_join(pivot, calls[call_key].cast("string") == pivot["_wb_key"])
+    return joined.select(*calls.columns, *metrics), names
+
+
+def attach_findings(
+    logs: LogTable, kind: Literal["exposure_finding", "injection_success"], findings: pd.DataFrame
+) -> LogTable:
+    """Add the findings of an LLM scan to the model calls, for a failure signal of that ``kind``.
+
+    The exposure scan and the injection analysis run in Python on the rows the engine pre-selects; what
+    they found comes back here as a small table of ``span_id`` and ``finding`` (one row per finding) and
+    is left-joined to the calls as the ``list<string>`` column :data:`FINDING_COLUMNS` ``[kind]`` (NULL
+    where nothing was found), so :func:`failure_expression` stays a column expression and every other
+    part of the impact analysis is unchanged. Exposure findings are ``location`` and ``location:entity``
+    tokens (``output``, ``output:email``), injection successes their indicators (``system_echo``,
+    ``tool_call``). :func:`analysis.impact.open_impact_log` runs the scan and calls this.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from register.schema import DataCard, DataSource, InteractionRoles
+    >>> roles = InteractionRoles(trace_id="t", span_id="s", start_time="ts", user_id="u")
+    >>> card = DataCard.interaction_log(DataSource(location="unused"), roles)
+    >>> spans = pd.DataFrame({"t": ["a", "b"], "s": ["s1", "s2"], "u": ["x", "y"],
+    ...                       "ts": pd.to_datetime(["2026-01-01"] * 2, utc=True)})
+    >>> logs = attach_findings(open_calls(card, data=spans), "injection_success",
+    ...                        pd.DataFrame({"span_id": ["s2"], "finding": ["tool_call"]}))
+    >>> [None if v is None else list(v) for v in logs.table.order_by("s").execute()["finding:injection"]]
+    [None, ['tool_call']]
+    """
+    if not isinstance(logs, LogTable):
+        raise InvalidParameterError(
+            f"logs must be a LogTable (open_calls). Got {type(logs).__name__} instead."
+        )
+    card = _interaction_card(logs.card)
+    if kind not in FINDING_COLUMNS:
+        raise InvalidParameterError(f"kind must be one of {sorted(FINDING_COLUMNS)}. Got {kind!r} instead.")
+    missing = {"span_id", "finding"} - set(findings.columns)
+    if missing:
+        raise InvalidParameterError(
+            f"findings must have the columns span_id and finding. Got {list(findings.columns)} instead."
+        )
+    column = FINDING_COLUMNS[kind]
+    table = logs.table.drop(column) if column in logs.table.columns else logs.table
+    rows = findings[["span_id", "finding"]].dropna().astype(str).drop_duplicates()
+    if rows.empty:
+        return replace(logs, table=table.mutate(**{column: ibis.null("array<string>")}))
+    grouped = rows.sort_values(["span_id", "finding"]).groupby("span_id", sort=True)["finding"].agg(list)
+    found = ibis.memtable(
+        pd.DataFrame({"_wb_span": grouped.index.astype(str), column: grouped.to_list()}),
+        schema={"_wb_span": "string", column: "array<string>"},
+    )
+    span_id = card.interaction.span_id  # type: ignore[union-attr]  # an interaction card
+    joined = table.left_join(found, table[span_id].cast("string") == found["_wb_span"])
+    return replace(logs, table=joined.select(*table.columns, column))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1032,6 +1308,14 @@ def describe_signal(signal: FailureSignal, card: DataCard) -> str:
     if isinstance(signal, ErrorTypeSignal):
         which = ", ".join(map(repr, signal.error_types)) if signal.error_types else "any error type"
         return f"error: the call ended with {which}"
+    if isinstance(signal, ExposureFindingSignal):
+        where = {"output": "answer", "input": "user's messages", "system": "system instructions"}
+        places = " or ".join(f"its {where[location]}" for location in signal.locations)
+        what = ", ".join(signal.entities) if signal.entities else "personal data or a secret"
+        return f"exposure: the exposure scan found {what} in {places}"
+    if isinstance(signal, InjectionSuccessSignal):
+        how = f" ({', '.join(signal.indicators)})" if signal.indicators else ""
+        return f"prompt injection: the call is a successful injection attempt{how}"
     return f"finish reason: the call finished with {', '.join(map(repr, signal.reasons))}"
 
 
@@ -1052,6 +1336,17 @@ def failure_expression(
       ``stale`` -- the event time minus the input's as-of time exceeds ``max_lag`` (NULL when the as-of
       time is NULL).
     - :class:`~register.schema.PredictionConditionSignal`: the comparison (NULL when the value is NULL).
+
+    On an interaction log's model calls (:func:`open_calls`):
+
+    - :class:`~register.schema.ErrorTypeSignal`: ``error.type`` is set (or one of ``error_types``); never
+      NULL.
+    - :class:`~register.schema.FinishReasonSignal`: one of the call's finish reasons (a list column, or
+      comma-separated text) is in ``reasons``; NULL when the call recorded none.
+    - :class:`~register.schema.EvaluationScoreSignal`: the call's score of the evaluation
+      (:func:`evaluation_column`) is below ``below`` (or equal, ``inclusive``); NULL when unscored.
+    - :class:`~register.schema.ExposureFindingSignal` / :class:`~register.schema.InjectionSuccessSignal`:
+      the scan found something of the asked kind in the call (:func:`attach_findings`); never NULL.
 
     Parameters
     ----------
@@ -1086,8 +1381,10 @@ def failure_expression(
     >>> failed.execute().tolist()
     [False, True, None]
     """
-    table = _as_table_only(table)
     signal = card.failure_signal if signal is None else signal
+    if isinstance(table, LogTable) and isinstance(signal, EvaluationScoreSignal):
+        _check_evaluations_as_of(table, as_of)
+    table = _as_table_only(table)
     columns = card.columns
     if isinstance(signal, LabelErrorSignal):
         return _label_error(table, card, signal, as_of=as_of)
@@ -1110,12 +1407,104 @@ def failure_expression(
         if column.type().is_boolean() and not isinstance(signal.value, str):
             column = column.cast("int8")  # a boolean decision compared with 1 / 0 (the schema keeps numbers)
         return _OPS[signal.op](column, ibis.literal(signal.value))
-    if isinstance(signal, EvaluationScoreSignal | ErrorTypeSignal | FinishReasonSignal):
-        raise InvalidParameterError(
-            f"the {signal.kind} signal is judged on interaction logs by the LLM analysis (issue 25), "
-            "not on a prediction log's rows. Got it for a prediction-log analysis."
-        )
+    if isinstance(
+        signal,
+        EvaluationScoreSignal
+        | ErrorTypeSignal
+        | FinishReasonSignal
+        | ExposureFindingSignal
+        | InjectionSuccessSignal,
+    ):
+        return _interaction_failure(table, card, signal)
     raise InvalidParameterError(f"signal must be a FailureSignal. Got {type(signal).__name__} instead.")
+
+
+def _interaction_failure(
+    table: ir.Table,
+    card: DataCard,
+    signal: EvaluationScoreSignal
+    | ErrorTypeSignal
+    | FinishReasonSignal
+    | ExposureFindingSignal
+    | InjectionSuccessSignal,
+) -> ir.BooleanValue:
+    """The interaction-log signals of :func:`failure_expression` (rows: model calls, :func:`open_calls`)."""
+    roles = card.interaction
+    if card.kind != "interaction_log" or roles is None:
+        raise InvalidParameterError(
+            f"a {signal.kind} failure signal needs an interaction_log card. Got a {card.kind} card; use "
+            "label_error, data_quality or prediction_condition."
+        )
+    if isinstance(signal, ErrorTypeSignal | FinishReasonSignal):
+        role = "error_type" if isinstance(signal, ErrorTypeSignal) else "finish_reasons"
+        name = getattr(roles, role)
+        if name is None or name not in table.columns:
+            raise InvalidParameterError(
+                f"a {signal.kind} failure signal needs the log's {role} column. Got "
+                f"{'no ' + role + ' role' if name is None else repr(name) + ', which is not in the log'}; "
+                "name it in the card's interaction roles."
+            )
+        column = table[name]
+        if isinstance(signal, ErrorTypeSignal):
+            if not signal.error_types:
+                return column.notnull()
+            return column.cast("string").isin(signal.error_types).fill_null(False)
+        reasons = column.split(",") if column.type().is_string() else column
+        return ibis.ifelse(
+            column.isnull(), ibis.null().cast("boolean"), _contains_any(reasons, signal.reasons)
+        )
+    if isinstance(signal, EvaluationScoreSignal):
+        name = evaluation_column(signal.evaluation)
+        if name not in table.columns:
+            raise InvalidParameterError(
+                f"an evaluation_score failure signal needs the calls' {signal.evaluation!r} scores. Got a "
+                "table without them: open the log with open_calls (the card's evaluations table must hold "
+                f"that evaluation name; it holds {_joined_evaluations(table)})."
+            )
+        score = table[name]
+        return score <= signal.below if signal.inclusive else score < signal.below
+    name = FINDING_COLUMNS[signal.kind]
+    if name not in table.columns:
+        scan = "exposure scan" if signal.kind == "exposure_finding" else "injection analysis"
+        raise InvalidParameterError(
+            f"a {signal.kind} failure signal needs the {scan}'s findings on the calls. Got a table without "
+            f"the column {name!r}; open it with analysis.impact.open_impact_log (or attach_findings)."
+        )
+    found = table[name]
+    if isinstance(signal, ExposureFindingSignal):
+        tokens = list(signal.locations)
+        if signal.entities is not None:
+            tokens = [f"{location}:{entity}" for location in signal.locations for entity in signal.entities]
+    else:
+        tokens = list(signal.indicators)
+    if not tokens:
+        return (found.length() > 0).fill_null(False)
+    return _contains_any(found, tokens).fill_null(False)
+
+
+def _contains_any(values: ir.ArrayValue, wanted: Sequence[str]) -> ir.BooleanValue:
+    """Whether a list column holds one of ``wanted``.
+
+    One ``list_contains`` per value: no lambda, which DuckDB 2 refuses in the arrow syntax Ibis writes.
+    """
+    return ibis.or_(*(values.contains(value) for value in wanted))
+
+
+def _check_evaluations_as_of(logs: LogTable, as_of: datetime) -> None:
+    """Scores joined as of one time cannot judge calls as of another (the evaluations seen differ)."""
+    joined = logs.evaluations_as_of
+    if joined is not None and joined != _utc(as_of, "as_of"):
+        raise InvalidParameterError(
+            f"as_of must be the time the calls' evaluation scores were joined as of. Got {as_of.isoformat()} "
+            f"for scores joined as of {joined.isoformat()}; open the log again with open_calls(as_of=...)."
+        )
+
+
+def _joined_evaluations(table: ir.Table) -> str:
+    names = [
+        c[len(EVALUATION_COLUMN_PREFIX) :] for c in table.columns if c.startswith(EVALUATION_COLUMN_PREFIX)
+    ]
+    return ", ".join(map(repr, names)) if names else "none"
 
 
 def _label_error(
@@ -1231,6 +1620,9 @@ def _role_columns(card: DataCard) -> list[tuple[str, str]]:
     roles += [("feature", name) for name in columns.features]
     roles += [("input_as_of", name) for name in columns.input_as_of.values()]
     roles += [("sensitive", name) for name in card.sensitive_attributes]
+    if card.interaction is not None:
+        roles += list(card.interaction.columns.items())
+        roles += [("attribute", name) for name in card.interaction.attributes]
     seen: set[str] = set()
     unique = []
     for role, name in roles:
@@ -1253,6 +1645,8 @@ def _check_column_types(card: DataCard, schema: ibis.Schema, findings: _Findings
     numeric_names = list(columns.numeric_features) + ([columns.score] if columns.score else [])
     if card.task == "regression":
         numeric_names += [n for n in (columns.prediction, columns.label) if n]
+    if card.interaction is not None:
+        numeric_names += [n for n in (card.interaction.input_tokens, card.interaction.output_tokens) if n]
     for name in dict.fromkeys(numeric_names):
         if name in present and not schema[name].is_numeric():
             findings.fail(name, "numeric", f"expected a numeric type, found {schema[name]}")
@@ -1302,6 +1696,55 @@ def _check_signal_needs(
                     findings.fail(signal.column, "signal_config", f"a numeric condition on a {dtype} column")
             elif isinstance(signal.value, str) and not dtype.is_string():
                 findings.fail(signal.column, "signal_config", f"a string condition on a {dtype} column")
+    elif card.interaction is not None:
+        _check_interaction_signal(signal, card, schema, findings)
+
+
+_CONTENT_ROLE_OF_LOCATION = {
+    "output": "output_messages",
+    "input": "input_messages",
+    "system": "system_instructions",
+}
+
+
+def _check_interaction_signal(
+    signal: FailureSignal, card: DataCard, schema: ibis.Schema, findings: _Findings
+) -> None:
+    """What an interaction-log failure signal needs: its role column, joined scores, content to scan."""
+    roles = card.interaction
+    assert roles is not None  # the caller checked
+    present = set(schema.names)
+    if isinstance(signal, ErrorTypeSignal | FinishReasonSignal):
+        role = "error_type" if isinstance(signal, ErrorTypeSignal) else "finish_reasons"
+        name = getattr(roles, role)
+        if name is None:
+            findings.fail(role, "signal_config", f"a {signal.kind} signal needs the {role} role in the card")
+        elif name not in present:
+            findings.fail(name, "signal_column", f"the {role} column of the {signal.kind} signal is missing")
+    elif isinstance(signal, EvaluationScoreSignal):
+        name = evaluation_column(signal.evaluation)
+        if card.evaluations is None or card.evaluations.score is None:
+            findings.fail(
+                None, "signal_config", "an evaluation_score signal needs an evaluations table with scores"
+            )
+        elif name not in present:
+            findings.fail(
+                name,
+                "signal_column",
+                f"no {signal.evaluation!r} scores joined to the calls (the evaluations table holds no such "
+                "evaluation name, or the log was not opened with open_calls)",
+            )
+    elif isinstance(signal, ExposureFindingSignal | InjectionSuccessSignal):
+        needed = (
+            [_CONTENT_ROLE_OF_LOCATION[location] for location in signal.locations]
+            if isinstance(signal, ExposureFindingSignal)
+            else ["input_messages"]
+        )
+        for role in needed:
+            if getattr(roles, role) is None:
+                findings.fail(
+                    role, "signal_config", f"a {signal.kind} signal scans {role}: the card has no such role"
+                )
 
 
 def _check_label_prediction(card: DataCard, schema: ibis.Schema, findings: _Findings) -> None:
@@ -1451,6 +1894,12 @@ def validate_logs(
     needs), ``window_not_empty`` and ``window_has_labels`` (a label-error signal needs observed labels in
     the reference window, or in every window given as a list).
 
+    An interaction log is checked on its model calls (:func:`open_calls`): every column its interaction
+    roles name must be present, token counts numeric, the start time a timestamp; the failure signal's
+    role column, joined scores (an evaluation signal) or content role (what the exposure scan or the
+    injection analysis reads) must be there; windows must hold model calls. It has no labels: no label
+    check runs.
+
     Parameters
     ----------
     table : LogTable, Ibis table or pandas DataFrame
@@ -1551,7 +2000,8 @@ def validate_logs(
     )
     if raise_on_error and not report.ok:
         raise DataValidationError(
-            f"The prediction log does not match its data card: {len(findings.failures)} problem(s).\n"
+            f"The {card.kind.replace('_', ' ')} does not match its data card: "
+            f"{len(findings.failures)} problem(s).\n"
             + _failure_lines(findings.failures)
             + "\nFix the data card's column roles or the data, then run again.",
             findings.failures,

@@ -39,7 +39,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -48,11 +48,13 @@ import pandas as pd
 
 from analysis.data import (
     CHUNKS,
+    FINDING_COLUMNS,
     Chunk,
     IncidentWindows,
     LogTable,
     Window,
     _as_table_only,
+    attach_findings,
     describe_signal,
     failure_expression,
     incident_windows,
@@ -62,7 +64,10 @@ from analysis.data import (
 )
 from analysis.errors import InvalidParameterError
 from analysis.stats import ExcessEstimate, excess_interval, newcombe_interval, rate, wilson_interval
-from register.schema import DataCard, FailureSignal
+from register.schema import DataCard, ExposureFindingSignal, FailureSignal
+
+if TYPE_CHECKING:
+    from analysis.context import InvestigationContext
 
 __all__ = [
     "IMPACT_SUMMARY_SCHEMA",
@@ -72,6 +77,7 @@ __all__ = [
     "assess_impact",
     "incident_windows",
     "is_still_happening",
+    "open_impact_log",
 ]
 
 IMPACT_SUMMARY_SCHEMA = "impact/1"
@@ -144,6 +150,8 @@ class WindowCounts:
     ``n_decided`` counts decisions where the failure signal could be judged (for a label-error signal:
     label observed by ``as_of`` and prediction present); the failure rate is ``n_failures / n_decided``.
     ``n_labelled`` counts decisions with a label observed by ``as_of`` (None without a label column).
+    ``n_affected_conversations`` counts the distinct conversations with a failed model call (interaction
+    logs with a conversation id; None otherwise).
     """
 
     window: Window
@@ -154,6 +162,7 @@ class WindowCounts:
     n_affected_entities: int
     n_labelled: int | None
     confidence: float = 0.95
+    n_affected_conversations: int | None = None
 
     @property
     def failure_rate(self) -> float:
@@ -182,6 +191,7 @@ class WindowCounts:
             "n_failures": self.n_failures,
             "n_entities": self.n_entities,
             "n_affected_entities": self.n_affected_entities,
+            "n_affected_conversations": self.n_affected_conversations,
             "n_labelled": self.n_labelled,
             "label_completeness": _clean(self.label_completeness),
             "failure_rate": _clean(self.failure_rate),
@@ -296,6 +306,11 @@ class ImpactResult:
         """Distinct entities with at least one failed decision in the incident window."""
         return self.incident.n_affected_entities
 
+    @property
+    def n_affected_conversations(self) -> int | None:
+        """Distinct conversations with a failed model call in the incident window (interaction logs)."""
+        return self.incident.n_affected_conversations
+
     def to_summary(self) -> dict[str, Any]:
         """The JSON-serialisable summary written to ``summary.json`` (schema tag ``impact/1``).
 
@@ -305,7 +320,8 @@ class ImpactResult:
         - ``schema`` (``"impact/1"``), ``definition`` (the failure signal in words), ``definition_details``
           (:attr:`definition`), ``as_of``, ``windows`` (``reference``/``incident``/``recent`` as
           ``{name, start, end}``), ``window_defaults`` (windows that took default values);
-        - ``n_decisions``, ``n_affected_decisions``, ``n_affected_entities``, ``n_undecided_decisions``,
+        - ``n_decisions``, ``n_affected_decisions``, ``n_affected_entities``, ``n_affected_conversations``
+          (interaction logs with a conversation id, else null), ``n_undecided_decisions``,
           ``label_completeness`` (incident window; null without a label column),
           ``n_entities_without_sensitive``, ``min_cell_size``;
         - ``incident_rate``, ``baseline_rate`` and their ``_low``/``_high`` Wilson bounds;
@@ -336,6 +352,7 @@ class ImpactResult:
             "n_decisions": self.n_decisions,
             "n_affected_decisions": self.n_affected_decisions,
             "n_affected_entities": self.n_affected_entities,
+            "n_affected_conversations": self.n_affected_conversations,
             "n_undecided_decisions": self.incident.n_decisions - self.incident.n_decided,
             "label_completeness": _clean(self.incident.label_completeness),
             "n_entities_without_sensitive": self.n_entities_without_sensitive,
@@ -372,7 +389,8 @@ def _prepare(
     table: LogTable | ir.Table | pd.DataFrame, card: DataCard, signal: FailureSignal, as_of: datetime
 ) -> ir.Table:
     expr = _as_table_only(table)
-    failed = failure_expression(expr, card, signal, as_of=as_of)
+    # a LogTable is passed on: its table is ``expr``, and it says as of when its evaluation scores were joined
+    failed = failure_expression(table if isinstance(table, LogTable) else expr, card, signal, as_of=as_of)
     columns: dict[str, ir.Value] = {_FAILED: failed}
     if card.columns.label is not None and card.columns.label in expr.columns:
         columns[_LABELLED] = label_known(expr, card, as_of=as_of)
@@ -402,7 +420,18 @@ def _count_metrics(
     }
     if _LABELLED in prepared.columns:
         metrics["n_labelled"] = _int_sum(within(prepared[_LABELLED]))
+    conversation = _conversation_column(prepared, card)
+    if conversation is not None:
+        metrics["n_affected_conversations"] = prepared[conversation].nunique(
+            where=within(failed.fill_null(False))
+        )
     return metrics
+
+
+def _conversation_column(table: ir.Table, card: DataCard) -> str | None:
+    """An interaction log's conversation-id column, when the table has it."""
+    name = card.interaction.conversation_id if card.interaction is not None else None
+    return name if name is not None and name in table.columns else None
 
 
 def _window_counts(
@@ -433,6 +462,9 @@ def _window_counts(
             n_affected_entities=get("n_affected_entities"),
             n_labelled=get("n_labelled") if _LABELLED in prepared.columns else None,
             confidence=confidence,
+            n_affected_conversations=(
+                get("n_affected_conversations") if _conversation_column(prepared, card) is not None else None
+            ),
         )
     return counts
 
@@ -806,6 +838,79 @@ def is_still_happening(
         min_label_completeness=min_label_completeness,
         margin=margin,
     )
+
+
+def open_impact_log(
+    context: InvestigationContext,
+    *,
+    signal: FailureSignal | None = None,
+    rules: Sequence[Any] = (),
+    known_names: Sequence[str] = (),
+    data: Any = None,
+    con: Any = None,
+) -> LogTable:
+    """The decisions of an investigation, with what its failure signal needs: the table to give assess_impact.
+
+    A prediction log as read; an interaction log's model calls with their evaluation scores as of the
+    context's ``as_of`` (:meth:`InvestigationContext.open_logs`). For an exposure-finding signal the
+    exposure scan (:func:`analysis.llm_exposure.scan_exposure`) reads the calls' content in the signal's
+    locations, and for an injection-success signal the injection analysis
+    (:func:`analysis.llm_injection.analyse_injection`) reads every span, both from the start of the
+    earliest window to ``as_of`` (the baseline, incident, recent windows and every chunk of the series);
+    what they found is attached to the calls (:func:`analysis.data.attach_findings`), so
+    :func:`assess_impact` counts affected calls, users and conversations and judges "still happening"
+    exactly as for any other signal.
+
+    Parameters
+    ----------
+    context : InvestigationContext
+        The investigation (card, windows, ``as_of``, failure signal).
+    signal : FailureSignal, optional
+        Defaults to the context's signal (the incident's, else the card's).
+    rules, known_names
+        The policy's own redaction rules and the people the register knows, for the exposure scan
+        (:func:`register.pii.find_pii`).
+    data, con : optional
+        The log itself or a connection, as :meth:`InvestigationContext.open_logs`.
+
+    Returns
+    -------
+    LogTable
+    """
+    signal = signal or context.signal or context.card.failure_signal
+    logs = context.open_logs(data=data, con=con)
+    if signal.kind not in FINDING_COLUMNS:
+        return logs
+    start = min(window.start for window in context.windows)
+    if isinstance(signal, ExposureFindingSignal):
+        from analysis.llm_exposure import scan_exposure
+
+        scan = scan_exposure(
+            logs.table,
+            context.card,
+            as_of=context.as_of,
+            window=(start, context.as_of),
+            rules=rules,
+            known_names=known_names,
+            columns=signal.locations,
+        )
+        spans = scan.spans
+        found = pd.concat(
+            [
+                spans[["span_id"]].assign(finding=spans["location"].astype(str)),
+                spans[["span_id"]].assign(
+                    finding=spans["location"].astype(str) + ":" + spans["entity"].astype(str)
+                ),
+            ],
+            ignore_index=True,
+        )
+        return attach_findings(logs, "exposure_finding", found)
+    from analysis.llm_injection import analyse_injection
+
+    injection = analyse_injection(context.card, start=start, end=context.as_of, data=logs.spans)
+    successes = injection.attempts.loc[injection.attempts["success"], ["span_id", "indicators"]]
+    found = successes.assign(finding=successes["indicators"].str.split(",")).explode("finding")
+    return attach_findings(logs, "injection_success", found[["span_id", "finding"]])
 
 
 def assess_impact(

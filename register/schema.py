@@ -71,6 +71,9 @@ __all__ = [
     "LogKind",
     "DetectionSource",
     "FailureSignal",
+    "ExposureFindingSignal",
+    "InjectionSuccessSignal",
+    "EXPOSURE_SIGNAL_LOCATIONS",
     "IncidentCategory",
     "IncidentStatus",
     "LabelErrorSignal",
@@ -508,19 +511,91 @@ class FinishReasonSignal(_Record):
         return value
 
 
+EXPOSURE_SIGNAL_LOCATIONS: tuple[str, ...] = ("output", "input", "system")
+"""Exposure-scan locations an exposure-finding signal can name: the content of the model call itself
+(its answer, the user's messages, its system instructions)."""
+
+
+class ExposureFindingSignal(_Record):
+    """A model call failed when the exposure scan found personal data or a secret in it (interaction logs).
+
+    ``locations``: where in the call a finding counts (default: its answer, ``output``: a leak to the
+    user); ``entities``: only these entity types count (``email``, ``card_number``...; all when None). The
+    findings come from the exposure scan (:func:`analysis.llm_exposure.scan_exposure`), attached to the
+    opened log before the failure signal is evaluated (:func:`analysis.impact.open_impact_log`).
+
+    Examples
+    --------
+    >>> ExposureFindingSignal().locations
+    ['output']
+    >>> ExposureFindingSignal(locations=["retrieved"])
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for ExposureFindingSignal
+    ...
+    """
+
+    kind: Literal["exposure_finding"] = "exposure_finding"
+    locations: list[str] = Field(default_factory=lambda: ["output"], min_length=1)
+    entities: list[str] | None = Field(default=None, min_length=1)
+
+    @field_validator("locations")
+    @classmethod
+    def _known_locations(cls, value: list[str]) -> list[str]:
+        unknown = [item for item in value if item not in EXPOSURE_SIGNAL_LOCATIONS]
+        if unknown or len(set(value)) != len(value):
+            raise ValueError(
+                f"locations must be distinct values among {list(EXPOSURE_SIGNAL_LOCATIONS)}. Got {value} "
+                "instead; findings in retrieved text or tool calls show where data came from, not which "
+                "call leaked it."
+            )
+        return value
+
+    @field_validator("entities")
+    @classmethod
+    def _distinct_entities(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (any(not item for item in value) or len(set(value)) != len(value)):
+            raise ValueError(f"entities must be distinct non-empty values. Got {value} instead.")
+        return value
+
+
+class InjectionSuccessSignal(_Record):
+    """A model call failed when it is a successful prompt-injection attempt (interaction logs).
+
+    ``indicators`` limits the signal to successes with one of these indicators (``system_echo``: the
+    answer repeats the system instructions; ``tool_call``: a tool was called after the attempt); empty
+    means any. The successes come from the injection analysis
+    (:func:`analysis.llm_injection.analyse_injection`), attached to the opened log before the failure
+    signal is evaluated (:func:`analysis.impact.open_impact_log`).
+    """
+
+    kind: Literal["injection_success"] = "injection_success"
+    indicators: list[Literal["system_echo", "tool_call"]] = Field(default_factory=list)
+
+    @field_validator("indicators")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"indicators must be distinct. Got {value} instead; list each once.")
+        return value
+
+
 FailureSignal = Annotated[
     LabelErrorSignal
     | DataQualitySignal
     | PredictionConditionSignal
     | EvaluationScoreSignal
     | ErrorTypeSignal
-    | FinishReasonSignal,
+    | FinishReasonSignal
+    | ExposureFindingSignal
+    | InjectionSuccessSignal,
     Field(discriminator="kind"),
 ]
-"""What counts as a failed decision (or model call). An exposure-finding signal for interaction logs
-(a call whose content holds personal data or a secret) will join once the exposure scan lands."""
+"""What counts as a failed decision (or model call)."""
 
-INTERACTION_SIGNAL_KINDS: frozenset[str] = frozenset({"evaluation_score", "error_type", "finish_reason"})
+INTERACTION_SIGNAL_KINDS: frozenset[str] = frozenset(
+    {"evaluation_score", "error_type", "finish_reason", "exposure_finding", "injection_success"}
+)
 """Failure-signal kinds that only interaction logs can evaluate."""
 
 LogKind = Literal["prediction_log", "interaction_log"]
@@ -677,7 +752,8 @@ class DataCard(_Record):
     (event time = span start, entity = the user, request = the span, model version = the response model),
     so analyses that read ``columns`` see the calls as decisions of users; given ``columns`` must agree.
     Its default failure signal is an error type on the call; a label-error signal does not apply to it,
-    and the interaction-log signals (evaluation score, error type, finish reason) apply only to it.
+    and the interaction-log signals (evaluation score, error type, finish reason, exposure finding, injection
+    success) apply only to it.
 
     Examples
     --------
@@ -817,7 +893,8 @@ class DataCard(_Record):
         if signal == "label_error":
             raise ValueError(
                 "a label_error failure signal does not apply to an interaction_log card (no labels). Got "
-                "one; use evaluation_score, error_type, finish_reason, data_quality or prediction_condition."
+                "one; use evaluation_score, error_type, finish_reason, exposure_finding, injection_success, "
+                "data_quality or prediction_condition."
             )
         if signal == "evaluation_score" and self.evaluations is None:
             raise ValueError(

@@ -1,5 +1,9 @@
 """The impact section: how many decisions and people were affected, by group and over time, and is it ongoing.
 
+It runs for prediction logs and interaction logs: an interaction log's decisions are its model calls
+(:func:`analysis.data.open_calls`), its entities the users, and the summary also counts the affected
+conversations.
+
 Declares :data:`SECTION`, its summary schema (:class:`ImpactSummary`) and parameters
 (:class:`ImpactParameters`); ``notebooks/impact.ipynb`` calls :func:`analysis.impact.assess_impact` and
 :func:`summarise`.
@@ -81,7 +85,8 @@ class ImpactSummary(SectionSummary):
     """``summary.json`` of the impact section.
 
     Keys the report reads: ``definition``, ``windows`` (``reference``/``incident``/``recent``),
-    ``n_decisions``, ``n_affected_decisions``, ``n_affected_entities``, ``incident_rate``,
+    ``n_decisions``, ``n_affected_decisions``, ``n_affected_entities``, ``n_affected_conversations``
+    (interaction logs), ``incident_rate``,
     ``baseline_rate``, ``excess_failures``, ``by_group``, ``min_cell_size``, ``still_happening``,
     ``label_completeness``, ``labels_incomplete_from`` and ``complete_label_share``.
     """
@@ -95,6 +100,11 @@ class ImpactSummary(SectionSummary):
         default=None, ge=0, description="decisions the signal could not judge yet (e.g. no label by as_of)"
     )
     n_affected_entities: int | None = Field(default=None, ge=0, description="distinct entities affected")
+    n_affected_conversations: int | None = Field(
+        default=None,
+        ge=0,
+        description="distinct conversations with a failed model call (interaction logs; else null)",
+    )
     incident_rate: float | None = Field(default=None, ge=0, le=1)
     baseline_rate: float | None = Field(default=None, ge=0, le=1)
     excess_failures: Interval | None = Field(default=None, description="failures above the baseline rate")
@@ -190,5 +200,6 @@ SECTION = Section(
     headline=headline,
     suppresses_small_cells=True,
     order=10,
+    log_kinds=("prediction_log", "interaction_log"),
 )
 """The impact section."""

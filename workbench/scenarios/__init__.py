@@ -101,8 +101,11 @@ The chatbot's scenarios are in ``llm_scenarios`` (a separate list, so that consu
 the demo, the prediction-log analyses -- are unchanged): each with ``id``, ``kind`` (``pii_exposure``,
 ``prompt_injection``, ``hallucination_rise``, ``provider_outage``, ``control``), ``system_id``, ``control``,
 ``incident_id``, ``onset``, ``end``, ``reference_window``, ``incident_window``, ``cause`` (``kind``,
-``change_event``...), ``failure_signal`` and ``affected`` {``definition``, ``calls``, ``conversations``,
-``users``}, plus per kind: ``exposure`` (k: ``rows``, ``conversations``, ``users``, ``exposed_persons``,
+``change_event``...), ``failure_signal`` (k: exposure_finding, l: injection_success, m: evaluation_score,
+n: error_type; null for the control), ``affected`` {``definition``, ``calls``, ``conversations``,
+``users``} (the planted calls) and ``signal_affected`` (same keys: every call of the incident window the
+failure signal fails, planted or background -- what the impact analysis counts), plus per kind:
+``exposure`` (k: ``rows``, ``conversations``, ``users``, ``exposed_persons``,
 ``entity_types`` {type: {rows, conversations, users}}, ``retrieval_document_ids``, ``first_seen``,
 ``last_seen``, ``still_happening``, ``values``), ``injection`` (l: ``first_attempt``, ``attempts``
 {total, direct, indirect}, ``successes`` {total, direct, indirect, system_echo, tool_call},

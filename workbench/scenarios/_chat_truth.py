@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from register.schema import ErrorTypeSignal, EvaluationScoreSignal
+from register.schema import (
+    ErrorTypeSignal,
+    EvaluationScoreSignal,
+    ExposureFindingSignal,
+    InjectionSuccessSignal,
+)
 from workbench.scenarios._chatbot import (
     ENTITY_TYPES,
     EVALUATIONS,
@@ -31,6 +36,12 @@ CHANGE_EVENTS = {
     "m": "Model orion-chat-2.0 rolled out to all azure.ai.openai traffic.",
 }
 """The register timeline text of the change behind each scenario (none for the outage (n))."""
+
+
+_SIGNAL_AFFECTED = (
+    "every chat span of the incident window whose scenario failure_signal holds, planted or not: what the "
+    "impact analysis counts as affected calls, conversations and users"
+)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -115,7 +126,7 @@ def llm_ground_truth(ctx: ChatContext, totals: ChatTotals, ids: dict[str, str]) 
                 "onset": onset_end("k")["onset"],
                 "change_event": CHANGE_EVENTS["k"],
             },
-            "failure_signal": None,  # the exposure-finding signal comes with the exposure scan
+            "failure_signal": ExposureFindingSignal().model_dump(mode="json"),
             "exposure": {
                 "where": "gen_ai.output.messages of chat spans (the answers); the ticket documents' text is "
                 "also in the output of their retrieval spans",
@@ -146,6 +157,12 @@ def llm_ground_truth(ctx: ChatContext, totals: ChatTotals, ids: dict[str, str]) 
                 "conversations": size("k.conversations"),
                 "users": size("k.users"),
             },
+            "signal_affected": {
+                "definition": _SIGNAL_AFFECTED + " (no answer leaks outside the planted turns)",
+                "calls": int(counts.get("k.rows", 0)),
+                "conversations": size("k.conversations"),
+                "users": size("k.users"),
+            },
         },
         {
             "id": "l_prompt_injection",
@@ -158,7 +175,7 @@ def llm_ground_truth(ctx: ChatContext, totals: ChatTotals, ids: dict[str, str]) 
                 "onset": onset_end("l")["onset"],
                 "change_event": CHANGE_EVENTS["l"],
             },
-            "failure_signal": None,
+            "failure_signal": InjectionSuccessSignal().model_dump(mode="json"),
             "injection": {
                 "first_attempt": first_attempt,
                 "last_attempt": last_attempt,
@@ -193,6 +210,12 @@ def llm_ground_truth(ctx: ChatContext, totals: ChatTotals, ids: dict[str, str]) 
                 "conversations": size("l.success_conversations"),
                 "users": size("l.success_users"),
             },
+            "signal_affected": {
+                "definition": _SIGNAL_AFFECTED + " (no injection succeeds outside the planted campaign)",
+                "calls": int(counts.get("l.successes", 0)),
+                "conversations": size("l.success_conversations"),
+                "users": size("l.success_users"),
+            },
         },
         {
             "id": "m_hallucination",
@@ -223,6 +246,12 @@ def llm_ground_truth(ctx: ChatContext, totals: ChatTotals, ids: dict[str, str]) 
                 "conversations": size("m.conversations"),
                 "users": size("m.users"),
             },
+            "signal_affected": {
+                "definition": _SIGNAL_AFFECTED + " (the planted refund answers and background low scores)",
+                "calls": int(counts.get("m.signal", 0)),
+                "conversations": size("m.signal.conversations"),
+                "users": size("m.signal.users"),
+            },
         },
         {
             "id": "n_provider_outage",
@@ -251,6 +280,12 @@ def llm_ground_truth(ctx: ChatContext, totals: ChatTotals, ids: dict[str, str]) 
                 "calls": int(counts.get("n.affected", 0)),
                 "conversations": size("n.conversations"),
                 "users": size("n.users"),
+            },
+            "signal_affected": {
+                "definition": _SIGNAL_AFFECTED + " (the outage slice's errors and background errors)",
+                "calls": int(counts.get("n.signal", 0)),
+                "conversations": size("n.signal.conversations"),
+                "users": size("n.signal.users"),
             },
         },
         {

@@ -642,6 +642,10 @@ class _Day:
                 self.add("n.affected")
                 self.note("n.conversations", turn.conversation_id)
                 self.note("n.users", ctx.user_ids[turn.user])
+            if "n_inc" in parts:  # every call of the incident window the error-type signal fails
+                self.add("n.signal")
+                self.note("n.signal.conversations", turn.conversation_id)
+                self.note("n.signal.users", ctx.user_ids[turn.user])
             text, finish = None, None
             duration = 30_000.0 if turn.error == "timeout" else float(rng.uniform(80, 400))
             output_tokens = None
@@ -695,6 +699,10 @@ class _Day:
                 self.add("m.affected")
                 self.note("m.conversations", turn.conversation_id)
                 self.note("m.users", self.ctx.user_ids[turn.user])
+            if below and "m_inc" in parts:  # every call of the incident window the groundedness signal fails
+                self.add("m.signal")
+                self.note("m.signal.conversations", turn.conversation_id)
+                self.note("m.signal.users", self.ctx.user_ids[turn.user])
         if rng.random() < 0.4:
             score = float(rng.beta(8.0, 1.5))
             label = "relevant" if score >= 0.5 else "irrelevant"

@@ -23,9 +23,11 @@ from register.schema import (
     DetectionSource,
     ErrorTypeSignal,
     EvaluationScoreSignal,
+    ExposureFindingSignal,
     Incident,
     IncidentCategory,
     IncidentStatus,
+    InjectionSuccessSignal,
     LabelErrorSignal,
     Notification,
     NotificationAudience,
@@ -958,6 +960,7 @@ def _llm_drafts(plan: Plan) -> list[_Draft]:
                 "model_versions": [],
                 "tags": ["planted", "pii_exposure"],
                 "postmortem_status": PostmortemStatus.DRAFT,
+                "failure_signal": ExposureFindingSignal(),
             },
             [
                 (onset, TimelineEventKind.CONFIG_OR_PIPELINE_CHANGE, CHANGE_EVENTS["k"], None),
@@ -1007,6 +1010,7 @@ def _llm_drafts(plan: Plan) -> list[_Draft]:
                 "model_versions": [],
                 "tags": ["planted", "prompt_injection"],
                 "postmortem_status": PostmortemStatus.DRAFT,
+                "failure_signal": InjectionSuccessSignal(),
             },
             [
                 (release, TimelineEventKind.DEPLOY, CHANGE_EVENTS["l"], None),

@@ -492,14 +492,19 @@ def test_k_to_n_are_filed_last_in_the_register_with_their_change_events(small_sc
         change = s["cause"]["change_event"]
         if change is not None:
             assert [e for e in events if e["incident_id"] == row["id"] and e["description"] == change]
-    assert json.loads(by_id[llm["m"]["incident_id"]]["failure_signal"]) == llm["m"]["failure_signal"]
-    assert json.loads(by_id[llm["n"]["incident_id"]]["failure_signal"]) == llm["n"]["failure_signal"]
+    kinds = ("exposure_finding", "injection_success", "evaluation_score", "error_type")
+    for key, kind in zip("klmn", kinds, strict=True):
+        signal = json.loads(by_id[llm[key]["incident_id"]]["failure_signal"])
+        assert signal == llm[key]["failure_signal"] and signal["kind"] == kind
 
 
 def test_investigating_a_chatbot_incident_skips_the_prediction_log_sections_clearly(
     small_scenario, llm, tmp_path: Path
 ) -> None:
-    """The prediction-log sections asked for a chatbot incident: one clear error naming why, no run."""
+    """The prediction-log sections asked for a chatbot incident: one clear error naming why, no run.
+
+    (Impact runs on interaction logs too: see test_investigate_runs_the_impact_section_on_the_outage.)
+    """
     from register import open_register
     from register.errors import NotFoundError
     from register.io import read_bundle
@@ -515,7 +520,7 @@ def test_investigating_a_chatbot_incident_skips_the_prediction_log_sections_clea
             incident_id,
             as_of=small_scenario.as_of,
             reports_dir=tmp_path / "reports",
-            sections=["impact", "root_cause", "fairness", "drift"],
+            sections=["root_cause", "fairness", "drift"],
         )
     assert (
         "this section analyses prediction logs; the system's data card describes an interaction log"

@@ -93,6 +93,10 @@ class ImpactSummary(SectionSummary):
 
     section: Literal["impact"] = "impact"
     definition: str = Field(min_length=1, description="the failure signal used, in words")
+    unit: str = Field(
+        default="decisions",
+        description="what is counted: decisions (prediction logs) or model calls (interaction logs)",
+    )
     windows: dict[str, Window] = Field(description="reference, incident and recent windows used")
     n_decisions: int = Field(ge=0, description="decisions in the incident window")
     n_affected_decisions: int = Field(ge=0, description="decisions where the failure signal holds")
@@ -145,7 +149,12 @@ def summarise(impact: ImpactResult, context: InvestigationContext) -> ImpactSumm
         {**row, "group_label": labels.get(str(row.get("attribute")), {}).get(str(row.get("group")))}
         for row in summary.get("by_group", [])
     ]
-    return ImpactSummary.model_validate({**summary, "section": "impact", "incident_id": context.incident.id})
+    unit = (
+        "model calls" if getattr(context.card, "kind", "prediction_log") == "interaction_log" else "decisions"
+    )
+    return ImpactSummary.model_validate(
+        {**summary, "section": "impact", "incident_id": context.incident.id, "unit": unit}
+    )
 
 
 def headline(summary: ImpactSummary) -> str:
@@ -175,7 +184,7 @@ def headline(summary: ImpactSummary) -> str:
         effect = f"excess failures over the baseline {excess.estimate:,.0f}{interval}"
     normal = f", normal rate {100 * summary.baseline_rate:.1f} %" if summary.baseline_rate is not None else ""
     return (
-        f"{effect}; {summary.n_affected_decisions:,} of {judged:,} judged decisions failed{normal}; "
+        f"{effect}; {summary.n_affected_decisions:,} of {judged:,} judged {summary.unit} failed{normal}; "
         f"still happening: {summary.still_happening.verdict}"
     )
 

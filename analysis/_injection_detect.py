@@ -98,9 +98,13 @@ INJECTION_SIGNATURES: tuple[Signature, ...] = (
         r"\bstay\s+in\s+character\b|\bdo\s+anything\s+now\b",
         "persona switches: 'you are now ...', 'from now on you ...', 'pretend you are', 'do anything now'",
     ),
-    _sig("dan_persona", r"\b(?:DAN|STAN|DUDE|AIM)\b(?=[^.\n]{0,80}\b(?:rules?|restrict|filter|anything|"
-         r"refuse|polic))|\[(?:DAN|STAN|DUDE|JAILBREAK|JAILBROKEN)\]",
-         "an all-capitals jailbreak persona next to rules/restrictions, or as a [DAN] answer tag", 0),
+    _sig(
+        "dan_persona",
+        r"\b(?:DAN|STAN|DUDE|AIM)\b(?=[^.\n]{0,80}\b(?:rules?|restrict|filter|anything|"
+        r"refuse|polic))|\[(?:DAN|STAN|DUDE|JAILBREAK|JAILBROKEN)\]",
+        "an all-capitals jailbreak persona next to rules/restrictions, or as a [DAN] answer tag",
+        0,
+    ),
     _sig(
         "output_hijack",
         r"\b(?:and|then)\s+(?:just|only)\s+(?:say|print|output)\b|\breply\s+with\s+only\s+the\s+following\b|"

@@ -34,6 +34,7 @@ import pandas as pd
 from analysis._llm_data import interaction_roles, open_interaction_log
 from analysis.errors import InvalidParameterError
 from analysis.llm_exposure import ExposureResult, scan_exposure
+from analysis.llm_failures import FailureRates, failure_rates
 from analysis.llm_injection import InjectionResult, analyse_injection
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class LlmAnalysis:
     exposure_elsewhere: ExposureResult | None
     reference_exposure: ExposureResult | None
     injection: InjectionResult | None
-    failures: Any | None
+    failures: FailureRates | None
     scan_window: tuple[datetime, datetime]
     injection_window: tuple[datetime, datetime]
     skipped: tuple[str, ...] = field(default=())
@@ -163,9 +164,7 @@ def analyse_llm(
         )
     else:
         skipped.append("prompt injection: the log has no user input content (gen_ai.input.messages)")
-    failures = _failures(
-        spans, card, windows, when, base_dir=base_dir, thresholds=thresholds, skipped=skipped
-    )
+    failures = _failures(spans, card, windows, when, base_dir=base_dir, thresholds=thresholds)
     return LlmAnalysis(
         exposure=exposure,
         exposure_elsewhere=elsewhere,
@@ -186,23 +185,16 @@ def _failures(
     *,
     base_dir: str | os.PathLike[str] | None,
     thresholds: dict[str, float] | None,
-    skipped: list[str],
-) -> Any | None:
-    """The failure rates (:mod:`analysis.llm_failures`), or ``None`` with the reason in ``skipped``."""
-    try:
-        from analysis import llm_failures
-    except ImportError:  # pragma: no cover - the module lands with issue 25's failure-rate part
-        skipped.append("failure rates: not available in this version")
-        return None
-    evaluations = None
-    if card.evaluations is not None:
-        evaluations = llm_failures.open_evaluations(card, base_dir=base_dir)
-    return llm_failures.failure_rates(
-        spans,
+) -> FailureRates:
+    """The failure rates of the model calls, each evaluation's score joined (:mod:`analysis.llm_failures`)."""
+    from analysis.data import open_calls
+
+    calls = open_calls(card, as_of=as_of, data=spans, base_dir=base_dir)
+    return failure_rates(
+        calls,
         card,
         reference=windows.reference,
         incident=windows.incident,
         as_of=as_of,
-        evaluations=evaluations,
         thresholds=thresholds,
     )

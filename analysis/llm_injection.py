@@ -229,8 +229,10 @@ def find_injections(
     ]
     calls["indicators"] = np.where(calls["attempt"], indicators, "")
     calls["success"] = calls["attempt"] & (calls["indicators"] != "")
-    guardrail = calls["finish_reasons"].fillna("").map(
-        lambda reasons: any(r in GUARDRAIL_FINISH_REASONS for r in reasons.split(","))
+    guardrail = (
+        calls["finish_reasons"]
+        .fillna("")
+        .map(lambda reasons: any(r in GUARDRAIL_FINISH_REASONS for r in reasons.split(",")))
     )
     calls["stopped"] = calls["attempt"] & ~calls["success"] & guardrail
     return calls.drop(columns=["input", "output", "instructions", "flagged"]), documents

@@ -59,4 +59,3 @@ class SliceExplorer:
             self.show(found.limitation)
         self.show(found.slices[list(SLICE_COLUMNS)])
         self.show(slice_result_figure(found))
-

@@ -236,7 +236,13 @@ def _entity(item: EntityExposure, spans: pd.DataFrame, incident: Window) -> Expo
         examples=list(item.examples),
         sources=[
             ExposureSource(
-                kind=s.kind, value=s.value, leaking=s.leaking, calls=s.calls, lift=s.lift, excess=s.excess
+                kind=s.kind,
+                kind_label=_SOURCE_KINDS.get(s.kind, s.kind),
+                value=s.value,
+                leaking=s.leaking,
+                calls=s.calls,
+                lift=s.lift,
+                excess=s.excess,
             )
             for s in item.sources
         ],
@@ -447,9 +453,7 @@ def summarise(analysis: LlmAnalysis, context: InvestigationContext) -> LlmSummar
         )
         by_day = _exposure_by_day(analysis.exposure)
     injection = None if analysis.injection is None else _injection(analysis.injection, windows.incident)
-    failures = None
-    if analysis.failures is not None:
-        failures = analysis.failures.to_dict()
+    failures = None if analysis.failures is None else analysis.failures.to_dict()
     sentences = [part.sentence for part in (exposure, injection) if part is not None]
     if failures and failures.get("sentence"):
         sentences.append(str(failures["sentence"]))

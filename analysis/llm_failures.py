@@ -15,13 +15,14 @@ overall and by each dimension the log has -- provider, response model, prompt ve
 the tools called in the call's trace, and the card's ``attributes`` (intent, region, data source...).
 Latency (p95 of the span duration) and output tokens (mean) are compared overall.
 
-**A rise** of a rate in a slice is significant when (:data:`RULE`) the one-sided two-proportion z-test of
+**A rise** of a rate in a slice is significant when (:data:`RULE`) the one-sided Fisher exact test of
 incident against reference has a Benjamini-Hochberg q-value below 0.05 over every slice and metric
 tested, the incident rate is at least 1.5 times the reference rate, and the excess failures
 (``k_incident - n_incident * p_reference``) are at least 5. For each metric with a significant rise, the
-**finding** names the slice with the most excess failures -- or a conjunction of two significant values
-of different dimensions when it holds at least 90 % of that excess (the narrower description of the same
-failures: "model X *and* intent Y") -- with Wilson intervals of both rates, the Newcombe interval of their
+**finding** names the narrowest description of the failures: among all calls, the significant single values
+and the significant conjunctions of two values of different dimensions that hold at least 90 % of the
+largest excess, the one with the highest incident rate ("model X *and* intent Y"); a slice holding 90 %
+of the calls is "all calls" -- with Wilson intervals of both rates, the Newcombe interval of their
 difference, the onset of the slice's hourly failure rate (:func:`analysis.onset.binomial_onset`, the
 shared rule, with its credible interval) and the first and last hour in the incident window whose rate is
 above the reference rate beyond its 95 % Wilson interval (an outage's hours).
@@ -72,10 +73,10 @@ Q_LEVEL, MIN_RATIO, MIN_EXCESS, CONJUNCTION_SHARE, MIN_REFERENCE, ALL_CALLS_SHAR
     0.9,
 )
 RULE = (
-    "a rise is significant when its one-sided two-proportion test has a Benjamini-Hochberg q below 0.05 "
+    "a rise is significant when its one-sided Fisher exact test has a Benjamini-Hochberg q below 0.05 "
     "over every slice and metric tested, the incident rate is at least 1.5 times the reference rate and "
-    "the excess failures are at least 5; a finding names the slice with the most excess failures, or two "
-    "values together when they hold at least 90 % of that excess"
+    "the excess failures are at least 5; a finding names, among the slices (one value or two together) "
+    "holding at least 90 % of the largest excess, the one with the highest rate"
 )
 """The significance and attribution rule, stated in the report."""
 
@@ -282,14 +283,14 @@ def _counts(table: ir.Table, keys: list[str], metrics: Sequence[str]) -> pd.Data
     return table.group_by(["_window", *keys]).aggregate(**aggregates).to_pandas()
 
 
-def _z_test(n_r: np.ndarray, k_r: np.ndarray, n_i: np.ndarray, k_i: np.ndarray) -> np.ndarray:
-    """One-sided p-value of the two-proportion z-test (incident rate above reference rate, pooled)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = (k_r + k_i) / (n_r + n_i)
-        se = np.sqrt(pooled * (1 - pooled) * (1 / n_r + 1 / n_i))
-        z = (k_i / n_i - k_r / n_r) / se
-    p = stats.norm.sf(z)
-    return np.where(np.isfinite(p), p, 1.0)
+def _exact_test(n_r: np.ndarray, k_r: np.ndarray, n_i: np.ndarray, k_i: np.ndarray) -> np.ndarray:
+    """One-sided p-value of Fisher's exact test: incident failures at least ``k_i`` given the margins.
+
+    Under no change, the incident window's failures are hypergeometric: ``k_r + k_i`` failures among
+    ``n_r + n_i`` calls, ``n_i`` of them drawn. Exact at small counts, where a z-test is not.
+    """
+    p = stats.hypergeom.sf(k_i - 1, n_r + n_i, k_r + k_i, n_i)
+    return np.where(np.isfinite(p), np.clip(p, 0.0, 1.0), 1.0)
 
 
 def _bh(p: np.ndarray) -> np.ndarray:
@@ -358,7 +359,7 @@ def _tests(
     tests["reference_rate"] = k_r / n_r
     tests["incident_rate"] = k_i / n_i
     tests["excess"] = k_i - n_i * tests["reference_rate"].to_numpy()
-    tests["p_value"] = _z_test(n_r, k_r, n_i, k_i)
+    tests["p_value"] = _exact_test(n_r, k_r, n_i, k_i)
     return tests
 
 
@@ -517,24 +518,26 @@ def _findings(
         if rows.empty:
             continue
         singles = rows[(rows["dimension"] != "(all)") & (rows["dimension"] != "tool")]
-        best = rows.sort_values("excess", ascending=False).iloc[0]
-        chosen = best
-        predicates: list[tuple[str, str]] = (
-            [] if best["dimension"] == "(all)" else [(str(best["dimension"]), str(best["value"]))]
+        best_excess = float(rows["excess"].max())
+        candidates = rows[rows["excess"] >= CONJUNCTION_SHARE * best_excess].assign(
+            dimension_2=None, value_2=None
         )
         pairs = _pairs(base, singles, name, fallback)
         if not pairs.empty:
             pairs["q_value"] = _bh(
                 np.concatenate([tests["p_value"].to_numpy(), pairs["p_value"].to_numpy()])
             )[len(tests) :]
-            good = pairs[_significant(pairs) & (pairs["excess"] >= CONJUNCTION_SHARE * best["excess"])]
-            if not good.empty:
-                # the narrowest description holding (nearly) all the excess: the highest rate
-                chosen = good.sort_values(["incident_rate", "excess"], ascending=False).iloc[0]
-                predicates = [
-                    (chosen["dimension"], chosen["value"]),
-                    (chosen["dimension_2"], chosen["value_2"]),
-                ]
+            good = pairs[_significant(pairs) & (pairs["excess"] >= CONJUNCTION_SHARE * best_excess)]
+            candidates = pd.concat([candidates, good], ignore_index=True)
+        # the narrowest description holding (nearly) all the excess: the highest rate among them; on a
+        # tie (a region served by one provider only) the pair, which names both
+        candidates = candidates.assign(_terms=candidates["dimension_2"].notna().astype(int))
+        chosen = candidates.sort_values(["incident_rate", "_terms", "excess"], ascending=False).iloc[0]
+        predicates: list[tuple[str, str]] = []
+        if chosen["dimension"] != "(all)":
+            predicates.append((str(chosen["dimension"]), str(chosen["value"])))
+        if isinstance(chosen.get("dimension_2"), str):
+            predicates.append((str(chosen["dimension_2"]), str(chosen["value_2"])))
         everyone = tests[(tests["metric"] == name) & (tests["dimension"] == "(all)")]
         if not everyone.empty and chosen["n_i"] >= ALL_CALLS_SHARE * everyone["n_i"].iloc[0]:
             # a slice holding (nearly) every call is no place: the rate rose across the calls

@@ -53,6 +53,12 @@ def chatbot_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict[s
     return llm, runs, reports
 
 
+@pytest.fixture(scope="module")
+def register_url(chatbot_runs) -> str:
+    _, runs, _ = chatbot_runs
+    return str(next(iter(runs.values())).parents[2] / "register.sqlite")
+
+
 def _summary(run: Path) -> dict:
     return json.loads((run / "llm" / "summary.json").read_text())
 
@@ -127,3 +133,31 @@ def test_no_artefact_holds_a_planted_raw_value(chatbot_runs) -> None:
         # the value written another way (other separators): every run of digits and separators
         written = {"".join(c for c in m.group(0) if c.isdigit()) for m in _NUMBER.finditer(text)}
         assert [run for run in digit_runs if any(run in number for number in written)] == [], path
+
+
+def test_without_content_the_attribute_analyses_still_run_and_say_what_was_skipped(
+    chatbot_runs, register_url
+) -> None:
+    """Content is opt-in in the conventions: a log without it gets failure rates, and the reasons."""
+    from analysis.context import build_context
+    from analysis.llm import analyse_llm
+
+    llm, runs, _ = chatbot_runs
+    with open_register(register_url) as register:
+        incident, card = register.incident_with_card(llm["n"]["incident_id"])
+    roles = card.interaction
+    assert roles is not None
+    no_content = card.model_copy(
+        update={
+            "interaction": roles.model_copy(
+                update={"input_messages": None, "output_messages": None, "system_instructions": None}
+            )
+        }
+    )
+    as_of = json.loads((runs["k"] / "context.json").read_text())["windows"]["as_of"]
+    context = build_context(incident, no_content, as_of=as_of)
+    analysis = analyse_llm(no_content, context.windows)
+    assert analysis.exposure is None and analysis.injection is None
+    assert any("opt-in" in reason for reason in analysis.skipped)
+    assert any("gen_ai.input.messages" in reason for reason in analysis.skipped)
+    assert analysis.failures is not None and analysis.failures.metrics

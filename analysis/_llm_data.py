@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 
 from analysis._otlp import read_otlp_json
-from analysis.data import DEFAULT_MEMORY_LIMIT, _check_exists, _file_paths
+from analysis._sources import DEFAULT_MEMORY_LIMIT, check_exists, file_paths
 from analysis.errors import DataValidationError, InvalidParameterError
 from register.schema import DataCard, InteractionRoles
 
@@ -127,8 +127,8 @@ def open_interaction_log(
         )
     spans = read_otlp_json(card.source.location, roles=roles) if card.source.format == "otlp_json" else None
     if spans is None:
-        path = _file_paths(card.source.location, "parquet")
-        _check_exists(path)
+        path = file_paths(card.source.location, "parquet")
+        check_exists(path)
     con = ibis.duckdb.connect()
     con.raw_sql(f"SET memory_limit = '{memory_limit}'")
     con.raw_sql("SET TimeZone = 'UTC'")

@@ -36,7 +36,6 @@ Examples
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -48,6 +47,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from analysis._sources import DEFAULT_MEMORY_LIMIT, check_exists, file_paths
 from analysis.errors import DataValidationError, InvalidParameterError
 from register.schema import (
     DataCard,
@@ -108,7 +108,6 @@ CHUNK_LENGTHS: dict[str, pd.Timedelta] = {
 }
 """How long each time chunk is (a chunk starting at ``t`` ends at ``t + CHUNK_LENGTHS[chunk]``)."""
 
-DEFAULT_MEMORY_LIMIT = "2GB"
 
 _TIMESTAMP_MESSAGE = "{} must be a datetime. Got {!r} instead."
 
@@ -564,40 +563,20 @@ class LogTable:
         return int(missing.count().execute())
 
 
-def _file_paths(location: str, ext: str) -> str:
-    if os.path.isdir(location):
-        return os.path.join(location, "**", f"*.{ext}")
-    return location
-
-
-def _check_exists(location: str) -> None:
-    if any(ch in location for ch in "*?["):
-        if not glob.glob(location, recursive=True):
-            raise DataValidationError(
-                f"No file matches the data card location {location!r}. Check the path in the data card.",
-                [{"column": None, "check": "source_exists", "failure_case": location, "count": 0}],
-            )
-    elif not os.path.exists(location):
-        raise DataValidationError(
-            f"The data card location {location!r} does not exist. Check the path in the data card.",
-            [{"column": None, "check": "source_exists", "failure_case": location, "count": 0}],
-        )
-
-
 def _read_source(con: BaseBackend, source: DataSource, backend: str, *, given_con: bool) -> ir.Table:
     location = source.location
     if source.format == "connection" or (source.format == "duckdb" and given_con):
         return con.table(source.table)
     if source.format == "duckdb":
-        _check_exists(location)
+        check_exists(location)
         alias = "db_" + ibis.util.gen_name("src").replace("-", "_")
         con.attach(location, name=alias, read_only=True)
         return con.table(source.table, database=alias)
     ext = "parquet" if source.format == "parquet" else "csv"
     # DuckDB reads a directory through a recursive glob; other engines (Spark) read the directory itself,
     # discovering its hive partitions.
-    path = _file_paths(location, ext) if backend == "duckdb" else location
-    _check_exists(path)
+    path = file_paths(location, ext) if backend == "duckdb" else location
+    check_exists(path)
     if source.format == "parquet":
         if backend == "duckdb":
             return con.read_parquet(path, hive_partitioning=True, can_have_nan=True)

@@ -115,8 +115,13 @@ def test_the_post_mortem_states_the_findings_in_plain_sentences(chatbot_runs) ->
     rows = llm["k"]["exposure"]["rows"]
     assert f"{rows:,} answers in" in markdown and "showed" in markdown
     assert "For the notification (GDPR Art. 33)" in markdown
+    # the notifications part carries the facts a breach notification must state, from the scan
+    notifications = markdown.split("What a personal-data breach notification must state", 1)[1]
+    assert "e-mail addresses" in notifications.split("\n- Approximate", 1)[0]
+    assert f"- Records concerned: {rows:,} answers" in notifications
     markdown_l = Path(reports["l"]["md"]).read_text()
     assert "prompt-injection attempts" in markdown_l and "succeeded" in markdown_l
+    assert "breach notification must state" not in markdown_l  # l exposed no personal data
 
 
 def test_no_artefact_holds_a_planted_raw_value(chatbot_runs) -> None:

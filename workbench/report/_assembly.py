@@ -103,7 +103,6 @@ def known_names(register: Register, incident_id: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name.strip() for name in names if name and name.strip()))
 
 
-
 def report_sections(
     register: Register,
     incident_id: str,
@@ -252,7 +251,11 @@ def postmortem_blocks(
         ),
         "response": report_block("response", _response(incident, level, metrics)),
         "notifications": report_block(
-            "notifications", {"rows": _notification_rows(register, incident, policy, when)}
+            "notifications",
+            {
+                "rows": _notification_rows(register, incident, policy, when),
+                "facts": _breach_facts(summaries.get("llm")),
+            },
         ),
         "lessons": report_block("lessons", {"items": _lessons(incident.lessons_learned)}),
         "actions": report_block(
@@ -523,6 +526,27 @@ def _response(incident: Incident, level: Any, metrics: Mapping[str, Any]) -> dic
                 metrics.get("resolve_target_met"),
             ),
         ],
+    }
+
+
+def _breach_facts(summary: BaseModel | None) -> dict[str, Any] | None:
+    """The categories and approximate numbers a GDPR Art. 33 notification needs, from the LLM exposure scan.
+
+    Only what the incident window holds: findings after it belong to another incident.
+    """
+    exposure = getattr(summary, "exposure", None)
+    total = getattr(exposure, "total", None)
+    if exposure is None or total is None or not total.in_incident_window:
+        return None
+    return {
+        "source": "LLM section: the exposure scan of answers to users",
+        "categories": list(exposure.categories),
+        "people_at_least": exposure.people_at_least,
+        "records": total.rows,
+        "recipients": total.users,
+        "first_seen": total.first_seen,
+        "last_seen": total.last_seen,
+        "still_happening": total.still_happening,
     }
 
 

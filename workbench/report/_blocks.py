@@ -256,10 +256,24 @@ class NotificationRow(_Block):
     reference: RedactedText | None = None
 
 
+class NotificationFacts(_Block):
+    """What a personal-data breach notification must state (GDPR Art. 33(3)(a)), from the analysis."""
+
+    source: str = Field(description="the analysis the facts come from")
+    categories: list[str] = Field(default_factory=list, description="categories of personal data")
+    people_at_least: int | None = Field(default=None, ge=0, description="data subjects: a lower bound")
+    records: int | None = Field(default=None, ge=0, description="records concerned (answers that showed it)")
+    recipients: int | None = Field(default=None, ge=0, description="users who received it")
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    still_happening: bool | None = None
+
+
 class NotificationsBlock(_Block):
-    """``notifications``: per regime, made and due."""
+    """``notifications``: per regime, made and due; ``facts`` what a breach notification must state."""
 
     rows: list[NotificationRow] = Field(default_factory=list)
+    facts: NotificationFacts | None = None
 
 
 class LessonsBlock(_Block):

@@ -454,9 +454,19 @@ def summarise(analysis: LlmAnalysis, context: InvestigationContext) -> LlmSummar
         by_day = _exposure_by_day(analysis.exposure)
     injection = None if analysis.injection is None else _injection(analysis.injection, windows.incident)
     failures = None if analysis.failures is None else analysis.failures.to_dict()
-    sentences = [part.sentence for part in (exposure, injection) if part is not None]
+    # what the incident window holds first, then the rest (nothing found, or findings outside it)
+    parts: list[tuple[bool, str]] = []
+    if exposure is not None:
+        parts.append(
+            (exposure.total is not None and exposure.total.in_incident_window > 0, exposure.sentence)
+        )
+    if injection is not None:
+        parts.append((injection.in_incident_window.get("attempts", 0) > 0, injection.sentence))
     if failures and failures.get("sentence"):
-        sentences.append(str(failures["sentence"]))
+        parts.append((bool(failures.get("findings")), str(failures["sentence"])))
+    sentences = [sentence for own, sentence in parts if own] + [
+        sentence for own, sentence in parts if not own
+    ]
     return LlmSummary(
         incident_id=context.incident.id,
         as_of=context.as_of,

@@ -4,7 +4,8 @@ The scan runs in two steps with the result of a full detector scan:
 
 1. **in the engine**: :func:`register.pii.prefilter_pattern` (one RE2 expression matching a superset of
    what :func:`register.pii.find_pii` can find) filters each scanned content column with
-   ``re_search`` (DuckDB ``regexp_matches``); only candidate rows come back, with their ids, their text
+   ``re_search`` (DuckDB ``regexp_matches``; on Spark, ``RLIKE`` with the Java spelling of the same
+   expression, ``dialect="java"``); only candidate rows come back, with their ids, their text
    and which detector terms (:func:`register.pii.detector_terms`) match them, evaluated there too;
 2. **in Python**: :func:`register.pii.find_pii` runs the matching detectors on each distinct candidate
    text once.
@@ -343,7 +344,9 @@ def scan_exposure(
     spans = table.filter(in_window)
     scanned, skipped = _plan(roles, columns, set(table.columns))
     rules, known_names = tuple(rules), tuple(known_names)
-    counts, candidates = _candidates(spans, roles, scanned, detector_terms(rules, known_names))
+    dialect = "java" if spans._find_backend(use_default=True).name == "pyspark" else "re2"
+    terms = detector_terms(rules, known_names, dialect=dialect)
+    counts, candidates = _candidates(spans, roles, scanned, terms)
     findings = _detect(candidates, rules, known_names)
     lifts = _sources(spans, roles, findings, min_leaking=min_leaking, max_sources=max_sources)
     entities, totals = _aggregate(findings, lifts, as_of, scanned)

@@ -800,13 +800,11 @@ def evaluation_column(name: str) -> str:
 
 
 def _interaction_card(card: object) -> DataCard:
-    if not isinstance(card, DataCard):
-        raise InvalidParameterError(f"card must be a DataCard. Got {type(card).__name__} instead.")
-    if card.kind != "interaction_log" or card.interaction is None:
-        raise InvalidParameterError(
-            f"card must be an interaction_log data card. Got kind {card.kind!r} instead; open a prediction "
-            "log with open_logs."
-        )
+    """The card, once :func:`analysis._llm_data.interaction_roles` has checked it is an interaction log."""
+    from analysis._llm_data import interaction_roles
+
+    interaction_roles(card)  # type: ignore[arg-type]  # it refuses anything but an interaction-log card
+    assert isinstance(card, DataCard)
     return card
 
 

@@ -40,7 +40,7 @@ import pandas as pd
 
 from analysis._llm_data import check_interaction_columns, interaction_roles, open_interaction_log
 from analysis._otlp import read_otlp_json, write_otlp_json
-from analysis.data import time_literal
+from analysis.data import _as_table, time_literal
 from analysis.errors import InvalidParameterError
 from register.schema import DataCard
 
@@ -104,12 +104,7 @@ def interaction_overview(
         Counts only; the content columns are never read.
     """
     roles = interaction_roles(card)
-    if isinstance(table, pd.DataFrame):
-        table = ibis.memtable(table)
-    elif not isinstance(table, ir.Table):
-        raise InvalidParameterError(
-            f"table must be an Ibis table or a pandas DataFrame. Got {type(table).__name__} instead."
-        )
+    table = _as_table(table, "table")
     if not start < end:
         raise InvalidParameterError(f"start must be before end. Got {start} and {end} instead.")
     check_interaction_columns(table, card)

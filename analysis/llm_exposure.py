@@ -53,6 +53,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analysis._llm_data import check_interaction_columns, interaction_roles
+from analysis.data import _as_table
 from analysis.errors import InvalidParameterError
 from register.pii import Finding, detector_terms, find_pii
 from register.schema import DataCard, InteractionRoles
@@ -323,12 +324,7 @@ def scan_exposure(
         Counts, masked examples, sources per location and entity type; the findings per span.
     """
     roles = interaction_roles(card)
-    if isinstance(table, pd.DataFrame):
-        table = ibis.memtable(table)
-    elif not isinstance(table, ir.Table):
-        raise InvalidParameterError(
-            f"table must be an Ibis table or a pandas DataFrame. Got {type(table).__name__} instead."
-        )
+    table = _as_table(table, "table")
     check_interaction_columns(table, card)
     as_of = _utc(as_of, "as_of")
     if window is not None:

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._llm_data import interaction_roles
 from analysis.data import EVALUATION_COLUMN_PREFIX, LogTable, Window, evaluation_column
 from analysis.errors import InvalidParameterError
 from analysis.onset import binomial_onset
@@ -416,8 +417,7 @@ def failure_rates(
     InvalidParameterError
         A reversed or empty window, an unknown dimension, a card that is not an interaction log.
     """
-    if card.kind != "interaction_log" or card.interaction is None:
-        raise InvalidParameterError(f"card must be an interaction_log card. Got kind {card.kind!r} instead.")
+    roles = interaction_roles(card)
     if chunk not in ("hour", "day"):
         raise InvalidParameterError(f"chunk must be 'hour' or 'day'. Got {chunk!r} instead.")
     end = min(pd.Timestamp(incident.end), pd.Timestamp(as_of))
@@ -427,7 +427,6 @@ def failure_rates(
             f"{reference.start} to {reference.end}, incident {incident.start} to {incident.end}, "
             f"as_of {as_of}."
         )
-    roles = card.interaction
     table = calls.table if isinstance(calls, LogTable) else calls
     spans = calls.spans if isinstance(calls, LogTable) and calls.spans is not None else None
     skipped: list[str] = []

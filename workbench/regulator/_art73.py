@@ -258,11 +258,15 @@ def effects_field(inputs: DraftInputs, key: str) -> DraftField:
         sources.append("fairness summary: headline_gap")
     impact = inputs.summary("impact")
     if impact is not None:
-        shown = [group for group in impact.by_group if not group.suppressed and group.rate is not None]
+        shown = [
+            group
+            for group in impact.by_group
+            if not group.suppressed and group.rate is not None and (group.n_decided or group.n_decisions)
+        ]
         if shown:
             rows = ", ".join(
                 f"{group.attribute}={group.group_label or group.group}: "
-                f"{group.rate:.1%} of {group.n_decided:,}"
+                f"{group.rate:.1%} of {group.n_decided or group.n_decisions:,}"
                 for group in sorted(shown, key=lambda g: -(g.rate or 0))[:6]
             )
             parts.append(

@@ -142,7 +142,12 @@ def deadline_status(inputs: DraftInputs, regime: str, report_type: str) -> Deadl
         reasons = (
             list(check.reasons) if check is not None else [f"{regime} is not an active regime of the policy"]
         )
-        text = "not applicable to this incident by the policy: " + reasons[0]
+        why_not = [
+            reason
+            for reason in reasons
+            if reason.startswith(("not in force", "no longer in force", "conditions not met"))
+        ]
+        text = "not applicable to this incident by the policy: " + "; ".join(why_not or reasons)
         if record is not None:
             text += (
                 f". A notification is recorded nonetheless ({'sent ' + _at(sent) if sent else 'not sent'})"

@@ -114,10 +114,18 @@ def build_draft(
 
         sections, source = oecd_sections(inputs), OECD_SOURCE
     for key, reason in sorted(inputs.unavailable.items()):
-        notes.append(f"The {key} analysis could not be read: {reason}.")
+        if "has not run" not in reason and not reason.startswith("not applicable"):
+            notes.append(f"The {key} analysis could not be read: {reason}.")
     if inputs.run_id is None:
         notes.append("No analysis run was found for this incident: numbers come from the register only.")
     record = None if regime == "oecd" else recorded_notification(inputs, regime, kind)
+    if (
+        record is not None
+        and kind == "follow_up"
+        and record.sent_at is not None
+        and record.sent_at <= inputs.as_of
+    ):
+        record = None  # every follow-up already sent: this one is the next, a report of its own
     if (
         record is not None
         and kind != "follow_up"

@@ -144,13 +144,15 @@ def affected_people(inputs: DraftInputs, key: str = "affected") -> DraftField:
         return missing(key, label, complete_by=Role.DATA_LEAD, note=f"no analysis: {reason}")
     window = impact.windows.get("incident")
     span = (
-        f"{fmt_time(window.start)} to {fmt_time(window.end)}" if window is not None else "the incident window"
+        f"between {fmt_time(window.start)} and {fmt_time(window.end)}"
+        if window is not None
+        else "in the incident window"
     )
     details = getattr(impact, "definition_details", None) or {}
     who = details.get("affected_entities") if isinstance(details, dict) else None
     parts = [
         f"{impact.n_affected_entities:,} people ({who or 'distinct entity ids'}) had at least one affected "
-        f"{_singular(impact.unit)} between {span}",
+        f"{_singular(impact.unit)} {span}",
         f"{impact.n_affected_decisions:,} of {impact.n_decisions:,} {impact.unit} were affected "
         f"({impact.definition})",
     ]

@@ -78,6 +78,7 @@ __all__ = [
     "classify",
     "default_policy_text",
     "evaluate_condition",
+    "incident_fact_row",
     "incident_facts",
     "load_policy",
     "notification_deadlines",
@@ -806,6 +807,33 @@ def _record_frame(incident: Incident | TriageAnswers, system: AiSystem | None) -
     if system is not None:
         frame["risk_tier"] = pd.Series([system.risk_tier], dtype=object)
     return incident_facts(frame)
+
+
+def incident_fact_row(incident: Incident, system: AiSystem | None = None) -> dict[str, object]:
+    """The policy facts of one incident (what regime conditions test), as a plain mapping.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> incident = Incident(id="INC-2026-0001", title="Denials", category="fairness_bias", severity="SEV-2",
+    ...                     aware_at=datetime(2026, 9, 1, tzinfo=UTC), tags=["fundamental_rights"])
+    >>> row = incident_fact_row(incident)
+    >>> row["fundamental_rights"], row["death"], row["category"]
+    (True, False, 'fairness_bias')
+    """
+    import pandas as pd
+
+    row = _record_frame(incident, system).iloc[0].to_dict()
+    return {
+        key: (
+            value.to_pydatetime()
+            if isinstance(value, pd.Timestamp)
+            else value.item()
+            if hasattr(value, "item")
+            else value
+        )
+        for key, value in row.items()
+    }
 
 
 # --------------------------------------------------------------------------------------------------

@@ -321,6 +321,80 @@ def postmortem(
         out_console.print(f"{fmt}: {path}")
 
 
+report_app = typer.Typer(help="Regulator report drafts and public-database exports.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("regulator")
+def report_regulator(
+    incident_id: Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-0001.")],
+    regime: Annotated[
+        str,
+        typer.Option("--regime", help="eu_ai_act_art73, gdpr_art33 or oecd (the OECD framework)."),
+    ],
+    report_type: Annotated[
+        str, typer.Option("--type", help="initial, follow-up, combined or final.")
+    ] = "initial",
+    register: RegisterOption = None,
+    reports_dir: ReportsOption = Path("reports"),
+    run: Annotated[
+        str | None, typer.Option("--run", help="Run whose summaries fill the draft (default: the latest).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the files (default: REPORTS/INC/regulator/REGIME/TYPE/)."),
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated formats: md, html, json.")
+    ] = "md,html,json",
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="A policy YAML over the shipped default.")
+    ] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Draft a regulator report (EU AI Act Art. 73, GDPR Art. 33, OECD) from the register and the latest run.
+
+    Every field the register and the analyses do not know is listed "to complete" with who should
+    complete it. The draft is recorded as evidence and linked to its notification in the register.
+    """
+    from register.policy import load_policy
+    from workbench.cli_register import register_location
+    from workbench.regulator import write_regulator_draft
+
+    chosen = [part.strip().lower() for part in formats.split(",") if part.strip()]
+    result = write_regulator_draft(
+        register_location(register),
+        incident_id,
+        regime=regime,
+        report_type=report_type,
+        reports_dir=reports_dir,
+        run_id=run,
+        out=out,
+        as_of=parse_as_of(as_of),
+        formats=chosen,
+        policy=load_policy(policy),
+    )
+    draft = result.draft
+    if draft.deadline is not None:
+        out_console.print(f"deadline: {draft.deadline.text}", highlight=False, soft_wrap=True)
+    out_console.print(
+        f"to complete: {len(draft.to_complete)} field(s)"
+        + "".join(
+            f"{'; ' if index else ': '}{item.label} ({item.complete_by})"
+            for index, item in enumerate(draft.to_complete)
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    for note in draft.notes:
+        err_console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+    if result.notification_id:
+        verb = "recorded" if result.notification_created else "linked to"
+        out_console.print(f"notification: {verb} {result.notification_id}", highlight=False)
+    for fmt, path in result.paths.items():
+        out_console.print(f"{fmt}: {path}", highlight=False, soft_wrap=True)
+
+
 @app.command()
 def trends(
     start: Annotated[

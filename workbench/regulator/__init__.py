@@ -8,16 +8,29 @@ not know is listed "to complete" with the role that should complete it -- never 
 
 from __future__ import annotations
 
+from workbench.regulator._chain import deadline_status, fmt_duration, previous_reference, report_chain
+from workbench.regulator._draft import TEMPLATES, build_draft
 from workbench.regulator._inputs import DraftInputs, gather_inputs, run_folder
 from workbench.regulator._model import ChainLink, DeadlineStatus, DraftField, DraftSection, RegulatorDraft
+from workbench.regulator._write import FORMATS, DraftFiles, render_draft, write_regulator_draft
 
 __all__ = [
+    "FORMATS",
+    "TEMPLATES",
     "ChainLink",
+    "DraftFiles",
     "DeadlineStatus",
     "DraftField",
     "DraftInputs",
     "DraftSection",
     "RegulatorDraft",
+    "build_draft",
+    "deadline_status",
+    "fmt_duration",
     "gather_inputs",
+    "previous_reference",
+    "render_draft",
+    "report_chain",
     "run_folder",
+    "write_regulator_draft",
 ]

@@ -125,7 +125,8 @@ class RegulatorDraft(_Model):
         """The draft as JSON data, with the list of fields to complete."""
         data = self.model_dump(mode="json")
         data["to_complete"] = [
-            {"key": item.key, "label": item.label, "complete_by": item.complete_by} for item in self.to_complete
+            {"key": item.key, "label": item.label, "complete_by": item.complete_by}
+            for item in self.to_complete
         ]
         data["schema"] = "workbench-regulator-draft/1"
         return data

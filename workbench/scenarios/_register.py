@@ -615,7 +615,15 @@ def _planted_drafts(plan: Plan, effects_tolerance_lag: timedelta) -> list[_Draft
                 "resolution": "Rolled back to model 1.4.0; affected applications queued for re-review.",
                 "lessons_learned": "Gate releases on disaggregated selection rates and TPR with intervals.",
                 "model_versions": ["2.0.0", "1.4.0"],
-                "tags": ["planted", "fairness"],
+                # discrimination in credit decisions: an infringement of fundamental-rights law (AI Act
+                # Art. 3(49)(c)); applicants in Colorado; the bank built the model (provider)
+                "tags": [
+                    "planted",
+                    "fairness",
+                    "fundamental_rights",
+                    "jurisdiction:US-CO",
+                    "operator_role:provider",
+                ],
                 "postmortem_status": PostmortemStatus.PUBLISHED,
             },
             [

@@ -38,6 +38,7 @@ from importlib import resources
 from pathlib import PurePath
 from typing import Any, Literal
 
+from register.policy import incident_fact_row
 from register.redact import DEFAULT_REDACTION_RULES, redact
 from register.schema import ActionItemKind, ActionItemStatus, IncidentCategory, Role
 from workbench.errors import WorkbenchError
@@ -190,8 +191,9 @@ def _tags(inputs: DraftInputs) -> set[str]:
 
 
 def _serious_facts(inputs: DraftInputs) -> list[str]:
-    tags = _tags(inputs)
-    return [fact for fact in SERIOUS_FACTS if fact in tags]
+    """The serious-harm facts the register records (the policy's facts: tags such as ``death``)."""
+    facts = incident_fact_row(inputs.incident, inputs.system)
+    return [fact for fact in SERIOUS_FACTS if facts.get(fact) is True]
 
 
 def oecd_severity(inputs: DraftInputs) -> tuple[str, str]:

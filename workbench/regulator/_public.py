@@ -50,6 +50,7 @@ __all__ = [
     "OECD_CRITERIA",
     "OECD_MANDATORY",
     "OECD_SEVERITIES",
+    "OECD_SOURCE",
     "aiid_submission",
     "avid_report",
     "oecd_export",
@@ -92,6 +93,14 @@ OECD_CRITERIA: dict[int, tuple[str, str]] = {
     29: ("additional_information", "Additional information"),
 }
 """The 29 criteria of the OECD common reporting framework, by number: (key, label)."""
+
+OECD_SOURCE = (
+    "OECD (2025), Towards a common reporting framework for AI incidents, OECD Artificial Intelligence Papers "
+    "No. 34, doi:10.1787/f326d4ac-en: 29 criteria, 7 mandatory (the criteria list was read from a "
+    "third-party mapping; "
+    "the paper itself was not read)"
+)
+"""The text the OECD draft's structure follows (``RegulatorDraft.template_source``)."""
 
 OECD_MANDATORY: tuple[int, ...] = (1, 2, 3, 4, 7, 10, 11)
 """The mandatory criteria, in the order they are reported."""

@@ -34,6 +34,33 @@ def _time(value: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _window_options(alert_at: str) -> str:
+    """``--incident-*``/``--reference-*`` options around an alert time (day-aligned, ISO-8601 UTC).
+
+    Examples
+    --------
+    >>> _window_options("2025-10-04T05:30:00+00:00")  # doctest: +NORMALIZE_WHITESPACE
+    '--incident-start 2025-10-01T00:00:00Z --incident-end 2025-10-11T00:00:00Z
+     --reference-start 2025-08-27T00:00:00Z --reference-end 2025-09-24T00:00:00Z'
+    """
+    from datetime import timedelta
+
+    day = datetime.fromisoformat(alert_at.replace("Z", "+00:00")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    start, end = day - timedelta(days=3), day + timedelta(days=7)
+    reference_end = start - timedelta(days=7)
+    reference_start = reference_end - timedelta(days=28)
+
+    def iso(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return (
+        f"--incident-start {iso(start)} --incident-end {iso(end)} "
+        f"--reference-start {iso(reference_start)} --reference-end {iso(reference_end)}"
+    )
+
+
 def briefing_context(directory: Path, document: dict[str, Any]) -> dict[str, Any]:
     """What the briefing shows: the alert, the clock, the questions and the exact commands."""
     from workbench.exercise._score import QUESTIONS
@@ -51,6 +78,13 @@ def briefing_context(directory: Path, document: dict[str, Any]) -> dict[str, Any
         (
             "Run the analyses (drift, slices, fairness, impact, root cause...) on the data up to the end",
             f"workbench investigate {incident} --register {register} --reports-dir {reports} --as-of {as_of}",
+        ),
+        (
+            "The default incident window starts at the alert, but the failure may have started before it: "
+            "test a hypothesis with explicit windows (here 3 days before the alert to 7 days after, "
+            "against the 28 days ending a week before), then move them",
+            f"workbench investigate {incident} --register {register} --reports-dir {reports} --as-of {as_of} "
+            + _window_options(document["alert_at"]),
         ),
         (
             "Render the post-mortem draft of the latest run",

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from workbench import __version__
+from workbench.cli_exercise import exercise_app
 from workbench.cli_register import register_app
 from workbench.errors import WorkbenchError
 
@@ -524,6 +525,7 @@ def lab(
 
 
 app.add_typer(register_app, name="register")
+app.add_typer(exercise_app, name="exercise")
 
 
 def _print_failures(failures: list[dict[str, object]]) -> None:

@@ -65,6 +65,7 @@ ALLOWED_THIRD_PARTY: dict[str, set[str]] = {
         "sqlalchemy",
         "psutil",
         "playwright",
+        "jsonschema",  # workbench.regulator validates its public-database exports (issue 26)
     },
 }
 # First-party imports each package may make (module prefixes).

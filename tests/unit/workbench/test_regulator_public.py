@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
-import shutil
-from datetime import UTC, datetime
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from register.policy import load_policy
 from register.redact import redact
 from register.schema import ActionItem, AiSystem, Incident
 from workbench.errors import WorkbenchError
-from workbench.regulator import DraftInputs, gather_inputs, run_folder
+from workbench.regulator import DraftInputs, gather_inputs
 from workbench.regulator._public import (
     OECD_MANDATORY,
     aiid_submission,
@@ -24,8 +25,16 @@ from workbench.regulator._public import (
     validate_export,
 )
 
-DEV = Path("/tmp/d27")
+_SPEC = importlib.util.spec_from_file_location(
+    "regulator_fixture", Path(__file__).parent / "fixtures" / "regulator_fixture.py"
+)
+assert _SPEC is not None and _SPEC.loader is not None
+rf = importlib.util.module_from_spec(_SPEC)
+sys.modules.setdefault("regulator_fixture", rf)
+_SPEC.loader.exec_module(rf)
+
 AS_OF = datetime(2026, 1, 31, tzinfo=UTC)
+DEV_AS_OF = rf.AWARE + timedelta(days=1)
 EXPORTS = {"oecd": oecd_export, "aiid": aiid_submission, "avid": avid_report}
 MANDATORY_KEYS = [
     "title",
@@ -42,24 +51,29 @@ NAMES = ("Amelia Stroud", "Bartholomew Quince")
 
 
 @pytest.fixture(scope="module")
-def dev_register(tmp_path_factory: pytest.TempPathFactory):
-    if not (DEV / "register.sqlite").is_file():
-        pytest.skip("the development register /tmp/d27 is not on this machine")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DraftInputs]:
+    """The regulator fixture's two incidents (a fairness incident, an LLM breach) with their runs."""
     from register.api import open_register
 
-    copied = tmp_path_factory.mktemp("d27") / "register.sqlite"
-    shutil.copy(DEV / "register.sqlite", copied)
-    return open_register(copied)
-
-
-def _dev_inputs(register, incident_id: str) -> DraftInputs:
-    return gather_inputs(
-        register,
-        incident_id,
-        policy=load_policy(),
-        as_of=AS_OF,
-        run_dir=run_folder(DEV / "reports", incident_id),
-    )
+    folder = tmp_path_factory.mktemp("regulator")
+    with open_register(folder / "register.sqlite", create=True) as register:
+        rf.populate(register)
+        register.add_evidence(
+            {
+                "incident_id": rf.FAIRNESS,
+                "kind": "report_html",
+                "uri": str(folder / "postmortem.html"),
+                "sha256": "ab" * 32,
+                "captured_at": rf.AWARE,
+            }
+        )
+        runs = rf.write_runs(folder / "reports")
+        return {
+            incident_id: gather_inputs(
+                register, incident_id, policy=load_policy(), as_of=DEV_AS_OF, run_dir=runs[incident_id]
+            )
+            for incident_id in (rf.FAIRNESS, rf.BREACH)
+        }
 
 
 def _inputs(**changes) -> DraftInputs:
@@ -85,16 +99,18 @@ def _criterion(data: dict, key: str) -> dict:
     return next(item for item in data["criteria"] if item["key"] == key)
 
 
-@pytest.mark.parametrize("incident_id", ["INC-2025-0084", "INC-2025-0096"])
+@pytest.mark.parametrize("incident_id", [rf.FAIRNESS, rf.BREACH])
 @pytest.mark.parametrize("kind", sorted(EXPORTS))
-def test_dev_incident_exports_validate(dev_register, incident_id: str, kind: str) -> None:
-    data = EXPORTS[kind](_dev_inputs(dev_register, incident_id))
+def test_dev_incident_exports_validate(dev, incident_id: str, kind: str) -> None:
+    data = EXPORTS[kind](dev[incident_id])
     validate_export(kind, data)  # type: ignore[arg-type]
+    text = json.dumps(data)
+    for secret in rf.PII:
+        assert secret not in text
 
 
-@pytest.mark.parametrize("incident_id", ["INC-2025-0084", "INC-2025-0096"])
-def test_dev_values_equal_their_sources(dev_register, incident_id: str) -> None:
-    inputs = _dev_inputs(dev_register, incident_id)
+def test_dev_values_equal_their_sources(dev) -> None:
+    inputs = dev[rf.FAIRNESS]
     impact = inputs.summary("impact")
     title = redact(inputs.incident.title).text
     oecd, aiid, avid = oecd_export(inputs), aiid_submission(inputs), avid_report(inputs)
@@ -109,15 +125,16 @@ def test_dev_values_equal_their_sources(dev_register, incident_id: str) -> None:
     metric = avid["report"]["metrics"][0]["results"]
     assert metric["n_affected_entities"] == impact.n_affected_entities
     assert metric["excess_estimate"] == impact.excess_failures.estimate
-    assert _criterion(oecd, "severity")["value"] == "incident"  # realised harm, no serious-harm fact recorded
+    # realised harm with a fundamental-rights fact recorded
+    assert _criterion(oecd, "severity")["value"] == "serious incident"
     materials = _criterion(oecd, "supporting_materials")["value"]
     assert [(m["kind"], m["sha256"]) for m in materials] == [(e.kind, e.sha256) for e in inputs.evidence]
     assert aiid["submission"]["deployers"] == [inputs.system.deployer]
 
 
-def test_dev_exports_name_no_responder(dev_register) -> None:
-    for incident_id in ("INC-2025-0084", "INC-2025-0096"):
-        inputs = _dev_inputs(dev_register, incident_id)
+def test_dev_exports_name_no_responder(dev) -> None:
+    for inputs in dev.values():
+        assert inputs.known_names()
         text = json.dumps([export(inputs) for export in EXPORTS.values()])
         for name in inputs.known_names():
             assert name not in text

@@ -331,7 +331,10 @@ def report_regulator(
     incident_id: Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-0001.")],
     regime: Annotated[
         str,
-        typer.Option("--regime", help="eu_ai_act_art73, gdpr_art33 or oecd (the OECD framework)."),
+        typer.Option(
+            "--regime",
+            help="eu_ai_act_art73, gdpr_art33, oecd (the OECD framework); aiid or avid (JSON exports).",
+        ),
     ],
     report_type: Annotated[
         str, typer.Option("--type", help="initial, follow-up, combined or final.")
@@ -362,6 +365,21 @@ def report_regulator(
     from workbench.cli_register import register_location
     from workbench.regulator import write_regulator_draft
 
+    if regime in ("aiid", "avid"):
+        from workbench.regulator import write_public_export
+
+        path = write_public_export(
+            register_location(register),
+            incident_id,
+            kind=regime,
+            reports_dir=reports_dir,
+            run_id=run,
+            out=out,
+            as_of=parse_as_of(as_of),
+            policy=load_policy(policy),
+        )
+        out_console.print(f"json: {path}", highlight=False, soft_wrap=True)
+        return
     chosen = [part.strip().lower() for part in formats.split(",") if part.strip()]
     result = write_regulator_draft(
         register_location(register),

@@ -12,9 +12,17 @@ from workbench.regulator._chain import deadline_status, fmt_duration, previous_r
 from workbench.regulator._draft import TEMPLATES, build_draft
 from workbench.regulator._inputs import DraftInputs, gather_inputs, run_folder
 from workbench.regulator._model import ChainLink, DeadlineStatus, DraftField, DraftSection, RegulatorDraft
-from workbench.regulator._write import FORMATS, DraftFiles, render_draft, write_regulator_draft
+from workbench.regulator._write import (
+    EXPORT_KINDS,
+    FORMATS,
+    DraftFiles,
+    render_draft,
+    write_public_export,
+    write_regulator_draft,
+)
 
 __all__ = [
+    "EXPORT_KINDS",
     "FORMATS",
     "TEMPLATES",
     "ChainLink",
@@ -32,5 +40,6 @@ __all__ = [
     "render_draft",
     "report_chain",
     "run_folder",
+    "write_public_export",
     "write_regulator_draft",
 ]

@@ -50,7 +50,7 @@ def draft_folder(regime: str, report_type: str, sequence: int = 1) -> str:
 def _checked(regime: str, report_type: str) -> str:
     if regime not in TEMPLATES:
         raise WorkbenchError(
-            f"--regime must be one of {', '.join(TEMPLATES)}. Got {regime!r} instead "
+            f"--regime must be one of {', '.join(TEMPLATES)}, aiid, avid. Got {regime!r} instead "
             "(other regimes of the policy have deadlines in the register but no draft template yet)."
         )
     kind = report_type.replace("-", "_").lower()

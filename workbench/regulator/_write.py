@@ -23,7 +23,17 @@ from workbench.regulator._draft import build_draft, draft_folder
 from workbench.regulator._inputs import gather_inputs, run_folder
 from workbench.regulator._model import RegulatorDraft
 
-__all__ = ["FORMATS", "DraftFiles", "render_draft", "write_regulator_draft"]
+__all__ = [
+    "EXPORT_KINDS",
+    "FORMATS",
+    "DraftFiles",
+    "render_draft",
+    "write_public_export",
+    "write_regulator_draft",
+]
+
+EXPORT_KINDS: tuple[str, ...] = ("aiid", "avid")
+"""Public-database exports written as JSON alone (``--regime aiid`` / ``--regime avid``)."""
 
 FORMATS: tuple[str, ...] = ("md", "html", "json")
 """Formats of a draft."""
@@ -70,6 +80,10 @@ def render_draft(
             out / "draft.json", json.dumps(draft.to_json(), indent=2, ensure_ascii=False) + "\n"
         )
     return paths
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _write(path: Path, text: str) -> Path:
@@ -156,6 +170,12 @@ def write_regulator_draft(
             else Path(reports_dir) / incident_id / draft_folder(regime, draft.report_type, sequence)
         )
         paths = render_draft(draft, folder, formats)
+        if regime == "oecd":
+            from workbench.regulator._public import oecd_export, validate_export
+
+            criteria = oecd_export(inputs)
+            validate_export("oecd", criteria)
+            paths["oecd_json"] = _write(folder / "oecd_criteria.json", _json(criteria))
         if record:
             from workbench.runner import sha256_file
 
@@ -172,3 +192,58 @@ def write_regulator_draft(
                     by=by,
                 )
     return DraftFiles(draft=draft, paths=paths, notification_id=notification_id, notification_created=created)
+
+
+def write_public_export(
+    register_url: str,
+    incident_id: str,
+    *,
+    kind: str,
+    reports_dir: str | Path = "reports",
+    run_id: str | None = None,
+    out: str | Path | None = None,
+    as_of: datetime | None = None,
+    policy: Policy | None = None,
+    record: bool = True,
+    by: str = "workbench report regulator",
+) -> Path:
+    """Write an incident's AIID submission or AVID report (JSON, schema-validated) and keep it as evidence.
+
+    Parameters are those of :func:`write_regulator_draft`; ``kind`` is ``aiid`` or ``avid``. The file
+    goes to ``<reports_dir>/<incident>/regulator/<kind>/<kind>.json`` unless ``out`` is given.
+
+    Returns
+    -------
+    Path
+        The JSON file written.
+    """
+    from workbench.regulator._public import aiid_submission, avid_report, validate_export
+
+    if kind not in EXPORT_KINDS:
+        raise WorkbenchError(f"kind must be one of {', '.join(EXPORT_KINDS)}. Got {kind!r} instead.")
+    policy = policy if policy is not None else load_policy()
+    when = as_utc(as_of) if as_of is not None else datetime.now(UTC)
+    with open_register(register_url) as register:
+        register.get_incident(incident_id)
+        run = run_folder(reports_dir, incident_id, run_id)
+        inputs = gather_inputs(register, incident_id, policy=policy, as_of=when, run_dir=run)
+        data = aiid_submission(inputs) if kind == "aiid" else avid_report(inputs)
+        validate_export(kind, data)  # type: ignore[arg-type]  # kind checked above
+        folder = Path(out) if out is not None else Path(reports_dir) / incident_id / "regulator" / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        path = _write(folder / f"{kind}.json", _json(data))
+        if record:
+            from workbench.runner import sha256_file
+
+            register.add_evidence(
+                Evidence(
+                    incident_id=incident_id,
+                    kind=f"public_export:{kind}",
+                    uri=str(path),
+                    sha256=sha256_file(path),
+                    captured_at=datetime.now(UTC),
+                    run_id=inputs.run_id,
+                ),
+                by=by,
+            )
+    return path

@@ -413,3 +413,27 @@ def test_cli_writes_the_draft_and_reports_user_errors(
         assert main([*base, *args]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
+
+
+def test_cli_writes_the_oecd_draft_and_the_public_exports(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.regulator._public import validate_export
+
+    base = ["report", "regulator", "--register", world["url"], "--reports-dir", str(world["reports"])]
+    assert main([*base, rf.FAIRNESS, "--regime", "oecd", "--as-of", "2026-09-02T09:00:00Z"]) == 0
+    folder = world["reports"] / rf.FAIRNESS / "regulator" / "oecd" / "initial"
+    criteria = json.loads((folder / "oecd_criteria.json").read_text())
+    validate_export("oecd", criteria)
+    draft = json.loads((folder / "draft.json").read_text())
+    assert draft["template"] == "oecd" and draft["deadline"] is None
+    for kind in ("aiid", "avid"):
+        assert main([*base, rf.BREACH, "--regime", kind]) == 0
+        path = world["reports"] / rf.BREACH / "regulator" / kind / f"{kind}.json"
+        data = json.loads(path.read_text())
+        validate_export(kind, data)  # type: ignore[arg-type]
+        assert all(secret not in path.read_text() for secret in rf.PII)
+    capsys.readouterr()
+    with open_register(world["url"]) as register:
+        kinds = {item.kind for item in register.evidence(rf.BREACH)}
+    assert {"public_export:aiid", "public_export:avid"} <= kinds

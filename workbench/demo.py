@@ -3,7 +3,10 @@
 Stages: generate the scenarios (seeded, anchored to a date derived from the seed); import the scenario's
 register into a fresh SQLite register; for every planted scenario incident, run the analysis notebooks
 (``investigate``) and render the blameless post-mortem; then the cross-incident trend dashboard and
-governance digest over the whole register (``trends``), linking each planted incident's post-mortem.
+governance digest over the whole register (``trends``), linking each planted incident's post-mortem;
+then regulator drafts from those runs (the EU AI Act Art. 73 final report of the fairness incident, the
+GDPR Art. 33 follow-up of the personal-data exposure, the OECD report and the AIID/AVID exports); last,
+a tabletop exercise (a fresh generated incident, a scripted findings file, its scoring report).
 Every stage judges time as of the scenario's own ``as_of``, so the output does not depend on the day
 the demo runs.
 """
@@ -32,6 +35,8 @@ class DemoResult:
     lines: list[str] = field(default_factory=list)
     reports: dict[str, dict[str, Path]] = field(default_factory=dict)
     trends: dict[str, Path] = field(default_factory=dict)
+    regulator: dict[str, Path] = field(default_factory=dict)
+    exercise: dict[str, Path] = field(default_factory=dict)
 
     def describe(self) -> str:
         """A human summary: what was produced, where, and how long each stage took."""
@@ -146,5 +151,56 @@ def run_demo(
     result.lines.append(f"Trend dashboard: {trends.outputs['html']}")
     result.lines.append(f"Governance digest: {trends.outputs['md']}")
     result.lines.extend(f"  {line}" for line in trends.headlines)
+    say("drafting regulator reports and public-database exports from the runs")
+    with _timed(stages, "regulator drafts"):
+        _regulator_stage(result, planted, reports_dir)
+    say("running a tabletop exercise with a scripted findings file")
+    with _timed(stages, "exercise"):
+        from workbench.exercise import run_exercise_demo
+
+        result.exercise = run_exercise_demo(out / "exercise", seed=seed)
+    result.lines.append(f"Tabletop exercise: briefing {result.exercise['briefing']}")
+    result.lines.append(f"  exercise report (scripted answers): {result.exercise['html']}")
     stages.append(("total", time.perf_counter() - started))
     return result
+
+
+_DRAFTS: tuple[tuple[str, str, str], ...] = (
+    ("fairness_regression", "eu_ai_act_art73", "final"),
+    ("pii_exposure", "gdpr_art33", "follow-up"),
+    ("pii_exposure", "oecd", "initial"),
+    ("pii_exposure", "aiid", "initial"),
+    ("prompt_injection", "avid", "initial"),
+)
+"""Demo drafts: (planted scenario kind, regime or export, report type)."""
+
+
+def _regulator_stage(result: DemoResult, planted: list[dict[str, object]], reports_dir: Path) -> None:
+    """Write the demo's regulator drafts and exports, as of the scenario's ``as_of``."""
+    from workbench.regulator import write_public_export, write_regulator_draft
+
+    by_kind = {str(entry["kind"]): str(entry["incident_id"]) for entry in planted}
+    result.lines.append("Regulator drafts (fields marked TO COMPLETE before sending):")
+    for kind, regime, report_type in _DRAFTS:
+        incident_id = by_kind.get(kind)
+        if incident_id is None:
+            continue
+        common = {"reports_dir": reports_dir, "as_of": result.as_of, "by": "workbench demo"}
+        if regime in ("aiid", "avid"):
+            path = write_public_export(result.register_url, incident_id, kind=regime, **common)  # type: ignore[arg-type]
+            result.regulator[f"{incident_id} {regime}"] = path
+            result.lines.append(f"  {incident_id} {regime} export -> {path}")
+            continue
+        written = write_regulator_draft(
+            result.register_url,
+            incident_id,
+            regime=regime,
+            report_type=report_type,
+            **common,  # type: ignore[arg-type]
+        )
+        result.regulator[f"{incident_id} {regime} {report_type}"] = written.paths["html"]
+        deadline = f"; {written.draft.deadline.text}" if written.draft.deadline is not None else ""
+        result.lines.append(
+            f"  {incident_id} {regime} {report_type}: {len(written.draft.to_complete)} to complete"
+            f"{deadline} -> {written.paths['html']}"
+        )

@@ -49,6 +49,9 @@ def test_readme_walkthrough_runs_verbatim(tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr, command
     reports = list((tmp_path / "reports" / "INC-2025-0071").glob("*/postmortem.*"))
     assert {path.suffix for path in reports} >= {".html", ".md", ".pdf", ".json"}
+    oecd = tmp_path / "reports" / "INC-2025-0071" / "regulator" / "oecd" / "initial"
+    written = {path.name for path in oecd.iterdir()}
+    assert written >= {"draft.html", "draft.md", "draft.json", "oecd_criteria.json"}
     (dashboard,) = (tmp_path / "reports" / "trends").glob("*/dashboard.html")
     assert (dashboard.parent / "digest.md").is_file()
     # the walkthrough's own post-mortem is linked from the dashboard wherever the incident is listed

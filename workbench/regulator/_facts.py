@@ -153,8 +153,7 @@ def affected_people(inputs: DraftInputs, key: str = "affected") -> DraftField:
     parts = [
         f"{impact.n_affected_entities:,} people ({who or 'distinct entity ids'}) had at least one affected "
         f"{_singular(impact.unit)} {span}",
-        f"{impact.n_affected_decisions:,} of {impact.n_decisions:,} {impact.unit} were affected "
-        f"({impact.definition})",
+        _affected_share(impact),
     ]
     excess = impact.excess_failures
     if excess is not None and excess.low is not None and excess.high is not None:
@@ -175,6 +174,21 @@ def affected_people(inputs: DraftInputs, key: str = "affected") -> DraftField:
         source=f"impact summary (run {inputs.run_id}): n_affected_entities",
         text="; ".join(parts) + ".",
         note=note,
+    )
+
+
+def _affected_share(impact: Any) -> str:
+    """How many decisions failed, of those that could be judged (labels not yet observed are not)."""
+    undecided = impact.n_undecided_decisions or 0
+    judged = impact.n_decisions - undecided
+    if undecided:
+        return (
+            f"{impact.n_affected_decisions:,} of the {judged:,} {impact.unit} that could be judged by the "
+            f"report date (of {impact.n_decisions:,}) were affected ({impact.definition})"
+        )
+    return (
+        f"{impact.n_affected_decisions:,} of {impact.n_decisions:,} {impact.unit} were affected "
+        f"({impact.definition})"
     )
 
 

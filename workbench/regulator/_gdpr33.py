@@ -129,7 +129,13 @@ def _delay(inputs: DraftInputs, report_type: str, deadline: DeadlineStatus) -> D
     """Art. 33(1): the reasons for the delay, asked for when the 72 h have passed before sending."""
     label = "Reasons for the delay (Art. 33(1))"
     if report_type != "initial":
-        return _filled("n.delay", label, None, text="not asked of further information", source="Art. 33(4)")
+        return _filled(
+            "n.delay",
+            label,
+            None,
+            text="not asked for further information given in phases",
+            source="Art. 33(4)",
+        )
     if deadline.state in ("overdue", "sent_late"):
         return missing(
             "n.delay",

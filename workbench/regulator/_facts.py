@@ -307,9 +307,9 @@ def personal_data_facts(inputs: DraftInputs) -> dict[str, Any] | None:
 
     Only what the incident window holds (the post-mortem's notification facts use the same rule).
     """
-    from workbench.report._assembly import _breach_facts
+    from workbench.report import breach_facts
 
-    return _breach_facts(inputs.summary("llm"))
+    return breach_facts(inputs.summary("llm"))
 
 
 def category_label(inputs: DraftInputs) -> str:

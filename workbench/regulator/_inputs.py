@@ -126,7 +126,7 @@ def gather_inputs(
     -------
     DraftInputs
     """
-    from workbench.report._assembly import _run_card, _section_block, report_sections
+    from workbench.report import report_sections, run_card, section_block
 
     when = as_utc(as_of)
     incident = register.get_incident(incident_id)
@@ -135,9 +135,9 @@ def gather_inputs(
     summaries: dict[str, BaseModel] = {}
     unavailable: dict[str, str] = {}
     if run is not None:
-        card = _run_card(run)
+        card = run_card(run)
         for section in report_sections(register, incident_id, run_dir=run):
-            block = _section_block(section, run, card=card)
+            block = section_block(section, run, card=card)
             if isinstance(block.data, BaseModel):
                 summaries[section.key] = block.data
             elif block.unavailable:

@@ -30,7 +30,15 @@ Examples
 
 from __future__ import annotations
 
-from workbench.report._assembly import postmortem_blocks, postmortem_content, report_path
+from workbench.report._assembly import (
+    breach_facts,
+    postmortem_blocks,
+    postmortem_content,
+    report_path,
+    report_sections,
+    run_card,
+    section_block,
+)
 from workbench.report._blocks import (
     PART_MODELS,
     BlamelessFlagsError,
@@ -67,6 +75,7 @@ __all__ = [
     "ReportContent",
     "ReportFigure",
     "assemble_report",
+    "breach_facts",
     "figure_payload",
     "find_chromium",
     "postmortem_blocks",
@@ -78,7 +87,10 @@ __all__ = [
     "render_report",
     "report_block",
     "report_path",
+    "report_sections",
+    "run_card",
     "run_postmortem",
+    "section_block",
     "section_events",
     "timeline_data",
 ]

@@ -34,7 +34,15 @@ from workbench.sections import available_sections, report_outline
 if TYPE_CHECKING:
     from register.api import Register
 
-__all__ = ["postmortem_blocks", "postmortem_content", "report_path", "report_sections"]
+__all__ = [
+    "breach_facts",
+    "postmortem_blocks",
+    "postmortem_content",
+    "report_path",
+    "report_sections",
+    "run_card",
+    "section_block",
+]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
 
@@ -118,7 +126,7 @@ def report_sections(
     card, else the system's card in the register, else it is a prediction log (a card's default kind).
     """
     chosen = tuple(sections) if sections is not None else available_sections()
-    card = _run_card(Path(run_dir)) if run_dir is not None else None
+    card = run_card(Path(run_dir)) if run_dir is not None else None
     if card is None:
         try:
             card = register.incident_with_card(incident_id)[1]
@@ -183,7 +191,7 @@ def postmortem_blocks(
     section_blocks: dict[str, ReportBlock] = {}
     summaries: dict[str, BaseModel] = {}
     for section in placed_sections:
-        block = _section_block(section, run, card=_run_card(run))
+        block = section_block(section, run, card=run_card(run))
         section_blocks[section.key] = block
         if isinstance(block.data, BaseModel):
             summaries[section.key] = block.data
@@ -254,7 +262,7 @@ def postmortem_blocks(
             "notifications",
             {
                 "rows": _notification_rows(register, incident, policy, when),
-                "facts": _breach_facts(summaries.get("llm")),
+                "facts": breach_facts(summaries.get("llm")),
             },
         ),
         "lessons": report_block("lessons", {"items": _lessons(incident.lessons_learned)}),
@@ -380,7 +388,7 @@ def _manifest(run: Path | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _run_card(run: Path | None) -> DataCard | None:
+def run_card(run: Path | None) -> DataCard | None:
     """The data card the run used (its ``context.json``), or ``None``."""
     if run is None or not (run / "context.json").is_file():
         return None
@@ -391,7 +399,7 @@ def _run_card(run: Path | None) -> DataCard | None:
         return None
 
 
-def _section_block(section: Section, run: Path | None, *, card: DataCard | None = None) -> ReportBlock:
+def section_block(section: Section, run: Path | None, *, card: DataCard | None = None) -> ReportBlock:
     """The section's block: its summary validated once (a typed model) and its figures, or why not.
 
     A section the run skipped because it does not fit the AI system (``Section.not_applicable`` of the
@@ -529,7 +537,7 @@ def _response(incident: Incident, level: Any, metrics: Mapping[str, Any]) -> dic
     }
 
 
-def _breach_facts(summary: BaseModel | None) -> dict[str, Any] | None:
+def breach_facts(summary: BaseModel | None) -> dict[str, Any] | None:
     """The categories and approximate numbers a GDPR Art. 33 notification needs, from the LLM exposure scan.
 
     Only what the incident window holds: findings after it belong to another incident.

@@ -467,7 +467,7 @@ def test_signoff_states_follow_the_post_mortem_status() -> None:
 
 def test_a_section_that_does_not_fit_the_system_says_not_applicable_not_not_run(tmp_path: Path) -> None:
     from register.schema import ColumnRoles, DataCard, DataSource
-    from workbench.report._assembly import _run_card, _section_block
+    from workbench.report._assembly import run_card, section_block
     from workbench.sections import get_section
 
     card = DataCard(
@@ -478,13 +478,13 @@ def test_a_section_that_does_not_fit_the_system_says_not_applicable_not_not_run(
     run = tmp_path / "run"
     run.mkdir()
     (run / "context.json").write_text(json.dumps({"card": card.model_dump(mode="json")}))
-    block = _section_block(get_section("fairness"), run, card=_run_card(run))
+    block = section_block(get_section("fairness"), run, card=run_card(run))
     assert block.unavailable == (
         "not applicable to this AI system: the data card names no sensitive attributes "
         "(columns.sensitive or a sensitive_source)"
     )
     # a section that fits but has no summary in the run has not run
-    assert "has not run" in str(_section_block(get_section("impact"), run, card=_run_card(run)).unavailable)
+    assert "has not run" in str(section_block(get_section("impact"), run, card=run_card(run)).unavailable)
 
 
 def _names_register(tmp_path: Path) -> Path:

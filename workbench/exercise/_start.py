@@ -160,6 +160,7 @@ def start_exercise(
         )
     scenario_bundle = read_bundle(generated.register_dir)
     incident, events = _alert_incident(entry, scenario_bundle, seed=seed)
+    events += _change_log(ground_truth, incident)
     truth = build_truth(
         entry, scenario_bundle, as_of=generated.as_of, incident_id=incident.id, alert_at=incident.aware_at
     )
@@ -275,6 +276,30 @@ def _alert_incident(
         incident_id=incident_id, at=alert_at, kind=TimelineEventKind.DETECTION, description=detection
     )
     return incident, [event]
+
+
+def _change_log(ground_truth: dict[str, Any], incident: Incident) -> list[TimelineEvent]:
+    """The system's model deploys in the 60 days before the alert, as the change log shows them.
+
+    What any team has at hand: every deploy (the harmful one, harmless ones, rollbacks) with its version and
+    its release note, never whether it caused anything. The chatbot's prompt, agent and index changes are
+    not in the generator's deploy list: they are visible in the logs only.
+    """
+    from register.schema import TimelineEvent, TimelineEventKind, as_utc
+
+    events = []
+    for deploy in ground_truth.get("deploys", {}).get(incident.system_id or "", []):
+        at = as_utc(datetime.fromisoformat(str(deploy["at"]).replace("Z", "+00:00")))
+        if incident.aware_at - timedelta(days=60) <= at <= incident.aware_at:
+            events.append(
+                TimelineEvent(
+                    incident_id=incident.id,
+                    at=at,
+                    kind=TimelineEventKind.DEPLOY,
+                    description=f"Change log: model {deploy['version']} deployed ({deploy['note']}).",
+                )
+            )
+    return events
 
 
 def findings_template(started_at: datetime) -> str:

@@ -222,6 +222,7 @@ def test_the_register_holds_the_alert_and_no_answer(exercise: Exercise) -> None:
         incident.occurred_at is None and incident.resolution is None and incident.contributing_factors == []
     )
     assert "planted" not in incident.tags
+    # the detection and the model deploys of the change log (none for the chatbot: its changes are in logs)
     assert [event.kind.value for event in events] == ["detection"]
     assert incident.aware_at == exercise.alert_at
 
@@ -314,3 +315,17 @@ def test_cli_bad_input_exits_2_with_one_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("Error:") and len(err.splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_the_change_log_before_the_alert_is_in_the_register(tmp_path: Path) -> None:
+    from register import open_register
+    from workbench.exercise import start_exercise
+
+    started = start_exercise(tmp_path / "ex", kind="fairness_regression", seed=2, rows_per_day=120)
+    with open_register(started.register_path) as register:
+        events = register.timeline(started.incident_id)
+    deploys = [event for event in events if event.kind.value == "deploy"]
+    assert any("model 2.0.0 deployed" in event.description for event in deploys)
+    assert all(started.alert_at - timedelta(days=60) <= event.at <= started.alert_at for event in deploys)
+    # the rollback came after the alert: not in the change log the team starts with
+    assert not any("rollback" in event.description for event in deploys)

@@ -120,7 +120,9 @@ def harm_classification(inputs: DraftInputs, key: str = "classification") -> Dra
     )
 
 
-def affected_people(inputs: DraftInputs, key: str = "affected") -> DraftField:
+def affected_people(
+    inputs: DraftInputs, key: str = "affected", label: str = "Number of people affected"
+) -> DraftField:
     """The number of people affected, from the impact summary, with what counts and its interval.
 
     The number of people is a count of distinct entity ids with at least one affected decision in the
@@ -128,7 +130,6 @@ def affected_people(inputs: DraftInputs, key: str = "affected") -> DraftField:
     baseline rate, stated beside it. Without an impact summary, the register's ``affected_count`` is
     used when recorded, else the field is to complete.
     """
-    label = "Number of people affected"
     impact = inputs.summary("impact")
     recorded = inputs.incident.affected_count
     if impact is None or impact.n_affected_entities is None:

@@ -215,7 +215,7 @@ def _nature(inputs: DraftInputs) -> DraftSection:
                 complete_by=_DPO,
                 note="no exposure scan in the run (the LLM section reads interaction logs)",
             ),
-            affected_people(inputs, "a.data_subjects"),
+            affected_people(inputs, "a.data_subjects", "Approximate number of data subjects concerned"),
             missing(
                 "a.records",
                 "Approximate number of personal data records concerned",

@@ -42,6 +42,7 @@ from register.policy import incident_fact_row
 from register.redact import DEFAULT_REDACTION_RULES, redact
 from register.schema import ActionItemKind, ActionItemStatus, IncidentCategory, Role
 from workbench.errors import WorkbenchError
+from workbench.regulator._facts import affected_people, likely_causality
 from workbench.regulator._inputs import DraftInputs
 from workbench.regulator._model import DraftField, DraftSection
 
@@ -232,42 +233,21 @@ def oecd_severity(inputs: DraftInputs) -> tuple[str, str]:
 
 
 def _impact_text(inputs: DraftInputs) -> tuple[int, str] | None:
-    impact = inputs.summary("impact")
-    if impact is None or impact.n_affected_entities is None:
+    """The impact section's count of people and its sentence (the drafts' own wording), or ``None``."""
+    if inputs.summary("impact") is None:
         return None
-    text = (
-        f"{impact.n_affected_entities:,} people had at least one affected "
-        f"{_SINGULAR.get(impact.unit, impact.unit)} "
-        f"({impact.n_affected_decisions:,} of {impact.n_decisions:,} {impact.unit} in the incident window; "
-        f"{impact.definition})"
-    )
-    excess = impact.excess_failures
-    if excess is not None and excess.low is not None and excess.high is not None:
-        text += (
-            f"; an estimated {excess.estimate:,.0f} ({excess.level:.0%} interval {excess.low:,.0f} to "
-            f"{excess.high:,.0f}) above the baseline rate"
-        )
-    return int(impact.n_affected_entities), text + "."
+    field = affected_people(inputs)
+    if field.to_complete or not isinstance(field.value, int) or field.text is None:
+        return None
+    return field.value, field.text
 
 
 def _cause_sentence(inputs: DraftInputs) -> tuple[str, str] | None:
-    root = inputs.summary("root_cause")
-    if root is not None and getattr(root, "causes", None):
-        cause = root.causes[0]
-        return (
-            cause.sentence,
-            f"root-cause summary (run {inputs.run_id}): causes[0], strength {cause.strength}",
-        )
-    llm = inputs.summary("llm")
-    total = getattr(getattr(llm, "exposure", None), "total", None)
-    if total is not None and total.in_incident_window and total.sources:
-        top = total.sources[0]
-        sentence = (
-            f"Personal data in answers came with {top.kind_label or top.kind} {top.value}: "
-            f"{top.leaking:,} of the {top.calls:,} turns that used it showed personal data."
-        )
-        return sentence, f"LLM summary (run {inputs.run_id}): exposure sources"
-    return None
+    """The likely cause in the drafts' own words and its source, or ``None`` while under investigation."""
+    field = likely_causality(inputs)
+    if field.value == "under investigation" or field.text is None:
+        return None
+    return field.text, field.source or "analysis"
 
 
 def _action_rows(inputs: DraftInputs, redactor: _Redactor) -> list[str]:

@@ -158,7 +158,6 @@ _AVID_DOMAINS = {"S": "Security", "E": "Ethics", "P": "Performance"}
 AVID_DATA_VERSION = "0.3.2"
 AVID_TAXONOMY_VERSION = "0.2"
 
-_SINGULAR = {"decisions": "decision", "model calls": "model call"}
 _SCHEMA_FILES = {"oecd": "oecd_report", "aiid": "aiid_submission", "avid": "avid_report"}
 _NOT_TEXT = frozenset({"sha256", "schema"})  # keys whose strings are not free text (hashes, ids)
 

@@ -266,8 +266,9 @@ def _llm_cause_sentences(llm: Any) -> list[str]:
             f"{top.leaking:,} of the {top.calls:,} turns that used it showed personal data."
         )
     injection = getattr(llm, "injection", None)
-    if injection is not None and getattr(injection, "campaign", False):
-        sentences.append(injection.sentence)
+    inside = getattr(injection, "in_incident_window", None) or {}
+    if injection is not None and getattr(injection, "campaign", False) and inside.get("attempts", 0) > 0:
+        sentences.append(injection.sentence)  # a campaign outside the window is another incident's
     return sentences
 
 

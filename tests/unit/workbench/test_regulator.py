@@ -437,3 +437,12 @@ def test_cli_writes_the_oecd_draft_and_the_public_exports(
     with open_register(world["url"]) as register:
         kinds = {item.kind for item in register.evidence(rf.BREACH)}
     assert {"public_export:aiid", "public_export:avid"} <= kinds
+
+
+def test_findings_outside_the_incident_window_are_not_its_cause(world: dict[str, Any]) -> None:
+    """The LLM fixture's injection campaign lies outside the breach's window: no draft names it."""
+    summary = _summary(world, rf.BREACH, "llm")
+    assert summary["injection"]["campaign"] and summary["injection"]["in_incident_window"]["attempts"] == 0
+    draft, _ = _draft(world, rf.BREACH, "oecd")
+    assert "injection" not in (draft.field("oecd.c03.ai_relation").text or "").lower()
+    assert "injection" not in json.dumps(draft.to_json()).lower()

@@ -160,7 +160,7 @@ def start_exercise(
         )
     scenario_bundle = read_bundle(generated.register_dir)
     incident, events = _alert_incident(entry, scenario_bundle, seed=seed)
-    events += _change_log(ground_truth, incident)
+    events = sorted([*events, *_change_log(ground_truth, incident)], key=lambda event: event.at)
     truth = build_truth(
         entry, scenario_bundle, as_of=generated.as_of, incident_id=incident.id, alert_at=incident.aware_at
     )

@@ -327,5 +327,8 @@ def test_the_change_log_before_the_alert_is_in_the_register(tmp_path: Path) -> N
     deploys = [event for event in events if event.kind.value == "deploy"]
     assert any("model 2.0.0 deployed" in event.description for event in deploys)
     assert all(started.alert_at - timedelta(days=60) <= event.at <= started.alert_at for event in deploys)
+    assert [event.at for event in events] == sorted(event.at for event in events)
+    briefing = (started.directory / "briefing.md").read_text(encoding="utf-8")
+    assert briefing.index("Change log: model 2.0.0") < briefing.index(events[-1].description[:20])
     # the rollback came after the alert: not in the change log the team starts with
     assert not any("rollback" in event.description for event in deploys)

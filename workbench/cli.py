@@ -354,6 +354,9 @@ def report_regulator(
     policy: Annotated[
         Path | None, typer.Option("--policy", help="A policy YAML over the shipped default.")
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail (exit 2, nothing written) when the blameless check flags.")
+    ] = False,
     as_of: AsOfOption = None,
 ) -> None:
     """Draft a regulator report (EU AI Act Art. 73, GDPR Art. 33, OECD) from the register and the latest run.
@@ -392,6 +395,7 @@ def report_regulator(
         as_of=parse_as_of(as_of),
         formats=chosen,
         policy=load_policy(policy),
+        strict=strict,
     )
     draft = result.draft
     if draft.deadline is not None:

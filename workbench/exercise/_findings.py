@@ -58,6 +58,17 @@ class Answer(_Strict, Generic[T]):
             return data
         return {"value": data}
 
+    @field_validator("at", mode="before")
+    @classmethod
+    def _a_time_not_a_number(cls, value: Any) -> Any:
+        # pydantic would read a number as a Unix timestamp: `at: 3` is far more likely meant as minutes
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(
+                "`at` must be an ISO-8601 time such as 2026-12-04T10:20:00Z; for minutes after the start "
+                f"give `minutes: {value}` instead"
+            )
+        return value
+
     @model_validator(mode="after")
     def _one_time(self) -> Answer[T]:
         if self.at is not None and self.minutes is not None:

@@ -104,6 +104,7 @@ def write_regulator_draft(
     formats: Sequence[str] = FORMATS,
     policy: Policy | None = None,
     record: bool = True,
+    strict: bool = False,
     by: str = "workbench report regulator",
 ) -> DraftFiles:
     """Draft one report of an incident under a regime, write it, and record it in the register.
@@ -132,6 +133,8 @@ def write_regulator_draft(
         Default: the shipped policy.
     record : bool
         Record the files as evidence and link the notification (default). ``False`` writes only.
+    strict : bool
+        Refuse (write and record nothing) when the blameless check flags the draft's narrative.
     by : str
         Author recorded in the register's history.
 
@@ -146,6 +149,16 @@ def write_regulator_draft(
         run = run_folder(reports_dir, incident_id, run_id)
         inputs = gather_inputs(register, incident_id, policy=policy, as_of=when, run_dir=run)
         draft = build_draft(inputs, regime, report_type)
+        if strict and draft.blameless_flags:
+            flags = "; ".join(
+                f'{flag["field"]}: "{flag["phrase"]}" -> {flag["suggestion"]}'
+                for flag in draft.blameless_flags
+            )
+            raise WorkbenchError(
+                "--strict: the draft's narrative must pass the blameless check. Got "
+                f"{len(draft.blameless_flags)} flag(s) instead: {flags}. Rephrase the register's text, or "
+                "draft without --strict."
+            )
         created = False
         notification_id = draft.notification_id
         applicable = draft.deadline is not None and draft.deadline.applicable

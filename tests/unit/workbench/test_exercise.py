@@ -188,6 +188,7 @@ def test_a_tampered_truth_is_refused(exercise: Exercise, tmp_path: Path) -> None
             "give `at` or `minutes`, not both",
         ),
         ("- a list\n", "must be a mapping of question to answer"),
+        ("severity: {value: SEV-2, at: 3}\n", "for minutes after the start give `minutes: 3` instead"),
     ],
 )
 def test_malformed_findings_name_each_bad_field(tmp_path: Path, text: str, named: str) -> None:

@@ -446,3 +446,17 @@ def test_findings_outside_the_incident_window_are_not_its_cause(world: dict[str,
     draft, _ = _draft(world, rf.BREACH, "oecd")
     assert "injection" not in (draft.field("oecd.c03.ai_relation").text or "").lower()
     assert "injection" not in json.dumps(draft.to_json()).lower()
+
+
+def test_strict_refuses_a_draft_with_blame_phrasing(world: dict[str, Any]) -> None:
+    with open_register(world["url"]) as register:
+        register.update_incident(rf.FAIRNESS, {"summary": "The incident was caused by human error."})
+    draft, _ = _draft(world, rf.FAIRNESS, "eu_ai_act_art73")
+    assert [flag["field"] for flag in draft.blameless_flags] == ["s3.nature"]
+    with pytest.raises(WorkbenchError, match="--strict: the draft's narrative must pass the blameless check"):
+        write_regulator_draft(
+            world["url"], rf.FAIRNESS, regime="eu_ai_act_art73", reports_dir=world["reports"], strict=True
+        )
+    assert not (world["reports"] / rf.FAIRNESS / "regulator").exists()  # nothing written
+    with open_register(world["url"]) as register:
+        assert register.notifications(rf.FAIRNESS) == []  # nothing recorded

@@ -8,12 +8,10 @@ fields are checked for blame phrasing, exactly as the post-mortem is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from register.blameless import BlamelessRules, check_blameless
-from register.redact import DEFAULT_REDACTION_RULES, redact
 from register.schema import ReportType
 from workbench.errors import WorkbenchError
 from workbench.regulator._art73 import ART73_SOURCE, art73_sections
@@ -27,7 +25,7 @@ from workbench.regulator._chain import (
     report_sequence,
 )
 from workbench.regulator._gdpr33 import GDPR33_SOURCE, gdpr33_sections
-from workbench.regulator._inputs import DraftInputs
+from workbench.regulator._inputs import DraftInputs, Redactor
 from workbench.regulator._model import DraftField, DraftSection, RegulatorDraft
 
 __all__ = ["TEMPLATES", "build_draft", "draft_folder"]
@@ -138,7 +136,7 @@ def build_draft(
             + ": this draft repeats it; send new information as a follow-up report."
         )
     sequence = 1 if regime == "oecd" else report_sequence(inputs, regime, kind)
-    redactor = _redactor(inputs)
+    redactor = inputs.redactor()
     flags: list[dict[str, str]] = []
     sections = [_clean_section(section, redactor, flags, blameless_rules) for section in sections]
     regime_name = None
@@ -173,20 +171,7 @@ def build_draft(
     )
 
 
-def _redactor(inputs: DraftInputs) -> Callable[[str | None], str | None]:
-    policy = inputs.policy
-    rules = tuple(policy.reports.redaction or DEFAULT_REDACTION_RULES)
-    names = inputs.known_names() if policy.reports.redact_known_names else ()
-
-    def apply(text: str | None) -> str | None:
-        if text is None:
-            return None
-        return redact(text, rules, known_names=names).text
-
-    return apply
-
-
-def _clean_value(value: Any, redactor: Callable[[str | None], str | None]) -> Any:
+def _clean_value(value: Any, redactor: Redactor) -> Any:
     if isinstance(value, str):
         return redactor(value)
     if isinstance(value, list):
@@ -196,7 +181,7 @@ def _clean_value(value: Any, redactor: Callable[[str | None], str | None]) -> An
 
 def _clean_section(
     section: DraftSection,
-    redactor: Callable[[str | None], str | None],
+    redactor: Redactor,
     flags: list[dict[str, str]],
     rules: BlamelessRules | None,
 ) -> DraftSection:

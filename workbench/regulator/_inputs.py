@@ -8,7 +8,7 @@ inputs: they never recompute an analysis, so a draft's number is always the repo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +31,10 @@ from workbench.errors import WorkbenchError
 if TYPE_CHECKING:
     from register.api import Register
 
-__all__ = ["DraftInputs", "gather_inputs", "run_folder"]
+__all__ = ["DraftInputs", "Redactor", "gather_inputs", "run_folder"]
+
+Redactor = Callable[[str | None], str | None]
+"""Redacts one free text (``None`` stays ``None``)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,23 @@ class DraftInputs:
             *(item.owner for item in self.actions),
         ]
         return tuple(dict.fromkeys(name.strip() for name in names if name and name.strip()))
+
+
+    def redactor(self, *, always_names: bool = False) -> Redactor:
+        """Redact free text with the policy's rules, and the names the register knows.
+
+        Names are replaced when the policy's ``reports.redact_known_names`` says so, or always with
+        ``always_names`` (public-database exports name an organisation or a role, never a person).
+        """
+        from register.redact import DEFAULT_REDACTION_RULES, redact
+
+        rules = tuple(self.policy.reports.redaction or DEFAULT_REDACTION_RULES)
+        names = self.known_names() if always_names or self.policy.reports.redact_known_names else ()
+
+        def apply(text: str | None) -> str | None:
+            return None if text is None else redact(text, rules, known_names=names).text
+
+        return apply
 
 
 def run_folder(reports_dir: str | Path, incident_id: str, run_id: str | None = None) -> Path | None:

@@ -39,11 +39,10 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 from register.policy import incident_fact_row
-from register.redact import DEFAULT_REDACTION_RULES, redact
 from register.schema import ActionItemKind, ActionItemStatus, IncidentCategory, Role
 from workbench.errors import WorkbenchError
-from workbench.regulator._facts import affected_people, likely_causality
-from workbench.regulator._inputs import DraftInputs
+from workbench.regulator._facts import affected_people, filled, likely_causality, missing
+from workbench.regulator._inputs import DraftInputs, Redactor
 from workbench.regulator._model import DraftField, DraftSection
 
 __all__ = [
@@ -167,30 +166,6 @@ _NOT_TEXT = frozenset({"sha256", "schema"})  # keys whose strings are not free t
 # --------------------------------------------------------------------------------------------------
 
 
-class _Redactor:
-    """Redacts free text with the policy's rules and, always, the names the register knows."""
-
-    def __init__(self, inputs: DraftInputs) -> None:
-        self.rules = tuple(inputs.policy.reports.redaction or DEFAULT_REDACTION_RULES)
-        self.names = inputs.known_names()
-
-    def __call__(self, text: str | None) -> str | None:
-        if text is None:
-            return None
-        return redact(text, self.rules, known_names=self.names).text
-
-
-def _filled(
-    key: str, label: str, value: Any, *, source: str, text: str, note: str | None = None
-) -> DraftField:
-    return DraftField(key=key, label=label, value=value, text=text, source=source, note=note)
-
-
-def _missing(key: str, label: str, *, complete_by: Role | str, note: str | None = None) -> DraftField:
-    who = complete_by.label if isinstance(complete_by, Role) else complete_by
-    return DraftField(key=key, label=label, to_complete=True, complete_by=who, note=note)
-
-
 def _day(value: datetime | None) -> str | None:
     return value.date().isoformat() if value is not None else None
 
@@ -249,7 +224,7 @@ def _cause_sentence(inputs: DraftInputs) -> tuple[str, str] | None:
     return field.text, field.source or "analysis"
 
 
-def _action_rows(inputs: DraftInputs, redactor: _Redactor) -> list[str]:
+def _action_rows(inputs: DraftInputs, redactor: Redactor) -> list[str]:
     rows = []
     if inputs.incident.resolution:
         rows.append(f"Resolution: {(redactor(inputs.incident.resolution) or '').rstrip('. ')}")
@@ -276,7 +251,7 @@ def _harm_types(inputs: DraftInputs) -> list[str]:
 
 def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
     """Every criterion's field, by number. Long because it is one flat list of 29 criteria."""
-    incident, system, red = inputs.incident, inputs.system, _Redactor(inputs)
+    incident, system, red = inputs.incident, inputs.system, inputs.redactor(always_names=True)
 
     def key(number: int) -> str:
         return f"oecd.c{number:02d}.{OECD_CRITERIA[number][0]}"
@@ -285,11 +260,11 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
         return f"{number}. {OECD_CRITERIA[number][1]}"
 
     def ask(number: int, who: Role | str, note: str) -> DraftField:
-        return _missing(key(number), label(number), complete_by=who, note=note)
+        return missing(key(number), label(number), complete_by=who, note=note)
 
     fields: dict[int, DraftField] = {}
     title = red(incident.title) or ""
-    fields[1] = _filled(key(1), label(1), title, source="register: incident.title (redacted)", text=title)
+    fields[1] = filled(key(1), label(1), title, source="register: incident.title (redacted)", text=title)
 
     if incident.summary:
         impact = _impact_text(inputs)
@@ -297,14 +272,14 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
         source = "register: incident.summary (redacted)" + (
             f"; impact summary (run {inputs.run_id})" if impact else ""
         )
-        fields[2] = _filled(key(2), label(2), text, source=source, text=text)
+        fields[2] = filled(key(2), label(2), text, source=source, text=text)
     else:
         fields[2] = ask(2, Role.INCIDENT_COMMANDER, "the register has no summary of the incident")
 
     cause = _cause_sentence(inputs)
     if system is not None and cause is not None:
         text = f"{red(system.name)} ({red(system.use_case) or 'use case not recorded'}). {red(cause[0])}"
-        fields[3] = _filled(key(3), label(3), text, source=f"register: ai_systems; {cause[1]}", text=text)
+        fields[3] = filled(key(3), label(3), text, source=f"register: ai_systems; {cause[1]}", text=text)
     else:
         fields[3] = ask(
             3, Role.TECHNICAL_LEAD, "no AI system or no analysed cause in the register and the run"
@@ -317,12 +292,12 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
     )
     if incident.occurred_at is not None:
         day = _day(incident.occurred_at)
-        fields[5] = _filled(key(5), label(5), day, source="register: incident.occurred_at", text=str(day))
+        fields[5] = filled(key(5), label(5), day, source="register: incident.occurred_at", text=str(day))
     else:
         fields[5] = ask(5, Role.INCIDENT_COMMANDER, "the register has no occurred_at")
     countries = sorted(tag.split(":", 1)[1] for tag in _tags(inputs) if tag.startswith("jurisdiction:"))
     if countries:
-        fields[6] = _filled(
+        fields[6] = filled(
             key(6), label(6), countries, source="register: jurisdiction tags", text="; ".join(countries)
         )
     else:
@@ -339,14 +314,14 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
     ]
     if materials:
         text = f"{len(materials)} evidence records (kind, file name, SHA-256); contents are not included"
-        fields[7] = _filled(key(7), label(7), materials, source="register: evidence", text=text)
+        fields[7] = filled(key(7), label(7), materials, source="register: evidence", text=text)
     else:
         fields[7] = ask(7, Role.TECHNICAL_LEAD, "no evidence is recorded for the incident")
 
     if system is not None:
         versions = [red(v) or "" for v in incident.model_versions]
         text = (red(system.name) or "") + (f", model versions {', '.join(versions)}" if versions else "")
-        fields[8] = _filled(
+        fields[8] = filled(
             key(8),
             label(8),
             {"name": red(system.name), "versions": versions},
@@ -356,7 +331,7 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
         orgs = {"developer": red(system.developer), "deployer": red(system.deployer)}
         if all(orgs.values()):
             text = f"developer: {orgs['developer']}; deployer: {orgs['deployer']}"
-            fields[9] = _filled(
+            fields[9] = filled(
                 key(9), label(9), orgs, source="register: ai_systems.developer/deployer", text=text
             )
         else:
@@ -366,7 +341,7 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
         fields[9] = ask(9, Role.PRODUCT_OWNER, "the incident names no AI system")
 
     word, rule = oecd_severity(inputs)
-    fields[10] = _filled(
+    fields[10] = filled(
         key(10),
         label(10),
         word,
@@ -376,7 +351,7 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
     )
     harms = _harm_types(inputs)
     if harms:
-        fields[11] = _filled(
+        fields[11] = filled(
             key(11),
             label(11),
             harms,
@@ -393,7 +368,7 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
 
     impact = _impact_text(inputs)
     if impact is not None:
-        fields[12] = _filled(
+        fields[12] = filled(
             key(12),
             label(12),
             {"people_affected": impact[0]},
@@ -401,7 +376,7 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
             text=impact[1],
         )
     elif incident.affected_count is not None:
-        fields[12] = _filled(
+        fields[12] = filled(
             key(12),
             label(12),
             {"people_affected": incident.affected_count},
@@ -415,13 +390,13 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
     fields[13] = ask(13, Role.TECHNICAL_LEAD, "whether the system was used as intended")
     if incident.affected_groups:
         groups = [red(group) or "" for group in incident.affected_groups]
-        fields[14] = _filled(
+        fields[14] = filled(
             key(14), label(14), groups, source="register: incident.affected_groups", text="; ".join(groups)
         )
     else:
         fields[14] = ask(14, Role.INCIDENT_COMMANDER, "the register records no affected groups")
     if HARM_RIGHTS in harms:
-        fields[15] = _filled(
+        fields[15] = filled(
             key(15), label(15), HARM_RIGHTS, source="register: incident.category and tags", text=HARM_RIGHTS
         )
     else:
@@ -430,11 +405,11 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
     fields[17] = ask(17, Role.PRODUCT_OWNER, "the register records no industry")
     if system is not None and system.use_case:
         use = red(system.use_case) or ""
-        fields[18] = _filled(key(18), label(18), use, source="register: ai_systems.use_case", text=use)
+        fields[18] = filled(key(18), label(18), use, source="register: ai_systems.use_case", text=use)
     else:
         fields[18] = ask(18, Role.PRODUCT_OWNER, "the system record has no use case")
     if "critical_infrastructure" in _tags(inputs):
-        fields[19] = _filled(
+        fields[19] = filled(
             key(19), label(19), True, source="register: critical_infrastructure tag", text=HARM_INFRASTRUCTURE
         )
     else:
@@ -446,7 +421,7 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
     fields[24] = ask(24, Role.TECHNICAL_LEAD, "whether several AI systems interacted")
     task = system.data_card.task if system is not None and system.data_card is not None else None
     if task is not None:
-        fields[25] = _filled(
+        fields[25] = filled(
             key(25), label(25), task, source="register: ai_systems.data_card.task", text=task
         )
     else:
@@ -454,7 +429,7 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
     fields[26] = ask(26, Role.TECHNICAL_LEAD, "the system's maximum autonomy level")
     rows = _action_rows(inputs, red)
     if rows:
-        fields[27] = _filled(
+        fields[27] = filled(
             key(27),
             label(27),
             rows,
@@ -468,7 +443,7 @@ def _oecd_fields(inputs: DraftInputs) -> dict[int, DraftField]:
     if incident.lessons_learned:
         extra.append(f"Lessons learned: {red(incident.lessons_learned)}")
     if extra:
-        fields[29] = _filled(
+        fields[29] = filled(
             key(29),
             label(29),
             extra,
@@ -580,7 +555,7 @@ class _Envelope:
         return empty
 
 
-def _long_text(inputs: DraftInputs, red: _Redactor) -> str:
+def _long_text(inputs: DraftInputs, red: Redactor) -> str:
     parts = [red(inputs.incident.summary)]
     impact = _impact_text(inputs)
     if impact is not None:
@@ -612,7 +587,7 @@ def aiid_submission(inputs: DraftInputs) -> dict[str, Any]:
     dict
         ``{"schema", "incident_id", "submission", "to_complete", "notes"}``.
     """
-    incident, system, red = inputs.incident, inputs.system, _Redactor(inputs)
+    incident, system, red = inputs.incident, inputs.system, inputs.redactor(always_names=True)
     env = _Envelope("submission")
     title = red(incident.title) or ""
     text = _long_text(inputs, red)
@@ -680,7 +655,7 @@ def aiid_submission(inputs: DraftInputs) -> dict[str, Any]:
     return data
 
 
-def _parties(value: str | None, red: _Redactor) -> list[str]:
+def _parties(value: str | None, red: Redactor) -> list[str]:
     text = red(value)
     return [text] if text and 3 <= len(text) <= 200 else []
 
@@ -763,7 +738,7 @@ def avid_report(inputs: DraftInputs) -> dict[str, Any]:
     dict
         ``{"schema", "incident_id", "report", "to_complete", "notes"}``.
     """
-    incident, system, red = inputs.incident, inputs.system, _Redactor(inputs)
+    incident, system, red = inputs.incident, inputs.system, inputs.redactor(always_names=True)
     env = _Envelope("report")
     artifacts = []
     if system is not None:
@@ -850,7 +825,7 @@ def _strings(data: Any, path: str = "$") -> Iterator[tuple[str, str]]:
 
 def _scan(data: dict[str, Any], inputs: DraftInputs) -> None:
     """Fail when any text of an export still holds personal data, a secret or a known name."""
-    redactor = _Redactor(inputs)
+    redactor = inputs.redactor(always_names=True)
     leaks = [path for path, text in _strings(data) if redactor(text) != text]
     if leaks:
         raise WorkbenchError(
